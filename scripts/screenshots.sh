@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Regenerate the PNG screenshots in screenshots/ from the real binary.
+#
+# Builds `opsdeck` in release mode, runs `opsdeck demo --seed 7` in detached tmux
+# sessions (on a private tmux server, ignoring ~/.tmux.conf), presses the tab
+# keys, captures each screen with its colours and renders it with
+# scripts/ansi2png.py.
+#
+# Usage (from anywhere): bash scripts/screenshots.sh
+# Needs: cargo, tmux, Python 3 with Pillow and the DejaVu fonts; on Debian the
+# script installs tmux, python3-pil and fonts-dejavu-core itself when missing.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+OUT=screenshots
+BIN=target/release/opsdeck
+CMD="$BIN demo --seed 7"
+FONT=/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf
+# Debian's python3-pil is only visible to the system Python, not to pyenv & co.
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+
+die() { echo "screenshots.sh: $*" >&2; exit 1; }
+
+# --- dependencies ----------------------------------------------------------
+missing=()
+command -v tmux >/dev/null || missing+=(tmux)
+"$PY" -c 'import PIL' 2>/dev/null || missing+=(python3-pil)
+[ -f "$FONT" ] || missing+=(fonts-dejavu-core)
+if [ ${#missing[@]} -gt 0 ]; then
+    command -v apt-get >/dev/null || die "missing ${missing[*]} and no apt-get to install them"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    echo "Installing ${missing[*]} ..."
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+    PY=/usr/bin/python3
+fi
+
+# --- build -----------------------------------------------------------------
+cargo build --release
+[ -x "$BIN" ] || die "$BIN was not built"
+
+# --- private tmux server ---------------------------------------------------
+TMP="$(mktemp -d)"
+SOCKET="$TMP/tmux.sock"  # private server: never the user's default one
+t() { tmux -S "$SOCKET" -f /dev/null "$@"; }
+cleanup() {
+    t kill-server 2>/dev/null || true
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# start SESSION COLS ROWS: run the demo in a new detached session of that size.
+start() {
+    # The options must be set before the first session so its pane inherits
+    # them. capture-pane reads tmux's own grid, which keeps 256-colour and RGB
+    # colours exactly as the program sent them; the overrides only matter if
+    # someone attaches to watch.
+    t start-server \; \
+        set-option -g default-terminal tmux-256color \; \
+        set-option -g terminal-overrides ',*:Tc' \; \
+        set-option -g remain-on-exit on \; \
+        new-session -d -s "$1" -x "$2" -y "$3" \
+            -e TERM=xterm-256color -e COLORTERM=truecolor "exec $CMD"
+    local size
+    size="$(t display-message -p -t "$1" '#{pane_width}x#{pane_height}')"
+    [ "$size" = "$2x$3" ] || die "session $1 is $size, wanted $2x$3"
+    wait_for "$1" DEMO 15
+}
+
+# wait_for SESSION TEXT SECONDS: poll the screen until TEXT shows up.
+wait_for() {
+    local deadline=$((SECONDS + $3))
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        if t capture-pane -p -t "$1" | grep -qF -- "$2"; then
+            return 0
+        fi
+        if [ "$(t display-message -p -t "$1" '#{pane_dead}')" = 1 ]; then
+            echo "--- screen of session $1 ---" >&2
+            t capture-pane -p -t "$1" >&2
+            die "'$CMD' exited (status $(t display-message -p -t "$1" '#{pane_dead_status}')) before showing '$2'"
+        fi
+        sleep 0.2
+    done
+    echo "--- screen of session $1 ---" >&2
+    t capture-pane -p -t "$1" >&2
+    die "'$2' did not appear on the screen of '$CMD' within $3 s"
+}
+
+# shot SESSION NAME: capture the screen with colours and render it to OUT/NAME.png.
+# -N keeps trailing spaces so backgrounds reach the right edge; no -J.
+shot() {
+    local cols rows
+    cols="$(t display-message -p -t "$1" '#{pane_width}')"
+    rows="$(t display-message -p -t "$1" '#{pane_height}')"
+    t capture-pane -e -p -N -t "$1" > "$TMP/$2.ansi"
+    "$PY" scripts/ansi2png.py "$TMP/$2.ansi" "$OUT/$2.png" --cols "$cols" --rows "$rows"
+    echo "wrote $OUT/$2.png"
+}
+
+# key SESSION KEY: press KEY and give the program a moment to redraw.
+key() {
+    t send-keys -t "$1" "$2"
+    sleep 1
+}
+
+mkdir -p "$OUT"
+
+start big 120 40
+for tab in 1:kpis 2:health 3:deploys 4:backups 5:incidents; do
+    key big "${tab%%:*}"
+    shot big "${tab%%:*}-${tab#*:}"
+done
+key big 1
+key big '?'
+shot big help
+key big Escape
+
+start small 80 24
+key small 2
+shot small 80x24-health
+
+t send-keys -t big q
+t send-keys -t small q
+sleep 0.5
+# the EXIT trap kills the tmux server

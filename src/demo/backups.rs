@@ -1,0 +1,113 @@
+//! Simulated backup targets: scheduled runs, verification and DR drills, with
+//! one critical target whose backups have been failing for 47 minutes.
+
+use chrono::Duration;
+use rand::Rng;
+
+use super::{DemoEstate, rng_for};
+use crate::domain::{Backup, DrillResult, Tier};
+
+const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+
+/// How a target's last DR drill went, relative to its tier's RTO.
+#[derive(Debug, Clone, Copy)]
+enum Drill {
+    /// Days ago, and the measured RTO as a fraction of the objective.
+    Done(i64, f64),
+    Never,
+}
+
+#[derive(Debug, Clone)]
+struct Spec {
+    target: &'static str,
+    tier: Tier,
+    every_secs: i64,
+    size_gib: f64,
+    duration_secs: i64,
+    verified_daily: bool,
+    drill: Drill,
+    /// Backups have failed since this many seconds before the demo started.
+    failing_since: Option<i64>,
+}
+
+const fn spec(
+    target: &'static str,
+    tier: Tier,
+    every_secs: i64,
+    size_gib: f64,
+    duration_secs: i64,
+    drill: Drill,
+) -> Spec {
+    Spec { target, tier, every_secs, size_gib, duration_secs, verified_daily: true, drill, failing_since: None }
+}
+
+fn catalogue() -> Vec<Spec> {
+    vec![
+        spec("payments-db", Tier::Critical, 600, 48.0, 240, Drill::Done(12, 0.55)),
+        spec("orders-db", Tier::Critical, 600, 120.0, 420, Drill::Done(30, 1.2)),
+        Spec {
+            failing_since: Some(47 * 60),
+            ..spec("auth-db", Tier::Critical, 300, 6.0, 60, Drill::Done(21, 0.4))
+        },
+        spec("config-etcd", Tier::Critical, 300, 0.4, 12, Drill::Never),
+        spec("inventory-db", Tier::Standard, 1800, 32.0, 600, Drill::Done(45, 0.5)),
+        spec("search-index", Tier::Standard, 2700, 210.0, 1500, Drill::Done(120, 0.7)),
+        spec("user-profile-db", Tier::Standard, 1800, 18.0, 300, Drill::Done(8, 0.3)),
+        Spec {
+            verified_daily: false,
+            ..spec("media-bucket", Tier::NonCritical, 3 * 3600, 2400.0, 3600, Drill::Done(60, 0.6))
+        },
+        spec("reporting-warehouse", Tier::NonCritical, 2 * 3600, 860.0, 2400, Drill::Done(33, 0.8)),
+    ]
+}
+
+#[derive(Debug, Clone)]
+pub struct BackupModel {
+    spec: Spec,
+    phase: i64,
+    growth: f64,
+}
+
+pub fn backup_models(seed: u64) -> Vec<BackupModel> {
+    let mut rng = rng_for(seed, &[6]);
+    catalogue()
+        .into_iter()
+        .map(|spec| BackupModel {
+            phase: rng.random_range(0..spec.every_secs),
+            growth: rng.random_range(0.97..1.05),
+            spec,
+        })
+        .collect()
+}
+
+impl BackupModel {
+    pub fn reading(&self, estate: &DemoEstate, t: i64) -> Backup {
+        let s = &self.spec;
+        let until = s.failing_since.map_or(t, |since| t.min(-since));
+        // The last run that finished by `until`.
+        let run = (until - self.phase - s.duration_secs).div_euclid(s.every_secs);
+        let finished = run * s.every_secs + self.phase + s.duration_secs;
+        let verified = s.verified_daily.then(|| {
+            let day = 86_400;
+            estate.at((t - self.phase).div_euclid(day) * day + self.phase)
+        });
+        let objective = s.tier.objectives().rto;
+        Backup {
+            target: s.target.to_string(),
+            tier: s.tier,
+            last_success: Some(estate.at(finished)),
+            size_bytes: s.size_gib * GIB * self.growth,
+            duration: Duration::seconds((s.duration_secs as f64 * self.growth) as i64),
+            last_verified: verified,
+            last_drill: match s.drill {
+                Drill::Never => None,
+                Drill::Done(days_ago, fraction) => Some(DrillResult {
+                    at: estate.at(-Duration::days(days_ago).num_seconds() - self.phase),
+                    measured_rto: Duration::seconds(
+                        (objective.num_seconds() as f64 * fraction) as i64,
+                    ),
+                }),
+            },
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! Simulated incidents: a few repeating streams of alerts, each occurrence
+//! drawn from the seed, so incidents fire, escalate and resolve over time.
+
+use chrono::Duration;
+use rand::Rng;
+
+use super::{DemoEstate, SERVICES, rng_for};
+use crate::domain::{Alert, AlertsReading, Severity, Silence, Tier};
+
+/// What an incident does to its service's signals.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Effect {
+    Errors(f64),
+    Latency(f64),
+    TargetDown,
+    None,
+}
+
+struct AlertKind {
+    name: &'static str,
+    summary: &'static str,
+    effect: Effect,
+    /// Effect once escalated to critical.
+    escalated: Effect,
+}
+
+struct Stream {
+    period: i64,
+    phase: i64,
+    duration: (i64, i64),
+    severity: Severity,
+    escalate_after: Option<i64>,
+    tiers: &'static [Tier],
+    kinds: &'static [AlertKind],
+}
+
+const PAGES: [AlertKind; 2] = [
+    AlertKind {
+        name: "HighErrorRate",
+        summary: "5xx ratio above objective",
+        effect: Effect::Errors(0.018),
+        escalated: Effect::Errors(0.068),
+    },
+    AlertKind {
+        name: "LatencySLOBreach",
+        summary: "p99 latency above 2 s",
+        effect: Effect::Latency(3.0),
+        escalated: Effect::Latency(9.0),
+    },
+];
+
+const WARNINGS: [AlertKind; 3] = [
+    AlertKind {
+        name: "HighLatency",
+        summary: "p95 latency above target",
+        effect: Effect::Latency(2.4),
+        escalated: Effect::Latency(2.4),
+    },
+    AlertKind {
+        name: "PodCrashLooping",
+        summary: "a pod restarted 5 times in 10 minutes",
+        effect: Effect::TargetDown,
+        escalated: Effect::TargetDown,
+    },
+    AlertKind {
+        name: "ErrorBudgetBurn",
+        summary: "error budget burning at 6x over 30 minutes",
+        effect: Effect::Errors(0.006),
+        escalated: Effect::Errors(0.006),
+    },
+];
+
+const NOTICES: [AlertKind; 2] = [
+    AlertKind {
+        name: "CertificateExpiringSoon",
+        summary: "TLS certificate expires in 12 days",
+        effect: Effect::None,
+        escalated: Effect::None,
+    },
+    AlertKind {
+        name: "QueueBacklogGrowing",
+        summary: "work queue backlog growing for 15 minutes",
+        effect: Effect::None,
+        escalated: Effect::None,
+    },
+];
+
+const STREAMS: [Stream; 3] = [
+    // A page that opens as a warning and escalates; one is always under way
+    // when the demo starts.
+    Stream {
+        period: 900,
+        phase: -330,
+        duration: (420, 660),
+        severity: Severity::Warning,
+        escalate_after: Some(150),
+        tiers: &[Tier::Critical, Tier::Standard],
+        kinds: &PAGES,
+    },
+    Stream {
+        period: 420,
+        phase: -200,
+        duration: (180, 360),
+        severity: Severity::Warning,
+        escalate_after: None,
+        tiers: &[Tier::Critical, Tier::Standard, Tier::NonCritical],
+        kinds: &WARNINGS,
+    },
+    Stream {
+        period: 600,
+        phase: -60,
+        duration: (240, 480),
+        severity: Severity::Info,
+        escalate_after: None,
+        tiers: &[Tier::Standard, Tier::NonCritical],
+        kinds: &NOTICES,
+    },
+];
+
+/// One occurrence of a stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActiveIncident {
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub service: &'static str,
+    pub severity: Severity,
+    pub start: i64,
+    pub end: i64,
+    pub effect: Effect,
+    pub alerts: u32,
+}
+
+fn occurrence(seed: u64, stream_index: usize, n: i64) -> ActiveIncident {
+    let stream = &STREAMS[stream_index];
+    let mut rng = rng_for(seed, &[3, stream_index as u64, n as u64]);
+    let start = n * stream.period + stream.phase + rng.random_range(0..60);
+    let candidates: Vec<&str> = SERVICES
+        .iter()
+        .filter(|s| stream.tiers.contains(&s.tier))
+        .map(|s| s.name)
+        .collect();
+    let kind = &stream.kinds[rng.random_range(0..stream.kinds.len())];
+    ActiveIncident {
+        name: kind.name,
+        summary: kind.summary,
+        service: candidates[rng.random_range(0..candidates.len())],
+        severity: stream.severity,
+        start,
+        end: start + rng.random_range(stream.duration.0..stream.duration.1),
+        effect: kind.effect,
+        alerts: rng.random_range(1..=3),
+    }
+}
+
+impl ActiveIncident {
+    /// The occurrence as it stands at `t`: escalated once it has run long enough.
+    fn escalated_by(mut self, stream: &Stream, kind: &AlertKind, t: i64) -> ActiveIncident {
+        if stream.escalate_after.is_some_and(|after| t >= self.start + after) {
+            self.severity = Severity::Critical;
+            self.effect = kind.escalated;
+        }
+        self
+    }
+}
+
+fn stream_range(stream: &Stream, from: i64, to: i64) -> std::ops::RangeInclusive<i64> {
+    // Occurrences start in [n·period + phase, +60) and last less than a period,
+    // so one extra occurrence on each side covers every overlap.
+    let first = (from - stream.phase).div_euclid(stream.period) - 1;
+    let last = (to - stream.phase).div_euclid(stream.period);
+    first..=last
+}
+
+/// The incidents active at `t`.
+pub fn active(seed: u64, t: i64) -> Vec<ActiveIncident> {
+    let mut out = Vec::new();
+    for (si, stream) in STREAMS.iter().enumerate() {
+        for n in stream_range(stream, t, t) {
+            let occ = occurrence(seed, si, n);
+            if occ.start <= t && t < occ.end {
+                let kind = stream.kinds.iter().find(|k| k.name == occ.name).expect("known kind");
+                out.push(occ.escalated_by(stream, kind, t));
+            }
+        }
+    }
+    out
+}
+
+/// (start, end) of every incident that resolved in `[from, to]`.
+pub fn resolved(seed: u64, from: i64, to: i64) -> Vec<(i64, i64)> {
+    let mut out = Vec::new();
+    for (si, stream) in STREAMS.iter().enumerate() {
+        for n in stream_range(stream, from, to) {
+            let occ = occurrence(seed, si, n);
+            if from <= occ.end && occ.end <= to {
+                out.push((occ.start, occ.end));
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+fn runbook(name: &str) -> String {
+    format!("https://runbooks.example.com/alerts/{}", name.to_ascii_lowercase())
+}
+
+fn silences(estate: &DemoEstate) -> Vec<Silence> {
+    let at = |secs: i64| estate.at(secs);
+    vec![
+        Silence {
+            id: "5e1c0a7d".into(),
+            matchers: "service=\"reporting\"".into(),
+            created_by: "ops-bot".into(),
+            comment: "Maintenance window: nightly warehouse rebuild 02:00-06:00".into(),
+            starts_at: at(-Duration::minutes(50).num_seconds()),
+            ends_at: at(Duration::minutes(190).num_seconds()),
+        },
+        Silence {
+            id: "9b4f2e11".into(),
+            matchers: "service=\"search\"".into(),
+            created_by: "alice".into(),
+            comment: "Search cluster upgrade, change CHG-2291".into(),
+            starts_at: at(Duration::hours(2).num_seconds()),
+            ends_at: at(Duration::hours(4).num_seconds()),
+        },
+    ]
+}
+
+/// Firing alerts and silences at `t`, as Alertmanager would report them.
+pub fn alerts(estate: &DemoEstate, t: i64) -> AlertsReading {
+    let now = estate.at(t);
+    let silences = silences(estate);
+    let silenced_by = |service: &str| {
+        silences
+            .iter()
+            .find(|s| s.is_active(now) && s.matchers == format!("service=\"{service}\""))
+            .map(|s| s.id.clone())
+    };
+    let mut alerts = Vec::new();
+    for occ in active(estate.seed, t) {
+        for _ in 0..occ.alerts {
+            alerts.push(Alert {
+                name: occ.name.to_string(),
+                service: occ.service.to_string(),
+                severity: occ.severity,
+                summary: format!("{} on {}", occ.summary, occ.service),
+                runbook: Some(runbook(occ.name)),
+                starts_at: estate.at(occ.start),
+                silenced_by: silenced_by(occ.service),
+                source: "demo".into(),
+            });
+        }
+    }
+    // A slow burner that has been open since before the demo started.
+    alerts.push(Alert {
+        name: "HostDiskAlmostFull".into(),
+        service: "db-02".into(),
+        severity: Severity::Warning,
+        summary: "filesystem /var/lib/postgresql above 90% on db-02".into(),
+        runbook: Some(runbook("HostDiskAlmostFull")),
+        starts_at: estate.at(-Duration::minutes(133).num_seconds()),
+        silenced_by: None,
+        source: "demo".into(),
+    });
+    AlertsReading { alerts, silences }
+}

@@ -1,0 +1,193 @@
+//! The embedded simulated estate behind `opsdeck demo`. Every reading is a
+//! pure function of the seed and the time elapsed since the demo started, so
+//! a seed always shows the same estate at the same moment. It implements the
+//! same source traits as the live sources.
+
+mod backups;
+mod deploys;
+mod incidents;
+mod signals;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::domain::{
+    AlertsReading, Backup, Deployment, HealthReading, ResolvedIncident, Tier,
+};
+use crate::sources::{AlertSource, MetricsSource, SourceError};
+
+pub const DEFAULT_SEED: u64 = 42;
+
+/// How a service is deployed in the simulation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rollout {
+    BlueGreen,
+    Canary,
+    Rolling,
+}
+
+struct ServiceSpec {
+    name: &'static str,
+    tier: Tier,
+    team: &'static str,
+    rollout: Rollout,
+    targets: u32,
+    /// Seconds after the demo starts when a deployment begins, so the first
+    /// screen always shows rollouts in flight.
+    deploy_at: Option<i64>,
+}
+
+const fn svc(
+    name: &'static str,
+    tier: Tier,
+    team: &'static str,
+    rollout: Rollout,
+    targets: u32,
+    deploy_at: Option<i64>,
+) -> ServiceSpec {
+    ServiceSpec { name, tier, team, rollout, targets, deploy_at }
+}
+
+const SERVICES: [ServiceSpec; 13] = [
+    svc("api-gateway", Tier::Critical, "edge", Rollout::BlueGreen, 6, None),
+    svc("auth", Tier::Critical, "identity", Rollout::Canary, 4, None),
+    svc("checkout", Tier::Critical, "payments", Rollout::Canary, 6, Some(-90)),
+    svc("payments", Tier::Critical, "payments", Rollout::BlueGreen, 4, Some(-45)),
+    svc("orders", Tier::Standard, "commerce", Rollout::Rolling, 8, Some(-50)),
+    svc("inventory", Tier::Standard, "commerce", Rollout::Rolling, 4, None),
+    svc("search", Tier::Standard, "discovery", Rollout::Canary, 6, Some(150)),
+    svc("notifications", Tier::Standard, "messaging", Rollout::Rolling, 3, None),
+    svc("user-profile", Tier::Standard, "identity", Rollout::BlueGreen, 3, None),
+    svc("recommendations", Tier::NonCritical, "discovery", Rollout::Canary, 4, None),
+    svc("reporting", Tier::NonCritical, "data", Rollout::Rolling, 2, None),
+    svc("email-digest", Tier::NonCritical, "messaging", Rollout::Rolling, 2, None),
+    svc("image-resizer", Tier::NonCritical, "media", Rollout::Rolling, 3, None),
+];
+
+/// A deterministic random stream for one part of the estate.
+fn rng_for(seed: u64, parts: &[u64]) -> ChaCha8Rng {
+    let mixed = parts.iter().fold(seed ^ 0x6f70_7364_6563_6b21, |acc, p| {
+        acc.rotate_left(23) ^ p.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    });
+    ChaCha8Rng::seed_from_u64(mixed)
+}
+
+/// The simulated estate. Cheap to query; holds no mutable state.
+#[derive(Debug, Clone)]
+pub struct DemoEstate {
+    seed: u64,
+    started: DateTime<Utc>,
+    services: Vec<signals::ServiceModel>,
+    hosts: Vec<signals::HostModel>,
+    backups: Vec<backups::BackupModel>,
+}
+
+impl DemoEstate {
+    pub fn new(seed: u64, started: DateTime<Utc>) -> DemoEstate {
+        DemoEstate {
+            seed,
+            started,
+            services: signals::service_models(seed),
+            hosts: signals::host_models(seed),
+            backups: backups::backup_models(seed),
+        }
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Whole seconds of simulated time at `now`.
+    fn elapsed(&self, now: DateTime<Utc>) -> i64 {
+        (now - self.started).num_seconds()
+    }
+
+    fn at(&self, t: i64) -> DateTime<Utc> {
+        self.started + Duration::seconds(t)
+    }
+
+    pub fn health_at(&self, now: DateTime<Utc>) -> HealthReading {
+        let t = self.elapsed(now);
+        let active = incidents::active(self.seed, t);
+        HealthReading {
+            services: self
+                .services
+                .iter()
+                .map(|m| m.reading(t, &active))
+                .collect(),
+            hosts: self.hosts.iter().map(|h| h.reading(t)).collect(),
+        }
+    }
+
+    pub fn deployments_at(&self, now: DateTime<Utc>) -> Vec<Deployment> {
+        let t = self.elapsed(now);
+        SERVICES
+            .iter()
+            .enumerate()
+            .map(|(i, spec)| deploys::deployment(self, i, spec, t))
+            .collect()
+    }
+
+    pub fn backups_at(&self, now: DateTime<Utc>) -> Vec<Backup> {
+        let t = self.elapsed(now);
+        self.backups.iter().map(|b| b.reading(self, t)).collect()
+    }
+
+    pub fn alerts_at(&self, now: DateTime<Utc>) -> AlertsReading {
+        incidents::alerts(self, self.elapsed(now))
+    }
+
+    pub fn history_at(&self, now: DateTime<Utc>, window: Duration) -> Vec<ResolvedIncident> {
+        let t = self.elapsed(now);
+        incidents::resolved(self.seed, t - window.num_seconds(), t)
+            .into_iter()
+            .map(|(start, end)| ResolvedIncident {
+                started: self.at(start),
+                resolved: self.at(end),
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl MetricsSource for DemoEstate {
+    fn name(&self) -> &str {
+        "demo"
+    }
+
+    async fn health(&self, now: DateTime<Utc>) -> Result<HealthReading, SourceError> {
+        Ok(self.health_at(now))
+    }
+
+    async fn deployments(&self, now: DateTime<Utc>) -> Result<Vec<Deployment>, SourceError> {
+        Ok(self.deployments_at(now))
+    }
+
+    async fn backups(&self, now: DateTime<Utc>) -> Result<Vec<Backup>, SourceError> {
+        Ok(self.backups_at(now))
+    }
+
+    async fn incident_history(
+        &self,
+        now: DateTime<Utc>,
+        window: Duration,
+    ) -> Result<Vec<ResolvedIncident>, SourceError> {
+        Ok(self.history_at(now, window))
+    }
+}
+
+#[async_trait]
+impl AlertSource for DemoEstate {
+    fn name(&self) -> &str {
+        "demo"
+    }
+
+    async fn alerts(&self, now: DateTime<Utc>) -> Result<AlertsReading, SourceError> {
+        Ok(self.alerts_at(now))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,374 @@
+//! The estate in the operator's words: services, hosts, deployments, backups,
+//! alerts and incidents, plus the pure math that judges them (no I/O, no clock).
+
+pub mod incidents;
+pub mod slo;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+/// How something is doing, ordered from best to worst so `max` gives the worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    #[default]
+    Ok,
+    /// No data, or data too old to judge: never shown as OK.
+    Unknown,
+    Warn,
+    Crit,
+}
+
+impl Status {
+    /// The word shown next to the colour, so every state reads without colour too.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Ok => "OK",
+            Status::Unknown => "UNKNOWN",
+            Status::Warn => "WARN",
+            Status::Crit => "CRIT",
+        }
+    }
+
+    /// A one-cell symbol for narrow columns.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Status::Ok => "✔",
+            Status::Unknown => "?",
+            Status::Warn => "▲",
+            Status::Crit => "✖",
+        }
+    }
+
+    pub fn worst(items: impl IntoIterator<Item = Status>) -> Status {
+        items.into_iter().max().unwrap_or(Status::Ok)
+    }
+}
+
+/// Recovery tier of a service or backup target; it sets the RTO and RPO.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tier {
+    Critical,
+    Standard,
+    NonCritical,
+}
+
+impl Tier {
+    pub const ALL: [Tier; 3] = [Tier::Critical, Tier::Standard, Tier::NonCritical];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Tier::Critical => "critical",
+            Tier::Standard => "standard",
+            Tier::NonCritical => "non-critical",
+        }
+    }
+
+    /// Default recovery objectives from the operations documents.
+    pub fn objectives(self) -> RecoveryObjectives {
+        let (rto_min, rpo_min) = match self {
+            Tier::Critical => (60, 15),
+            Tier::Standard => (4 * 60, 60),
+            Tier::NonCritical => (24 * 60, 4 * 60),
+        };
+        RecoveryObjectives {
+            rto: Duration::minutes(rto_min),
+            rpo: Duration::minutes(rpo_min),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecoveryObjectives {
+    pub rto: Duration,
+    pub rpo: Duration,
+}
+
+/// Alert thresholds; values at or above a threshold are critical, and values
+/// within 90% of it are a warning.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    pub cpu: f64,
+    pub memory: f64,
+    pub disk: f64,
+    pub latency_ms: f64,
+    pub error_ratio: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            cpu: 0.80,
+            memory: 0.85,
+            disk: 0.90,
+            latency_ms: 2000.0,
+            error_ratio: 0.05,
+        }
+    }
+}
+
+/// Service-level objectives; every one is overridable in configuration.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Objectives {
+    pub availability: f64,
+    pub error_ratio: f64,
+    pub latency_p95_ms: f64,
+    pub mttr: Duration,
+    pub slo_window: Duration,
+}
+
+impl Default for Objectives {
+    fn default() -> Self {
+        Objectives {
+            availability: 0.999,
+            error_ratio: 0.001,
+            latency_p95_ms: 200.0,
+            mttr: Duration::minutes(30),
+            slo_window: Duration::days(30),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn status(self) -> Status {
+        match self {
+            Severity::Info => Status::Ok,
+            Severity::Warning => Status::Warn,
+            Severity::Critical => Status::Crit,
+        }
+    }
+
+    /// Parses the `severity` label; anything unrecognised is a warning, so an
+    /// alert is never hidden because of a label spelling.
+    pub fn from_label(value: &str) -> Severity {
+        match value.to_ascii_lowercase().as_str() {
+            "critical" | "crit" | "page" | "error" => Severity::Critical,
+            "info" | "informational" | "none" => Severity::Info,
+            _ => Severity::Warning,
+        }
+    }
+}
+
+/// Request counts over the SLO window: the raw material of availability.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SliCounts {
+    pub good: f64,
+    pub total: f64,
+}
+
+/// Golden signals of one service, now, plus its recent history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceHealth {
+    pub name: String,
+    pub cluster: Option<String>,
+    pub tier: Tier,
+    pub team: String,
+    pub requests_per_second: f64,
+    pub error_ratio: f64,
+    pub latency_p95_ms: f64,
+    pub latency_p99_ms: f64,
+    /// Fraction of capacity in use (0..1).
+    pub saturation: f64,
+    pub targets_up: u32,
+    pub targets_total: u32,
+    /// Good and total requests over the SLO window.
+    pub sli: SliCounts,
+    /// Error ratio over the last hour, for the burn rate.
+    pub error_ratio_1h: f64,
+    /// Requests per second over the last minutes, oldest first.
+    pub traffic_history: Vec<f64>,
+    pub latency_history: Vec<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Host {
+    pub name: String,
+    pub up: bool,
+    pub cpu: f64,
+    pub memory: f64,
+    pub disk: f64,
+    pub cpu_history: Vec<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HealthReading {
+    pub services: Vec<ServiceHealth>,
+    pub hosts: Vec<Host>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Colour {
+    Blue,
+    Green,
+}
+
+impl Colour {
+    pub fn label(self) -> &'static str {
+        match self {
+            Colour::Blue => "blue",
+            Colour::Green => "green",
+        }
+    }
+
+    pub fn other(self) -> Colour {
+        match self {
+            Colour::Blue => Colour::Green,
+            Colour::Green => Colour::Blue,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Strategy {
+    BlueGreen { live: Colour },
+    /// Percent of traffic on the new version.
+    Canary { weight: f64 },
+    Rolling { updated: u32, total: u32 },
+}
+
+impl Strategy {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Strategy::BlueGreen { .. } => "blue-green",
+            Strategy::Canary { .. } => "canary",
+            Strategy::Rolling { .. } => "rolling",
+        }
+    }
+
+    /// Live colour, canary weight or rollout progress, in a few characters.
+    pub fn progress(&self) -> String {
+        match self {
+            Strategy::BlueGreen { live } => format!("live {}", live.label()),
+            Strategy::Canary { weight } => format!("{weight:.0}% new"),
+            Strategy::Rolling { updated, total } => format!("{updated}/{total} pods"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    Progressing,
+    Paused,
+    Complete,
+    Failed,
+    RolledBack,
+}
+
+impl Phase {
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::Progressing => "progressing",
+            Phase::Paused => "paused",
+            Phase::Complete => "complete",
+            Phase::Failed => "failed",
+            Phase::RolledBack => "rolled back",
+        }
+    }
+
+    pub fn status(self) -> Status {
+        match self {
+            Phase::Progressing | Phase::Complete => Status::Ok,
+            Phase::Paused | Phase::RolledBack => Status::Warn,
+            Phase::Failed => Status::Crit,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeployEvent {
+    pub version: String,
+    pub at: DateTime<Utc>,
+    pub outcome: Phase,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deployment {
+    pub service: String,
+    pub environment: String,
+    pub version: String,
+    pub previous_version: Option<String>,
+    pub strategy: Strategy,
+    pub phase: Phase,
+    pub deployed_at: DateTime<Utc>,
+    pub rollbacks: u32,
+    /// Most recent first.
+    pub history: Vec<DeployEvent>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DrillResult {
+    pub at: DateTime<Utc>,
+    pub measured_rto: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Backup {
+    pub target: String,
+    pub tier: Tier,
+    pub last_success: Option<DateTime<Utc>>,
+    pub size_bytes: f64,
+    pub duration: Duration,
+    pub last_verified: Option<DateTime<Utc>>,
+    pub last_drill: Option<DrillResult>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    pub name: String,
+    pub service: String,
+    pub severity: Severity,
+    pub summary: String,
+    pub runbook: Option<String>,
+    pub starts_at: DateTime<Utc>,
+    pub silenced_by: Option<String>,
+    /// Which alert source reported it.
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Silence {
+    pub id: String,
+    pub matchers: String,
+    pub created_by: String,
+    pub comment: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+}
+
+impl Silence {
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        self.starts_at <= now && now < self.ends_at
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AlertsReading {
+    pub alerts: Vec<Alert>,
+    pub silences: Vec<Silence>,
+}
+
+/// An incident that has ended, for MTTR.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ResolvedIncident {
+    pub started: DateTime<Utc>,
+    pub resolved: DateTime<Utc>,
+}
