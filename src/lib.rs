@@ -5,3 +5,9 @@
 pub mod domain;
 pub mod demo;
 pub mod sources;
+pub mod app;
+pub mod config;
+pub mod ui;
+pub mod cli;
+pub mod run;
+pub mod terminal;

@@ -31,7 +31,7 @@ fn cadence(estate: &DemoEstate, index: usize, spec: &ServiceSpec) -> Cadence {
 
 fn failed(estate: &DemoEstate, index: usize, n: i64) -> bool {
     // The releases in flight when the demo starts always succeed.
-    n != 0 && rng_for(estate.seed, &[5, index as u64, n as u64]).random_bool(0.12)
+    n != 0 && rng_for(estate.seed, &[5, index as u64, n as u64]).random_bool(0.04)
 }
 
 fn version(c: &Cadence, n: i64) -> String {
@@ -69,7 +69,7 @@ pub fn deployment(estate: &DemoEstate, index: usize, spec: &ServiceSpec, t: i64)
             }
         })
         .collect();
-    let window_deploys = 30 * 86_400 / c.period;
+    let window_deploys = 7 * 86_400 / c.period;
     let rollbacks = (n - window_deploys + 1..=n)
         .filter(|&m| failed(estate, index, m) && (m < n || rolled_back))
         .count() as u32;

@@ -186,13 +186,25 @@ pub fn active(seed: u64, t: i64) -> Vec<ActiveIncident> {
     out
 }
 
+/// Incidents resolved in the month before the demo started: the streams
+/// above run compressed in time, so the past is drawn at a realistic pace
+/// (about one and a half a day, 5 to 95 minutes each).
+fn past(seed: u64) -> impl Iterator<Item = (i64, i64)> {
+    let mut rng = rng_for(seed, &[7]);
+    (0..45).map(move |_| {
+        let start = -rng.random_range(2 * 3_600..30 * 86_400);
+        let spread: f64 = rng.random_range(0.0..1.0);
+        (start, start + 300 + (spread * spread * 5_400.0) as i64)
+    })
+}
+
 /// (start, end) of every incident that resolved in `[from, to]`.
 pub fn resolved(seed: u64, from: i64, to: i64) -> Vec<(i64, i64)> {
-    let mut out = Vec::new();
+    let mut out: Vec<(i64, i64)> = past(seed).filter(|&(_, end)| from <= end && end <= to && end < 0).collect();
     for (si, stream) in STREAMS.iter().enumerate() {
-        for n in stream_range(stream, from, to) {
+        for n in stream_range(stream, from.max(0), to) {
             let occ = occurrence(seed, si, n);
-            if from <= occ.end && occ.end <= to {
+            if from.max(0) <= occ.end && occ.end <= to {
                 out.push((occ.start, occ.end));
             }
         }
@@ -244,7 +256,7 @@ pub fn alerts(estate: &DemoEstate, t: i64) -> AlertsReading {
                 name: occ.name.to_string(),
                 service: occ.service.to_string(),
                 severity: occ.severity,
-                summary: format!("{} on {}", occ.summary, occ.service),
+                summary: occ.summary.to_string(),
                 runbook: Some(runbook(occ.name)),
                 starts_at: estate.at(occ.start),
                 silenced_by: silenced_by(occ.service),
@@ -257,7 +269,7 @@ pub fn alerts(estate: &DemoEstate, t: i64) -> AlertsReading {
         name: "HostDiskAlmostFull".into(),
         service: "db-02".into(),
         severity: Severity::Warning,
-        summary: "filesystem /var/lib/postgresql above 90% on db-02".into(),
+        summary: "filesystem /var/lib/postgresql above 90%".into(),
         runbook: Some(runbook("HostDiskAlmostFull")),
         starts_at: estate.at(-Duration::minutes(133).num_seconds()),
         silenced_by: None,

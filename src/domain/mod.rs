@@ -2,6 +2,7 @@
 //! alerts and incidents, plus the pure math that judges them (no I/O, no clock).
 
 pub mod incidents;
+pub mod kpi;
 pub mod slo;
 
 use chrono::{DateTime, Duration, Utc};
@@ -309,6 +310,7 @@ pub struct Deployment {
     pub strategy: Strategy,
     pub phase: Phase,
     pub deployed_at: DateTime<Utc>,
+    /// Rollbacks over the last 7 days.
     pub rollbacks: u32,
     /// Most recent first.
     pub history: Vec<DeployEvent>,

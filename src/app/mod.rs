@@ -1,0 +1,336 @@
+//! The one owner of state. Input, poller results and clock ticks arrive as
+//! messages; `App::update` applies them and says whether the screen changed.
+
+pub mod command;
+pub mod rows;
+pub mod tab;
+
+use chrono::{DateTime, Utc};
+use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use crate::config::Problem;
+use crate::config::keymap::Keymap;
+use crate::config::theme::Theme;
+use crate::domain::incidents::{self, Incident};
+use crate::domain::kpi::{self, Kpi};
+use crate::domain::{
+    AlertsReading, Backup, Deployment, HealthReading, Objectives, ResolvedIncident, Thresholds,
+};
+use crate::sources::{Feed, FeedSet, FeedUpdate, Reading};
+use command::Command;
+use rows::TableView;
+use tab::{TableId, Tab};
+
+/// Everything that can change the state.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Input(Event),
+    Command(Command),
+    /// The clock moved on; the header shows it.
+    Tick(DateTime<Utc>),
+    Feed(FeedUpdate),
+}
+
+impl From<FeedUpdate> for Msg {
+    fn from(update: FeedUpdate) -> Msg {
+        Msg::Feed(update)
+    }
+}
+
+/// The last good data of one feed, when it came, and the last error if the
+/// latest fetch failed.
+#[derive(Debug, Clone)]
+pub struct Panel<T> {
+    pub data: Option<T>,
+    pub updated: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+    pub source: String,
+}
+
+impl<T> Default for Panel<T> {
+    fn default() -> Self {
+        Panel { data: None, updated: None, error: None, source: String::new() }
+    }
+}
+
+impl<T> Panel<T> {
+    fn set(&mut self, source: &str, at: DateTime<Utc>, value: T) {
+        self.source = source.to_string();
+        self.data = Some(value);
+        self.updated = Some(at);
+        self.error = None;
+    }
+
+    /// Keeps the last good data; the error is shown beside it with its age.
+    fn fail(&mut self, source: &str, message: String) {
+        self.source = source.to_string();
+        self.error = Some(message);
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Estate {
+    pub health: Panel<HealthReading>,
+    pub deployments: Panel<Vec<Deployment>>,
+    pub backups: Panel<Vec<Backup>>,
+    pub alerts: Panel<AlertsReading>,
+    pub history: Panel<Vec<ResolvedIncident>>,
+    /// Derived from alerts on every update.
+    pub incidents: Vec<Incident>,
+    /// Derived from everything on every update and tick.
+    pub kpis: Vec<Kpi>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    #[default]
+    Normal,
+    Filter,
+    Help,
+    Detail,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub demo: bool,
+    pub read_only: bool,
+    pub thresholds: Thresholds,
+    pub objectives: Objectives,
+}
+
+pub struct App {
+    pub tab: Tab,
+    pub mode: Mode,
+    pub now: DateTime<Utc>,
+    pub estate: Estate,
+    /// Selection, filter and visible rows of each table, by `TableId::index`.
+    pub tables: [TableView; 7],
+    /// Which table of the current tab has focus.
+    pub focus: usize,
+    pub theme: Theme,
+    pub keymap: Keymap,
+    pub settings: Settings,
+    /// Problems found in files, shown in the footer and the help overlay.
+    pub problems: Vec<Problem>,
+    pub quit: bool,
+    /// Rows that fit on screen, for page up/down; the UI reports it.
+    pub page_rows: usize,
+}
+
+impl App {
+    pub fn new(settings: Settings, theme: Theme, keymap: Keymap, now: DateTime<Utc>) -> App {
+        App {
+            tab: Tab::default(),
+            mode: Mode::default(),
+            now,
+            estate: Estate::default(),
+            tables: Default::default(),
+            focus: 0,
+            theme,
+            keymap,
+            settings,
+            problems: Vec::new(),
+            quit: false,
+            page_rows: 10,
+        }
+    }
+
+    /// Feeds on screen now, to be polled at the full rate.
+    pub fn feeds_on_screen(&self) -> FeedSet {
+        self.tab.feeds()
+    }
+
+    pub fn focused_table(&self) -> TableId {
+        let tables = self.tab.tables();
+        tables[self.focus.min(tables.len() - 1)]
+    }
+
+    pub fn table(&self, id: TableId) -> &TableView {
+        &self.tables[id.index()]
+    }
+
+    fn focused_view(&mut self) -> &mut TableView {
+        let id = self.focused_table();
+        &mut self.tables[id.index()]
+    }
+
+    /// Applies one message; true when the screen must be redrawn.
+    pub fn update(&mut self, msg: Msg) -> bool {
+        match msg {
+            Msg::Input(Event::Key(key)) if key.kind != KeyEventKind::Release => self.on_key(key),
+            Msg::Input(Event::Resize(..)) => true,
+            Msg::Input(_) => false,
+            Msg::Command(command) => self.run(command),
+            Msg::Tick(now) => {
+                self.now = now;
+                self.derive();
+                true
+            }
+            Msg::Feed(update) => {
+                self.store(update);
+                self.derive();
+                true
+            }
+        }
+    }
+
+    fn store(&mut self, update: FeedUpdate) {
+        let e = &mut self.estate;
+        let (source, at) = (&update.source, update.at);
+        match update.result {
+            Ok(Reading::Health(h)) => e.health.set(source, at, h),
+            Ok(Reading::Deployments(d)) => e.deployments.set(source, at, d),
+            Ok(Reading::Backups(b)) => e.backups.set(source, at, b),
+            Ok(Reading::Alerts(a)) => e.alerts.set(source, at, a),
+            Ok(Reading::History(h)) => e.history.set(source, at, h),
+            Err(err) => {
+                let message = err.to_string();
+                match update.feed {
+                    Feed::Health => e.health.fail(source, message),
+                    Feed::Deployments => e.deployments.fail(source, message),
+                    Feed::Backups => e.backups.fail(source, message),
+                    Feed::Alerts => e.alerts.fail(source, message),
+                    Feed::History => e.history.fail(source, message),
+                }
+            }
+        }
+        if update.feed == Feed::Alerts {
+            e.incidents = incidents::group(e.alerts.data.as_ref().map_or(&[][..], |a| &a.alerts));
+        }
+    }
+
+    /// Recomputes what is derived from data and time: KPIs and table rows.
+    fn derive(&mut self) {
+        let e = &self.estate;
+        let services = e.health.data.as_ref().map_or(&[][..], |h| &h.services);
+        let backups = e.backups.data.as_deref().unwrap_or(&[]);
+        let kpis = kpi::compute(&kpi::Inputs {
+            services,
+            backups,
+            resolved: e.history.data.as_deref(),
+            objectives: &self.settings.objectives,
+            thresholds: &self.settings.thresholds,
+            now: self.now,
+        });
+        self.estate.kpis = kpis;
+        for id in TableId::ALL {
+            let (rows, total) = rows::rows(self, id);
+            self.tables[id.index()].set_rows(rows, total);
+        }
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> bool {
+        let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+        match self.mode {
+            Mode::Filter if !ctrl_c => self.on_filter_key(key),
+            Mode::Help => {
+                // Any key leaves help, except Ctrl-C which still quits.
+                if ctrl_c {
+                    self.quit = true;
+                }
+                self.mode = Mode::Normal;
+                true
+            }
+            _ => match self.keymap.command_for(&key) {
+                Some(command) => self.run(command),
+                None => false,
+            },
+        }
+    }
+
+    fn on_filter_key(&mut self, key: KeyEvent) -> bool {
+        let view = self.focused_view();
+        match key.code {
+            KeyCode::Enter => self.mode = Mode::Normal,
+            KeyCode::Esc => {
+                view.filter.clear();
+                self.mode = Mode::Normal;
+            }
+            KeyCode::Backspace => {
+                view.filter.pop();
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => view.filter.push(c),
+            _ => return false,
+        }
+        self.derive();
+        true
+    }
+
+    /// Runs a command from the keymap (and, later, the `:` prompt).
+    pub fn run(&mut self, command: Command) -> bool {
+        let page = self.page_rows.max(1);
+        match command {
+            Command::Quit => {
+                if self.mode == Mode::Normal {
+                    self.quit = true;
+                } else {
+                    self.mode = Mode::Normal;
+                }
+            }
+            Command::NextTab => self.show(self.tab.next()),
+            Command::PrevTab => self.show(self.tab.prev()),
+            Command::ShowKpis => self.show(Tab::Kpis),
+            Command::ShowHealth => self.show(Tab::Health),
+            Command::ShowDeploys => self.show(Tab::Deploys),
+            Command::ShowBackups => self.show(Tab::Backups),
+            Command::ShowIncidents => self.show(Tab::Incidents),
+            Command::Up => self.focused_view().move_by(-1),
+            Command::Down => self.focused_view().move_by(1),
+            Command::PageUp => self.focused_view().move_by(-(page as isize)),
+            Command::PageDown => self.focused_view().move_by(page as isize),
+            Command::Top => self.focused_view().move_by(isize::MIN / 2),
+            Command::Bottom => self.focused_view().move_by(isize::MAX / 2),
+            Command::NextPanel => self.focus = (self.focus + 1) % self.tab.tables().len(),
+            Command::Open => {
+                if self.mode == Mode::Detail {
+                    self.mode = Mode::Normal;
+                } else if self.table(self.focused_table()).selected_row().is_some() {
+                    self.mode = Mode::Detail;
+                }
+            }
+            Command::Back => {
+                if self.mode == Mode::Normal {
+                    self.focused_view().filter.clear();
+                    self.derive();
+                }
+                self.mode = Mode::Normal;
+            }
+            Command::Filter => self.mode = Mode::Filter,
+            Command::Help => self.mode = if self.mode == Mode::Help { Mode::Normal } else { Mode::Help },
+        }
+        true
+    }
+
+    fn show(&mut self, tab: Tab) {
+        if self.tab != tab {
+            self.tab = tab;
+            self.focus = 0;
+            if self.mode != Mode::Help {
+                self.mode = Mode::Normal;
+            }
+        }
+    }
+
+    /// Age of the oldest data behind the header, or `None` before any arrived.
+    pub fn data_age(&self) -> Option<chrono::Duration> {
+        let e = &self.estate;
+        let times = [e.health.updated, e.backups.updated, e.alerts.updated];
+        let oldest = times.iter().copied().min()??;
+        Some((self.now - oldest).max(chrono::Duration::zero()))
+    }
+
+    /// The errors of the feeds whose latest fetch failed.
+    pub fn feed_errors(&self) -> Vec<(Feed, &str)> {
+        let e = &self.estate;
+        [
+            (Feed::Health, &e.health.error),
+            (Feed::Deployments, &e.deployments.error),
+            (Feed::Backups, &e.backups.error),
+            (Feed::Alerts, &e.alerts.error),
+            (Feed::History, &e.history.error),
+        ]
+        .into_iter()
+        .filter_map(|(f, err)| err.as_deref().map(|m| (f, m)))
+        .collect()
+    }
+}

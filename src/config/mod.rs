@@ -1,0 +1,126 @@
+//! Files that shape opsdeck: themes and keymaps shipped in the repository
+//! (embedded in the binary) and overridden by the user's own files. A mistake
+//! in a file is a message naming the file and the field, never a crash.
+
+pub mod keymap;
+pub mod theme;
+
+use std::path::{Path, PathBuf};
+
+use directories::ProjectDirs;
+
+/// A problem found in a file; opsdeck carries on with a default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.file, self.message)
+    }
+}
+
+pub fn project_dirs() -> Option<ProjectDirs> {
+    ProjectDirs::from("", "", "opsdeck")
+}
+
+/// The user's configuration directory (`~/.config/opsdeck` on Linux).
+pub fn user_config_dir() -> Option<PathBuf> {
+    project_dirs().map(|d| d.config_dir().to_path_buf())
+}
+
+/// Where logs and the audit trail live (`~/.local/state/opsdeck` on Linux).
+pub fn state_dir() -> Option<PathBuf> {
+    project_dirs().map(|d| d.state_dir().unwrap_or_else(|| d.data_local_dir()).to_path_buf())
+}
+
+/// Text of a named file: the user's `<dir>/<kind>/<name>.toml` when it
+/// exists, else the embedded one. Returns the text and where it came from.
+fn find_file(
+    kind: &str,
+    name: &str,
+    user_dir: Option<&Path>,
+    embedded: &[(&str, &'static str)],
+) -> Result<Option<(String, String)>, Problem> {
+    if let Some(dir) = user_dir {
+        let path = dir.join(kind).join(format!("{name}.toml"));
+        match std::fs::read_to_string(&path) {
+            Ok(text) => return Ok(Some((text, path.display().to_string()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(Problem {
+                    file: path.display().to_string(),
+                    message: format!("cannot read: {e}"),
+                });
+            }
+        }
+    }
+    Ok(embedded
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(n, text)| (text.to_string(), format!("{kind}/{n}.toml (built in)"))))
+}
+
+/// Names of the embedded files plus the user's own, sorted.
+pub fn available(kind: &str, user_dir: Option<&Path>, embedded: &[(&str, &str)]) -> Vec<String> {
+    let mut names: Vec<String> = embedded.iter().map(|(n, _)| n.to_string()).collect();
+    if let Some(entries) = user_dir.and_then(|d| std::fs::read_dir(d.join(kind)).ok()) {
+        names.extend(entries.filter_map(|e| {
+            let path = e.ok()?.path();
+            (path.extension()? == "toml").then(|| path.file_stem()?.to_str().map(String::from))?
+        }));
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// A TOML error in one line: the position and the message, without the
+/// source excerpt that the toml crate appends.
+pub fn toml_error(text: &str, err: &toml::de::Error) -> String {
+    let location = err.span().map(|span| {
+        let before = &text[..span.start.min(text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+        format!("line {line}, column {column}: ")
+    });
+    format!("{}{}", location.unwrap_or_default(), err.message().trim())
+}
+
+/// Loads a named file of `kind`, parsing it with `parse`; on any problem
+/// falls back to `fallback` and reports what was wrong.
+pub fn load_named<T>(
+    kind: &str,
+    name: &str,
+    user_dir: Option<&Path>,
+    embedded: &[(&str, &'static str)],
+    parse: impl Fn(&str) -> Result<T, String>,
+    fallback: impl Fn() -> T,
+) -> (T, Vec<Problem>) {
+    let singular = kind.trim_end_matches('s');
+    match find_file(kind, name, user_dir, embedded) {
+        Err(problem) => (fallback(), vec![problem]),
+        Ok(None) => (
+            fallback(),
+            vec![Problem {
+                file: format!("{kind}/{name}.toml"),
+                message: format!(
+                    "no {singular} named '{name}' (available: {}); using the default",
+                    available(kind, user_dir, embedded).join(", ")
+                ),
+            }],
+        ),
+        Ok(Some((text, file))) => match parse(&text) {
+            Ok(value) => (value, Vec::new()),
+            Err(message) => (
+                fallback(),
+                vec![Problem { file, message: format!("{message}; using the default {singular}") }],
+            ),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,77 @@
+//! The terminal: raw mode and the alternate screen, restored on every way
+//! out — normal exit, panic in any thread, SIGTERM, SIGHUP, SIGINT — and a
+//! watchdog that notices when the terminal itself has gone.
+
+use std::io::{self, Stdout, Write};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use ratatui::crossterm::{cursor, execute, terminal};
+
+pub type Tui = Terminal<CrosstermBackend<Stdout>>;
+
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+pub fn enter() -> io::Result<Tui> {
+    terminal::enable_raw_mode()?;
+    ACTIVE.store(true, Ordering::SeqCst);
+    execute!(io::stdout(), terminal::EnterAlternateScreen, cursor::Hide)?;
+    Terminal::new(CrosstermBackend::new(io::stdout()))
+}
+
+/// Puts the terminal back as it was. Safe to call more than once and from a
+/// panic hook; errors are ignored because the terminal may already be gone.
+pub fn restore() {
+    if ACTIVE.swap(false, Ordering::SeqCst) {
+        let mut out = io::stdout();
+        let _ = execute!(out, terminal::LeaveAlternateScreen, cursor::Show);
+        let _ = terminal::disable_raw_mode();
+        let _ = out.flush();
+    }
+}
+
+/// On a panic anywhere: restore the terminal, then report and exit, so a
+/// crashed background task never leaves a broken screen behind.
+pub fn install_panic_hook(log_hint: String) {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        tracing::error!("panic: {info}");
+        previous(info);
+        eprintln!("opsdeck crashed; the log is in {log_hint}");
+        std::process::exit(101);
+    }));
+}
+
+/// True when the controlling terminal has hung up (the SSH connection
+/// dropped, the tmux server died). Polls without reading, so no key is lost.
+pub fn hung_up(fd: BorrowedFd<'_>) -> bool {
+    use rustix::event::{PollFd, PollFlags, poll};
+    let mut fds = [PollFd::new(&fd, PollFlags::empty())];
+    match poll(&mut fds, Some(&rustix::event::Timespec { tv_sec: 0, tv_nsec: 0 })) {
+        Ok(_) => fds[0].revents().intersects(PollFlags::HUP | PollFlags::ERR | PollFlags::NVAL),
+        Err(_) => true,
+    }
+}
+
+/// Calls `on_hangup` once the terminal on stdin hangs up. crossterm's reader
+/// spins instead of failing when its tty vanishes (crossterm issue 793), so
+/// the event loop cannot rely on a read error to notice.
+pub fn spawn_hangup_watchdog(every: Duration, on_hangup: impl FnOnce() + Send + 'static) {
+    std::thread::Builder::new()
+        .name("tty-watchdog".into())
+        .spawn(move || {
+            let stdin = io::stdin();
+            loop {
+                if hung_up(stdin.as_fd()) {
+                    on_hangup();
+                    return;
+                }
+                std::thread::sleep(every);
+            }
+        })
+        .expect("spawning a thread at start-up");
+}

@@ -1,0 +1,46 @@
+//! Tab 3: what changed, and can I undo it? One row per service: version,
+//! strategy and its progress, phase, when, and rollbacks.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::widgets::Cell;
+
+use super::format;
+use super::widgets::{col, freshness, status_cell, table, Column};
+use crate::app::App;
+use crate::app::tab::TableId;
+
+const COLUMNS: [Column; 10] = [
+    col("State", 9, 0),
+    col("Service", 16, 0),
+    col("Env", 10, 6),
+    col("Version", 9, 1),
+    col("Previous", 9, 4),
+    col("Strategy", 10, 2),
+    col("Progress", 11, 2),
+    col("Phase", 11, 1),
+    col("Deployed", 9, 3),
+    col("Rollbacks 7d", 12, 5),
+];
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let panel = &app.estate.deployments;
+    let right = freshness(app, panel.updated, panel.error.as_deref());
+    let list = panel.data.as_deref().unwrap_or(&[]);
+    table(frame, area, app, TableId::Deployments, &COLUMNS, right, true, |i| {
+        let d = &list[i];
+        let status = d.phase.status();
+        vec![
+            status_cell(app, status),
+            Cell::from(d.service.clone()),
+            Cell::from(d.environment.clone()),
+            Cell::from(d.version.clone()),
+            Cell::from(d.previous_version.clone().unwrap_or_else(|| "—".into())),
+            Cell::from(d.strategy.label()),
+            Cell::from(d.strategy.progress()).style(app.theme.accent),
+            Cell::from(d.phase.label()).style(app.theme.status(status)),
+            Cell::from(format::ago(app.now - d.deployed_at)),
+            Cell::from(d.rollbacks.to_string()),
+        ]
+    });
+}

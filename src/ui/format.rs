@@ -1,0 +1,131 @@
+//! Numbers as an operator reads them: short, unit-bearing, never "NaN".
+
+use chrono::Duration;
+
+/// "45s", "12m", "3h 05m", "4d 2h".
+pub fn duration(d: Duration) -> String {
+    let s = d.num_seconds().max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3_600 => format!("{}m {:02}s", s / 60, s % 60),
+        3_600..86_400 => format!("{}h {:02}m", s / 3_600, s % 3_600 / 60),
+        _ => format!("{}d {}h", s / 86_400, s % 86_400 / 3_600),
+    }
+}
+
+/// Like `duration` with one unit only, for tight columns: "45s", "12m", "3h", "4d".
+pub fn short_duration(d: Duration) -> String {
+    let s = d.num_seconds().max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3_600 => format!("{}m", s / 60),
+        3_600..86_400 => format!("{}h", s / 3_600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+pub fn ago(d: Duration) -> String {
+    format!("{} ago", short_duration(d))
+}
+
+/// A ratio as a percentage with enough digits to tell 99.9 from 99.95.
+pub fn percent(ratio: f64, decimals: usize) -> String {
+    if ratio.is_finite() {
+        format!("{:.*}%", decimals, ratio * 100.0)
+    } else {
+        "—".into()
+    }
+}
+
+pub fn millis(ms: f64) -> String {
+    match ms {
+        x if !x.is_finite() => "—".into(),
+        x if x >= 10_000.0 => format!("{:.0}s", x / 1000.0),
+        x if x >= 1_000.0 => format!("{:.1}s", x / 1000.0),
+        x => format!("{x:.0}ms"),
+    }
+}
+
+pub fn rate(per_second: f64) -> String {
+    match per_second {
+        x if !x.is_finite() => "—".into(),
+        x if x >= 10_000.0 => format!("{:.0}k", x / 1000.0),
+        x if x >= 1_000.0 => format!("{:.1}k", x / 1000.0),
+        x => format!("{x:.0}"),
+    }
+}
+
+pub fn bytes(b: f64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    if !b.is_finite() || b < 0.0 {
+        return "—".into();
+    }
+    let mut value = b;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if value >= 100.0 || unit == 0 {
+        format!("{value:.0} {}", UNITS[unit])
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// The last `width` values as a one-line sparkline scaled to their own range.
+pub fn sparkline(values: &[f64], width: usize) -> String {
+    let tail = &values[values.len().saturating_sub(width)..];
+    let finite = tail.iter().copied().filter(|v| v.is_finite());
+    let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    tail.iter()
+        .map(|v| {
+            if !v.is_finite() {
+                ' '
+            } else if hi - lo < f64::EPSILON {
+                BARS[3]
+            } else {
+                BARS[(((v - lo) / (hi - lo)) * 7.0).round() as usize]
+            }
+        })
+        .collect()
+}
+
+/// A ten-cell gauge for a 0..1 value: "██████░░░░".
+pub fn gauge(ratio: f64, cells: usize) -> String {
+    let filled = if ratio.is_finite() { (ratio.clamp(0.0, 1.0) * cells as f64).round() as usize } else { 0 };
+    "█".repeat(filled) + &"░".repeat(cells - filled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration(Duration::seconds(45)), "45s");
+        assert_eq!(duration(Duration::seconds(47 * 60 + 3)), "47m 03s");
+        assert_eq!(duration(Duration::seconds(3 * 3600 + 5 * 60)), "3h 05m");
+        assert_eq!(duration(Duration::days(4) + Duration::hours(2)), "4d 2h");
+        assert_eq!(short_duration(Duration::seconds(-5)), "0s");
+    }
+
+    #[test]
+    fn numbers_never_print_nan() {
+        assert_eq!(percent(f64::NAN, 2), "—");
+        assert_eq!(millis(f64::INFINITY), "—");
+        assert_eq!(bytes(-1.0), "—");
+        assert_eq!(bytes(48.0 * 1024.0 * 1024.0 * 1024.0), "48.0 GiB");
+        assert_eq!(millis(2400.0), "2.4s");
+    }
+
+    #[test]
+    fn sparklines_scale_to_their_range_and_keep_their_width() {
+        assert_eq!(sparkline(&[1.0, 2.0, 3.0], 3), "▁▅█");
+        assert_eq!(sparkline(&[5.0, 5.0], 2), "▄▄");
+        assert_eq!(sparkline(&[1.0, 2.0, 3.0, 4.0], 2).chars().count(), 2);
+        assert_eq!(gauge(0.5, 10), "█████░░░░░");
+    }
+}

@@ -1,0 +1,81 @@
+//! Tab 5: what is on fire, since when, who is on it? Incidents by severity,
+//! then the silences (maintenance windows and acknowledgements).
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::widgets::Cell;
+
+use super::format;
+use super::widgets::{col, freshness, table, Column};
+use crate::app::App;
+use crate::app::tab::TableId;
+use crate::domain::Status;
+
+const INCIDENTS: [Column; 8] = [
+    col("Severity", 10, 0),
+    col("Incident", 22, 0),
+    col("Service", 16, 1),
+    col("Started", 9, 3),
+    col("For", 8, 1),
+    col("Alerts", 6, 5),
+    col("Summary", 30, 2),
+    col("Runbook", 40, 4),
+];
+
+const SILENCES: [Column; 6] = [
+    col("State", 9, 0),
+    col("Matchers", 22, 0),
+    col("By", 10, 2),
+    col("Until", 12, 1),
+    col("Starts", 12, 3),
+    col("Comment", 30, 1),
+];
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let silences_len = app.estate.alerts.data.as_ref().map_or(0, |a| a.silences.len()) as u16;
+    let [top, bottom] =
+        Layout::vertical([Constraint::Min(6), Constraint::Length((silences_len + 3).clamp(5, 10))]).areas(area);
+    let panel = &app.estate.alerts;
+    let right = || freshness(app, panel.updated, panel.error.as_deref());
+    let focus = app.focused_table();
+    let th = &app.theme;
+    let incidents = &app.estate.incidents;
+    table(frame, top, app, TableId::Incidents, &INCIDENTS, right(), focus == TableId::Incidents, |i| {
+        let inc = &incidents[i];
+        let sev = if inc.silenced {
+            Cell::from(format!("◌ {}", inc.severity.label())).style(th.muted)
+        } else {
+            Cell::from(format!("{} {}", inc.severity.status().symbol(), inc.severity.label())).style(th.severity(inc.severity))
+        };
+        let summary = if inc.silenced { format!("[silenced] {}", inc.summary) } else { inc.summary.clone() };
+        vec![
+            sev,
+            Cell::from(inc.name.clone()),
+            Cell::from(inc.service.clone()),
+            Cell::from(inc.started.format("%H:%M").to_string()),
+            Cell::from(format::short_duration(inc.duration(app.now))),
+            Cell::from(inc.alert_count.to_string()),
+            Cell::from(summary),
+            Cell::from(inc.runbook.clone().unwrap_or_else(|| "—".into())).style(th.muted),
+        ]
+    });
+    let silences = panel.data.as_ref().map_or(&[][..], |a| &a.silences);
+    table(frame, bottom, app, TableId::Silences, &SILENCES, right(), focus == TableId::Silences, |i| {
+        let s = &silences[i];
+        let (word, status) = if s.is_active(app.now) {
+            ("active", Status::Ok)
+        } else if s.starts_at > app.now {
+            ("pending", Status::Unknown)
+        } else {
+            ("expired", Status::Unknown)
+        };
+        vec![
+            Cell::from(word).style(th.status(status)),
+            Cell::from(s.matchers.clone()),
+            Cell::from(s.created_by.clone()),
+            Cell::from(s.ends_at.format("%d %b %H:%M").to_string()),
+            Cell::from(s.starts_at.format("%d %b %H:%M").to_string()),
+            Cell::from(s.comment.clone()),
+        ]
+    });
+}

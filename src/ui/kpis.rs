@@ -1,0 +1,99 @@
+//! Tab 1: are we inside our SLAs? Tiles readable from across a room, then
+//! the services ordered by error budget left, the worst first.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph};
+
+use super::format;
+use super::widgets::{col, freshness, panel, status_cell, table, Column};
+use crate::app::App;
+use crate::app::tab::TableId;
+use crate::domain::kpi::{budget_left, Kpi, Unit};
+use crate::domain::slo::{availability, availability_status, burn_rate};
+
+const TILE_HEIGHT: u16 = 4;
+
+const COLUMNS: [Column; 7] = [
+    col("State", 9, 0),
+    col("Service", 16, 0),
+    col("Tier", 12, 4),
+    col("Avail 30d", 10, 1),
+    col("Budget left", 12, 1),
+    col("Burn 1h", 8, 2),
+    col("Team", 10, 5),
+];
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let rows_of_tiles = app.estate.kpis.len().div_ceil(3) as u16;
+    let [tiles, services] =
+        Layout::vertical([Constraint::Length(rows_of_tiles * TILE_HEIGHT), Constraint::Min(3)]).areas(area);
+    let row_areas = Layout::vertical(vec![Constraint::Length(TILE_HEIGHT); rows_of_tiles as usize]).split(tiles);
+    for (chunk, row_area) in app.estate.kpis.chunks(3).zip(row_areas.iter()) {
+        let cells = Layout::horizontal([Constraint::Ratio(1, 3); 3]).split(*row_area);
+        for (kpi, cell) in chunk.iter().zip(cells.iter()) {
+            tile(frame, *cell, app, kpi);
+        }
+    }
+    let panel_data = &app.estate.health;
+    let right = freshness(app, panel_data.updated, panel_data.error.as_deref());
+    let objective = app.settings.objectives.availability;
+    let list = panel_data.data.as_ref().map_or(&[][..], |h| &h.services);
+    table(frame, services, app, TableId::Slo, &COLUMNS, right, true, |i| {
+        let s = &list[i];
+        let avail = availability(s.sli);
+        let left = budget_left(s, objective);
+        let burn = burn_rate(s.error_ratio_1h, objective);
+        vec![
+            status_cell(app, availability_status(avail, objective)),
+            Cell::from(s.name.clone()),
+            Cell::from(s.tier.label()),
+            Cell::from(avail.map_or("unknown".into(), |a| format::percent(a, 3))),
+            Cell::from(left.map_or("unknown".into(), |l| format::percent(l, 1))),
+            Cell::from(burn.map_or("—".into(), |b| format!("{b:.1}x"))),
+            Cell::from(s.team.clone()),
+        ]
+    });
+}
+
+fn value(kpi: &Kpi, v: f64) -> String {
+    match kpi.unit {
+        Unit::Ratio if kpi.title.starts_with("Availability") => format::percent(v, 3),
+        Unit::Ratio if kpi.title.starts_with("Error rate") => format::percent(v, 3),
+        Unit::Ratio => format::percent(v, 1),
+        Unit::Millis => format::millis(v),
+        Unit::Seconds => format::duration(chrono::Duration::seconds(v as i64)),
+        Unit::Factor => format!("{v:.1}x"),
+    }
+}
+
+fn objective(kpi: &Kpi) -> String {
+    match (kpi.objective, kpi.unit) {
+        (None, _) => String::new(),
+        (Some(o), Unit::Ratio) if o >= 1.0 => "obj 100%".into(),
+        (Some(o), Unit::Ratio) if kpi.title.starts_with("Error rate") => format!("obj < {}", format::percent(o, 1)),
+        (Some(o), Unit::Ratio) => format!("obj {}", format::percent(o, 2)),
+        (Some(o), Unit::Millis) => format!("obj < {}", format::millis(o)),
+        (Some(o), Unit::Seconds) => format!("obj < {}", format::short_duration(chrono::Duration::seconds(o as i64))),
+        (Some(o), Unit::Factor) => format!("obj ≤ {o:.0}x"),
+    }
+}
+
+fn tile(frame: &mut Frame, area: Rect, app: &App, kpi: &Kpi) {
+    let th = &app.theme;
+    let style = th.status(kpi.status);
+    let word = Span::styled(format!(" {} {} ", kpi.status.symbol(), kpi.status.label()), style);
+    let block = panel(app, kpi.title.to_string(), false, word).border_style(style);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let shown = kpi.value.map_or("unknown".into(), |v| value(kpi, v));
+    let mut first = vec![Span::styled(shown, style), Span::styled(format!("  {}", objective(kpi)), th.muted)];
+    let used: usize = first.iter().map(|s| s.width()).sum();
+    let room = (inner.width as usize).saturating_sub(used + 2);
+    if !kpi.trend.is_empty() && room >= 6 {
+        first.push(Span::styled(format!("  {}", format::sparkline(&kpi.trend, room.min(24))), th.accent));
+    }
+    let lines = vec![Line::from(first), Line::from(Span::styled(kpi.note.clone(), th.muted))];
+    frame.render_widget(Paragraph::new(lines), inner);
+}

@@ -1,0 +1,187 @@
+//! Drawing: a pure function of the app's state. No I/O, no locks, no
+//! network; only the rows that fit on screen are built.
+
+mod backups;
+mod deploys;
+pub mod format;
+mod health;
+mod incidents;
+mod kpis;
+mod overlay;
+pub mod widgets;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Tabs};
+
+use crate::app::command::Command;
+use crate::app::tab::Tab;
+use crate::app::{App, Mode};
+use crate::domain::slo::{host_status, rpo_status, rto_status, service_status};
+use crate::domain::{Severity, Status};
+
+/// Smallest screen opsdeck draws into; below it, a message says so.
+pub const MIN_WIDTH: u16 = 40;
+pub const MIN_HEIGHT: u16 = 10;
+
+pub fn draw(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let text = format!("terminal too small: {}x{}, opsdeck needs {MIN_WIDTH}x{MIN_HEIGHT}", area.width, area.height);
+        frame.render_widget(Paragraph::new(text).wrap(ratatui::widgets::Wrap { trim: true }), area);
+        return;
+    }
+    let [header, tabs, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_header(frame, header, app);
+    draw_tabs(frame, tabs, app);
+    match app.tab {
+        Tab::Kpis => kpis::draw(frame, body, app),
+        Tab::Health => health::draw(frame, body, app),
+        Tab::Deploys => deploys::draw(frame, body, app),
+        Tab::Backups => backups::draw(frame, body, app),
+        Tab::Incidents => incidents::draw(frame, body, app),
+    }
+    draw_footer(frame, footer, app);
+    match app.mode {
+        Mode::Help => overlay::help(frame, body, app),
+        Mode::Detail => overlay::detail(frame, body, app),
+        Mode::Normal | Mode::Filter => {}
+    }
+}
+
+/// The estate's worst state and what makes it so.
+pub fn estate_summary(app: &App) -> (Status, Vec<String>) {
+    let e = &app.estate;
+    let (t, o) = (&app.settings.thresholds, &app.settings.objectives);
+    let mut worst = Vec::new();
+    let mut reasons = Vec::new();
+    if let Some(h) = &e.health.data {
+        let crit = h.services.iter().filter(|s| service_status(s, t, o) == Status::Crit).count();
+        worst.extend(h.services.iter().map(|s| service_status(s, t, o)));
+        worst.extend(h.hosts.iter().map(|x| host_status(x, t)));
+        if crit > 0 {
+            reasons.push(format!("{crit} service{} critical", plural(crit)));
+        }
+    }
+    let open: Vec<_> = e.incidents.iter().filter(|i| !i.silenced && i.severity > Severity::Info).collect();
+    if !open.is_empty() {
+        let critical = open.iter().filter(|i| i.severity == Severity::Critical).count();
+        reasons.push(format!("{} incident{} ({critical} critical)", open.len(), plural(open.len())));
+        worst.extend(open.iter().map(|i| i.severity.status()));
+    }
+    if let Some(backups) = &e.backups.data {
+        let breaches = backups
+            .iter()
+            .filter(|b| rpo_status(b.last_success, b.tier.objectives(), app.now).1 == Status::Crit)
+            .count();
+        worst.extend(backups.iter().map(|b| rpo_status(b.last_success, b.tier.objectives(), app.now).1));
+        worst.extend(backups.iter().map(|b| rto_status(b, b.tier.objectives(), app.now).min(Status::Warn)));
+        if breaches > 0 {
+            reasons.push(format!("{breaches} RPO breach{}", if breaches == 1 { "" } else { "es" }));
+        }
+    }
+    if e.health.data.is_none() && e.alerts.data.is_none() {
+        return (Status::Unknown, vec!["waiting for data".into()]);
+    }
+    (Status::worst(worst), reasons)
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
+    let th = &app.theme;
+    let (status, reasons) = estate_summary(app);
+    let mut left = vec![Span::styled(" opsdeck ", th.header.patch(th.accent))];
+    if app.settings.demo {
+        left.push(Span::styled(" DEMO ", th.badge));
+        left.push(Span::styled(" ", th.header));
+    }
+    if app.settings.read_only {
+        left.push(Span::styled(" READ-ONLY ", th.badge));
+        left.push(Span::styled(" ", th.header));
+    }
+    left.push(Span::styled(format!(" {} {} ", status.symbol(), status.label()), th.status(status)));
+    if !reasons.is_empty() {
+        left.push(Span::styled(format!(" {}", reasons.join(" · ")), th.header));
+    }
+    let errors = app.feed_errors().len();
+    let age = match app.data_age() {
+        Some(age) => format!("data {} old", format::short_duration(age)),
+        None => "no data yet".into(),
+    };
+    let mut right = Vec::new();
+    if errors > 0 {
+        right.push(Span::styled(format!(" ⚠ {errors} feed error{} ", plural(errors)), th.warn));
+    }
+    right.push(Span::styled(format!(" {age} · {} UTC ", app.now.format("%H:%M:%S")), th.header));
+    let right_width: u16 = right.iter().map(|s| s.width() as u16).sum();
+    frame.render_widget(Paragraph::new("").style(th.header), area);
+    let [l, r] = Layout::horizontal([Constraint::Min(0), Constraint::Length(right_width)]).areas(area);
+    frame.render_widget(Paragraph::new(Line::from(left)).style(th.header), l);
+    frame.render_widget(Paragraph::new(Line::from(right)).style(th.header), r);
+}
+
+fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
+    let th = &app.theme;
+    let open = app.estate.incidents.iter().filter(|i| !i.silenced).count();
+    let titles = Tab::ALL.iter().enumerate().map(|(i, tab)| {
+        let mut title = format!("{} {}", i + 1, tab.title());
+        if *tab == Tab::Incidents && open > 0 {
+            title.push_str(&format!(" ({open})"));
+        }
+        Line::from(title)
+    });
+    let tabs = Tabs::new(titles)
+        .select(app.tab.index())
+        .style(th.tab_inactive)
+        .highlight_style(th.tab_active)
+        .divider(Span::styled("│", th.muted));
+    frame.render_widget(tabs, area);
+}
+
+/// The first key bound to `command`, for hints.
+fn key(app: &App, command: Command) -> String {
+    app.keymap.keys_for(command).into_iter().next().unwrap_or_else(|| "?".into())
+}
+
+fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
+    let th = &app.theme;
+    let line = if app.mode == Mode::Filter {
+        let filter = &app.table(app.focused_table()).filter;
+        Line::from(vec![
+            Span::styled(" filter /", th.accent),
+            Span::styled(format!("{filter}▏"), th.text),
+            Span::styled("  Enter keep · Esc clear", th.muted),
+        ])
+    } else {
+        let hints = [
+            (Command::Help, "help"),
+            (Command::Filter, "filter"),
+            (Command::Open, "details"),
+            (Command::NextPanel, "panel"),
+            (Command::NextTab, "tab"),
+            (Command::Quit, "quit"),
+        ];
+        let mut spans = Vec::new();
+        for (command, what) in hints {
+            spans.push(Span::styled(format!(" {}", key(app, command)), th.accent));
+            spans.push(Span::styled(format!(" {what} "), th.muted));
+        }
+        if let Some(problem) = app.problems.first() {
+            let more = if app.problems.len() > 1 { format!(" (+{} more, see help)", app.problems.len() - 1) } else { String::new() };
+            spans.push(Span::styled(format!(" ⚠ {problem}{more}"), th.warn));
+        }
+        Line::from(spans)
+    };
+    frame.render_widget(Paragraph::new(line).style(Style::default()), area);
+}

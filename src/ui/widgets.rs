@@ -1,0 +1,121 @@
+//! Pieces every tab uses: panels with their data's age and error, and tables
+//! whose columns drop by priority when the terminal is narrow.
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Cell, Row, Table, TableState};
+
+use super::format;
+use crate::app::tab::TableId;
+use crate::app::{App, Mode};
+use crate::domain::Status;
+
+/// A table column: header, width in cells, and priority (0 is kept longest).
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    pub title: &'static str,
+    pub width: u16,
+    pub priority: u8,
+}
+
+pub const fn col(title: &'static str, width: u16, priority: u8) -> Column {
+    Column { title, width, priority }
+}
+
+/// Indices of the columns that fit in `width`, in their original order:
+/// the highest-priority ones first, the rest dropped.
+pub fn fit(columns: &[Column], width: u16) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..columns.len()).collect();
+    order.sort_by_key(|&i| columns[i].priority);
+    let mut used = 0u16;
+    let mut kept = Vec::new();
+    for i in order {
+        let need = columns[i].width + u16::from(!kept.is_empty());
+        if used + need <= width {
+            used += need;
+            kept.push(i);
+        }
+    }
+    kept.sort_unstable();
+    kept
+}
+
+/// The status as a symbol and a word, so it reads without colour.
+pub fn status_cell(app: &App, status: Status) -> Cell<'static> {
+    Cell::from(format!("{} {}", status.symbol(), status.label())).style(app.theme.status(status))
+}
+
+/// Where the panel's data stands: its age, or the error with the age of the
+/// last good data.
+pub fn freshness(app: &App, updated: Option<DateTime<Utc>>, error: Option<&str>) -> Span<'static> {
+    let age = updated.map(|at| format::short_duration(app.now - at));
+    match (error, age) {
+        (Some(err), Some(age)) => Span::styled(format!(" ⚠ {err} · last good {age} ago "), app.theme.warn),
+        (Some(err), None) => Span::styled(format!(" ⚠ {err} · no data yet "), app.theme.crit),
+        (None, Some(age)) => Span::styled(format!(" updated {age} ago "), app.theme.muted),
+        (None, None) => Span::styled(" loading… ", app.theme.muted),
+    }
+}
+
+pub fn panel<'a>(app: &App, title: String, focused: bool, right: Span<'a>) -> Block<'a> {
+    let border = if focused { app.theme.border_focused } else { app.theme.border };
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Rounded)
+        .border_style(border)
+        .title(Line::from(Span::styled(format!(" {title} "), app.theme.accent)))
+        .title(Line::from(right).right_aligned())
+}
+
+/// Draws table `id` in `area`: only the rows that fit are built, columns
+/// drop by priority, and the selection is highlighted when focused.
+#[allow(clippy::too_many_arguments)]
+pub fn table(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    id: TableId,
+    columns: &[Column],
+    right: Span<'static>,
+    focused: bool,
+    cells: impl Fn(usize) -> Vec<Cell<'static>>,
+) {
+    let view = app.table(id);
+    let mut title = id.title().to_string();
+    if view.rows.len() != view.total {
+        title.push_str(&format!(" · {} of {}", view.rows.len(), view.total));
+    }
+    if !view.filter.is_empty() {
+        title.push_str(&format!(" · /{}", view.filter));
+    }
+    let block = panel(app, title, focused, right);
+    let inner = block.inner(area);
+    let kept = fit(columns, inner.width);
+    let visible = inner.height.saturating_sub(1) as usize;
+    let offset = view.selected.saturating_sub(visible.saturating_sub(1));
+    let rows = view.rows.iter().skip(offset).take(visible).map(|row| {
+        let all = cells(row.index);
+        Row::new(kept.iter().map(|&i| all.get(i).cloned().unwrap_or_default()).collect::<Vec<_>>())
+    });
+    let header = Row::new(kept.iter().map(|&i| Cell::from(columns[i].title))).style(app.theme.muted);
+    let widths: Vec<Constraint> = kept
+        .iter()
+        .enumerate()
+        .map(|(n, &i)| if n + 1 == kept.len() { Constraint::Min(columns[i].width) } else { Constraint::Length(columns[i].width) })
+        .collect();
+    let highlight = if focused && app.mode != Mode::Filter { app.theme.selection } else { Style::default() };
+    let table = Table::new(rows, widths).header(header).block(block).row_highlight_style(highlight);
+    let mut state = TableState::default();
+    if !view.rows.is_empty() {
+        state.select(Some(view.selected - offset));
+    }
+    frame.render_stateful_widget(table, area, &mut state);
+    if view.rows.is_empty() && inner.height > 1 {
+        let message = if view.total > 0 { "nothing matches the filter" } else { "no rows" };
+        let line = Line::from(Span::styled(message, app.theme.muted)).centered();
+        frame.render_widget(line, Rect { y: inner.y + 1, height: 1, ..inner });
+    }
+}
