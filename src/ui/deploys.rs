@@ -12,14 +12,14 @@ use crate::app::tab::TableId;
 
 const COLUMNS: [Column; 10] = [
     col("State", 9, 0),
-    col("Service", 16, 0),
+    col("Service", 15, 0),
     col("Env", 10, 6),
     col("Version", 9, 1),
     col("Previous", 9, 4),
     col("Strategy", 10, 2),
-    col("Progress", 11, 2),
+    col("Progress", 10, 2),
     col("Phase", 11, 1),
-    col("Deployed", 9, 3),
+    col("Deployed", 8, 1),
     col("Rollbacks 7d", 12, 5),
 ];
 

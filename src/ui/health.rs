@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::Cell;
 
 use super::format;
-use super::widgets::{col, freshness, status_cell, table, Column};
+use super::widgets::{col, flex, freshness, status_cell, table, Column};
 use crate::app::App;
 use crate::app::tab::TableId;
 use crate::domain::slo::{host_status, level, service_status};
@@ -23,7 +23,7 @@ const SERVICES: [Column; 11] = [
     col("Sat", 5, 4),
     col("Targets", 7, 2),
     col("Team", 10, 7),
-    col("Traffic 5m", 12, 6),
+    flex("Traffic 5m", 12, 6),
 ];
 
 const HOSTS: [Column; 6] = [
@@ -32,7 +32,7 @@ const HOSTS: [Column; 6] = [
     col("CPU", 16, 1),
     col("Memory", 16, 1),
     col("Disk", 16, 1),
-    col("CPU 5m", 12, 3),
+    flex("CPU 5m", 12, 3),
 ];
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {

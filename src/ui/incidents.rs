@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::Cell;
 
 use super::format;
-use super::widgets::{col, freshness, table, Column};
+use super::widgets::{col, flex, freshness, table, Column};
 use crate::app::App;
 use crate::app::tab::TableId;
 use crate::domain::Status;
@@ -14,21 +14,21 @@ use crate::domain::Status;
 const INCIDENTS: [Column; 8] = [
     col("Severity", 10, 0),
     col("Incident", 22, 0),
-    col("Service", 16, 1),
-    col("Started", 9, 3),
-    col("For", 8, 1),
+    col("Service", 15, 1),
+    col("Started", 7, 3),
+    col("For", 5, 1),
     col("Alerts", 6, 5),
-    col("Summary", 30, 2),
+    flex("Summary", 20, 2),
     col("Runbook", 40, 4),
 ];
 
 const SILENCES: [Column; 6] = [
     col("State", 9, 0),
     col("Matchers", 22, 0),
-    col("By", 10, 2),
+    col("By", 10, 1),
     col("Until", 12, 1),
     col("Starts", 12, 3),
-    col("Comment", 30, 1),
+    flex("Comment", 20, 2),
 ];
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {

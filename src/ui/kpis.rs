@@ -3,11 +3,12 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Alignment;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph};
 
 use super::format;
-use super::widgets::{col, freshness, panel, status_cell, table, Column};
+use super::widgets::{col, fit_text, freshness, panel, status_cell, table, Column};
 use crate::app::App;
 use crate::app::tab::TableId;
 use crate::domain::kpi::{budget_left, Kpi, Unit};
@@ -83,17 +84,24 @@ fn objective(kpi: &Kpi) -> String {
 fn tile(frame: &mut Frame, area: Rect, app: &App, kpi: &Kpi) {
     let th = &app.theme;
     let style = th.status(kpi.status);
-    let word = Span::styled(format!(" {} {} ", kpi.status.symbol(), kpi.status.label()), style);
-    let block = panel(app, kpi.title.to_string(), false, word).border_style(style);
+    let block = panel(app, kpi.title.to_string(), false, Span::raw("")).border_style(style);
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    let word = format!("{} {}", kpi.status.symbol(), kpi.status.label());
     let shown = kpi.value.map_or("unknown".into(), |v| value(kpi, v));
-    let mut first = vec![Span::styled(shown, style), Span::styled(format!("  {}", objective(kpi)), th.muted)];
-    let used: usize = first.iter().map(|s| s.width()).sum();
-    let room = (inner.width as usize).saturating_sub(used + 2);
+    // The value always; then the objective, shortened or left out, so the
+    // state word on the right is never overwritten.
+    let width = inner.width as usize;
+    let free = width.saturating_sub(shown.chars().count() + word.chars().count() + 1);
+    let full = format!("  {}", objective(kpi));
+    let short = format!("  {}", objective(kpi).trim_start_matches("obj "));
+    let objective = [full, short].into_iter().find(|o| o.chars().count() <= free).unwrap_or_default();
+    let room = free.saturating_sub(objective.chars().count() + 2);
+    let mut first = vec![Span::styled(shown, style), Span::styled(objective, th.muted)];
     if !kpi.trend.is_empty() && room >= 6 {
         first.push(Span::styled(format!("  {}", format::sparkline(&kpi.trend, room.min(24))), th.accent));
     }
-    let lines = vec![Line::from(first), Line::from(Span::styled(kpi.note.clone(), th.muted))];
-    frame.render_widget(Paragraph::new(lines), inner);
+    let note = Line::from(Span::styled(fit_text(&kpi.note, inner.width as usize), th.muted));
+    frame.render_widget(Paragraph::new(vec![Line::from(first), note]), inner);
+    frame.render_widget(Paragraph::new(Span::styled(word, style)).alignment(Alignment::Right), Rect { height: 1, ..inner });
 }

@@ -51,7 +51,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
     draw_footer(frame, footer, app);
     match app.mode {
-        Mode::Help => overlay::help(frame, body, app),
+        Mode::Help => overlay::help(frame, area, app),
         Mode::Detail => overlay::detail(frame, body, app),
         Mode::Normal | Mode::Filter => {}
     }
@@ -111,9 +111,6 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
         left.push(Span::styled(" ", th.header));
     }
     left.push(Span::styled(format!(" {} {} ", status.symbol(), status.label()), th.status(status)));
-    if !reasons.is_empty() {
-        left.push(Span::styled(format!(" {}", reasons.join(" · ")), th.header));
-    }
     let errors = app.feed_errors().len();
     let age = match app.data_age() {
         Some(age) => format!("data {} old", format::short_duration(age)),
@@ -125,6 +122,20 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
     }
     right.push(Span::styled(format!(" {age} · {} UTC ", app.now.format("%H:%M:%S")), th.header));
     let right_width: u16 = right.iter().map(|s| s.width() as u16).sum();
+    // Whole reasons only, as many as fit between the state and the clock.
+    let mut room = (area.width as usize).saturating_sub(right_width as usize + left.iter().map(|s| s.width()).sum::<usize>() + 1);
+    let mut shown = Vec::new();
+    for reason in &reasons {
+        let need = reason.chars().count() + 3;
+        if need > room {
+            break;
+        }
+        room -= need;
+        shown.push(reason.as_str());
+    }
+    if !shown.is_empty() {
+        left.push(Span::styled(format!(" {}", shown.join(" · ")), th.header));
+    }
     frame.render_widget(Paragraph::new("").style(th.header), area);
     let [l, r] = Layout::horizontal([Constraint::Min(0), Constraint::Length(right_width)]).areas(area);
     frame.render_widget(Paragraph::new(Line::from(left)).style(th.header), l);

@@ -19,10 +19,16 @@ pub struct Column {
     pub title: &'static str,
     pub width: u16,
     pub priority: u8,
+    /// Takes the space left over, with `width` as its minimum.
+    pub flex: bool,
 }
 
 pub const fn col(title: &'static str, width: u16, priority: u8) -> Column {
-    Column { title, width, priority }
+    Column { title, width, priority, flex: false }
+}
+
+pub const fn flex(title: &'static str, width: u16, priority: u8) -> Column {
+    Column { title, width, priority, flex: true }
 }
 
 /// Indices of the columns that fit in `width`, in their original order:
@@ -41,6 +47,16 @@ pub fn fit(columns: &[Column], width: u16) -> Vec<usize> {
     }
     kept.sort_unstable();
     kept
+}
+
+/// `text` cut to `width` cells, with an ellipsis when it was longer.
+pub fn fit_text(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
 }
 
 /// The status as a symbol and a word, so it reads without colour.
@@ -104,7 +120,14 @@ pub fn table(
     let widths: Vec<Constraint> = kept
         .iter()
         .enumerate()
-        .map(|(n, &i)| if n + 1 == kept.len() { Constraint::Min(columns[i].width) } else { Constraint::Length(columns[i].width) })
+        .map(|(n, &i)| {
+            let c = &columns[i];
+            if c.flex || (n + 1 == kept.len() && !kept.iter().any(|&k| columns[k].flex)) {
+                Constraint::Min(c.width)
+            } else {
+                Constraint::Length(c.width)
+            }
+        })
         .collect();
     let highlight = if focused && app.mode != Mode::Filter { app.theme.selection } else { Style::default() };
     let table = Table::new(rows, widths).header(header).block(block).row_highlight_style(highlight);
