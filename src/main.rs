@@ -8,9 +8,7 @@ use chrono::Utc;
 use clap::{CommandFactory, Parser};
 use opsdeck::app::{App, Settings};
 use opsdeck::cli::{Cli, Commands, EXIT_UNAVAILABLE, GlobalArgs};
-use opsdeck::config::keymap::Keymap;
-use opsdeck::config::theme::Theme;
-use opsdeck::config::{self, Problem};
+use opsdeck::config;
 use opsdeck::demo::DemoEstate;
 use opsdeck::sources::Source;
 use opsdeck::sources::poller::PollPlan;
@@ -70,22 +68,13 @@ fn init_logging() -> String {
     }
 }
 
-/// Theme and keymap by name, from the user's directory or the embedded ones.
-pub fn look_and_keys(global: &GlobalArgs) -> (Theme, Keymap, Vec<Problem>) {
-    let user_dir = config::user_config_dir();
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let theme_name = global.theme.clone().unwrap_or_else(|| if no_color { "mono" } else { "default" }.into());
-    let (theme, mut problems) = Theme::load(&theme_name, user_dir.as_deref());
-    let (keymap, keymap_problems) = Keymap::load(&global.keymap, user_dir.as_deref());
-    problems.extend(keymap_problems);
-    (theme, keymap, problems)
-}
-
 fn demo(global: &GlobalArgs, seed: u64) -> ExitCode {
     let log = init_logging();
     let _ = color_eyre::install();
     opsdeck::terminal::install_panic_hook(log);
-    let (theme, keymap, problems) = look_and_keys(global);
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let (theme, keymap, problems) =
+        config::look_and_keys(global.theme.as_deref(), &global.keymap, no_color, config::user_config_dir().as_deref());
     for p in &problems {
         tracing::warn!("{p}");
     }

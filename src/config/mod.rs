@@ -22,6 +22,21 @@ impl std::fmt::Display for Problem {
     }
 }
 
+/// Theme and keymap by name, from `user_dir` or the embedded ones. Without
+/// an explicit theme, `NO_COLOR` selects `mono`.
+pub fn look_and_keys(
+    theme: Option<&str>,
+    keymap: &str,
+    no_color: bool,
+    user_dir: Option<&Path>,
+) -> (theme::Theme, keymap::Keymap, Vec<Problem>) {
+    let theme_name = theme.unwrap_or(if no_color { "mono" } else { "default" });
+    let (theme, mut problems) = theme::Theme::load(theme_name, user_dir);
+    let (keymap, keymap_problems) = keymap::Keymap::load(keymap, user_dir);
+    problems.extend(keymap_problems);
+    (theme, keymap, problems)
+}
+
 pub fn project_dirs() -> Option<ProjectDirs> {
     ProjectDirs::from("", "", "opsdeck")
 }

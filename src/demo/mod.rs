@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::domain::{
     AlertsReading, Backup, Deployment, HealthReading, ResolvedIncident, Tier,
 };
-use crate::sources::{AlertSource, MetricsSource, SourceError};
+use crate::sources::{AlertSource, Feed, FeedUpdate, MetricsSource, Reading, SourceError};
 
 pub const DEFAULT_SEED: u64 = 42;
 
@@ -137,6 +137,22 @@ impl DemoEstate {
 
     pub fn alerts_at(&self, now: DateTime<Utc>) -> AlertsReading {
         incidents::alerts(self, self.elapsed(now))
+    }
+
+    /// Every feed read at `now`, as the pollers would deliver them: for
+    /// one-shot use (`status --demo`) and for tests of a known state.
+    pub fn updates_at(&self, now: DateTime<Utc>, history: Duration) -> Vec<FeedUpdate> {
+        let readings = [
+            (Feed::Health, Reading::Health(self.health_at(now))),
+            (Feed::Deployments, Reading::Deployments(self.deployments_at(now))),
+            (Feed::Backups, Reading::Backups(self.backups_at(now))),
+            (Feed::Alerts, Reading::Alerts(self.alerts_at(now))),
+            (Feed::History, Reading::History(self.history_at(now, history))),
+        ];
+        readings
+            .into_iter()
+            .map(|(feed, reading)| FeedUpdate { source: "demo".into(), feed, at: now, result: Ok(reading) })
+            .collect()
     }
 
     pub fn history_at(&self, now: DateTime<Utc>, window: Duration) -> Vec<ResolvedIncident> {

@@ -1,0 +1,179 @@
+//! The app driven headless: messages and commands in, state out. No terminal.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use opsdeck::app::command::Command;
+use opsdeck::app::tab::{TableId, Tab};
+use opsdeck::app::{App, Mode, Msg, Settings};
+use opsdeck::config::keymap::Keymap;
+use opsdeck::config::theme::Theme;
+use opsdeck::demo::DemoEstate;
+use opsdeck::sources::{Feed, FeedUpdate, SourceError};
+use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap()
+}
+
+fn app() -> App {
+    let settings = Settings { demo: true, read_only: false, thresholds: Default::default(), objectives: Default::default() };
+    let mut app = App::new(settings, Theme::builtin(), Keymap::builtin(), start());
+    for update in DemoEstate::new(11, start()).updates_at(start(), Duration::days(30)) {
+        assert!(app.update(Msg::Feed(update)));
+    }
+    app
+}
+
+fn press(app: &mut App, code: KeyCode) -> bool {
+    app.update(Msg::Input(Event::Key(KeyEvent::new(code, KeyModifiers::NONE))))
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        press(app, KeyCode::Char(c));
+    }
+}
+
+fn selected_key(app: &App) -> String {
+    app.table(app.focused_table()).selected_row().map(|r| r.key.clone()).unwrap_or_default()
+}
+
+#[test]
+fn number_keys_and_tab_switch_tabs_and_wrap_around() {
+    let mut app = app();
+    assert_eq!(app.tab, Tab::Kpis);
+    press(&mut app, KeyCode::Char('4'));
+    assert_eq!(app.tab, Tab::Backups);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.tab, Tab::Incidents);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.tab, Tab::Kpis, "wraps to the first tab");
+    app.update(Msg::Input(Event::Key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT))));
+    assert_eq!(app.tab, Tab::Incidents);
+}
+
+#[test]
+fn moving_the_selection_stays_inside_the_table() {
+    let mut app = app();
+    press(&mut app, KeyCode::Char('2'));
+    let rows = app.table(TableId::Services).rows.len();
+    assert!(rows >= 12);
+    press(&mut app, KeyCode::Up);
+    assert_eq!(app.table(TableId::Services).selected, 0);
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Down);
+    assert_eq!(app.table(TableId::Services).selected, 2);
+    app.run(Command::Bottom);
+    assert_eq!(app.table(TableId::Services).selected, rows - 1);
+    press(&mut app, KeyCode::Down);
+    assert_eq!(app.table(TableId::Services).selected, rows - 1);
+    // w moves focus to the hosts table, which keeps its own selection.
+    press(&mut app, KeyCode::Char('w'));
+    assert_eq!(app.focused_table(), TableId::Hosts);
+    press(&mut app, KeyCode::Down);
+    assert_eq!(app.table(TableId::Hosts).selected, 1);
+    assert_eq!(app.table(TableId::Services).selected, rows - 1);
+}
+
+#[test]
+fn the_filter_narrows_the_table_as_you_type_and_escape_clears_it() {
+    let mut app = app();
+    press(&mut app, KeyCode::Char('3'));
+    let all = app.table(TableId::Deployments).rows.len();
+    press(&mut app, KeyCode::Char('/'));
+    assert_eq!(app.mode, Mode::Filter);
+    type_text(&mut app, "pay");
+    let view = app.table(TableId::Deployments);
+    assert_eq!(view.rows.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(), ["payments"]);
+    assert_eq!(view.total, all);
+    // While filtering, letters are text, not commands: q does not quit.
+    type_text(&mut app, "q");
+    assert!(!app.quit);
+    assert!(app.table(TableId::Deployments).rows.is_empty());
+    press(&mut app, KeyCode::Backspace);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.mode, Mode::Normal);
+    assert_eq!(app.table(TableId::Deployments).filter, "pay", "Enter keeps the filter");
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.table(TableId::Deployments).rows.len(), all, "Esc clears it");
+}
+
+#[test]
+fn the_filter_matches_the_tier_too() {
+    let mut app = app();
+    press(&mut app, KeyCode::Char('4'));
+    press(&mut app, KeyCode::Char('/'));
+    type_text(&mut app, "Non-Crit");
+    let mut keys: Vec<_> = app.table(TableId::Backups).rows.iter().map(|r| r.key.clone()).collect();
+    keys.sort();
+    assert_eq!(keys, ["media-bucket", "reporting-warehouse"]);
+}
+
+#[test]
+fn enter_opens_details_of_the_selected_row_and_esc_closes_them() {
+    let mut app = app();
+    press(&mut app, KeyCode::Char('4'));
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.mode, Mode::Detail);
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.mode, Mode::Normal);
+}
+
+#[test]
+fn help_toggles_and_any_key_closes_it_without_acting() {
+    let mut app = app();
+    press(&mut app, KeyCode::Char('?'));
+    assert_eq!(app.mode, Mode::Help);
+    press(&mut app, KeyCode::Char('q'));
+    assert_eq!(app.mode, Mode::Normal);
+    assert!(!app.quit, "q closes help first");
+    press(&mut app, KeyCode::Char('q'));
+    assert!(app.quit);
+}
+
+#[test]
+fn the_selection_follows_its_item_when_the_order_changes() {
+    let mut app = app();
+    press(&mut app, KeyCode::Char('3'));
+    app.run(Command::Bottom);
+    let chosen = selected_key(&app);
+    // Ten minutes later new deployments reorder the table (newest first).
+    let later = start() + Duration::minutes(90);
+    for update in DemoEstate::new(11, start()).updates_at(later, Duration::days(30)) {
+        app.update(Msg::Feed(update));
+    }
+    assert_eq!(selected_key(&app), chosen);
+}
+
+#[test]
+fn a_failed_fetch_keeps_the_last_good_data_and_records_the_error() {
+    let mut app = app();
+    let before = app.estate.deployments.data.clone();
+    app.update(Msg::Feed(FeedUpdate {
+        source: "demo".into(),
+        feed: Feed::Deployments,
+        at: start() + Duration::seconds(5),
+        result: Err(SourceError::Timeout(5)),
+    }));
+    assert_eq!(app.estate.deployments.data, before);
+    assert_eq!(app.estate.deployments.updated, Some(start()));
+    assert_eq!(app.estate.deployments.error.as_deref(), Some("no answer within 5 s"));
+    assert_eq!(app.feed_errors().len(), 1);
+}
+
+#[test]
+fn the_tabs_on_screen_decide_which_feeds_poll_at_full_rate() {
+    let mut app = app();
+    assert!(app.feeds_on_screen().contains(Feed::History));
+    press(&mut app, KeyCode::Char('4'));
+    let feeds = app.feeds_on_screen();
+    assert!(feeds.contains(Feed::Backups) && feeds.contains(Feed::Alerts), "the header's feeds always");
+    assert!(!feeds.contains(Feed::Deployments) && !feeds.contains(Feed::History));
+}
+
+#[test]
+fn ticks_move_the_clock_and_age_the_data() {
+    let mut app = app();
+    assert_eq!(app.data_age(), Some(Duration::zero()));
+    app.update(Msg::Tick(start() + Duration::seconds(42)));
+    assert_eq!(app.data_age(), Some(Duration::seconds(42)));
+}
