@@ -3,10 +3,11 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
 
 use super::format;
-use super::widgets::{col, flex, freshness, table, Column};
+use super::widgets::{col, fit_text, flex, freshness, table, Column};
 use crate::app::App;
 use crate::app::tab::TableId;
 use crate::domain::Status;
@@ -59,6 +60,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             Cell::from(inc.runbook.clone().unwrap_or_else(|| "—".into())).style(th.muted),
         ]
     });
+    // The selected incident's runbook on the bottom border, whole, where it
+    // can be read and copied even when the Runbook column does not fit.
+    let selected = app.table(TableId::Incidents).selected_row().and_then(|r| incidents.get(r.index));
+    if let Some(url) = selected.and_then(|inc| inc.runbook.as_deref()) {
+        let text = fit_text(&format!(" runbook: {url} "), top.width.saturating_sub(4) as usize);
+        let line = Line::from(Span::styled(text, th.accent));
+        frame.render_widget(line, Rect { x: top.x + 2, y: top.bottom().saturating_sub(1), width: top.width.saturating_sub(4), height: 1 });
+    }
     let silences = panel.data.as_ref().map_or(&[][..], |a| &a.silences);
     table(frame, bottom, app, TableId::Silences, &SILENCES, right(), focus == TableId::Silences, |i| {
         let s = &silences[i];

@@ -1,0 +1,175 @@
+//! Each tab rendered into ratatui's TestBackend from a known state, read as
+//! an operator would read it.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use opsdeck::app::command::Command;
+use opsdeck::app::{App, Msg, Settings};
+use opsdeck::config::keymap::Keymap;
+use opsdeck::config::theme::Theme;
+use opsdeck::demo::DemoEstate;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap()
+}
+
+fn app_with(theme: Theme) -> App {
+    let settings = Settings { demo: true, read_only: false, thresholds: Default::default(), objectives: Default::default() };
+    let mut app = App::new(settings, theme, Keymap::builtin(), start());
+    for update in DemoEstate::new(11, start()).updates_at(start(), Duration::days(30)) {
+        app.update(Msg::Feed(update));
+    }
+    app
+}
+
+fn render(app: &App, width: u16, height: u16) -> Vec<String> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| opsdeck::ui::draw(f, app)).unwrap();
+    let buffer = terminal.backend().buffer();
+    (0..height)
+        .map(|y| (0..width).map(|x| buffer[(x, y)].symbol()).collect::<String>())
+        .collect()
+}
+
+fn screen(app: &mut App, command: Command, width: u16, height: u16) -> String {
+    app.run(command);
+    render(app, width, height).join("\n")
+}
+
+fn line_with<'a>(screen: &'a str, needle: &str) -> &'a str {
+    screen.lines().find(|l| l.contains(needle)).unwrap_or_else(|| panic!("no line with {needle:?} in\n{screen}"))
+}
+
+#[test]
+fn the_header_shows_the_demo_badge_the_worst_state_the_clock_and_data_age() {
+    let mut app = app_with(Theme::builtin());
+    let s = screen(&mut app, Command::ShowKpis, 120, 40);
+    let header = s.lines().next().unwrap();
+    assert!(header.contains(" DEMO "), "{header}");
+    assert!(header.contains("✖ CRIT"), "the demo always has a critical page open: {header}");
+    assert!(header.contains("03:00:00 UTC"), "{header}");
+    assert!(header.contains("data 0s old"), "{header}");
+    let tabs = s.lines().nth(1).unwrap();
+    for title in ["1 KPIs", "2 Health", "3 Deploys", "4 Backups", "5 Incidents"] {
+        assert!(tabs.contains(title), "{tabs}");
+    }
+}
+
+#[test]
+fn the_kpi_tab_shows_every_tile_with_its_state_in_words() {
+    let mut app = app_with(Theme::builtin());
+    for (width, height) in [(120, 40), (80, 24)] {
+        let s = screen(&mut app, Command::ShowKpis, width, height);
+        for title in ["Availability 30d", "Error budget left", "Burn rate 1h", "p95 latency", "p99 latency", "Error rate", "MTTR 30d", "RPO compliance", "RTO compliance"] {
+            assert!(s.contains(title), "{width}x{height}: {title} missing\n{s}");
+        }
+        assert!(line_with(&s, "breach: auth-db").contains('│'), "RPO tile names the breaching target");
+        assert!(line_with(&s, "88.9%").contains("CRIT"), "8 of 9 targets within RPO is a breach");
+    }
+    let s = screen(&mut app, Command::ShowKpis, 120, 40);
+    assert!(s.contains("Services by error budget"));
+}
+
+#[test]
+fn the_health_tab_lists_every_service_and_host_against_thresholds() {
+    let mut app = app_with(Theme::builtin());
+    let s = screen(&mut app, Command::ShowHealth, 120, 40);
+    let health = app.estate.health.data.clone().unwrap();
+    for service in &health.services {
+        assert!(s.contains(&service.name), "{} missing\n{s}", service.name);
+    }
+    for host in &health.hosts {
+        assert!(s.contains(&host.name), "{} missing", host.name);
+    }
+    // db-02's disk is past the 90% threshold: critical, in words.
+    let db02 = line_with(&s, "db-02");
+    assert!(db02.contains("CRIT") && db02.contains("92%"), "{db02}");
+    assert!(s.contains("Req/s") && s.contains("p95") && s.contains("Traffic 5m"));
+}
+
+#[test]
+fn the_deploys_tab_shows_strategies_and_progress() {
+    let mut app = app_with(Theme::builtin());
+    let s = screen(&mut app, Command::ShowDeploys, 120, 40);
+    let checkout = line_with(&s, "checkout");
+    assert!(checkout.contains("canary") && checkout.contains("10% new") && checkout.contains("progressing"), "{checkout}");
+    let payments = line_with(&s, "payments");
+    assert!(payments.contains("blue-green") && payments.contains("live"), "{payments}");
+    let orders = line_with(&s, "orders");
+    assert!(orders.contains("rolling") && orders.contains("/8 pods"), "{orders}");
+    assert!(s.contains("Deployed") && s.contains("ago"));
+}
+
+#[test]
+fn the_backups_tab_shows_the_rpo_breach_and_drill_results() {
+    let mut app = app_with(Theme::builtin());
+    let s = screen(&mut app, Command::ShowBackups, 120, 40);
+    let auth = line_with(&s, "auth-db");
+    assert!(auth.contains("CRIT") && auth.contains("15m"), "{auth}");
+    let etcd = line_with(&s, "config-etcd");
+    assert!(etcd.contains("never") && etcd.contains("untested"), "{etcd}");
+    let orders = line_with(&s, "orders-db");
+    assert!(orders.contains("1h 12m / 1h"), "the drill took longer than the RTO: {orders}");
+}
+
+#[test]
+fn the_incidents_tab_shows_incidents_by_severity_and_the_silences() {
+    let mut app = app_with(Theme::builtin());
+    let s = screen(&mut app, Command::ShowIncidents, 120, 40);
+    let incidents = &app.estate.incidents;
+    let first = line_with(&s, &incidents[0].name);
+    assert!(first.contains("critical"), "the most severe first: {first}");
+    assert!(s.contains("HostDiskAlmostFull"));
+    let runbook = incidents[0].runbook.clone().unwrap();
+    assert!(line_with(&s, "runbook:").contains(&runbook), "the selected incident's runbook, whole");
+    let silence = line_with(&s, "service=\"reporting\"");
+    assert!(silence.contains("active") && silence.contains("ops-bot"), "{silence}");
+    assert!(line_with(&s, "service=\"search\"").contains("pending"));
+}
+
+#[test]
+fn help_lists_the_bindings_of_the_keymap_in_force() {
+    let mut app = app_with(Theme::builtin());
+    let s = screen(&mut app, Command::Help, 120, 40);
+    assert!(line_with(&s, "quit").contains("q Ctrl-c"));
+    assert!(line_with(&s, "filter the table").contains('/'));
+    app.keymap = Keymap::load("vim", None).0;
+    let s = render(&app, 120, 40).join("\n");
+    assert!(line_with(&s, "next tab").contains(" l "), "vim binds l");
+    assert!(s.contains("keymap: vim"));
+}
+
+#[test]
+fn details_show_the_selected_row() {
+    let mut app = app_with(Theme::builtin());
+    app.run(Command::ShowBackups);
+    let s = screen(&mut app, Command::Open, 120, 40);
+    let target = app.table(app.focused_table()).selected_row().unwrap().key.clone();
+    assert!(s.contains(&format!(" {target} ")), "title names the row");
+    assert!(s.contains("last DR drill") && s.contains("measured RTO"));
+}
+
+#[test]
+fn the_mono_theme_draws_without_any_colour() {
+    let mut app = app_with(Theme::load("mono", None).0);
+    for tab in [Command::ShowKpis, Command::ShowHealth, Command::ShowDeploys, Command::ShowBackups, Command::ShowIncidents] {
+        app.run(tab);
+        let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        terminal.draw(|f| opsdeck::ui::draw(f, &app)).unwrap();
+        for cell in terminal.backend().buffer().content() {
+            assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset), "{tab:?}: {cell:?}");
+        }
+    }
+}
+
+#[test]
+fn a_tiny_terminal_gets_a_message_not_a_panic() {
+    let app = app_with(Theme::builtin());
+    let s = render(&app, 30, 6).join("");
+    assert!(s.contains("terminal too small"), "{s}");
+    for (w, h) in [(40, 10), (1, 1), (200, 60)] {
+        render(&app, w, h);
+    }
+}
