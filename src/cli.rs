@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "opsdeck", version, about = "A terminal dashboard for operations: SLOs, health, deployments, backups and incidents on one screen.")]
+#[command(
+    name = "opsdeck",
+    version,
+    about = "A terminal dashboard for operations: SLOs, health, deployments, backups and incidents on one screen."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -93,11 +97,20 @@ impl GlobalArgs {
     pub fn unavailable(&self) -> Option<&'static str> {
         [
             (self.config.is_some(), "--config (configuration files)"),
-            (!self.prometheus.is_empty(), "--prometheus (live Prometheus sources)"),
-            (!self.alertmanager.is_empty(), "--alertmanager (live Alertmanager sources)"),
+            (
+                !self.prometheus.is_empty(),
+                "--prometheus (live Prometheus sources)",
+            ),
+            (
+                !self.alertmanager.is_empty(),
+                "--alertmanager (live Alertmanager sources)",
+            ),
             (self.kiosk, "--kiosk (war-room mode)"),
             (self.cycle.is_some(), "--cycle (kiosk tab cycling)"),
-            (self.audit_log.is_some(), "--audit-log (actions and their audit log)"),
+            (
+                self.audit_log.is_some(),
+                "--audit-log (actions and their audit log)",
+            ),
         ]
         .into_iter()
         .find_map(|(given, what)| given.then_some(what))

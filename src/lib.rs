@@ -2,12 +2,13 @@
 //! draws it, `sources/` fetch it, `actions/` change the world, `domain/`
 //! holds the math, `demo/` simulates an estate, `config/` loads files.
 
-pub mod domain;
-pub mod demo;
-pub mod sources;
+pub mod actions;
 pub mod app;
-pub mod config;
-pub mod ui;
 pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod domain;
 pub mod run;
+pub mod sources;
 pub mod terminal;
+pub mod ui;

@@ -21,7 +21,12 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Commands::Demo { seed }) => demo(&cli.global, seed),
         Some(Commands::Completions { shell }) => {
-            clap_complete::generate(shell, &mut Cli::command(), "opsdeck", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "opsdeck",
+                &mut std::io::stdout(),
+            );
             ExitCode::SUCCESS
         }
         Some(Commands::Man) => {
@@ -36,7 +41,9 @@ fn main() -> ExitCode {
         }
         Some(Commands::Status { .. }) => unavailable("`opsdeck status` (the SLA glance)"),
         Some(Commands::Config { .. }) => unavailable("`opsdeck config` (configuration files)"),
-        None => unavailable("the dashboard on live sources; run `opsdeck demo` for the embedded estate"),
+        None => {
+            unavailable("the dashboard on live sources; run `opsdeck demo` for the embedded estate")
+        }
     }
 }
 
@@ -52,15 +59,25 @@ fn fail(message: &str) -> ExitCode {
 
 /// Logs go to a file in the XDG state directory, never to the terminal.
 fn init_logging() -> String {
-    let Some(dir) = config::state_dir() else { return "(no state directory; logging off)".into() };
+    let Some(dir) = config::state_dir() else {
+        return "(no state directory; logging off)".into();
+    };
     let path = dir.join("opsdeck.log");
-    let file = std::fs::create_dir_all(&dir).and_then(|()| std::fs::OpenOptions::new().create(true).append(true).open(&path));
+    let file = std::fs::create_dir_all(&dir).and_then(|()| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+    });
     match file {
         Ok(file) => {
             let _ = tracing_subscriber::fmt()
                 .with_writer(Mutex::new(file))
                 .with_ansi(false)
-                .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("OPSDECK_LOG").unwrap_or_else(|_| "info".into()))
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_env("OPSDECK_LOG")
+                        .unwrap_or_else(|_| "info".into()),
+                )
                 .try_init();
             path.display().to_string()
         }
@@ -73,8 +90,12 @@ fn demo(global: &GlobalArgs, seed: u64) -> ExitCode {
     let _ = color_eyre::install();
     opsdeck::terminal::install_panic_hook(log);
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let (theme, keymap, problems) =
-        config::look_and_keys(global.theme.as_deref(), &global.keymap, no_color, config::user_config_dir().as_deref());
+    let (theme, keymap, problems) = config::look_and_keys(
+        global.theme.as_deref(),
+        &global.keymap,
+        no_color,
+        config::user_config_dir().as_deref(),
+    );
     for p in &problems {
         tracing::warn!("{p}");
     }
@@ -89,7 +110,11 @@ fn demo(global: &GlobalArgs, seed: u64) -> ExitCode {
     app.problems = problems;
     let estate = Arc::new(DemoEstate::new(seed, now));
     let sources = vec![Source::Metrics(estate.clone()), Source::Alerts(estate)];
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => return fail(&format!("cannot start the runtime: {e}")),
     };

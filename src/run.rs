@@ -58,7 +58,9 @@ pub async fn dashboard(mut app: App, sources: Vec<Source>, plan: PollPlan) -> Re
             if let Err(e) = terminal.draw(|frame| ui::draw(frame, &app)) {
                 break Stop::TerminalGone(format!("drawing failed: {e}"));
             }
-            app.page_rows = terminal.size().map_or(10, |s| s.height.saturating_sub(8) as usize);
+            app.page_rows = terminal
+                .size()
+                .map_or(10, |s| s.height.saturating_sub(8) as usize);
             dirty = false;
         }
         tokio::select! {
@@ -92,16 +94,18 @@ pub async fn dashboard(mut app: App, sources: Vec<Source>, plan: PollPlan) -> Re
 fn spawn_input(tx: mpsc::UnboundedSender<Msg>, stop: mpsc::UnboundedSender<Stop>) {
     std::thread::Builder::new()
         .name("input".into())
-        .spawn(move || loop {
-            match event::read() {
-                Ok(ev) => {
-                    if tx.send(Msg::Input(ev)).is_err() {
+        .spawn(move || {
+            loop {
+                match event::read() {
+                    Ok(ev) => {
+                        if tx.send(Msg::Input(ev)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = stop.send(Stop::TerminalGone(format!("reading input failed: {e}")));
                         return;
                     }
-                }
-                Err(e) => {
-                    let _ = stop.send(Stop::TerminalGone(format!("reading input failed: {e}")));
-                    return;
                 }
             }
         })

@@ -19,7 +19,7 @@ use crate::domain::{
 use crate::sources::{Feed, FeedSet, FeedUpdate, Reading};
 use command::Command;
 use rows::TableView;
-use tab::{TableId, Tab};
+use tab::{Tab, TableId};
 
 /// Everything that can change the state.
 #[derive(Debug, Clone)]
@@ -49,7 +49,12 @@ pub struct Panel<T> {
 
 impl<T> Default for Panel<T> {
     fn default() -> Self {
-        Panel { data: None, updated: None, error: None, source: String::new() }
+        Panel {
+            data: None,
+            updated: None,
+            error: None,
+            source: String::new(),
+        }
     }
 }
 
@@ -220,7 +225,8 @@ impl App {
     }
 
     fn on_key(&mut self, key: KeyEvent) -> bool {
-        let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+        let ctrl_c =
+            key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
         match self.mode {
             Mode::Filter if !ctrl_c => self.on_filter_key(key),
             Mode::Help => {
@@ -249,7 +255,9 @@ impl App {
             KeyCode::Backspace => {
                 view.filter.pop();
             }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => view.filter.push(c),
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                view.filter.push(c)
+            }
             _ => return false,
         }
         self.derive();
@@ -296,7 +304,13 @@ impl App {
                 self.mode = Mode::Normal;
             }
             Command::Filter => self.mode = Mode::Filter,
-            Command::Help => self.mode = if self.mode == Mode::Help { Mode::Normal } else { Mode::Help },
+            Command::Help => {
+                self.mode = if self.mode == Mode::Help {
+                    Mode::Normal
+                } else {
+                    Mode::Help
+                }
+            }
         }
         true
     }

@@ -2,9 +2,9 @@
 //! by the table's text filter, with a selection that follows the selected
 //! item when the order changes.
 
+use crate::domain::Status;
 use crate::domain::kpi::budget_left;
 use crate::domain::slo::{self, host_status, service_status};
-use crate::domain::Status;
 
 use super::App;
 use super::tab::TableId;
@@ -38,7 +38,9 @@ impl TableView {
 
     pub fn move_by(&mut self, delta: isize) {
         let last = self.rows.len().saturating_sub(1) as isize;
-        self.selected = (self.selected as isize).saturating_add(delta).clamp(0, last) as usize;
+        self.selected = (self.selected as isize)
+            .saturating_add(delta)
+            .clamp(0, last) as usize;
     }
 
     pub fn selected_row(&self) -> Option<&Row> {
@@ -63,8 +65,17 @@ fn candidates(app: &App, id: TableId) -> Vec<Candidate> {
             .enumerate()
             .map(|(i, s)| {
                 let left = budget_left(s, o.availability).unwrap_or(f64::INFINITY);
-                let rank = if left.is_finite() { (left * 1e6) as i64 } else { i64::MAX };
-                (i, s.name.clone(), (rank, s.name.clone()), format!("{} {} {}", s.name, s.tier.label(), s.team))
+                let rank = if left.is_finite() {
+                    (left * 1e6) as i64
+                } else {
+                    i64::MAX
+                };
+                (
+                    i,
+                    s.name.clone(),
+                    (rank, s.name.clone()),
+                    format!("{} {} {}", s.name, s.tier.label(), s.team),
+                )
             })
             .collect(),
         TableId::Services => services
@@ -72,32 +83,79 @@ fn candidates(app: &App, id: TableId) -> Vec<Candidate> {
             .enumerate()
             .map(|(i, s)| {
                 let status = service_status(s, t, o);
-                (i, s.name.clone(), (worst_first(status), s.name.clone()), format!("{} {} {} {}", s.name, s.tier.label(), s.team, status.label()))
+                (
+                    i,
+                    s.name.clone(),
+                    (worst_first(status), s.name.clone()),
+                    format!(
+                        "{} {} {} {}",
+                        s.name,
+                        s.tier.label(),
+                        s.team,
+                        status.label()
+                    ),
+                )
             })
             .collect(),
-        TableId::Hosts => e.health.data.as_ref().map_or(&[][..], |h| &h.hosts)
+        TableId::Hosts => e
+            .health
+            .data
+            .as_ref()
+            .map_or(&[][..], |h| &h.hosts)
             .iter()
             .enumerate()
             .map(|(i, h)| {
                 let status = host_status(h, t);
-                (i, h.name.clone(), (worst_first(status), h.name.clone()), format!("{} {}", h.name, status.label()))
+                (
+                    i,
+                    h.name.clone(),
+                    (worst_first(status), h.name.clone()),
+                    format!("{} {}", h.name, status.label()),
+                )
             })
             .collect(),
-        TableId::Deployments => e.deployments.data.as_deref().unwrap_or(&[])
+        TableId::Deployments => e
+            .deployments
+            .data
+            .as_deref()
+            .unwrap_or(&[])
             .iter()
             .enumerate()
             .map(|(i, d)| {
-                let text = format!("{} {} {} {} {}", d.service, d.environment, d.version, d.strategy.label(), d.phase.label());
-                (i, d.service.clone(), (-d.deployed_at.timestamp(), d.service.clone()), text)
+                let text = format!(
+                    "{} {} {} {} {}",
+                    d.service,
+                    d.environment,
+                    d.version,
+                    d.strategy.label(),
+                    d.phase.label()
+                );
+                (
+                    i,
+                    d.service.clone(),
+                    (-d.deployed_at.timestamp(), d.service.clone()),
+                    text,
+                )
             })
             .collect(),
-        TableId::Backups => e.backups.data.as_deref().unwrap_or(&[])
+        TableId::Backups => e
+            .backups
+            .data
+            .as_deref()
+            .unwrap_or(&[])
             .iter()
             .enumerate()
             .map(|(i, b)| {
                 let obj = b.tier.objectives();
-                let status = slo::rpo_status(b.last_success, obj, now).1.max(slo::rto_status(b, obj, now));
-                (i, b.target.clone(), (worst_first(status), b.target.clone()), format!("{} {} {}", b.target, b.tier.label(), status.label()))
+                let status = slo::rpo_status(b.last_success, obj, now)
+                    .1
+                    .max(slo::rto_status(b, obj, now));
+                (
+                    i,
+                    b.target.clone(),
+                    (worst_first(status), b.target.clone()),
+                    format!("{} {} {}", b.target, b.tier.label(), status.label()),
+                )
             })
             .collect(),
         TableId::Incidents => e
@@ -106,11 +164,21 @@ fn candidates(app: &App, id: TableId) -> Vec<Candidate> {
             .enumerate()
             .map(|(i, inc)| {
                 let key = format!("{}/{}", inc.name, inc.service);
-                let text = format!("{} {} {} {}", inc.name, inc.service, inc.severity.label(), inc.summary);
+                let text = format!(
+                    "{} {} {} {}",
+                    inc.name,
+                    inc.service,
+                    inc.severity.label(),
+                    inc.summary
+                );
                 (i, key, (i as i64, String::new()), text)
             })
             .collect(),
-        TableId::Silences => e.alerts.data.as_ref().map_or(&[][..], |a| &a.silences)
+        TableId::Silences => e
+            .alerts
+            .data
+            .as_ref()
+            .map_or(&[][..], |a| &a.silences)
             .iter()
             .enumerate()
             .map(|(i, s)| {
@@ -131,5 +199,11 @@ pub fn rows(app: &App, id: TableId) -> (Vec<Row>, usize) {
         items.retain(|(_, _, _, text)| text.to_lowercase().contains(&needle));
     }
     items.sort_by(|a, b| a.2.cmp(&b.2));
-    (items.into_iter().map(|(index, key, _, _)| Row { index, key }).collect(), total)
+    (
+        items
+            .into_iter()
+            .map(|(index, key, _, _)| Row { index, key })
+            .collect(),
+        total,
+    )
 }

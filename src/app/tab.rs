@@ -13,7 +13,13 @@ pub enum Tab {
 }
 
 impl Tab {
-    pub const ALL: [Tab; 5] = [Tab::Kpis, Tab::Health, Tab::Deploys, Tab::Backups, Tab::Incidents];
+    pub const ALL: [Tab; 5] = [
+        Tab::Kpis,
+        Tab::Health,
+        Tab::Deploys,
+        Tab::Backups,
+        Tab::Incidents,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {

@@ -64,7 +64,10 @@ impl Key {
             "home" => KeyCode::Home,
             "end" => KeyCode::End,
             "delete" | "del" => KeyCode::Delete,
-            f if f.len() > 1 && f.starts_with('f') && f[1..].parse::<u8>().is_ok_and(|n| (1..=12).contains(&n)) => {
+            f if f.len() > 1
+                && f.starts_with('f')
+                && f[1..].parse::<u8>().is_ok_and(|n| (1..=12).contains(&n)) =>
+            {
                 KeyCode::F(f[1..].parse().unwrap_or(1))
             }
             _ => {
@@ -82,7 +85,9 @@ impl Key {
 
     pub fn from_event(event: &KeyEvent) -> Key {
         let code = match event.code {
-            KeyCode::Char(c) if event.modifiers.contains(KeyModifiers::CONTROL) => KeyCode::Char(c.to_ascii_lowercase()),
+            KeyCode::Char(c) if event.modifiers.contains(KeyModifiers::CONTROL) => {
+                KeyCode::Char(c.to_ascii_lowercase())
+            }
             other => other,
         };
         Key {
@@ -154,16 +159,23 @@ impl Keymap {
         let mut current = (name.to_string(), text.to_string());
         loop {
             let file: KeymapFile = toml::from_str(&current.1).map_err(|e| {
-                let prefix = if current.0 == name { String::new() } else { format!("in '{}' (extended): ", current.0) };
+                let prefix = if current.0 == name {
+                    String::new()
+                } else {
+                    format!("in '{}' (extended): ", current.0)
+                };
                 format!("{prefix}{}", toml_error(&current.1, &e))
             })?;
             let parent = file.extends.clone();
             chain.push(file);
             let Some(parent) = parent else { break };
             if chain.len() > MAX_EXTENDS {
-                return Err(format!("'extends' goes deeper than {MAX_EXTENDS} keymaps (a loop?)"));
+                return Err(format!(
+                    "'extends' goes deeper than {MAX_EXTENDS} keymaps (a loop?)"
+                ));
             }
-            let text = resolve(&parent).ok_or_else(|| format!("extends '{parent}', which does not exist"))?;
+            let text = resolve(&parent)
+                .ok_or_else(|| format!("extends '{parent}', which does not exist"))?;
             current = (parent, text);
         }
         let mut by_command: BTreeMap<Command, Vec<Key>> = BTreeMap::new();
@@ -171,7 +183,10 @@ impl Keymap {
             for (command, names) in &file.bindings {
                 let keys = names
                     .iter()
-                    .map(|n| Key::parse(n).map_err(|e| format!("bindings.{}: {e}", command_name(*command))))
+                    .map(|n| {
+                        Key::parse(n)
+                            .map_err(|e| format!("bindings.{}: {e}", command_name(*command)))
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 by_command.insert(*command, keys);
             }
@@ -189,16 +204,33 @@ impl Keymap {
                 }
             }
         }
-        Ok(Keymap { name: name.to_string(), keys, by_command })
+        Ok(Keymap {
+            name: name.to_string(),
+            keys,
+            by_command,
+        })
     }
 
     pub fn builtin() -> Keymap {
-        Keymap::parse("default", EMBEDDED[0].1, &|n| embedded(n)).expect("the built-in keymap parses")
+        Keymap::parse("default", EMBEDDED[0].1, &|n| embedded(n))
+            .expect("the built-in keymap parses")
     }
 
     pub fn load(name: &str, user_dir: Option<&Path>) -> (Keymap, Vec<Problem>) {
-        let resolve = |n: &str| find_file("keymaps", n, user_dir, EMBEDDED).ok().flatten().map(|(t, _)| t);
-        load_named("keymaps", name, user_dir, EMBEDDED, |t| Keymap::parse(name, t, &resolve), Keymap::builtin)
+        let resolve = |n: &str| {
+            find_file("keymaps", n, user_dir, EMBEDDED)
+                .ok()
+                .flatten()
+                .map(|(t, _)| t)
+        };
+        load_named(
+            "keymaps",
+            name,
+            user_dir,
+            EMBEDDED,
+            |t| Keymap::parse(name, t, &resolve),
+            Keymap::builtin,
+        )
     }
 
     pub fn command_for(&self, event: &KeyEvent) -> Option<Command> {
@@ -207,14 +239,23 @@ impl Keymap {
 
     /// The keys bound to `command`, as shown to the user.
     pub fn keys_for(&self, command: Command) -> Vec<String> {
-        self.by_command.get(&command).map(|k| k.iter().map(Key::display).collect()).unwrap_or_default()
+        self.by_command
+            .get(&command)
+            .map(|k| k.iter().map(Key::display).collect())
+            .unwrap_or_default()
     }
 }
 
 fn embedded(name: &str) -> Option<String> {
-    EMBEDDED.iter().find(|(n, _)| *n == name).map(|(_, t)| t.to_string())
+    EMBEDDED
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, t)| t.to_string())
 }
 
 fn command_name(command: Command) -> String {
-    toml::Value::try_from(command).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_else(|| format!("{command:?}"))
+    toml::Value::try_from(command)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_else(|| format!("{command:?}"))
 }

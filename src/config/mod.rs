@@ -48,7 +48,11 @@ pub fn user_config_dir() -> Option<PathBuf> {
 
 /// Where logs and the audit trail live (`~/.local/state/opsdeck` on Linux).
 pub fn state_dir() -> Option<PathBuf> {
-    project_dirs().map(|d| d.state_dir().unwrap_or_else(|| d.data_local_dir()).to_path_buf())
+    project_dirs().map(|d| {
+        d.state_dir()
+            .unwrap_or_else(|| d.data_local_dir())
+            .to_path_buf()
+    })
 }
 
 /// Text of a named file: the user's `<dir>/<kind>/<name>.toml` when it
@@ -131,7 +135,10 @@ pub fn load_named<T>(
             Ok(value) => (value, Vec::new()),
             Err(message) => (
                 fallback(),
-                vec![Problem { file, message: format!("{message}; using the default {singular}") }],
+                vec![Problem {
+                    file,
+                    message: format!("{message}; using the default {singular}"),
+                }],
             ),
         },
     }

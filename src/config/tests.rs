@@ -27,7 +27,12 @@ fn every_shipped_theme_and_keymap_parses() {
         Theme::parse(name, text).unwrap_or_else(|e| panic!("themes/{name}.toml: {e}"));
     }
     for (name, text) in keymap::EMBEDDED {
-        let resolve = |n: &str| keymap::EMBEDDED.iter().find(|(m, _)| *m == n).map(|(_, t)| t.to_string());
+        let resolve = |n: &str| {
+            keymap::EMBEDDED
+                .iter()
+                .find(|(m, _)| *m == n)
+                .map(|(_, t)| t.to_string())
+        };
         Keymap::parse(name, text, &resolve).unwrap_or_else(|e| panic!("keymaps/{name}.toml: {e}"));
     }
     let names: Vec<_> = theme::EMBEDDED.iter().map(|(n, _)| *n).collect();
@@ -36,7 +41,10 @@ fn every_shipped_theme_and_keymap_parses() {
 
 #[test]
 fn a_bad_colour_names_the_file_line_and_colour_and_falls_back_to_the_default() {
-    let dir = user_dir(&[("themes/mine.toml", "[roles]\nok = { fg = \"green\" }\nwarn = { fg = \"purpel\" }\n")]);
+    let dir = user_dir(&[(
+        "themes/mine.toml",
+        "[roles]\nok = { fg = \"green\" }\nwarn = { fg = \"purpel\" }\n",
+    )]);
     let (theme, problems) = Theme::load("mine", Some(&dir));
     assert_eq!(theme, Theme::builtin());
     assert_eq!(problems.len(), 1);
@@ -55,17 +63,29 @@ fn an_unknown_role_is_reported_by_name() {
 
 #[test]
 fn a_user_theme_overrides_the_embedded_one_of_the_same_name() {
-    let dir = user_dir(&[("themes/default.toml", "[roles]\nok = { fg = \"#123456\" }\n")]);
+    let dir = user_dir(&[(
+        "themes/default.toml",
+        "[roles]\nok = { fg = \"#123456\" }\n",
+    )]);
     let (theme, problems) = Theme::load("default", Some(&dir));
     assert!(problems.is_empty(), "{problems:?}");
-    assert_eq!(theme.ok.fg, Some(ratatui::style::Color::Rgb(0x12, 0x34, 0x56)));
+    assert_eq!(
+        theme.ok.fg,
+        Some(ratatui::style::Color::Rgb(0x12, 0x34, 0x56))
+    );
 }
 
 #[test]
 fn an_unknown_theme_name_lists_the_available_ones() {
     let (theme, problems) = Theme::load("neon", None);
     assert_eq!(theme, Theme::builtin());
-    assert!(problems[0].message.contains("available: default, high-contrast, light, mono"), "{}", problems[0]);
+    assert!(
+        problems[0]
+            .message
+            .contains("available: default, high-contrast, light, mono"),
+        "{}",
+        problems[0]
+    );
 }
 
 #[test]
@@ -81,7 +101,22 @@ fn no_color_selects_mono_unless_a_theme_is_named() {
 #[test]
 fn the_mono_theme_uses_no_colour_at_all() {
     let (mono, _) = Theme::load("mono", None);
-    let styles = [mono.text, mono.muted, mono.accent, mono.ok, mono.warn, mono.crit, mono.unknown, mono.selection, mono.border, mono.border_focused, mono.header, mono.tab_active, mono.tab_inactive, mono.badge];
+    let styles = [
+        mono.text,
+        mono.muted,
+        mono.accent,
+        mono.ok,
+        mono.warn,
+        mono.crit,
+        mono.unknown,
+        mono.selection,
+        mono.border,
+        mono.border_focused,
+        mono.header,
+        mono.tab_active,
+        mono.tab_inactive,
+        mono.badge,
+    ];
     for style in styles {
         assert_eq!((style.fg, style.bg), (None, None), "{style:?}");
     }
@@ -95,20 +130,41 @@ fn key(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
 fn the_vim_keymap_extends_the_default_one() {
     let (vim, problems) = Keymap::load("vim", None);
     assert!(problems.is_empty(), "{problems:?}");
-    assert_eq!(vim.command_for(&key(KeyCode::Char('l'), KeyModifiers::NONE)), Some(Command::NextTab));
-    assert_eq!(vim.command_for(&key(KeyCode::Char('G'), KeyModifiers::SHIFT)), Some(Command::Bottom));
-    assert_eq!(vim.command_for(&key(KeyCode::Char('d'), KeyModifiers::CONTROL)), Some(Command::PageDown));
+    assert_eq!(
+        vim.command_for(&key(KeyCode::Char('l'), KeyModifiers::NONE)),
+        Some(Command::NextTab)
+    );
+    assert_eq!(
+        vim.command_for(&key(KeyCode::Char('G'), KeyModifiers::SHIFT)),
+        Some(Command::Bottom)
+    );
+    assert_eq!(
+        vim.command_for(&key(KeyCode::Char('d'), KeyModifiers::CONTROL)),
+        Some(Command::PageDown)
+    );
     // Inherited from the default keymap.
-    assert_eq!(vim.command_for(&key(KeyCode::Char('q'), KeyModifiers::NONE)), Some(Command::Quit));
-    assert_eq!(vim.command_for(&key(KeyCode::Char('3'), KeyModifiers::NONE)), Some(Command::ShowDeploys));
+    assert_eq!(
+        vim.command_for(&key(KeyCode::Char('q'), KeyModifiers::NONE)),
+        Some(Command::Quit)
+    );
+    assert_eq!(
+        vim.command_for(&key(KeyCode::Char('3'), KeyModifiers::NONE)),
+        Some(Command::ShowDeploys)
+    );
 }
 
 #[test]
 fn default_keys_cover_the_issue_keyboard() {
     let map = Keymap::builtin();
     let cases = [
-        (key(KeyCode::Char('1'), KeyModifiers::NONE), Command::ShowKpis),
-        (key(KeyCode::Char('5'), KeyModifiers::NONE), Command::ShowIncidents),
+        (
+            key(KeyCode::Char('1'), KeyModifiers::NONE),
+            Command::ShowKpis,
+        ),
+        (
+            key(KeyCode::Char('5'), KeyModifiers::NONE),
+            Command::ShowIncidents,
+        ),
         (key(KeyCode::Tab, KeyModifiers::NONE), Command::NextTab),
         (key(KeyCode::BackTab, KeyModifiers::SHIFT), Command::PrevTab),
         (key(KeyCode::Char('j'), KeyModifiers::NONE), Command::Down),
@@ -116,7 +172,10 @@ fn default_keys_cover_the_issue_keyboard() {
         (key(KeyCode::Enter, KeyModifiers::NONE), Command::Open),
         (key(KeyCode::Char('/'), KeyModifiers::NONE), Command::Filter),
         (key(KeyCode::Char('?'), KeyModifiers::NONE), Command::Help),
-        (key(KeyCode::Char('c'), KeyModifiers::CONTROL), Command::Quit),
+        (
+            key(KeyCode::Char('c'), KeyModifiers::CONTROL),
+            Command::Quit,
+        ),
     ];
     for (event, command) in cases {
         assert_eq!(map.command_for(&event), Some(command), "{event:?}");
@@ -127,9 +186,15 @@ fn default_keys_cover_the_issue_keyboard() {
 #[test]
 fn keymap_mistakes_name_the_field_and_fall_back() {
     let dir = user_dir(&[
-        ("keymaps/cmd.toml", "[bindings]\nquit = [\"q\"]\nlaunch_rockets = [\"x\"]\n"),
+        (
+            "keymaps/cmd.toml",
+            "[bindings]\nquit = [\"q\"]\nlaunch_rockets = [\"x\"]\n",
+        ),
         ("keymaps/key.toml", "[bindings]\nquit = [\"ctrl-\"]\n"),
-        ("keymaps/twice.toml", "[bindings]\nquit = [\"x\"]\nhelp = [\"x\"]\n"),
+        (
+            "keymaps/twice.toml",
+            "[bindings]\nquit = [\"x\"]\nhelp = [\"x\"]\n",
+        ),
         ("keymaps/orphan.toml", "extends = \"emacs\"\n"),
     ]);
     let expect = [
@@ -141,16 +206,31 @@ fn keymap_mistakes_name_the_field_and_fall_back() {
     for (name, words) in expect {
         let (map, problems) = Keymap::load(name, Some(&dir));
         assert_eq!(map, Keymap::builtin(), "{name}");
-        let text = problems.first().map(ToString::to_string).unwrap_or_default();
-        assert!(text.contains(&format!("keymaps/{name}.toml")) && text.contains(words), "{name}: {text}");
+        let text = problems
+            .first()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert!(
+            text.contains(&format!("keymaps/{name}.toml")) && text.contains(words),
+            "{name}: {text}"
+        );
     }
 }
 
 #[test]
 fn a_user_keymap_can_unbind_a_command() {
-    let dir = user_dir(&[("keymaps/mine.toml", "extends = \"default\"\n[bindings]\nquit = [\"ctrl-q\"]\n")]);
+    let dir = user_dir(&[(
+        "keymaps/mine.toml",
+        "extends = \"default\"\n[bindings]\nquit = [\"ctrl-q\"]\n",
+    )]);
     let (map, problems) = Keymap::load("mine", Some(&dir));
     assert!(problems.is_empty(), "{problems:?}");
-    assert_eq!(map.command_for(&key(KeyCode::Char('q'), KeyModifiers::NONE)), None);
-    assert_eq!(map.command_for(&key(KeyCode::Char('q'), KeyModifiers::CONTROL)), Some(Command::Quit));
+    assert_eq!(
+        map.command_for(&key(KeyCode::Char('q'), KeyModifiers::NONE)),
+        None
+    );
+    assert_eq!(
+        map.command_for(&key(KeyCode::Char('q'), KeyModifiers::CONTROL)),
+        Some(Command::Quit)
+    );
 }

@@ -13,7 +13,10 @@ use crate::domain::{Severity, Status};
 pub const EMBEDDED: &[(&str, &str)] = &[
     ("default", include_str!("../../themes/default.toml")),
     ("light", include_str!("../../themes/light.toml")),
-    ("high-contrast", include_str!("../../themes/high-contrast.toml")),
+    (
+        "high-contrast",
+        include_str!("../../themes/high-contrast.toml"),
+    ),
     ("mono", include_str!("../../themes/mono.toml")),
 ];
 
@@ -130,7 +133,14 @@ impl Theme {
     /// Loads `name` from the user's directory or the embedded themes; on a
     /// problem, the default theme and the problem.
     pub fn load(name: &str, user_dir: Option<&Path>) -> (Theme, Vec<Problem>) {
-        load_named("themes", name, user_dir, EMBEDDED, |t| Theme::parse(name, t), Theme::builtin)
+        load_named(
+            "themes",
+            name,
+            user_dir,
+            EMBEDDED,
+            |t| Theme::parse(name, t),
+            Theme::builtin,
+        )
     }
 
     pub fn status(&self, status: Status) -> Style {

@@ -38,26 +38,91 @@ const fn spec(
     duration_secs: i64,
     drill: Drill,
 ) -> Spec {
-    Spec { target, tier, every_secs, size_gib, duration_secs, verified_daily: true, drill, failing_since: None }
+    Spec {
+        target,
+        tier,
+        every_secs,
+        size_gib,
+        duration_secs,
+        verified_daily: true,
+        drill,
+        failing_since: None,
+    }
 }
 
 fn catalogue() -> Vec<Spec> {
     vec![
-        spec("payments-db", Tier::Critical, 600, 48.0, 240, Drill::Done(12, 0.55)),
-        spec("orders-db", Tier::Critical, 600, 120.0, 420, Drill::Done(30, 1.2)),
+        spec(
+            "payments-db",
+            Tier::Critical,
+            600,
+            48.0,
+            240,
+            Drill::Done(12, 0.55),
+        ),
+        spec(
+            "orders-db",
+            Tier::Critical,
+            600,
+            120.0,
+            420,
+            Drill::Done(30, 1.2),
+        ),
         Spec {
             failing_since: Some(47 * 60),
-            ..spec("auth-db", Tier::Critical, 300, 6.0, 60, Drill::Done(21, 0.4))
+            ..spec(
+                "auth-db",
+                Tier::Critical,
+                300,
+                6.0,
+                60,
+                Drill::Done(21, 0.4),
+            )
         },
         spec("config-etcd", Tier::Critical, 300, 0.4, 12, Drill::Never),
-        spec("inventory-db", Tier::Standard, 1800, 32.0, 600, Drill::Done(45, 0.5)),
-        spec("search-index", Tier::Standard, 2700, 210.0, 1500, Drill::Done(120, 0.7)),
-        spec("user-profile-db", Tier::Standard, 1800, 18.0, 300, Drill::Done(8, 0.3)),
+        spec(
+            "inventory-db",
+            Tier::Standard,
+            1800,
+            32.0,
+            600,
+            Drill::Done(45, 0.5),
+        ),
+        spec(
+            "search-index",
+            Tier::Standard,
+            2700,
+            210.0,
+            1500,
+            Drill::Done(120, 0.7),
+        ),
+        spec(
+            "user-profile-db",
+            Tier::Standard,
+            1800,
+            18.0,
+            300,
+            Drill::Done(8, 0.3),
+        ),
         Spec {
             verified_daily: false,
-            ..spec("media-bucket", Tier::NonCritical, 3 * 3600, 2400.0, 3600, Drill::Done(60, 0.6))
+            ..spec(
+                "media-bucket",
+                Tier::NonCritical,
+                3 * 3600,
+                2400.0,
+                3600,
+                Drill::Done(60, 0.6),
+            )
         },
-        spec("reporting-warehouse", Tier::NonCritical, 2 * 3600, 860.0, 2400, Drill::Done(33, 0.8)),
+        spec(
+            "reporting-warehouse",
+            Tier::NonCritical,
+            2 * 3600,
+            860.0,
+            2400,
+            Drill::Done(33, 0.8),
+        ),
     ]
 }
 

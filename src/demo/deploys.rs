@@ -25,8 +25,15 @@ struct Cadence {
 fn cadence(estate: &DemoEstate, index: usize, spec: &ServiceSpec) -> Cadence {
     let mut rng = rng_for(estate.seed, &[4, index as u64]);
     let period = [1800, 2700, 3600, 5400, 7200][rng.random_range(0..5)];
-    let phase = spec.deploy_at.unwrap_or_else(|| -rng.random_range(400..period));
-    Cadence { period, phase, major: rng.random_range(1..5), minor: rng.random_range(0..30) }
+    let phase = spec
+        .deploy_at
+        .unwrap_or_else(|| -rng.random_range(400..period));
+    Cadence {
+        period,
+        phase,
+        major: rng.random_range(1..5),
+        minor: rng.random_range(0..30),
+    }
 }
 
 fn failed(estate: &DemoEstate, index: usize, n: i64) -> bool {
@@ -78,7 +85,11 @@ pub fn deployment(estate: &DemoEstate, index: usize, spec: &ServiceSpec, t: i64)
         environment: "production".into(),
         version: version(&c, if rolled_back { n - 1 } else { n }),
         previous_version: Some(version(&c, if rolled_back { n } else { n - 1 })),
-        strategy: if rolled_back { settled(strategy, spec) } else { strategy },
+        strategy: if rolled_back {
+            settled(strategy, spec)
+        } else {
+            strategy
+        },
         phase,
         deployed_at: estate.at(started),
         rollbacks,
@@ -96,7 +107,11 @@ fn strategy(spec: &ServiceSpec, n: i64, elapsed: i64) -> (Strategy, bool) {
             (Strategy::Canary { weight }, weight < 100.0)
         }
         Rollout::BlueGreen => {
-            let new = if n.rem_euclid(2) == 0 { Colour::Green } else { Colour::Blue };
+            let new = if n.rem_euclid(2) == 0 {
+                Colour::Green
+            } else {
+                Colour::Blue
+            };
             let switched = elapsed >= BLUE_GREEN_SWITCH_SECS;
             let live = if switched { new } else { new.other() };
             (Strategy::BlueGreen { live }, !switched)
@@ -114,6 +129,9 @@ fn settled(strategy: Strategy, spec: &ServiceSpec) -> Strategy {
     match strategy {
         Strategy::Canary { .. } => Strategy::Canary { weight: 0.0 },
         Strategy::BlueGreen { live } => Strategy::BlueGreen { live: live.other() },
-        Strategy::Rolling { .. } => Strategy::Rolling { updated: spec.targets, total: spec.targets },
+        Strategy::Rolling { .. } => Strategy::Rolling {
+            updated: spec.targets,
+            total: spec.targets,
+        },
     }
 }

@@ -155,7 +155,10 @@ fn occurrence(seed: u64, stream_index: usize, n: i64) -> ActiveIncident {
 impl ActiveIncident {
     /// The occurrence as it stands at `t`: escalated once it has run long enough.
     fn escalated_by(mut self, stream: &Stream, kind: &AlertKind, t: i64) -> ActiveIncident {
-        if stream.escalate_after.is_some_and(|after| t >= self.start + after) {
+        if stream
+            .escalate_after
+            .is_some_and(|after| t >= self.start + after)
+        {
             self.severity = Severity::Critical;
             self.effect = kind.escalated;
         }
@@ -178,7 +181,11 @@ pub fn active(seed: u64, t: i64) -> Vec<ActiveIncident> {
         for n in stream_range(stream, t, t) {
             let occ = occurrence(seed, si, n);
             if occ.start <= t && t < occ.end {
-                let kind = stream.kinds.iter().find(|k| k.name == occ.name).expect("known kind");
+                let kind = stream
+                    .kinds
+                    .iter()
+                    .find(|k| k.name == occ.name)
+                    .expect("known kind");
                 out.push(occ.escalated_by(stream, kind, t));
             }
         }
@@ -200,7 +207,9 @@ fn past(seed: u64) -> impl Iterator<Item = (i64, i64)> {
 
 /// (start, end) of every incident that resolved in `[from, to]`.
 pub fn resolved(seed: u64, from: i64, to: i64) -> Vec<(i64, i64)> {
-    let mut out: Vec<(i64, i64)> = past(seed).filter(|&(_, end)| from <= end && end <= to && end < 0).collect();
+    let mut out: Vec<(i64, i64)> = past(seed)
+        .filter(|&(_, end)| from <= end && end <= to && end < 0)
+        .collect();
     for (si, stream) in STREAMS.iter().enumerate() {
         for n in stream_range(stream, from.max(0), to) {
             let occ = occurrence(seed, si, n);
@@ -214,7 +223,10 @@ pub fn resolved(seed: u64, from: i64, to: i64) -> Vec<(i64, i64)> {
 }
 
 fn runbook(name: &str) -> String {
-    format!("https://runbooks.example.com/alerts/{}", name.to_ascii_lowercase())
+    format!(
+        "https://runbooks.example.com/alerts/{}",
+        name.to_ascii_lowercase()
+    )
 }
 
 fn silences(estate: &DemoEstate) -> Vec<Silence> {

@@ -13,9 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::domain::{
-    AlertsReading, Backup, Deployment, HealthReading, ResolvedIncident, Tier,
-};
+use crate::domain::{AlertsReading, Backup, Deployment, HealthReading, ResolvedIncident, Tier};
 use crate::sources::{AlertSource, Feed, FeedUpdate, MetricsSource, Reading, SourceError};
 
 pub const DEFAULT_SEED: u64 = 42;
@@ -47,23 +45,114 @@ const fn svc(
     targets: u32,
     deploy_at: Option<i64>,
 ) -> ServiceSpec {
-    ServiceSpec { name, tier, team, rollout, targets, deploy_at }
+    ServiceSpec {
+        name,
+        tier,
+        team,
+        rollout,
+        targets,
+        deploy_at,
+    }
 }
 
 const SERVICES: [ServiceSpec; 13] = [
-    svc("api-gateway", Tier::Critical, "edge", Rollout::BlueGreen, 6, None),
+    svc(
+        "api-gateway",
+        Tier::Critical,
+        "edge",
+        Rollout::BlueGreen,
+        6,
+        None,
+    ),
     svc("auth", Tier::Critical, "identity", Rollout::Canary, 4, None),
-    svc("checkout", Tier::Critical, "payments", Rollout::Canary, 6, Some(-90)),
-    svc("payments", Tier::Critical, "payments", Rollout::BlueGreen, 4, Some(-45)),
-    svc("orders", Tier::Standard, "commerce", Rollout::Rolling, 8, Some(-50)),
-    svc("inventory", Tier::Standard, "commerce", Rollout::Rolling, 4, None),
-    svc("search", Tier::Standard, "discovery", Rollout::Canary, 6, Some(150)),
-    svc("notifications", Tier::Standard, "messaging", Rollout::Rolling, 3, None),
-    svc("user-profile", Tier::Standard, "identity", Rollout::BlueGreen, 3, None),
-    svc("recommendations", Tier::NonCritical, "discovery", Rollout::Canary, 4, None),
-    svc("reporting", Tier::NonCritical, "data", Rollout::Rolling, 2, None),
-    svc("email-digest", Tier::NonCritical, "messaging", Rollout::Rolling, 2, None),
-    svc("image-resizer", Tier::NonCritical, "media", Rollout::Rolling, 3, None),
+    svc(
+        "checkout",
+        Tier::Critical,
+        "payments",
+        Rollout::Canary,
+        6,
+        Some(-90),
+    ),
+    svc(
+        "payments",
+        Tier::Critical,
+        "payments",
+        Rollout::BlueGreen,
+        4,
+        Some(-45),
+    ),
+    svc(
+        "orders",
+        Tier::Standard,
+        "commerce",
+        Rollout::Rolling,
+        8,
+        Some(-50),
+    ),
+    svc(
+        "inventory",
+        Tier::Standard,
+        "commerce",
+        Rollout::Rolling,
+        4,
+        None,
+    ),
+    svc(
+        "search",
+        Tier::Standard,
+        "discovery",
+        Rollout::Canary,
+        6,
+        Some(150),
+    ),
+    svc(
+        "notifications",
+        Tier::Standard,
+        "messaging",
+        Rollout::Rolling,
+        3,
+        None,
+    ),
+    svc(
+        "user-profile",
+        Tier::Standard,
+        "identity",
+        Rollout::BlueGreen,
+        3,
+        None,
+    ),
+    svc(
+        "recommendations",
+        Tier::NonCritical,
+        "discovery",
+        Rollout::Canary,
+        4,
+        None,
+    ),
+    svc(
+        "reporting",
+        Tier::NonCritical,
+        "data",
+        Rollout::Rolling,
+        2,
+        None,
+    ),
+    svc(
+        "email-digest",
+        Tier::NonCritical,
+        "messaging",
+        Rollout::Rolling,
+        2,
+        None,
+    ),
+    svc(
+        "image-resizer",
+        Tier::NonCritical,
+        "media",
+        Rollout::Rolling,
+        3,
+        None,
+    ),
 ];
 
 /// A deterministic random stream for one part of the estate.
@@ -144,14 +233,25 @@ impl DemoEstate {
     pub fn updates_at(&self, now: DateTime<Utc>, history: Duration) -> Vec<FeedUpdate> {
         let readings = [
             (Feed::Health, Reading::Health(self.health_at(now))),
-            (Feed::Deployments, Reading::Deployments(self.deployments_at(now))),
+            (
+                Feed::Deployments,
+                Reading::Deployments(self.deployments_at(now)),
+            ),
             (Feed::Backups, Reading::Backups(self.backups_at(now))),
             (Feed::Alerts, Reading::Alerts(self.alerts_at(now))),
-            (Feed::History, Reading::History(self.history_at(now, history))),
+            (
+                Feed::History,
+                Reading::History(self.history_at(now, history)),
+            ),
         ];
         readings
             .into_iter()
-            .map(|(feed, reading)| FeedUpdate { source: "demo".into(), feed, at: now, result: Ok(reading) })
+            .map(|(feed, reading)| FeedUpdate {
+                source: "demo".into(),
+                feed,
+                at: now,
+                result: Ok(reading),
+            })
             .collect()
     }
 

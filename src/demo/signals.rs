@@ -71,7 +71,10 @@ struct Impact {
 }
 
 fn impact_on(service: &str, active: &[ActiveIncident]) -> Impact {
-    let mut impact = Impact { latency_factor: 1.0, ..Impact::default() };
+    let mut impact = Impact {
+        latency_factor: 1.0,
+        ..Impact::default()
+    };
     for incident in active.iter().filter(|i| i.service == service) {
         match incident.effect {
             Effect::Errors(ratio) => impact.extra_errors += ratio,

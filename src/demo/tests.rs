@@ -37,7 +37,12 @@ fn the_estate_has_a_dozen_services_in_all_three_tiers_and_four_hosts() {
     let tiers: BTreeSet<_> = health.services.iter().map(|s| s.tier).collect();
     assert_eq!(tiers.len(), 3);
     assert!(health.hosts.len() >= 4);
-    assert!(health.services.iter().all(|s| s.traffic_history.len() == 60));
+    assert!(
+        health
+            .services
+            .iter()
+            .all(|s| s.traffic_history.len() == 60)
+    );
 }
 
 #[test]
@@ -46,13 +51,28 @@ fn deployments_cover_every_strategy_and_the_canary_weight_advances() {
     let deploys = e.deployments_at(at(0));
     let labels: BTreeSet<_> = deploys.iter().map(|d| d.strategy.label()).collect();
     assert_eq!(labels, BTreeSet::from(["blue-green", "canary", "rolling"]));
-    let weight = |secs| match e.deployments_at(at(secs)).iter().find(|d| d.service == "checkout").unwrap().strategy {
+    let weight = |secs| match e
+        .deployments_at(at(secs))
+        .iter()
+        .find(|d| d.service == "checkout")
+        .unwrap()
+        .strategy
+    {
         Strategy::Canary { weight } => weight,
         other => panic!("checkout is a canary, got {other:?}"),
     };
-    assert!(weight(0) < weight(120), "{} then {}", weight(0), weight(120));
+    assert!(
+        weight(0) < weight(120),
+        "{} then {}",
+        weight(0),
+        weight(120)
+    );
     assert_eq!(weight(200), 100.0);
-    assert!(deploys.iter().any(|d| d.phase == crate::domain::Phase::Progressing));
+    assert!(
+        deploys
+            .iter()
+            .any(|d| d.phase == crate::domain::Phase::Progressing)
+    );
 }
 
 #[test]
@@ -73,31 +93,58 @@ fn incidents_fire_escalate_and_resolve_over_time() {
     let e = estate(5);
     let alerts_at = |secs| e.alerts_at(at(secs)).alerts;
     let keys = |secs| -> BTreeSet<(String, String)> {
-        alerts_at(secs).into_iter().map(|a| (a.name, a.service)).collect()
+        alerts_at(secs)
+            .into_iter()
+            .map(|a| (a.name, a.service))
+            .collect()
     };
     // A critical page is under way when the demo opens.
-    assert!(alerts_at(0).iter().any(|a| a.severity == Severity::Critical));
+    assert!(
+        alerts_at(0)
+            .iter()
+            .any(|a| a.severity == Severity::Critical)
+    );
     // Over half an hour the set of incidents changes: some resolve, new ones fire.
     let first = keys(0);
     let later = keys(1_800);
-    assert!(first.difference(&later).next().is_some(), "something resolved");
-    assert!(later.difference(&first).next().is_some(), "something new fired");
+    assert!(
+        first.difference(&later).next().is_some(),
+        "something resolved"
+    );
+    assert!(
+        later.difference(&first).next().is_some(),
+        "something new fired"
+    );
     // Some page escalates from warning to critical while it runs.
     let escalated = (0..3_600).step_by(30).any(|secs| {
         alerts_at(secs).iter().any(|a| {
             a.severity == Severity::Warning
-                && alerts_at(secs + 200)
-                    .iter()
-                    .any(|b| b.name == a.name && b.service == a.service && b.starts_at == a.starts_at && b.severity == Severity::Critical)
+                && alerts_at(secs + 200).iter().any(|b| {
+                    b.name == a.name
+                        && b.service == a.service
+                        && b.starts_at == a.starts_at
+                        && b.severity == Severity::Critical
+                })
         })
     });
     assert!(escalated);
     let month = Duration::days(30);
     let before = e.history_at(at(0), month);
-    assert!((20..=60).contains(&before.len()), "a month at a realistic pace, got {}", before.len());
-    assert!(before.iter().all(|i| i.resolved > i.started && i.resolved <= at(0)));
+    assert!(
+        (20..=60).contains(&before.len()),
+        "a month at a realistic pace, got {}",
+        before.len()
+    );
+    assert!(
+        before
+            .iter()
+            .all(|i| i.resolved > i.started && i.resolved <= at(0))
+    );
     let after = e.history_at(at(3_600), month);
-    assert!(after.len() > before.len(), "incidents resolved during the demo join the history");
+    assert!(
+        after.len() > before.len(),
+        "incidents resolved during the demo join the history"
+    );
 }
 
 #[test]
@@ -105,8 +152,15 @@ fn an_active_maintenance_window_silences_its_service() {
     let e = estate(9);
     let reading = e.alerts_at(at(0));
     assert!(reading.silences.iter().any(|s| s.is_active(at(0))));
-    assert!(reading.silences.iter().any(|s| s.starts_at > at(0)), "a pending window");
+    assert!(
+        reading.silences.iter().any(|s| s.starts_at > at(0)),
+        "a pending window"
+    );
     for alert in &reading.alerts {
-        assert_eq!(alert.silenced_by.is_some(), alert.service == "reporting", "{alert:?}");
+        assert_eq!(
+            alert.silenced_by.is_some(),
+            alert.service == "reporting",
+            "{alert:?}"
+        );
     }
 }

@@ -65,7 +65,11 @@ fn incident_of(name: &str, service: &str, members: &[&Alert]) -> Incident {
         name: name.to_string(),
         service: service.to_string(),
         severity: worst.severity,
-        started: members.iter().map(|a| a.starts_at).min().unwrap_or(worst.starts_at),
+        started: members
+            .iter()
+            .map(|a| a.starts_at)
+            .min()
+            .unwrap_or(worst.starts_at),
         alert_count: members.len(),
         summary: worst.summary.clone(),
         runbook: members.iter().find_map(|a| a.runbook.clone()),

@@ -56,8 +56,18 @@ pub fn compute(i: &Inputs) -> Vec<Kpi> {
         availability_kpi(i),
         budget_kpi(i),
         burn_kpi(i),
-        latency_kpi(i, "p95 latency", |s| s.latency_p95_ms, i.objectives.latency_p95_ms),
-        latency_kpi(i, "p99 latency", |s| s.latency_p99_ms, i.thresholds.latency_ms),
+        latency_kpi(
+            i,
+            "p95 latency",
+            |s| s.latency_p95_ms,
+            i.objectives.latency_p95_ms,
+        ),
+        latency_kpi(
+            i,
+            "p99 latency",
+            |s| s.latency_p99_ms,
+            i.thresholds.latency_ms,
+        ),
         error_rate_kpi(i),
         mttr_kpi(i),
         rpo_kpi(i),
@@ -67,7 +77,9 @@ pub fn compute(i: &Inputs) -> Vec<Kpi> {
 
 /// Services with traffic, each with its availability over the SLO window.
 fn availabilities<'a>(i: &'a Inputs) -> impl Iterator<Item = (&'a ServiceHealth, f64)> + 'a {
-    i.services.iter().filter_map(|s| availability(s.sli).map(|a| (s, a)))
+    i.services
+        .iter()
+        .filter_map(|s| availability(s.sli).map(|a| (s, a)))
 }
 
 fn availability_kpi(i: &Inputs) -> Kpi {
@@ -78,19 +90,31 @@ fn availability_kpi(i: &Inputs) -> Kpi {
         .fold((0.0, 0.0), |(g, t), s| (g + s.sli.good, t + s.sli.total));
     let obj = i.objectives.availability;
     let Some(estate) = availability(super::SliCounts { good, total }) else {
-        return unknown("Availability 30d", Unit::Ratio, Some(obj), "no request counts");
+        return unknown(
+            "Availability 30d",
+            Unit::Ratio,
+            Some(obj),
+            "no request counts",
+        );
     };
     let worst = availabilities(i).min_by(|a, b| a.1.total_cmp(&b.1));
     let below = availabilities(i).filter(|(_, a)| *a < obj).count();
-    let status = Status::worst(
-        availabilities(i).map(|(_, a)| slo::availability_status(Some(a), obj)),
-    );
+    let status =
+        Status::worst(availabilities(i).map(|(_, a)| slo::availability_status(Some(a), obj)));
     let note = match worst {
         Some((s, a)) if below > 0 => format!("{below} below · worst {} {:.2}%", s.name, a * 100.0),
         Some((s, a)) => format!("worst {} {:.3}%", s.name, a * 100.0),
         None => String::new(),
     };
-    Kpi { title: "Availability 30d", value: Some(estate), objective: Some(obj), unit: Unit::Ratio, status, note, trend: Vec::new() }
+    Kpi {
+        title: "Availability 30d",
+        value: Some(estate),
+        objective: Some(obj),
+        unit: Unit::Ratio,
+        status,
+        note,
+        trend: Vec::new(),
+    }
 }
 
 fn budget_kpi(i: &Inputs) -> Kpi {
@@ -103,8 +127,21 @@ fn budget_kpi(i: &Inputs) -> Kpi {
     };
     let window_min = i.objectives.slo_window.num_minutes() as f64 * (1.0 - obj);
     let status = slo::availability_status(availability(service.sli), obj);
-    let note = format!("lowest {} · {:.0} of {:.0} min", service.name, (left * window_min).max(0.0), window_min);
-    Kpi { title: "Error budget left", value: Some(left), objective: None, unit: Unit::Ratio, status, note, trend: Vec::new() }
+    let note = format!(
+        "lowest {} · {:.0} of {:.0} min",
+        service.name,
+        (left * window_min).max(0.0),
+        window_min
+    );
+    Kpi {
+        title: "Error budget left",
+        value: Some(left),
+        objective: None,
+        unit: Unit::Ratio,
+        status,
+        note,
+        trend: Vec::new(),
+    }
 }
 
 /// Burn rate over the last hour; 14.4 pages, 6 opens a ticket (SRE workbook).
@@ -125,21 +162,43 @@ fn burn_kpi(i: &Inputs) -> Kpi {
     } else {
         Status::Ok
     };
-    Kpi { title: "Burn rate 1h", value: Some(rate), objective: Some(1.0), unit: Unit::Factor, status, note: format!("highest {}", service.name), trend: Vec::new() }
+    Kpi {
+        title: "Burn rate 1h",
+        value: Some(rate),
+        objective: Some(1.0),
+        unit: Unit::Factor,
+        status,
+        note: format!("highest {}", service.name),
+        trend: Vec::new(),
+    }
 }
 
 /// The worst latency among critical services.
-fn latency_kpi(i: &Inputs, title: &'static str, pick: fn(&ServiceHealth) -> f64, objective: f64) -> Kpi {
+fn latency_kpi(
+    i: &Inputs,
+    title: &'static str,
+    pick: fn(&ServiceHealth) -> f64,
+    objective: f64,
+) -> Kpi {
     let critical: Vec<&ServiceHealth> = i
         .services
         .iter()
         .filter(|s| s.tier == Tier::Critical && pick(s).is_finite())
         .collect();
     let Some(worst) = critical.iter().max_by(|a, b| pick(a).total_cmp(&pick(b))) else {
-        return unknown(title, Unit::Millis, Some(objective), "no critical service reports latency");
+        return unknown(
+            title,
+            Unit::Millis,
+            Some(objective),
+            "no critical service reports latency",
+        );
     };
     let value = pick(worst);
-    let status = if value > objective { Status::Crit } else { level(value, objective) };
+    let status = if value > objective {
+        Status::Crit
+    } else {
+        level(value, objective)
+    };
     Kpi {
         title,
         value: Some(value),
@@ -156,9 +215,14 @@ fn error_rate_kpi(i: &Inputs) -> Kpi {
         .services
         .iter()
         .filter(|s| s.requests_per_second.is_finite() && s.error_ratio.is_finite())
-        .fold((0.0, 0.0), |(e, r), s| (e + s.error_ratio * s.requests_per_second, r + s.requests_per_second));
+        .fold((0.0, 0.0), |(e, r), s| {
+            (
+                e + s.error_ratio * s.requests_per_second,
+                r + s.requests_per_second,
+            )
+        });
     let obj = i.objectives.error_ratio;
-    if !(requests > 0.0) {
+    if !slo::positive(requests) {
         return unknown("Error rate", Unit::Ratio, Some(obj), "no traffic");
     }
     let value = errors / requests;
@@ -169,48 +233,110 @@ fn error_rate_kpi(i: &Inputs) -> Kpi {
     } else {
         Status::Ok
     };
-    let worst = i.services.iter().max_by(|a, b| a.error_ratio.total_cmp(&b.error_ratio));
-    let note = worst.map(|s| format!("highest {} {:.2}%", s.name, s.error_ratio * 100.0)).unwrap_or_default();
-    Kpi { title: "Error rate", value: Some(value), objective: Some(obj), unit: Unit::Ratio, status, note, trend: Vec::new() }
+    let worst = i
+        .services
+        .iter()
+        .max_by(|a, b| a.error_ratio.total_cmp(&b.error_ratio));
+    let note = worst
+        .map(|s| format!("highest {} {:.2}%", s.name, s.error_ratio * 100.0))
+        .unwrap_or_default();
+    Kpi {
+        title: "Error rate",
+        value: Some(value),
+        objective: Some(obj),
+        unit: Unit::Ratio,
+        status,
+        note,
+        trend: Vec::new(),
+    }
 }
 
 fn mttr_kpi(i: &Inputs) -> Kpi {
     let obj = i.objectives.mttr;
     let objective = Some(obj.num_seconds() as f64);
     let Some(resolved) = i.resolved else {
-        return unknown("MTTR 30d", Unit::Seconds, objective, "incident history not loaded yet");
+        return unknown(
+            "MTTR 30d",
+            Unit::Seconds,
+            objective,
+            "incident history not loaded yet",
+        );
     };
     let window = i.objectives.slo_window;
     let Some(mttr) = slo::mttr(resolved, i.now, window) else {
-        return unknown("MTTR 30d", Unit::Seconds, objective, "no incident resolved in the window");
+        return unknown(
+            "MTTR 30d",
+            Unit::Seconds,
+            objective,
+            "no incident resolved in the window",
+        );
     };
     let secs = mttr.num_seconds() as f64;
-    let count = resolved.iter().filter(|r| i.now - r.resolved <= window).count();
-    let status = if mttr > obj { Status::Crit } else { level(secs, obj.num_seconds() as f64).min(Status::Warn) };
-    Kpi { title: "MTTR 30d", value: Some(secs), objective, unit: Unit::Seconds, status, note: format!("{count} incidents resolved"), trend: Vec::new() }
+    let count = resolved
+        .iter()
+        .filter(|r| i.now - r.resolved <= window)
+        .count();
+    let status = if mttr > obj {
+        Status::Crit
+    } else {
+        level(secs, obj.num_seconds() as f64).min(Status::Warn)
+    };
+    Kpi {
+        title: "MTTR 30d",
+        value: Some(secs),
+        objective,
+        unit: Unit::Seconds,
+        status,
+        note: format!("{count} incidents resolved"),
+        trend: Vec::new(),
+    }
 }
 
 fn compliance(title: &'static str, judged: Vec<(&Backup, Status)>, what: &str) -> Kpi {
-    let known: Vec<&(&Backup, Status)> = judged.iter().filter(|(_, s)| *s != Status::Unknown).collect();
+    let known: Vec<&(&Backup, Status)> = judged
+        .iter()
+        .filter(|(_, s)| *s != Status::Unknown)
+        .collect();
     if known.is_empty() {
         return unknown(title, Unit::Ratio, Some(1.0), &format!("no {what} data"));
     }
     let within = known.iter().filter(|(_, s)| *s != Status::Crit).count();
     let status = Status::worst(judged.iter().map(|(_, s)| *s));
-    let breaching: Vec<&str> = judged.iter().filter(|(_, s)| *s == Status::Crit).map(|(b, _)| b.target.as_str()).collect();
+    let breaching: Vec<&str> = judged
+        .iter()
+        .filter(|(_, s)| *s == Status::Crit)
+        .map(|(b, _)| b.target.as_str())
+        .collect();
     let unknown_count = judged.len() - known.len();
-    let mut note = if breaching.is_empty() { format!("{within}/{} within", known.len()) } else { format!("breach: {}", breaching.join(", ")) };
+    let mut note = if breaching.is_empty() {
+        format!("{within}/{} within", known.len())
+    } else {
+        format!("breach: {}", breaching.join(", "))
+    };
     if unknown_count > 0 {
         note.push_str(&format!(" · {unknown_count} untested"));
     }
-    Kpi { title, value: Some(within as f64 / known.len() as f64), objective: Some(1.0), unit: Unit::Ratio, status, note, trend: Vec::new() }
+    Kpi {
+        title,
+        value: Some(within as f64 / known.len() as f64),
+        objective: Some(1.0),
+        unit: Unit::Ratio,
+        status,
+        note,
+        trend: Vec::new(),
+    }
 }
 
 fn rpo_kpi(i: &Inputs) -> Kpi {
     let judged = i
         .backups
         .iter()
-        .map(|b| (b, slo::rpo_status(b.last_success, b.tier.objectives(), i.now).1))
+        .map(|b| {
+            (
+                b,
+                slo::rpo_status(b.last_success, b.tier.objectives(), i.now).1,
+            )
+        })
         .collect();
     compliance("RPO compliance", judged, "backup")
 }
@@ -228,4 +354,3 @@ fn rto_kpi(i: &Inputs) -> Kpi {
 pub fn budget_left(s: &ServiceHealth, objective: f64) -> Option<f64> {
     availability(s.sli).and_then(|a| error_budget_remaining(a, objective))
 }
-

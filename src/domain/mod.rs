@@ -9,7 +9,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 /// How something is doing, ordered from best to worst so `max` gives the worst.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     #[default]
@@ -239,10 +241,17 @@ impl Colour {
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Strategy {
-    BlueGreen { live: Colour },
+    BlueGreen {
+        live: Colour,
+    },
     /// Percent of traffic on the new version.
-    Canary { weight: f64 },
-    Rolling { updated: u32, total: u32 },
+    Canary {
+        weight: f64,
+    },
+    Rolling {
+        updated: u32,
+        total: u32,
+    },
 }
 
 impl Strategy {

@@ -17,13 +17,18 @@ pub fn drill_max_age() -> Duration {
     Duration::days(90)
 }
 
+/// Strictly above zero; false for NaN.
+pub fn positive(x: f64) -> bool {
+    x > 0.0
+}
+
 fn finite(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)
 }
 
 /// Availability = good / total over the SLO window; `None` without traffic.
 pub fn availability(sli: SliCounts) -> Option<f64> {
-    if !(sli.total > 0.0) || !sli.good.is_finite() || !sli.total.is_finite() {
+    if !positive(sli.total) || !sli.good.is_finite() || !sli.total.is_finite() {
         return None;
     }
     Some((sli.good / sli.total).clamp(0.0, 1.0))
@@ -33,7 +38,7 @@ pub fn availability(sli: SliCounts) -> Option<f64> {
 /// Negative when the budget is overspent.
 pub fn error_budget_remaining(availability: f64, objective: f64) -> Option<f64> {
     let budget = 1.0 - objective;
-    if !(budget > 0.0) {
+    if !positive(budget) {
         return None;
     }
     finite(1.0 - (1.0 - availability) / budget)
@@ -43,7 +48,7 @@ pub fn error_budget_remaining(availability: f64, objective: f64) -> Option<f64> 
 /// over the window, 14.4 spends 2% of a 30-day budget in an hour.
 pub fn burn_rate(error_ratio: f64, objective: f64) -> Option<f64> {
     let budget = 1.0 - objective;
-    if !(budget > 0.0) || !(error_ratio >= 0.0) {
+    if !positive(budget) || error_ratio.is_nan() || error_ratio < 0.0 {
         return None;
     }
     finite(error_ratio / budget)
@@ -78,16 +83,18 @@ pub fn service_status(s: &ServiceHealth, t: &Thresholds, o: &Objectives) -> Stat
     if s.targets_total > 0 && s.targets_up == 0 {
         return Status::Crit;
     }
-    let errors = level(s.error_ratio, t.error_ratio).max(if s.error_ratio >= o.error_ratio * 10.0 {
-        Status::Warn
-    } else {
-        Status::Ok
-    });
-    let latency = level(s.latency_p99_ms, t.latency_ms).max(if s.latency_p95_ms > o.latency_p95_ms {
-        Status::Warn
-    } else {
-        Status::Ok
-    });
+    let errors =
+        level(s.error_ratio, t.error_ratio).max(if s.error_ratio >= o.error_ratio * 10.0 {
+            Status::Warn
+        } else {
+            Status::Ok
+        });
+    let latency =
+        level(s.latency_p99_ms, t.latency_ms).max(if s.latency_p95_ms > o.latency_p95_ms {
+            Status::Warn
+        } else {
+            Status::Ok
+        });
     let targets = if s.targets_up < s.targets_total {
         Status::Warn
     } else {
@@ -174,10 +181,26 @@ mod tests {
 
     #[test]
     fn availability_is_good_over_total_and_unknown_without_traffic() {
-        let a = availability(SliCounts { good: 999.0, total: 1000.0 }).unwrap();
+        let a = availability(SliCounts {
+            good: 999.0,
+            total: 1000.0,
+        })
+        .unwrap();
         assert!((a - 0.999).abs() < 1e-12);
-        assert_eq!(availability(SliCounts { good: 0.0, total: 0.0 }), None);
-        assert_eq!(availability(SliCounts { good: f64::NAN, total: 10.0 }), None);
+        assert_eq!(
+            availability(SliCounts {
+                good: 0.0,
+                total: 0.0
+            }),
+            None
+        );
+        assert_eq!(
+            availability(SliCounts {
+                good: f64::NAN,
+                total: 10.0
+            }),
+            None
+        );
     }
 
     #[test]
@@ -214,8 +237,14 @@ mod tests {
         let obj = Tier::Critical.objectives();
         let (age, s) = rpo_status(Some(t0() - Duration::minutes(47)), obj, t0());
         assert_eq!((age, s), (Some(Duration::minutes(47)), Status::Crit));
-        assert_eq!(rpo_status(Some(t0() - Duration::minutes(13)), obj, t0()).1, Status::Warn);
-        assert_eq!(rpo_status(Some(t0() - Duration::minutes(5)), obj, t0()).1, Status::Ok);
+        assert_eq!(
+            rpo_status(Some(t0() - Duration::minutes(13)), obj, t0()).1,
+            Status::Warn
+        );
+        assert_eq!(
+            rpo_status(Some(t0() - Duration::minutes(5)), obj, t0()).1,
+            Status::Ok
+        );
         assert_eq!(rpo_status(None, obj, t0()), (None, Status::Unknown));
     }
 
@@ -226,7 +255,10 @@ mod tests {
             resolved: t0() - Duration::minutes(start_min - len_min),
         };
         let list = [inc(100, 10), inc(60, 30), inc(60 * 24 * 40, 500)];
-        assert_eq!(mttr(&list, t0(), Duration::days(30)), Some(Duration::minutes(20)));
+        assert_eq!(
+            mttr(&list, t0(), Duration::days(30)),
+            Some(Duration::minutes(20))
+        );
         assert_eq!(mttr(&[], t0(), Duration::days(30)), None);
     }
 }

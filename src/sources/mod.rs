@@ -126,7 +126,12 @@ impl Source {
 
     pub fn feeds(&self) -> &'static [Feed] {
         match self {
-            Source::Metrics(_) => &[Feed::Health, Feed::Deployments, Feed::Backups, Feed::History],
+            Source::Metrics(_) => &[
+                Feed::Health,
+                Feed::Deployments,
+                Feed::Backups,
+                Feed::History,
+            ],
             Source::Alerts(_) => &[Feed::Alerts],
         }
     }

@@ -79,12 +79,14 @@ const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█']
 pub fn sparkline(values: &[f64], width: usize) -> String {
     let tail = &values[values.len().saturating_sub(width)..];
     let finite = tail.iter().copied().filter(|v| v.is_finite());
-    let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
     tail.iter()
         .map(|v| {
             if !v.is_finite() {
                 ' '
-            } else if hi - lo < f64::EPSILON {
+            } else if (hi - lo).abs() < f64::EPSILON {
                 BARS[3]
             } else {
                 BARS[(((v - lo) / (hi - lo)) * 7.0).round() as usize]
@@ -95,7 +97,11 @@ pub fn sparkline(values: &[f64], width: usize) -> String {
 
 /// A ten-cell gauge for a 0..1 value: "██████░░░░".
 pub fn gauge(ratio: f64, cells: usize) -> String {
-    let filled = if ratio.is_finite() { (ratio.clamp(0.0, 1.0) * cells as f64).round() as usize } else { 0 };
+    let filled = if ratio.is_finite() {
+        (ratio.clamp(0.0, 1.0) * cells as f64).round() as usize
+    } else {
+        0
+    };
     "█".repeat(filled) + &"░".repeat(cells - filled)
 }
 

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
 
 use super::format;
-use super::widgets::{col, fit_text, flex, freshness, table, Column};
+use super::widgets::{Column, col, fit_text, flex, freshness, table};
 use crate::app::App;
 use crate::app::tab::TableId;
 use crate::domain::Status;
@@ -33,58 +33,107 @@ const SILENCES: [Column; 6] = [
 ];
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let silences_len = app.estate.alerts.data.as_ref().map_or(0, |a| a.silences.len()) as u16;
-    let [top, bottom] =
-        Layout::vertical([Constraint::Min(6), Constraint::Length((silences_len + 3).clamp(5, 10))]).areas(area);
+    let silences_len = app
+        .estate
+        .alerts
+        .data
+        .as_ref()
+        .map_or(0, |a| a.silences.len()) as u16;
+    let [top, bottom] = Layout::vertical([
+        Constraint::Min(6),
+        Constraint::Length((silences_len + 3).clamp(5, 10)),
+    ])
+    .areas(area);
     let panel = &app.estate.alerts;
     let right = || freshness(app, panel.updated, panel.error.as_deref());
     let focus = app.focused_table();
     let th = &app.theme;
     let incidents = &app.estate.incidents;
-    table(frame, top, app, TableId::Incidents, &INCIDENTS, right(), focus == TableId::Incidents, |i| {
-        let inc = &incidents[i];
-        let sev = if inc.silenced {
-            Cell::from(format!("◌ {}", inc.severity.label())).style(th.muted)
-        } else {
-            Cell::from(format!("{} {}", inc.severity.status().symbol(), inc.severity.label())).style(th.severity(inc.severity))
-        };
-        let summary = if inc.silenced { format!("[silenced] {}", inc.summary) } else { inc.summary.clone() };
-        vec![
-            sev,
-            Cell::from(inc.name.clone()),
-            Cell::from(inc.service.clone()),
-            Cell::from(inc.started.format("%H:%M").to_string()),
-            Cell::from(format::short_duration(inc.duration(app.now))),
-            Cell::from(inc.alert_count.to_string()),
-            Cell::from(summary),
-            Cell::from(inc.runbook.clone().unwrap_or_else(|| "—".into())).style(th.muted),
-        ]
-    });
+    table(
+        frame,
+        top,
+        app,
+        TableId::Incidents,
+        &INCIDENTS,
+        right(),
+        focus == TableId::Incidents,
+        |i| {
+            let inc = &incidents[i];
+            let sev = if inc.silenced {
+                Cell::from(format!("◌ {}", inc.severity.label())).style(th.muted)
+            } else {
+                Cell::from(format!(
+                    "{} {}",
+                    inc.severity.status().symbol(),
+                    inc.severity.label()
+                ))
+                .style(th.severity(inc.severity))
+            };
+            let summary = if inc.silenced {
+                format!("[silenced] {}", inc.summary)
+            } else {
+                inc.summary.clone()
+            };
+            vec![
+                sev,
+                Cell::from(inc.name.clone()),
+                Cell::from(inc.service.clone()),
+                Cell::from(inc.started.format("%H:%M").to_string()),
+                Cell::from(format::short_duration(inc.duration(app.now))),
+                Cell::from(inc.alert_count.to_string()),
+                Cell::from(summary),
+                Cell::from(inc.runbook.clone().unwrap_or_else(|| "—".into())).style(th.muted),
+            ]
+        },
+    );
     // The selected incident's runbook on the bottom border, whole, where it
     // can be read and copied even when the Runbook column does not fit.
-    let selected = app.table(TableId::Incidents).selected_row().and_then(|r| incidents.get(r.index));
+    let selected = app
+        .table(TableId::Incidents)
+        .selected_row()
+        .and_then(|r| incidents.get(r.index));
     if let Some(url) = selected.and_then(|inc| inc.runbook.as_deref()) {
-        let text = fit_text(&format!(" runbook: {url} "), top.width.saturating_sub(4) as usize);
+        let text = fit_text(
+            &format!(" runbook: {url} "),
+            top.width.saturating_sub(4) as usize,
+        );
         let line = Line::from(Span::styled(text, th.accent));
-        frame.render_widget(line, Rect { x: top.x + 2, y: top.bottom().saturating_sub(1), width: top.width.saturating_sub(4), height: 1 });
+        frame.render_widget(
+            line,
+            Rect {
+                x: top.x + 2,
+                y: top.bottom().saturating_sub(1),
+                width: top.width.saturating_sub(4),
+                height: 1,
+            },
+        );
     }
     let silences = panel.data.as_ref().map_or(&[][..], |a| &a.silences);
-    table(frame, bottom, app, TableId::Silences, &SILENCES, right(), focus == TableId::Silences, |i| {
-        let s = &silences[i];
-        let (word, status) = if s.is_active(app.now) {
-            ("active", Status::Ok)
-        } else if s.starts_at > app.now {
-            ("pending", Status::Unknown)
-        } else {
-            ("expired", Status::Unknown)
-        };
-        vec![
-            Cell::from(word).style(th.status(status)),
-            Cell::from(s.matchers.clone()),
-            Cell::from(s.created_by.clone()),
-            Cell::from(s.ends_at.format("%d %b %H:%M").to_string()),
-            Cell::from(s.starts_at.format("%d %b %H:%M").to_string()),
-            Cell::from(s.comment.clone()),
-        ]
-    });
+    table(
+        frame,
+        bottom,
+        app,
+        TableId::Silences,
+        &SILENCES,
+        right(),
+        focus == TableId::Silences,
+        |i| {
+            let s = &silences[i];
+            let (word, status) = if s.is_active(app.now) {
+                ("active", Status::Ok)
+            } else if s.starts_at > app.now {
+                ("pending", Status::Unknown)
+            } else {
+                ("expired", Status::Unknown)
+            };
+            vec![
+                Cell::from(word).style(th.status(status)),
+                Cell::from(s.matchers.clone()),
+                Cell::from(s.created_by.clone()),
+                Cell::from(s.ends_at.format("%d %b %H:%M").to_string()),
+                Cell::from(s.starts_at.format("%d %b %H:%M").to_string()),
+                Cell::from(s.comment.clone()),
+            ]
+        },
+    );
 }

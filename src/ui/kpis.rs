@@ -2,16 +2,16 @@
 //! the services ordered by error budget left, the worst first.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::layout::Alignment;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph};
 
 use super::format;
-use super::widgets::{col, fit_text, freshness, panel, status_cell, table, Column};
+use super::widgets::{Column, col, fit_text, freshness, panel, status_cell, table};
 use crate::app::App;
 use crate::app::tab::TableId;
-use crate::domain::kpi::{budget_left, Kpi, Unit};
+use crate::domain::kpi::{Kpi, Unit, budget_left};
 use crate::domain::slo::{availability, availability_status, burn_rate};
 
 const TILE_HEIGHT: u16 = 4;
@@ -28,9 +28,16 @@ const COLUMNS: [Column; 7] = [
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let rows_of_tiles = app.estate.kpis.len().div_ceil(3) as u16;
-    let [tiles, services] =
-        Layout::vertical([Constraint::Length(rows_of_tiles * TILE_HEIGHT), Constraint::Min(3)]).areas(area);
-    let row_areas = Layout::vertical(vec![Constraint::Length(TILE_HEIGHT); rows_of_tiles as usize]).split(tiles);
+    let [tiles, services] = Layout::vertical([
+        Constraint::Length(rows_of_tiles * TILE_HEIGHT),
+        Constraint::Min(3),
+    ])
+    .areas(area);
+    let row_areas = Layout::vertical(vec![
+        Constraint::Length(TILE_HEIGHT);
+        rows_of_tiles as usize
+    ])
+    .split(tiles);
     for (chunk, row_area) in app.estate.kpis.chunks(3).zip(row_areas.iter()) {
         let cells = Layout::horizontal([Constraint::Ratio(1, 3); 3]).split(*row_area);
         for (kpi, cell) in chunk.iter().zip(cells.iter()) {
@@ -41,21 +48,30 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let right = freshness(app, panel_data.updated, panel_data.error.as_deref());
     let objective = app.settings.objectives.availability;
     let list = panel_data.data.as_ref().map_or(&[][..], |h| &h.services);
-    table(frame, services, app, TableId::Slo, &COLUMNS, right, true, |i| {
-        let s = &list[i];
-        let avail = availability(s.sli);
-        let left = budget_left(s, objective);
-        let burn = burn_rate(s.error_ratio_1h, objective);
-        vec![
-            status_cell(app, availability_status(avail, objective)),
-            Cell::from(s.name.clone()),
-            Cell::from(s.tier.label()),
-            Cell::from(avail.map_or("unknown".into(), |a| format::percent(a, 3))),
-            Cell::from(left.map_or("unknown".into(), |l| format::percent(l, 1))),
-            Cell::from(burn.map_or("—".into(), |b| format!("{b:.1}x"))),
-            Cell::from(s.team.clone()),
-        ]
-    });
+    table(
+        frame,
+        services,
+        app,
+        TableId::Slo,
+        &COLUMNS,
+        right,
+        true,
+        |i| {
+            let s = &list[i];
+            let avail = availability(s.sli);
+            let left = budget_left(s, objective);
+            let burn = burn_rate(s.error_ratio_1h, objective);
+            vec![
+                status_cell(app, availability_status(avail, objective)),
+                Cell::from(s.name.clone()),
+                Cell::from(s.tier.label()),
+                Cell::from(avail.map_or("unknown".into(), |a| format::percent(a, 3))),
+                Cell::from(left.map_or("unknown".into(), |l| format::percent(l, 1))),
+                Cell::from(burn.map_or("—".into(), |b| format!("{b:.1}x"))),
+                Cell::from(s.team.clone()),
+            ]
+        },
+    );
 }
 
 fn value(kpi: &Kpi, v: f64) -> String {
@@ -73,10 +89,15 @@ fn objective(kpi: &Kpi) -> String {
     match (kpi.objective, kpi.unit) {
         (None, _) => String::new(),
         (Some(o), Unit::Ratio) if o >= 1.0 => "obj 100%".into(),
-        (Some(o), Unit::Ratio) if kpi.title.starts_with("Error rate") => format!("obj < {}", format::percent(o, 1)),
+        (Some(o), Unit::Ratio) if kpi.title.starts_with("Error rate") => {
+            format!("obj < {}", format::percent(o, 1))
+        }
         (Some(o), Unit::Ratio) => format!("obj {}", format::percent(o, 2)),
         (Some(o), Unit::Millis) => format!("obj < {}", format::millis(o)),
-        (Some(o), Unit::Seconds) => format!("obj < {}", format::short_duration(chrono::Duration::seconds(o as i64))),
+        (Some(o), Unit::Seconds) => format!(
+            "obj < {}",
+            format::short_duration(chrono::Duration::seconds(o as i64))
+        ),
         (Some(o), Unit::Factor) => format!("obj ≤ {o:.0}x"),
     }
 }
@@ -95,13 +116,28 @@ fn tile(frame: &mut Frame, area: Rect, app: &App, kpi: &Kpi) {
     let free = width.saturating_sub(shown.chars().count() + word.chars().count() + 1);
     let full = format!("  {}", objective(kpi));
     let short = format!("  {}", objective(kpi).trim_start_matches("obj "));
-    let objective = [full, short].into_iter().find(|o| o.chars().count() <= free).unwrap_or_default();
+    let objective = [full, short]
+        .into_iter()
+        .find(|o| o.chars().count() <= free)
+        .unwrap_or_default();
     let room = free.saturating_sub(objective.chars().count() + 2);
-    let mut first = vec![Span::styled(shown, style), Span::styled(objective, th.muted)];
+    let mut first = vec![
+        Span::styled(shown, style),
+        Span::styled(objective, th.muted),
+    ];
     if !kpi.trend.is_empty() && room >= 6 {
-        first.push(Span::styled(format!("  {}", format::sparkline(&kpi.trend, room.min(24))), th.accent));
+        first.push(Span::styled(
+            format!("  {}", format::sparkline(&kpi.trend, room.min(24))),
+            th.accent,
+        ));
     }
-    let note = Line::from(Span::styled(fit_text(&kpi.note, inner.width as usize), th.muted));
+    let note = Line::from(Span::styled(
+        fit_text(&kpi.note, inner.width as usize),
+        th.muted,
+    ));
     frame.render_widget(Paragraph::new(vec![Line::from(first), note]), inner);
-    frame.render_widget(Paragraph::new(Span::styled(word, style)).alignment(Alignment::Right), Rect { height: 1, ..inner });
+    frame.render_widget(
+        Paragraph::new(Span::styled(word, style)).alignment(Alignment::Right),
+        Rect { height: 1, ..inner },
+    );
 }

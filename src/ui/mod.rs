@@ -29,8 +29,14 @@ pub const MIN_HEIGHT: u16 = 10;
 pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
-        let text = format!("terminal too small: {}x{}, opsdeck needs {MIN_WIDTH}x{MIN_HEIGHT}", area.width, area.height);
-        frame.render_widget(Paragraph::new(text).wrap(ratatui::widgets::Wrap { trim: true }), area);
+        let text = format!(
+            "terminal too small: {}x{}, opsdeck needs {MIN_WIDTH}x{MIN_HEIGHT}",
+            area.width, area.height
+        );
+        frame.render_widget(
+            Paragraph::new(text).wrap(ratatui::widgets::Wrap { trim: true }),
+            area,
+        );
         return;
     }
     let [header, tabs, body, footer] = Layout::vertical([
@@ -64,17 +70,32 @@ pub fn estate_summary(app: &App) -> (Status, Vec<String>) {
     let mut worst = Vec::new();
     let mut reasons = Vec::new();
     if let Some(h) = &e.health.data {
-        let crit = h.services.iter().filter(|s| service_status(s, t, o) == Status::Crit).count();
+        let crit = h
+            .services
+            .iter()
+            .filter(|s| service_status(s, t, o) == Status::Crit)
+            .count();
         worst.extend(h.services.iter().map(|s| service_status(s, t, o)));
         worst.extend(h.hosts.iter().map(|x| host_status(x, t)));
         if crit > 0 {
             reasons.push(format!("{crit} service{} critical", plural(crit)));
         }
     }
-    let open: Vec<_> = e.incidents.iter().filter(|i| !i.silenced && i.severity > Severity::Info).collect();
+    let open: Vec<_> = e
+        .incidents
+        .iter()
+        .filter(|i| !i.silenced && i.severity > Severity::Info)
+        .collect();
     if !open.is_empty() {
-        let critical = open.iter().filter(|i| i.severity == Severity::Critical).count();
-        reasons.push(format!("{} incident{} ({critical} critical)", open.len(), plural(open.len())));
+        let critical = open
+            .iter()
+            .filter(|i| i.severity == Severity::Critical)
+            .count();
+        reasons.push(format!(
+            "{} incident{} ({critical} critical)",
+            open.len(),
+            plural(open.len())
+        ));
         worst.extend(open.iter().map(|i| i.severity.status()));
     }
     if let Some(backups) = &e.backups.data {
@@ -82,10 +103,21 @@ pub fn estate_summary(app: &App) -> (Status, Vec<String>) {
             .iter()
             .filter(|b| rpo_status(b.last_success, b.tier.objectives(), app.now).1 == Status::Crit)
             .count();
-        worst.extend(backups.iter().map(|b| rpo_status(b.last_success, b.tier.objectives(), app.now).1));
-        worst.extend(backups.iter().map(|b| rto_status(b, b.tier.objectives(), app.now).min(Status::Warn)));
+        worst.extend(
+            backups
+                .iter()
+                .map(|b| rpo_status(b.last_success, b.tier.objectives(), app.now).1),
+        );
+        worst.extend(
+            backups
+                .iter()
+                .map(|b| rto_status(b, b.tier.objectives(), app.now).min(Status::Warn)),
+        );
         if breaches > 0 {
-            reasons.push(format!("{breaches} RPO breach{}", if breaches == 1 { "" } else { "es" }));
+            reasons.push(format!(
+                "{breaches} RPO breach{}",
+                if breaches == 1 { "" } else { "es" }
+            ));
         }
     }
     if e.health.data.is_none() && e.alerts.data.is_none() {
@@ -110,7 +142,10 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
         left.push(Span::styled(" READ-ONLY ", th.badge));
         left.push(Span::styled(" ", th.header));
     }
-    left.push(Span::styled(format!(" {} {} ", status.symbol(), status.label()), th.status(status)));
+    left.push(Span::styled(
+        format!(" {} {} ", status.symbol(), status.label()),
+        th.status(status),
+    ));
     let errors = app.feed_errors().len();
     let age = match app.data_age() {
         Some(age) => format!("data {} old", format::short_duration(age)),
@@ -118,12 +153,19 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
     };
     let mut right = Vec::new();
     if errors > 0 {
-        right.push(Span::styled(format!(" ⚠ {errors} feed error{} ", plural(errors)), th.warn));
+        right.push(Span::styled(
+            format!(" ⚠ {errors} feed error{} ", plural(errors)),
+            th.warn,
+        ));
     }
-    right.push(Span::styled(format!(" {age} · {} UTC ", app.now.format("%H:%M:%S")), th.header));
+    right.push(Span::styled(
+        format!(" {age} · {} UTC ", app.now.format("%H:%M:%S")),
+        th.header,
+    ));
     let right_width: u16 = right.iter().map(|s| s.width() as u16).sum();
     // Whole reasons only, as many as fit between the state and the clock.
-    let mut room = (area.width as usize).saturating_sub(right_width as usize + left.iter().map(|s| s.width()).sum::<usize>() + 1);
+    let mut room = (area.width as usize)
+        .saturating_sub(right_width as usize + left.iter().map(|s| s.width()).sum::<usize>() + 1);
     let mut shown = Vec::new();
     for reason in &reasons {
         let need = reason.chars().count() + 3;
@@ -137,7 +179,8 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
         left.push(Span::styled(format!(" {}", shown.join(" · ")), th.header));
     }
     frame.render_widget(Paragraph::new("").style(th.header), area);
-    let [l, r] = Layout::horizontal([Constraint::Min(0), Constraint::Length(right_width)]).areas(area);
+    let [l, r] =
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(right_width)]).areas(area);
     frame.render_widget(Paragraph::new(Line::from(left)).style(th.header), l);
     frame.render_widget(Paragraph::new(Line::from(right)).style(th.header), r);
 }
@@ -162,7 +205,11 @@ fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
 
 /// The first key bound to `command`, for hints.
 fn key(app: &App, command: Command) -> String {
-    app.keymap.keys_for(command).into_iter().next().unwrap_or_else(|| "?".into())
+    app.keymap
+        .keys_for(command)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| "?".into())
 }
 
 fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
@@ -189,7 +236,11 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
             spans.push(Span::styled(format!(" {what} "), th.muted));
         }
         if let Some(problem) = app.problems.first() {
-            let more = if app.problems.len() > 1 { format!(" (+{} more, see help)", app.problems.len() - 1) } else { String::new() };
+            let more = if app.problems.len() > 1 {
+                format!(" (+{} more, see help)", app.problems.len() - 1)
+            } else {
+                String::new()
+            };
             spans.push(Span::styled(format!(" ⚠ {problem}{more}"), th.warn));
         }
         Line::from(spans)

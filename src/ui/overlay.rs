@@ -14,18 +14,34 @@ use crate::app::tab::TableId;
 use crate::domain::slo::{availability, burn_rate, rpo_status, rto_status};
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
-    let [h] = Layout::horizontal([Constraint::Length(width.min(area.width))]).flex(Flex::Center).areas(area);
-    let [v] = Layout::vertical([Constraint::Length(height.min(area.height))]).flex(Flex::Center).areas(h);
+    let [h] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [v] = Layout::vertical([Constraint::Length(height.min(area.height))])
+        .flex(Flex::Center)
+        .areas(h);
     v
 }
 
-fn popup(frame: &mut Frame, area: Rect, app: &App, title: String, lines: Vec<Line<'static>>, width: u16) {
+fn popup(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    title: String,
+    lines: Vec<Line<'static>>,
+    width: u16,
+) {
     let height = lines.len() as u16 + 2;
     let rect = centered(area, width, height);
     frame.render_widget(Clear, rect);
     let hint = Span::styled(" Esc closes ", app.theme.muted);
     let block = panel(app, title, true, hint);
-    frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        rect,
+    );
 }
 
 pub fn help(frame: &mut Frame, area: Rect, app: &App) {
@@ -34,8 +50,15 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App) {
         .iter()
         .map(|&c| {
             let keys = app.keymap.keys_for(c);
-            let keys = if keys.is_empty() { "(unbound)".to_string() } else { keys.join(" ") };
-            Line::from(vec![Span::styled(format!(" {keys:<18}"), th.accent), Span::styled(c.description(), th.text)])
+            let keys = if keys.is_empty() {
+                "(unbound)".to_string()
+            } else {
+                keys.join(" ")
+            };
+            Line::from(vec![
+                Span::styled(format!(" {keys:<18}"), th.accent),
+                Span::styled(c.description(), th.text),
+            ])
         })
         .collect();
     lines.push(Line::from(""));
@@ -50,13 +73,20 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App) {
 }
 
 fn field(app: &App, name: &str, value: String) -> Line<'static> {
-    Line::from(vec![Span::styled(format!(" {name:<16}"), app.theme.muted), Span::styled(value, app.theme.text)])
+    Line::from(vec![
+        Span::styled(format!(" {name:<16}"), app.theme.muted),
+        Span::styled(value, app.theme.text),
+    ])
 }
 
 pub fn detail(frame: &mut Frame, area: Rect, app: &App) {
     let id = app.focused_table();
-    let Some(row) = app.table(id).selected_row() else { return };
-    let Some((title, lines)) = detail_lines(app, id, row.index) else { return };
+    let Some(row) = app.table(id).selected_row() else {
+        return;
+    };
+    let Some((title, lines)) = detail_lines(app, id, row.index) else {
+        return;
+    };
     popup(frame, area, app, title, lines, 84);
 }
 
@@ -67,46 +97,86 @@ fn detail_lines(app: &App, id: TableId, i: usize) -> Option<(String, Vec<Line<'s
     Some(match id {
         TableId::Slo | TableId::Services => {
             let s = &e.health.data.as_ref()?.services.get(i)?;
-            (s.name.clone(), vec![
-                f("tier", s.tier.label().into()),
-                f("team", s.team.clone()),
-                f("cluster", s.cluster.clone().unwrap_or_else(|| "—".into())),
-                f("requests/s", format::rate(s.requests_per_second)),
-                f("error ratio", format::percent(s.error_ratio, 3)),
-                f("latency p95/p99", format!("{} / {}", format::millis(s.latency_p95_ms), format::millis(s.latency_p99_ms))),
-                f("saturation", format::percent(s.saturation, 0)),
-                f("targets up", format!("{} of {}", s.targets_up, s.targets_total)),
-                f("availability 30d", availability(s.sli).map_or("unknown (no traffic)".into(), |a| format::percent(a, 4))),
-                f("burn rate 1h", burn_rate(s.error_ratio_1h, objective).map_or("—".into(), |b| format!("{b:.2}x"))),
-                f("traffic 5m", format::sparkline(&s.traffic_history, 60)),
-                f("p95 5m", format::sparkline(&s.latency_history, 60)),
-            ])
+            (
+                s.name.clone(),
+                vec![
+                    f("tier", s.tier.label().into()),
+                    f("team", s.team.clone()),
+                    f("cluster", s.cluster.clone().unwrap_or_else(|| "—".into())),
+                    f("requests/s", format::rate(s.requests_per_second)),
+                    f("error ratio", format::percent(s.error_ratio, 3)),
+                    f(
+                        "latency p95/p99",
+                        format!(
+                            "{} / {}",
+                            format::millis(s.latency_p95_ms),
+                            format::millis(s.latency_p99_ms)
+                        ),
+                    ),
+                    f("saturation", format::percent(s.saturation, 0)),
+                    f(
+                        "targets up",
+                        format!("{} of {}", s.targets_up, s.targets_total),
+                    ),
+                    f(
+                        "availability 30d",
+                        availability(s.sli)
+                            .map_or("unknown (no traffic)".into(), |a| format::percent(a, 4)),
+                    ),
+                    f(
+                        "burn rate 1h",
+                        burn_rate(s.error_ratio_1h, objective)
+                            .map_or("—".into(), |b| format!("{b:.2}x")),
+                    ),
+                    f("traffic 5m", format::sparkline(&s.traffic_history, 60)),
+                    f("p95 5m", format::sparkline(&s.latency_history, 60)),
+                ],
+            )
         }
         TableId::Hosts => {
             let h = &e.health.data.as_ref()?.hosts.get(i)?;
-            (h.name.clone(), vec![
-                f("up", if h.up { "yes".into() } else { "NO".into() }),
-                f("cpu", format::percent(h.cpu, 1)),
-                f("memory", format::percent(h.memory, 1)),
-                f("disk", format::percent(h.disk, 1)),
-                f("cpu 5m", format::sparkline(&h.cpu_history, 60)),
-            ])
+            (
+                h.name.clone(),
+                vec![
+                    f("up", if h.up { "yes".into() } else { "NO".into() }),
+                    f("cpu", format::percent(h.cpu, 1)),
+                    f("memory", format::percent(h.memory, 1)),
+                    f("disk", format::percent(h.disk, 1)),
+                    f("cpu 5m", format::sparkline(&h.cpu_history, 60)),
+                ],
+            )
         }
         TableId::Deployments => {
             let d = &e.deployments.data.as_ref()?.get(i)?;
             let mut lines = vec![
                 f("environment", d.environment.clone()),
                 f("version", d.version.clone()),
-                f("previous", d.previous_version.clone().unwrap_or_else(|| "—".into())),
-                f("strategy", format!("{} · {}", d.strategy.label(), d.strategy.progress())),
+                f(
+                    "previous",
+                    d.previous_version.clone().unwrap_or_else(|| "—".into()),
+                ),
+                f(
+                    "strategy",
+                    format!("{} · {}", d.strategy.label(), d.strategy.progress()),
+                ),
                 f("phase", d.phase.label().into()),
-                f("deployed", format!("{} ({})", d.deployed_at.format("%Y-%m-%d %H:%M:%S UTC"), format::ago(app.now - d.deployed_at))),
+                f(
+                    "deployed",
+                    format!(
+                        "{} ({})",
+                        d.deployed_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                        format::ago(app.now - d.deployed_at)
+                    ),
+                ),
                 f("rollbacks 7d", d.rollbacks.to_string()),
                 Line::from(""),
                 Line::from(Span::styled(" history", app.theme.accent)),
             ];
             lines.extend(d.history.iter().map(|h| {
-                f(&h.version, format!("{}  {}", h.at.format("%Y-%m-%d %H:%M"), h.outcome.label()))
+                f(
+                    &h.version,
+                    format!("{}  {}", h.at.format("%Y-%m-%d %H:%M"), h.outcome.label()),
+                )
             }));
             (d.service.clone(), lines)
         }
@@ -114,37 +184,89 @@ fn detail_lines(app: &App, id: TableId, i: usize) -> Option<(String, Vec<Line<'s
             let b = &e.backups.data.as_ref()?.get(i)?;
             let obj = b.tier.objectives();
             let (age, rpo) = rpo_status(b.last_success, obj, app.now);
-            (b.target.clone(), vec![
-                f("tier", format!("{} (RPO {}, RTO {})", b.tier.label(), format::short_duration(obj.rpo), format::short_duration(obj.rto))),
-                f("last success", age.map_or("never".into(), |a| format!("{} — {}", format::ago(a), rpo.label()))),
-                f("size", format::bytes(b.size_bytes)),
-                f("duration", format::duration(b.duration)),
-                f("last verified", b.last_verified.map_or("never".into(), |v| format::ago(app.now - v))),
-                f("last DR drill", b.last_drill.map_or("never".into(), |d| format!("{} — measured RTO {}", format::ago(app.now - d.at), format::duration(d.measured_rto)))),
-                f("RTO state", rto_status(b, obj, app.now).label().into()),
-            ])
+            (
+                b.target.clone(),
+                vec![
+                    f(
+                        "tier",
+                        format!(
+                            "{} (RPO {}, RTO {})",
+                            b.tier.label(),
+                            format::short_duration(obj.rpo),
+                            format::short_duration(obj.rto)
+                        ),
+                    ),
+                    f(
+                        "last success",
+                        age.map_or("never".into(), |a| {
+                            format!("{} — {}", format::ago(a), rpo.label())
+                        }),
+                    ),
+                    f("size", format::bytes(b.size_bytes)),
+                    f("duration", format::duration(b.duration)),
+                    f(
+                        "last verified",
+                        b.last_verified
+                            .map_or("never".into(), |v| format::ago(app.now - v)),
+                    ),
+                    f(
+                        "last DR drill",
+                        b.last_drill.map_or("never".into(), |d| {
+                            format!(
+                                "{} — measured RTO {}",
+                                format::ago(app.now - d.at),
+                                format::duration(d.measured_rto)
+                            )
+                        }),
+                    ),
+                    f("RTO state", rto_status(b, obj, app.now).label().into()),
+                ],
+            )
         }
         TableId::Incidents => {
             let inc = e.incidents.get(i)?;
-            (format!("{} · {}", inc.name, inc.service), vec![
-                f("severity", inc.severity.label().into()),
-                f("started", format!("{} ({} ago)", inc.started.format("%Y-%m-%d %H:%M:%S UTC"), format::duration(inc.duration(app.now)))),
-                f("alerts", inc.alert_count.to_string()),
-                f("summary", inc.summary.clone()),
-                f("runbook", inc.runbook.clone().unwrap_or_else(|| "—".into())),
-                f("silenced", if inc.silenced { "yes".into() } else { "no".into() }),
-                f("reported by", inc.sources.join(", ")),
-            ])
+            (
+                format!("{} · {}", inc.name, inc.service),
+                vec![
+                    f("severity", inc.severity.label().into()),
+                    f(
+                        "started",
+                        format!(
+                            "{} ({} ago)",
+                            inc.started.format("%Y-%m-%d %H:%M:%S UTC"),
+                            format::duration(inc.duration(app.now))
+                        ),
+                    ),
+                    f("alerts", inc.alert_count.to_string()),
+                    f("summary", inc.summary.clone()),
+                    f("runbook", inc.runbook.clone().unwrap_or_else(|| "—".into())),
+                    f(
+                        "silenced",
+                        if inc.silenced {
+                            "yes".into()
+                        } else {
+                            "no".into()
+                        },
+                    ),
+                    f("reported by", inc.sources.join(", ")),
+                ],
+            )
         }
         TableId::Silences => {
             let s = &e.alerts.data.as_ref()?.silences.get(i)?;
-            (format!("silence {}", s.id), vec![
-                f("matchers", s.matchers.clone()),
-                f("created by", s.created_by.clone()),
-                f("comment", s.comment.clone()),
-                f("starts", s.starts_at.format("%Y-%m-%d %H:%M UTC").to_string()),
-                f("ends", s.ends_at.format("%Y-%m-%d %H:%M UTC").to_string()),
-            ])
+            (
+                format!("silence {}", s.id),
+                vec![
+                    f("matchers", s.matchers.clone()),
+                    f("created by", s.created_by.clone()),
+                    f("comment", s.comment.clone()),
+                    f(
+                        "starts",
+                        s.starts_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                    ),
+                    f("ends", s.ends_at.format("%Y-%m-%d %H:%M UTC").to_string()),
+                ],
+            )
         }
     })
 }

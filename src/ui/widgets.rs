@@ -24,11 +24,21 @@ pub struct Column {
 }
 
 pub const fn col(title: &'static str, width: u16, priority: u8) -> Column {
-    Column { title, width, priority, flex: false }
+    Column {
+        title,
+        width,
+        priority,
+        flex: false,
+    }
 }
 
 pub const fn flex(title: &'static str, width: u16, priority: u8) -> Column {
-    Column { title, width, priority, flex: true }
+    Column {
+        title,
+        width,
+        priority,
+        flex: true,
+    }
 }
 
 /// Indices of the columns that fit in `width`, in their original order:
@@ -69,7 +79,9 @@ pub fn status_cell(app: &App, status: Status) -> Cell<'static> {
 pub fn freshness(app: &App, updated: Option<DateTime<Utc>>, error: Option<&str>) -> Span<'static> {
     let age = updated.map(|at| format::short_duration(app.now - at));
     match (error, age) {
-        (Some(err), Some(age)) => Span::styled(format!(" ⚠ {err} · last good {age} ago "), app.theme.warn),
+        (Some(err), Some(age)) => {
+            Span::styled(format!(" ⚠ {err} · last good {age} ago "), app.theme.warn)
+        }
         (Some(err), None) => Span::styled(format!(" ⚠ {err} · no data yet "), app.theme.crit),
         (None, Some(age)) => Span::styled(format!(" updated {age} ago "), app.theme.muted),
         (None, None) => Span::styled(" loading… ", app.theme.muted),
@@ -77,12 +89,19 @@ pub fn freshness(app: &App, updated: Option<DateTime<Utc>>, error: Option<&str>)
 }
 
 pub fn panel<'a>(app: &App, title: String, focused: bool, right: Span<'a>) -> Block<'a> {
-    let border = if focused { app.theme.border_focused } else { app.theme.border };
+    let border = if focused {
+        app.theme.border_focused
+    } else {
+        app.theme.border
+    };
     Block::default()
         .borders(Borders::ALL)
         .border_type(BorderType::Rounded)
         .border_style(border)
-        .title(Line::from(Span::styled(format!(" {title} "), app.theme.accent)))
+        .title(Line::from(Span::styled(
+            format!(" {title} "),
+            app.theme.accent,
+        )))
         .title(Line::from(right).right_aligned())
 }
 
@@ -114,9 +133,14 @@ pub fn table(
     let offset = view.selected.saturating_sub(visible.saturating_sub(1));
     let rows = view.rows.iter().skip(offset).take(visible).map(|row| {
         let all = cells(row.index);
-        Row::new(kept.iter().map(|&i| all.get(i).cloned().unwrap_or_default()).collect::<Vec<_>>())
+        Row::new(
+            kept.iter()
+                .map(|&i| all.get(i).cloned().unwrap_or_default())
+                .collect::<Vec<_>>(),
+        )
     });
-    let header = Row::new(kept.iter().map(|&i| Cell::from(columns[i].title))).style(app.theme.muted);
+    let header =
+        Row::new(kept.iter().map(|&i| Cell::from(columns[i].title))).style(app.theme.muted);
     let widths: Vec<Constraint> = kept
         .iter()
         .enumerate()
@@ -129,16 +153,34 @@ pub fn table(
             }
         })
         .collect();
-    let highlight = if focused && app.mode != Mode::Filter { app.theme.selection } else { Style::default() };
-    let table = Table::new(rows, widths).header(header).block(block).row_highlight_style(highlight);
+    let highlight = if focused && app.mode != Mode::Filter {
+        app.theme.selection
+    } else {
+        Style::default()
+    };
+    let table = Table::new(rows, widths)
+        .header(header)
+        .block(block)
+        .row_highlight_style(highlight);
     let mut state = TableState::default();
     if !view.rows.is_empty() {
         state.select(Some(view.selected - offset));
     }
     frame.render_stateful_widget(table, area, &mut state);
     if view.rows.is_empty() && inner.height > 1 {
-        let message = if view.total > 0 { "nothing matches the filter" } else { "no rows" };
+        let message = if view.total > 0 {
+            "nothing matches the filter"
+        } else {
+            "no rows"
+        };
         let line = Line::from(Span::styled(message, app.theme.muted)).centered();
-        frame.render_widget(line, Rect { y: inner.y + 1, height: 1, ..inner });
+        frame.render_widget(
+            line,
+            Rect {
+                y: inner.y + 1,
+                height: 1,
+                ..inner
+            },
+        );
     }
 }
