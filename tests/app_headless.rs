@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use opsdeck::app::command::Command;
-use opsdeck::app::tab::{TableId, Tab};
+use opsdeck::app::tab::{Tab, TableId};
 use opsdeck::app::{App, Mode, Msg, Settings};
 use opsdeck::config::keymap::Keymap;
 use opsdeck::config::theme::Theme;
@@ -15,7 +15,12 @@ fn start() -> DateTime<Utc> {
 }
 
 fn app() -> App {
-    let settings = Settings { demo: true, read_only: false, thresholds: Default::default(), objectives: Default::default() };
+    let settings = Settings {
+        demo: true,
+        read_only: false,
+        thresholds: Default::default(),
+        objectives: Default::default(),
+    };
     let mut app = App::new(settings, Theme::builtin(), Keymap::builtin(), start());
     for update in DemoEstate::new(11, start()).updates_at(start(), Duration::days(30)) {
         assert!(app.update(Msg::Feed(update)));
@@ -24,7 +29,10 @@ fn app() -> App {
 }
 
 fn press(app: &mut App, code: KeyCode) -> bool {
-    app.update(Msg::Input(Event::Key(KeyEvent::new(code, KeyModifiers::NONE))))
+    app.update(Msg::Input(Event::Key(KeyEvent::new(
+        code,
+        KeyModifiers::NONE,
+    ))))
 }
 
 fn type_text(app: &mut App, text: &str) {
@@ -34,7 +42,10 @@ fn type_text(app: &mut App, text: &str) {
 }
 
 fn selected_key(app: &App) -> String {
-    app.table(app.focused_table()).selected_row().map(|r| r.key.clone()).unwrap_or_default()
+    app.table(app.focused_table())
+        .selected_row()
+        .map(|r| r.key.clone())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -47,7 +58,10 @@ fn number_keys_and_tab_switch_tabs_and_wrap_around() {
     assert_eq!(app.tab, Tab::Incidents);
     press(&mut app, KeyCode::Tab);
     assert_eq!(app.tab, Tab::Kpis, "wraps to the first tab");
-    app.update(Msg::Input(Event::Key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT))));
+    app.update(Msg::Input(Event::Key(KeyEvent::new(
+        KeyCode::BackTab,
+        KeyModifiers::SHIFT,
+    ))));
     assert_eq!(app.tab, Tab::Incidents);
 }
 
@@ -83,7 +97,10 @@ fn the_filter_narrows_the_table_as_you_type_and_escape_clears_it() {
     assert_eq!(app.mode, Mode::Filter);
     type_text(&mut app, "pay");
     let view = app.table(TableId::Deployments);
-    assert_eq!(view.rows.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(), ["payments"]);
+    assert_eq!(
+        view.rows.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(),
+        ["payments"]
+    );
     assert_eq!(view.total, all);
     // While filtering, letters are text, not commands: q does not quit.
     type_text(&mut app, "q");
@@ -92,9 +109,17 @@ fn the_filter_narrows_the_table_as_you_type_and_escape_clears_it() {
     press(&mut app, KeyCode::Backspace);
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.mode, Mode::Normal);
-    assert_eq!(app.table(TableId::Deployments).filter, "pay", "Enter keeps the filter");
+    assert_eq!(
+        app.table(TableId::Deployments).filter,
+        "pay",
+        "Enter keeps the filter"
+    );
     press(&mut app, KeyCode::Esc);
-    assert_eq!(app.table(TableId::Deployments).rows.len(), all, "Esc clears it");
+    assert_eq!(
+        app.table(TableId::Deployments).rows.len(),
+        all,
+        "Esc clears it"
+    );
 }
 
 #[test]
@@ -103,7 +128,12 @@ fn the_filter_matches_the_tier_too() {
     press(&mut app, KeyCode::Char('4'));
     press(&mut app, KeyCode::Char('/'));
     type_text(&mut app, "Non-Crit");
-    let mut keys: Vec<_> = app.table(TableId::Backups).rows.iter().map(|r| r.key.clone()).collect();
+    let mut keys: Vec<_> = app
+        .table(TableId::Backups)
+        .rows
+        .iter()
+        .map(|r| r.key.clone())
+        .collect();
     keys.sort();
     assert_eq!(keys, ["media-bucket", "reporting-warehouse"]);
 }
@@ -156,7 +186,10 @@ fn a_failed_fetch_keeps_the_last_good_data_and_records_the_error() {
     }));
     assert_eq!(app.estate.deployments.data, before);
     assert_eq!(app.estate.deployments.updated, Some(start()));
-    assert_eq!(app.estate.deployments.error.as_deref(), Some("no answer within 5 s"));
+    assert_eq!(
+        app.estate.deployments.error.as_deref(),
+        Some("no answer within 5 s")
+    );
     assert_eq!(app.feed_errors().len(), 1);
 }
 
@@ -166,7 +199,10 @@ fn the_tabs_on_screen_decide_which_feeds_poll_at_full_rate() {
     assert!(app.feeds_on_screen().contains(Feed::History));
     press(&mut app, KeyCode::Char('4'));
     let feeds = app.feeds_on_screen();
-    assert!(feeds.contains(Feed::Backups) && feeds.contains(Feed::Alerts), "the header's feeds always");
+    assert!(
+        feeds.contains(Feed::Backups) && feeds.contains(Feed::Alerts),
+        "the header's feeds always"
+    );
     assert!(!feeds.contains(Feed::Deployments) && !feeds.contains(Feed::History));
 }
 

@@ -16,7 +16,12 @@ fn start() -> DateTime<Utc> {
 }
 
 fn app_with(theme: Theme) -> App {
-    let settings = Settings { demo: true, read_only: false, thresholds: Default::default(), objectives: Default::default() };
+    let settings = Settings {
+        demo: true,
+        read_only: false,
+        thresholds: Default::default(),
+        objectives: Default::default(),
+    };
     let mut app = App::new(settings, theme, Keymap::builtin(), start());
     for update in DemoEstate::new(11, start()).updates_at(start(), Duration::days(30)) {
         app.update(Msg::Feed(update));
@@ -29,7 +34,11 @@ fn render(app: &App, width: u16, height: u16) -> Vec<String> {
     terminal.draw(|f| opsdeck::ui::draw(f, app)).unwrap();
     let buffer = terminal.backend().buffer();
     (0..height)
-        .map(|y| (0..width).map(|x| buffer[(x, y)].symbol()).collect::<String>())
+        .map(|y| {
+            (0..width)
+                .map(|x| buffer[(x, y)].symbol())
+                .collect::<String>()
+        })
         .collect()
 }
 
@@ -39,7 +48,10 @@ fn screen(app: &mut App, command: Command, width: u16, height: u16) -> String {
 }
 
 fn line_with<'a>(screen: &'a str, needle: &str) -> &'a str {
-    screen.lines().find(|l| l.contains(needle)).unwrap_or_else(|| panic!("no line with {needle:?} in\n{screen}"))
+    screen
+        .lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line with {needle:?} in\n{screen}"))
 }
 
 #[test]
@@ -48,11 +60,20 @@ fn the_header_shows_the_demo_badge_the_worst_state_the_clock_and_data_age() {
     let s = screen(&mut app, Command::ShowKpis, 120, 40);
     let header = s.lines().next().unwrap();
     assert!(header.contains(" DEMO "), "{header}");
-    assert!(header.contains("✖ CRIT"), "the demo always has a critical page open: {header}");
+    assert!(
+        header.contains("✖ CRIT"),
+        "the demo always has a critical page open: {header}"
+    );
     assert!(header.contains("03:00:00 UTC"), "{header}");
     assert!(header.contains("data 0s old"), "{header}");
     let tabs = s.lines().nth(1).unwrap();
-    for title in ["1 KPIs", "2 Health", "3 Deploys", "4 Backups", "5 Incidents"] {
+    for title in [
+        "1 KPIs",
+        "2 Health",
+        "3 Deploys",
+        "4 Backups",
+        "5 Incidents",
+    ] {
         assert!(tabs.contains(title), "{tabs}");
     }
 }
@@ -62,11 +83,27 @@ fn the_kpi_tab_shows_every_tile_with_its_state_in_words() {
     let mut app = app_with(Theme::builtin());
     for (width, height) in [(120, 40), (80, 24)] {
         let s = screen(&mut app, Command::ShowKpis, width, height);
-        for title in ["Availability 30d", "Error budget left", "Burn rate 1h", "p95 latency", "p99 latency", "Error rate", "MTTR 30d", "RPO compliance", "RTO compliance"] {
+        for title in [
+            "Availability 30d",
+            "Error budget left",
+            "Burn rate 1h",
+            "p95 latency",
+            "p99 latency",
+            "Error rate",
+            "MTTR 30d",
+            "RPO compliance",
+            "RTO compliance",
+        ] {
             assert!(s.contains(title), "{width}x{height}: {title} missing\n{s}");
         }
-        assert!(line_with(&s, "breach: auth-db").contains('│'), "RPO tile names the breaching target");
-        assert!(line_with(&s, "88.9%").contains("CRIT"), "8 of 9 targets within RPO is a breach");
+        assert!(
+            line_with(&s, "breach: auth-db").contains('│'),
+            "RPO tile names the breaching target"
+        );
+        assert!(
+            line_with(&s, "88.9%").contains("CRIT"),
+            "8 of 9 targets within RPO is a breach"
+        );
     }
     let s = screen(&mut app, Command::ShowKpis, 120, 40);
     assert!(s.contains("Services by error budget"));
@@ -94,11 +131,22 @@ fn the_deploys_tab_shows_strategies_and_progress() {
     let mut app = app_with(Theme::builtin());
     let s = screen(&mut app, Command::ShowDeploys, 120, 40);
     let checkout = line_with(&s, "checkout");
-    assert!(checkout.contains("canary") && checkout.contains("10% new") && checkout.contains("progressing"), "{checkout}");
+    assert!(
+        checkout.contains("canary")
+            && checkout.contains("10% new")
+            && checkout.contains("progressing"),
+        "{checkout}"
+    );
     let payments = line_with(&s, "payments");
-    assert!(payments.contains("blue-green") && payments.contains("live"), "{payments}");
+    assert!(
+        payments.contains("blue-green") && payments.contains("live"),
+        "{payments}"
+    );
     let orders = line_with(&s, "orders");
-    assert!(orders.contains("rolling") && orders.contains("/8 pods"), "{orders}");
+    assert!(
+        orders.contains("rolling") && orders.contains("/8 pods"),
+        "{orders}"
+    );
     assert!(s.contains("Deployed") && s.contains("ago"));
 }
 
@@ -109,9 +157,15 @@ fn the_backups_tab_shows_the_rpo_breach_and_drill_results() {
     let auth = line_with(&s, "auth-db");
     assert!(auth.contains("CRIT") && auth.contains("15m"), "{auth}");
     let etcd = line_with(&s, "config-etcd");
-    assert!(etcd.contains("never") && etcd.contains("untested"), "{etcd}");
+    assert!(
+        etcd.contains("never") && etcd.contains("untested"),
+        "{etcd}"
+    );
     let orders = line_with(&s, "orders-db");
-    assert!(orders.contains("1h 12m / 1h"), "the drill took longer than the RTO: {orders}");
+    assert!(
+        orders.contains("1h 12m / 1h"),
+        "the drill took longer than the RTO: {orders}"
+    );
 }
 
 #[test]
@@ -123,9 +177,15 @@ fn the_incidents_tab_shows_incidents_by_severity_and_the_silences() {
     assert!(first.contains("critical"), "the most severe first: {first}");
     assert!(s.contains("HostDiskAlmostFull"));
     let runbook = incidents[0].runbook.clone().unwrap();
-    assert!(line_with(&s, "runbook:").contains(&runbook), "the selected incident's runbook, whole");
+    assert!(
+        line_with(&s, "runbook:").contains(&runbook),
+        "the selected incident's runbook, whole"
+    );
     let silence = line_with(&s, "service=\"reporting\"");
-    assert!(silence.contains("active") && silence.contains("ops-bot"), "{silence}");
+    assert!(
+        silence.contains("active") && silence.contains("ops-bot"),
+        "{silence}"
+    );
     assert!(line_with(&s, "service=\"search\"").contains("pending"));
 }
 
@@ -146,7 +206,12 @@ fn details_show_the_selected_row() {
     let mut app = app_with(Theme::builtin());
     app.run(Command::ShowBackups);
     let s = screen(&mut app, Command::Open, 120, 40);
-    let target = app.table(app.focused_table()).selected_row().unwrap().key.clone();
+    let target = app
+        .table(app.focused_table())
+        .selected_row()
+        .unwrap()
+        .key
+        .clone();
     assert!(s.contains(&format!(" {target} ")), "title names the row");
     assert!(s.contains("last DR drill") && s.contains("measured RTO"));
 }
@@ -154,12 +219,22 @@ fn details_show_the_selected_row() {
 #[test]
 fn the_mono_theme_draws_without_any_colour() {
     let mut app = app_with(Theme::load("mono", None).0);
-    for tab in [Command::ShowKpis, Command::ShowHealth, Command::ShowDeploys, Command::ShowBackups, Command::ShowIncidents] {
+    for tab in [
+        Command::ShowKpis,
+        Command::ShowHealth,
+        Command::ShowDeploys,
+        Command::ShowBackups,
+        Command::ShowIncidents,
+    ] {
         app.run(tab);
         let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
         terminal.draw(|f| opsdeck::ui::draw(f, &app)).unwrap();
         for cell in terminal.backend().buffer().content() {
-            assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset), "{tab:?}: {cell:?}");
+            assert_eq!(
+                (cell.fg, cell.bg),
+                (Color::Reset, Color::Reset),
+                "{tab:?}: {cell:?}"
+            );
         }
     }
 }

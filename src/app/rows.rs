@@ -146,10 +146,7 @@ fn candidates(app: &App, id: TableId) -> Vec<Candidate> {
             .iter()
             .enumerate()
             .map(|(i, b)| {
-                let obj = b.tier.objectives();
-                let status = slo::rpo_status(b.last_success, obj, now)
-                    .1
-                    .max(slo::rto_status(b, obj, now));
+                let status = slo::backup_status(b, now);
                 (
                     i,
                     b.target.clone(),

@@ -152,6 +152,30 @@ impl Theme {
         }
     }
 
+    /// A state as a solid badge, readable on any bar colour: the state's
+    /// colour as background, or reversed video where the theme has none.
+    pub fn status_badge(&self, status: Status) -> Style {
+        let style = self.status(status);
+        match (style.fg, style.bg) {
+            (_, Some(_)) => style,
+            (Some(fg), None) => Style::default()
+                .fg(Color::Black)
+                .bg(fg)
+                .add_modifier(Modifier::BOLD),
+            (None, None) => style.add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        }
+    }
+
+    /// A value in a table: plain when healthy, in the state's style otherwise,
+    /// so the eye goes to what is wrong.
+    pub fn value(&self, status: Status) -> Style {
+        if status == Status::Ok {
+            self.text
+        } else {
+            self.status(status)
+        }
+    }
+
     pub fn severity(&self, severity: Severity) -> Style {
         match severity {
             Severity::Info => self.accent,

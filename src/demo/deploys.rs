@@ -38,7 +38,7 @@ fn cadence(estate: &DemoEstate, index: usize, spec: &ServiceSpec) -> Cadence {
 
 fn failed(estate: &DemoEstate, index: usize, n: i64) -> bool {
     // The releases in flight when the demo starts always succeed.
-    n != 0 && rng_for(estate.seed, &[5, index as u64, n as u64]).random_bool(0.04)
+    n != 0 && rng_for(estate.seed, &[5, index as u64, n as u64]).random_bool(0.01)
 }
 
 fn version(c: &Cadence, n: i64) -> String {

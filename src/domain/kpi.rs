@@ -82,6 +82,9 @@ fn availabilities<'a>(i: &'a Inputs) -> impl Iterator<Item = (&'a ServiceHealth,
         .filter_map(|s| availability(s.sli).map(|a| (s, a)))
 }
 
+/// The worst service's availability: an SLA is per service, so one service
+/// below its objective is a breach however good the estate's total looks.
+/// The request-weighted estate figure goes in the note.
 fn availability_kpi(i: &Inputs) -> Kpi {
     let (good, total) = i
         .services
@@ -89,7 +92,10 @@ fn availability_kpi(i: &Inputs) -> Kpi {
         .filter(|s| s.sli.total > 0.0)
         .fold((0.0, 0.0), |(g, t), s| (g + s.sli.good, t + s.sli.total));
     let obj = i.objectives.availability;
-    let Some(estate) = availability(super::SliCounts { good, total }) else {
+    let (Some(estate), Some((worst, value))) = (
+        availability(super::SliCounts { good, total }),
+        availabilities(i).min_by(|a, b| a.1.total_cmp(&b.1)),
+    ) else {
         return unknown(
             "Availability 30d",
             Unit::Ratio,
@@ -97,21 +103,17 @@ fn availability_kpi(i: &Inputs) -> Kpi {
             "no request counts",
         );
     };
-    let worst = availabilities(i).min_by(|a, b| a.1.total_cmp(&b.1));
     let below = availabilities(i).filter(|(_, a)| *a < obj).count();
-    let status =
-        Status::worst(availabilities(i).map(|(_, a)| slo::availability_status(Some(a), obj)));
-    let note = match worst {
-        Some((s, a)) if below > 0 => format!("{below} below · worst {} {:.2}%", s.name, a * 100.0),
-        Some((s, a)) => format!("worst {} {:.3}%", s.name, a * 100.0),
-        None => String::new(),
-    };
+    let mut note = format!("worst {} · estate {:.3}%", worst.name, estate * 100.0);
+    if below > 1 {
+        note.push_str(&format!(" · {below} below"));
+    }
     Kpi {
         title: "Availability 30d",
-        value: Some(estate),
+        value: Some(value),
         objective: Some(obj),
         unit: Unit::Ratio,
-        status,
+        status: slo::availability_status(Some(value), obj),
         note,
         trend: Vec::new(),
     }
@@ -155,13 +157,7 @@ fn burn_kpi(i: &Inputs) -> Kpi {
     let Some((service, rate)) = worst else {
         return unknown("Burn rate 1h", Unit::Factor, Some(1.0), "no error ratios");
     };
-    let status = if rate >= 14.4 {
-        Status::Crit
-    } else if rate >= 6.0 {
-        Status::Warn
-    } else {
-        Status::Ok
-    };
+    let status = burn_status(rate);
     Kpi {
         title: "Burn rate 1h",
         value: Some(rate),
@@ -353,4 +349,120 @@ fn rto_kpi(i: &Inputs) -> Kpi {
 /// Error-budget standing of one service, for the KPI tab's table.
 pub fn budget_left(s: &ServiceHealth, objective: f64) -> Option<f64> {
     availability(s.sli).and_then(|a| error_budget_remaining(a, objective))
+}
+
+/// A one-hour burn rate at the SRE workbook's paging rate (14.4) is a
+/// breach, at its ticket rate (6) a warning.
+pub fn burn_status(rate: f64) -> Status {
+    if rate >= 14.4 {
+        Status::Crit
+    } else if rate >= 6.0 {
+        Status::Warn
+    } else {
+        Status::Ok
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::SliCounts;
+    use chrono::TimeZone;
+
+    fn svc(name: &str, tier: Tier, bad: f64, rps: f64, error_ratio: f64) -> ServiceHealth {
+        ServiceHealth {
+            name: name.into(),
+            cluster: None,
+            tier,
+            team: "t".into(),
+            requests_per_second: rps,
+            error_ratio,
+            latency_p95_ms: 120.0,
+            latency_p99_ms: 400.0,
+            saturation: 0.3,
+            targets_up: 2,
+            targets_total: 2,
+            sli: SliCounts {
+                good: rps * 1e4 * (1.0 - bad),
+                total: rps * 1e4,
+            },
+            error_ratio_1h: error_ratio,
+            traffic_history: vec![],
+            latency_history: vec![1.0, 2.0],
+        }
+    }
+
+    fn kpis(services: &[ServiceHealth], resolved: Option<&[ResolvedIncident]>) -> Vec<Kpi> {
+        let now = Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap();
+        compute(&Inputs {
+            services,
+            backups: &[],
+            resolved,
+            objectives: &Objectives::default(),
+            thresholds: &Thresholds::default(),
+            now,
+        })
+    }
+
+    fn find<'a>(kpis: &'a [Kpi], title: &str) -> &'a Kpi {
+        kpis.iter().find(|k| k.title == title).unwrap()
+    }
+
+    #[test]
+    fn availability_is_the_worst_service_and_one_breach_is_a_breach() {
+        let services = [
+            svc("big", Tier::Critical, 0.0001, 10_000.0, 0.0001),
+            svc("small", Tier::Standard, 0.002, 10.0, 0.0001),
+        ];
+        let k = kpis(&services, None);
+        let a = find(&k, "Availability 30d");
+        assert!((a.value.unwrap() - 0.998).abs() < 1e-9);
+        assert_eq!(a.status, Status::Crit);
+        assert!(a.note.contains("worst small"), "{}", a.note);
+        let budget = find(&k, "Error budget left");
+        assert!(
+            (budget.value.unwrap() + 1.0).abs() < 1e-9,
+            "spent twice over"
+        );
+    }
+
+    #[test]
+    fn the_error_rate_is_request_weighted() {
+        let services = [
+            svc("a", Tier::Critical, 0.0, 900.0, 0.0),
+            svc("b", Tier::Critical, 0.0, 100.0, 0.01),
+        ];
+        let rate = find(&kpis(&services, None), "Error rate").value.unwrap();
+        assert!((rate - 0.001).abs() < 1e-12);
+    }
+
+    #[test]
+    fn without_data_every_kpi_is_unknown_with_a_reason_never_zero() {
+        let k = kpis(&[], None);
+        assert_eq!(k.len(), 9);
+        for kpi in &k {
+            assert_eq!(
+                (kpi.value, kpi.status),
+                (None, Status::Unknown),
+                "{}",
+                kpi.title
+            );
+            assert!(!kpi.note.is_empty(), "{} gives a reason", kpi.title);
+        }
+        assert_eq!(
+            find(&kpis(&[], Some(&[])), "MTTR 30d").note,
+            "no incident resolved in the window"
+        );
+    }
+
+    #[test]
+    fn burn_rates_page_at_14_4_and_ticket_at_6() {
+        assert_eq!(burn_status(14.4), Status::Crit);
+        assert_eq!(burn_status(6.0), Status::Warn);
+        assert_eq!(burn_status(5.9), Status::Ok);
+        let hot = [svc("hot", Tier::Critical, 0.0, 10.0, 0.02)];
+        let burn = find(&kpis(&hot, None), "Burn rate 1h").clone();
+        assert!((burn.value.unwrap() - 20.0).abs() < 1e-9);
+        assert_eq!(burn.status, Status::Crit);
+    }
 }

@@ -150,6 +150,14 @@ impl Severity {
         }
     }
 
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Severity::Info => "•",
+            Severity::Warning => "▲",
+            Severity::Critical => "✖",
+        }
+    }
+
     pub fn status(self) -> Status {
         match self {
             Severity::Info => Status::Ok,

@@ -78,33 +78,53 @@ pub fn availability_status(availability: Option<f64>, objective: f64) -> Status 
     }
 }
 
-/// A service's state from its golden signals, targets and objectives.
-pub fn service_status(s: &ServiceHealth, t: &Thresholds, o: &Objectives) -> Status {
-    if s.targets_total > 0 && s.targets_up == 0 {
-        return Status::Crit;
+/// The state of each of a service's signals, so the screen can show which
+/// one makes the service unhealthy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignalStates {
+    /// Error ratio: the alert threshold, and ten times the objective as a warning.
+    pub errors: Status,
+    /// p95 against the latency objective (a warning).
+    pub p95: Status,
+    /// p99 against the alert threshold.
+    pub p99: Status,
+    /// Some targets down is a warning; all down is critical.
+    pub targets: Status,
+    /// Availability over the SLO window against its objective; no traffic
+    /// leaves it `Unknown`, which does not by itself mark the service.
+    pub budget: Status,
+}
+
+impl SignalStates {
+    pub fn worst(&self) -> Status {
+        let budget = if self.budget == Status::Unknown {
+            Status::Ok
+        } else {
+            self.budget
+        };
+        Status::worst([self.errors, self.p95, self.p99, self.targets, budget])
     }
-    let errors =
-        level(s.error_ratio, t.error_ratio).max(if s.error_ratio >= o.error_ratio * 10.0 {
-            Status::Warn
+}
+
+pub fn signal_states(s: &ServiceHealth, t: &Thresholds, o: &Objectives) -> SignalStates {
+    let warn_if = |bad: bool| if bad { Status::Warn } else { Status::Ok };
+    SignalStates {
+        errors: level(s.error_ratio, t.error_ratio)
+            .max(warn_if(s.error_ratio >= o.error_ratio * 10.0)),
+        p95: warn_if(s.latency_p95_ms > o.latency_p95_ms),
+        p99: level(s.latency_p99_ms, t.latency_ms),
+        targets: if s.targets_total > 0 && s.targets_up == 0 {
+            Status::Crit
         } else {
-            Status::Ok
-        });
-    let latency =
-        level(s.latency_p99_ms, t.latency_ms).max(if s.latency_p95_ms > o.latency_p95_ms {
-            Status::Warn
-        } else {
-            Status::Ok
-        });
-    let targets = if s.targets_up < s.targets_total {
-        Status::Warn
-    } else {
-        Status::Ok
-    };
-    let slo = match availability_status(availability(s.sli), o.availability) {
-        Status::Unknown => Status::Ok,
-        other => other,
-    };
-    Status::worst([errors, latency, targets, slo])
+            warn_if(s.targets_up < s.targets_total)
+        },
+        budget: availability_status(availability(s.sli), o.availability),
+    }
+}
+
+/// A service's state: the worst of its signals.
+pub fn service_status(s: &ServiceHealth, t: &Thresholds, o: &Objectives) -> Status {
+    signal_states(s, t, o).worst()
 }
 
 pub fn host_status(h: &Host, t: &Thresholds) -> Status {
@@ -148,6 +168,25 @@ pub fn rto_status(backup: &Backup, objectives: RecoveryObjectives, now: DateTime
         Some(d) if now - d.at > drill_max_age() => Status::Warn,
         Some(_) => Status::Ok,
     }
+}
+
+/// A backup nobody has restored is a hope: never verified, or not in the
+/// last 7 days, is a warning.
+pub fn verification_status(last_verified: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Status {
+    match last_verified {
+        Some(at) if now - at <= Duration::days(7) => Status::Ok,
+        _ => Status::Warn,
+    }
+}
+
+/// A backup target's state: the worst of RPO, RTO and verification.
+pub fn backup_status(b: &Backup, now: DateTime<Utc>) -> Status {
+    let objectives = b.tier.objectives();
+    Status::worst([
+        rpo_status(b.last_success, objectives, now).1,
+        rto_status(b, objectives, now),
+        verification_status(b.last_verified, now),
+    ])
 }
 
 /// Mean time to restore: the mean duration of the incidents resolved inside
@@ -260,5 +299,105 @@ mod tests {
             Some(Duration::minutes(20))
         );
         assert_eq!(mttr(&[], t0(), Duration::days(30)), None);
+    }
+
+    fn service(error_ratio: f64, p95: f64, p99: f64, up: u32, sli_bad: f64) -> ServiceHealth {
+        ServiceHealth {
+            name: "checkout".into(),
+            cluster: None,
+            tier: Tier::Critical,
+            team: "payments".into(),
+            requests_per_second: 100.0,
+            error_ratio,
+            latency_p95_ms: p95,
+            latency_p99_ms: p99,
+            saturation: 0.5,
+            targets_up: up,
+            targets_total: 4,
+            sli: SliCounts {
+                good: 1e6 * (1.0 - sli_bad),
+                total: 1e6,
+            },
+            error_ratio_1h: error_ratio,
+            traffic_history: vec![],
+            latency_history: vec![],
+        }
+    }
+
+    #[test]
+    fn each_signal_is_judged_on_its_own_and_the_service_takes_the_worst() {
+        let (t, o) = (Thresholds::default(), Objectives::default());
+        let healthy = signal_states(&service(0.0005, 120.0, 300.0, 4, 0.0002), &t, &o);
+        assert_eq!(healthy.worst(), Status::Ok);
+        let s = signal_states(&service(0.06, 250.0, 2500.0, 3, 0.002), &t, &o);
+        assert_eq!(
+            (s.errors, s.p95, s.p99, s.targets, s.budget),
+            (
+                Status::Crit,
+                Status::Warn,
+                Status::Crit,
+                Status::Warn,
+                Status::Crit
+            )
+        );
+        assert_eq!(
+            signal_states(&service(0.0, 1.0, 1.0, 0, 0.0), &t, &o).targets,
+            Status::Crit
+        );
+        // Ten times the error objective is a warning before the 5% alert.
+        assert_eq!(
+            signal_states(&service(0.011, 1.0, 1.0, 4, 0.0), &t, &o).errors,
+            Status::Warn
+        );
+        // No traffic in the window: budget unknown, and that alone is not a problem.
+        let mut quiet = service(0.0, 1.0, 1.0, 4, 0.0);
+        quiet.sli = SliCounts::default();
+        assert_eq!(signal_states(&quiet, &t, &o).budget, Status::Unknown);
+        assert_eq!(service_status(&quiet, &t, &o), Status::Ok);
+    }
+
+    #[test]
+    fn backups_need_recent_verification_and_a_drill_within_the_rto() {
+        let backup = |verified_days: Option<i64>, drill: Option<(i64, i64)>| Backup {
+            target: "orders-db".into(),
+            tier: Tier::Critical,
+            last_success: Some(t0() - Duration::minutes(5)),
+            size_bytes: 1.0,
+            duration: Duration::minutes(1),
+            last_verified: verified_days.map(|d| t0() - Duration::days(d)),
+            last_drill: drill.map(|(days, rto_min)| crate::domain::DrillResult {
+                at: t0() - Duration::days(days),
+                measured_rto: Duration::minutes(rto_min),
+            }),
+        };
+        assert_eq!(
+            backup_status(&backup(Some(1), Some((10, 40))), t0()),
+            Status::Ok
+        );
+        assert_eq!(
+            backup_status(&backup(None, Some((10, 40))), t0()),
+            Status::Warn,
+            "never verified"
+        );
+        assert_eq!(
+            backup_status(&backup(Some(8), Some((10, 40))), t0()),
+            Status::Warn,
+            "verified too long ago"
+        );
+        assert_eq!(
+            backup_status(&backup(Some(1), Some((10, 72))), t0()),
+            Status::Crit,
+            "drill over the 1 h RTO"
+        );
+        assert_eq!(
+            backup_status(&backup(Some(1), Some((120, 40))), t0()),
+            Status::Warn,
+            "stale drill"
+        );
+        assert_eq!(
+            backup_status(&backup(Some(1), None), t0()),
+            Status::Unknown,
+            "never drilled"
+        );
     }
 }

@@ -9,7 +9,7 @@ use super::format;
 use super::widgets::{Column, col, freshness, status_cell, table};
 use crate::app::App;
 use crate::app::tab::TableId;
-use crate::domain::slo::{rpo_status, rto_status};
+use crate::domain::slo::{backup_status, rpo_status, rto_status, verification_status};
 
 const COLUMNS: [Column; 10] = [
     col("State", 9, 0),
@@ -53,19 +53,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 )
             });
             vec![
-                status_cell(app, rpo.max(rto)),
+                status_cell(app, backup_status(b, app.now)),
                 Cell::from(b.target.clone()),
                 Cell::from(b.tier.label()),
-                Cell::from(age.map_or("never".into(), format::ago)).style(th.status(rpo)),
+                Cell::from(age.map_or("never".into(), format::ago)).style(th.value(rpo)),
                 Cell::from(format::short_duration(obj.rpo)),
                 Cell::from(format::bytes(b.size_bytes)),
                 Cell::from(format::short_duration(b.duration)),
                 Cell::from(
                     b.last_verified
                         .map_or("never".into(), |v| format::ago(app.now - v)),
-                ),
+                )
+                .style(th.value(verification_status(b.last_verified, app.now))),
                 Cell::from(drill),
-                Cell::from(measured).style(th.status(rto)),
+                Cell::from(measured).style(th.value(rto)),
             ]
         },
     );

@@ -9,10 +9,10 @@ use super::format;
 use super::widgets::{Column, col, flex, freshness, status_cell, table};
 use crate::app::App;
 use crate::app::tab::TableId;
-use crate::domain::Status;
-use crate::domain::slo::{host_status, level, service_status};
+use crate::domain::kpi::budget_left;
+use crate::domain::slo::{host_status, level, signal_states};
 
-const SERVICES: [Column; 11] = [
+const SERVICES: [Column; 12] = [
     col("State", 9, 0),
     col("Service", 16, 0),
     col("Tier", 12, 5),
@@ -22,6 +22,7 @@ const SERVICES: [Column; 11] = [
     col("p99", 7, 3),
     col("Sat", 5, 4),
     col("Targets", 7, 2),
+    col("Budget", 6, 3),
     col("Team", 10, 7),
     flex("Traffic 5m", 12, 6),
 ];
@@ -57,34 +58,23 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         focus == TableId::Services,
         |i| {
             let s = &services[i];
-            let err_status =
-                level(s.error_ratio, t.error_ratio).max(if s.error_ratio >= o.error_ratio * 10.0 {
-                    Status::Warn
-                } else {
-                    Status::Ok
-                });
-            let p95_status = if s.latency_p95_ms > o.latency_p95_ms {
-                Status::Warn
-            } else {
-                Status::Ok
-            };
-            let targets = if s.targets_up < s.targets_total {
-                Status::Warn
-            } else {
-                Status::Ok
-            };
+            let states = signal_states(s, t, o);
+            let th = &app.theme;
             vec![
-                status_cell(app, service_status(s, t, o)),
+                status_cell(app, states.worst()),
                 Cell::from(s.name.clone()),
                 Cell::from(s.tier.label()),
                 Cell::from(format::rate(s.requests_per_second)),
-                Cell::from(format::percent(s.error_ratio, 2)).style(app.theme.status(err_status)),
-                Cell::from(format::millis(s.latency_p95_ms)).style(app.theme.status(p95_status)),
-                Cell::from(format::millis(s.latency_p99_ms))
-                    .style(app.theme.status(level(s.latency_p99_ms, t.latency_ms))),
+                Cell::from(format::percent(s.error_ratio, 2)).style(th.value(states.errors)),
+                Cell::from(format::millis(s.latency_p95_ms)).style(th.value(states.p95)),
+                Cell::from(format::millis(s.latency_p99_ms)).style(th.value(states.p99)),
                 Cell::from(format::percent(s.saturation, 0)),
                 Cell::from(format!("{}/{}", s.targets_up, s.targets_total))
-                    .style(app.theme.status(targets)),
+                    .style(th.value(states.targets)),
+                Cell::from(
+                    budget_left(s, o.availability).map_or("—".into(), |l| format::percent(l, 0)),
+                )
+                .style(th.value(states.budget)),
                 Cell::from(s.team.clone()),
                 Cell::from(format::sparkline(&s.traffic_history, 24)).style(app.theme.accent),
             ]
@@ -103,7 +93,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             let h = &hosts[i];
             let gauge = |v: f64, threshold: f64| {
                 Cell::from(format!("{} {:>3.0}%", format::gauge(v, 10), v * 100.0))
-                    .style(app.theme.status(level(v, threshold)))
+                    .style(app.theme.value(level(v, threshold)))
             };
             vec![
                 status_cell(app, host_status(h, t)),

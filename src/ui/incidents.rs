@@ -27,8 +27,8 @@ const SILENCES: [Column; 6] = [
     col("State", 9, 0),
     col("Matchers", 22, 0),
     col("By", 10, 1),
-    col("Until", 12, 1),
     col("Starts", 12, 3),
+    col("Until", 12, 1),
     flex("Comment", 20, 2),
 ];
 
@@ -64,7 +64,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             } else {
                 Cell::from(format!(
                     "{} {}",
-                    inc.severity.status().symbol(),
+                    inc.severity.symbol(),
                     inc.severity.label()
                 ))
                 .style(th.severity(inc.severity))
@@ -130,8 +130,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 Cell::from(word).style(th.status(status)),
                 Cell::from(s.matchers.clone()),
                 Cell::from(s.created_by.clone()),
-                Cell::from(s.ends_at.format("%d %b %H:%M").to_string()),
                 Cell::from(s.starts_at.format("%d %b %H:%M").to_string()),
+                Cell::from(s.ends_at.format("%d %b %H:%M").to_string()),
                 Cell::from(s.comment.clone()),
             ]
         },

@@ -11,7 +11,8 @@ use super::format;
 use super::widgets::{Column, col, fit_text, freshness, panel, status_cell, table};
 use crate::app::App;
 use crate::app::tab::TableId;
-use crate::domain::kpi::{Kpi, Unit, budget_left};
+use crate::domain::Status;
+use crate::domain::kpi::{Kpi, Unit, budget_left, burn_status};
 use crate::domain::slo::{availability, availability_status, burn_rate};
 
 const TILE_HEIGHT: u16 = 4;
@@ -61,13 +62,19 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             let avail = availability(s.sli);
             let left = budget_left(s, objective);
             let burn = burn_rate(s.error_ratio_1h, objective);
+            let slo = availability_status(avail, objective);
+            let burning = burn.map_or(Status::Unknown, burn_status);
+            let th = &app.theme;
             vec![
-                status_cell(app, availability_status(avail, objective)),
+                status_cell(app, slo.max(burning)),
                 Cell::from(s.name.clone()),
                 Cell::from(s.tier.label()),
-                Cell::from(avail.map_or("unknown".into(), |a| format::percent(a, 3))),
-                Cell::from(left.map_or("unknown".into(), |l| format::percent(l, 1))),
-                Cell::from(burn.map_or("—".into(), |b| format!("{b:.1}x"))),
+                Cell::from(avail.map_or("unknown".into(), |a| format::percent(a, 3)))
+                    .style(th.value(slo)),
+                Cell::from(left.map_or("unknown".into(), |l| format::percent(l, 1)))
+                    .style(th.value(slo)),
+                Cell::from(burn.map_or("—".into(), |b| format!("{b:.1}x")))
+                    .style(th.value(burning)),
                 Cell::from(s.team.clone()),
             ]
         },

@@ -81,21 +81,20 @@ pub fn estate_summary(app: &App) -> (Status, Vec<String>) {
             reasons.push(format!("{crit} service{} critical", plural(crit)));
         }
     }
-    let open: Vec<_> = e
-        .incidents
-        .iter()
-        .filter(|i| !i.silenced && i.severity > Severity::Info)
-        .collect();
+    let open: Vec<_> = e.incidents.iter().filter(|i| !i.silenced).collect();
     if !open.is_empty() {
         let critical = open
             .iter()
             .filter(|i| i.severity == Severity::Critical)
             .count();
-        reasons.push(format!(
-            "{} incident{} ({critical} critical)",
-            open.len(),
-            plural(open.len())
-        ));
+        reasons.insert(
+            0,
+            format!(
+                "{} incident{} ({critical} crit)",
+                open.len(),
+                plural(open.len())
+            ),
+        );
         worst.extend(open.iter().map(|i| i.severity.status()));
     }
     if let Some(backups) = &e.backups.data {
@@ -144,7 +143,7 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
     }
     left.push(Span::styled(
         format!(" {} {} ", status.symbol(), status.label()),
-        th.status(status),
+        th.status_badge(status),
     ));
     let errors = app.feed_errors().len();
     let age = match app.data_age() {

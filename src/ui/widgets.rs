@@ -105,6 +105,24 @@ pub fn panel<'a>(app: &App, title: String, focused: bool, right: Span<'a>) -> Bl
         .title(Line::from(right).right_aligned())
 }
 
+/// "↑ 3 above · ↓ 4 more" on the bottom border when rows are out of view.
+fn scroll_hint(app: &App, offset: usize, visible: usize, rows: usize) -> Line<'static> {
+    let below = rows.saturating_sub(offset + visible);
+    let parts: Vec<String> = [(offset, "↑", "above"), (below, "↓", "more")]
+        .into_iter()
+        .filter(|(n, ..)| *n > 0)
+        .map(|(n, arrow, word)| format!("{arrow} {n} {word}"))
+        .collect();
+    if parts.is_empty() {
+        return Line::default();
+    }
+    Line::from(Span::styled(
+        format!(" {} ", parts.join(" · ")),
+        app.theme.muted,
+    ))
+    .right_aligned()
+}
+
 /// Draws table `id` in `area`: only the rows that fit are built, columns
 /// drop by priority, and the selection is highlighted when focused.
 #[allow(clippy::too_many_arguments)]
@@ -126,11 +144,17 @@ pub fn table(
     if !view.filter.is_empty() {
         title.push_str(&format!(" · /{}", view.filter));
     }
-    let block = panel(app, title, focused, right);
+    let inner_height = area.height.saturating_sub(3) as usize;
+    let offset = view.selected.saturating_sub(inner_height.saturating_sub(1));
+    let block = panel(app, title, focused, right).title_bottom(scroll_hint(
+        app,
+        offset,
+        inner_height,
+        view.rows.len(),
+    ));
     let inner = block.inner(area);
     let kept = fit(columns, inner.width);
-    let visible = inner.height.saturating_sub(1) as usize;
-    let offset = view.selected.saturating_sub(visible.saturating_sub(1));
+    let visible = inner_height;
     let rows = view.rows.iter().skip(offset).take(visible).map(|row| {
         let all = cells(row.index);
         Row::new(
