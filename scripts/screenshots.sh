@@ -121,7 +121,20 @@ start small 80 24
 key small 2
 shot small 80x24-health
 
-t send-keys -t big q
-t send-keys -t small q
-sleep 0.5
+# quit SESSION: press q and check that the program exits cleanly.
+quit() {
+    t send-keys -t "$1" q
+    for _ in $(seq 30); do
+        if [ "$(t display-message -p -t "$1" '#{pane_dead}')" = 1 ]; then
+            local status
+            status="$(t display-message -p -t "$1" '#{pane_dead_status}')"
+            [ "$status" = 0 ] || echo "warning: '$CMD' exited with status $status after q" >&2
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "warning: '$CMD' in session $1 did not exit within 3 s of q" >&2
+}
+quit big
+quit small
 # the EXIT trap kills the tmux server

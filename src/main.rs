@@ -48,12 +48,15 @@ fn main() -> ExitCode {
 }
 
 fn unavailable(what: &str) -> ExitCode {
-    eprintln!("opsdeck: {what} is not available in this version yet");
+    let _ = writeln!(
+        std::io::stderr(),
+        "opsdeck: {what} is not available in this version yet"
+    );
     ExitCode::from(EXIT_UNAVAILABLE as u8)
 }
 
 fn fail(message: &str) -> ExitCode {
-    eprintln!("opsdeck: {message}");
+    let _ = writeln!(std::io::stderr(), "opsdeck: {message}");
     ExitCode::FAILURE
 }
 
@@ -87,7 +90,6 @@ fn init_logging() -> String {
 
 fn demo(global: &GlobalArgs, seed: u64) -> ExitCode {
     let log = init_logging();
-    let _ = color_eyre::install();
     opsdeck::terminal::install_panic_hook(log);
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let (theme, keymap, problems) = config::look_and_keys(
@@ -119,7 +121,7 @@ fn demo(global: &GlobalArgs, seed: u64) -> ExitCode {
         Err(e) => return fail(&format!("cannot start the runtime: {e}")),
     };
     match runtime.block_on(opsdeck::run::dashboard(app, sources, PollPlan::default())) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             opsdeck::terminal::restore();
             fail(&format!("{e:#}"))

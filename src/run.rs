@@ -16,25 +16,41 @@ use crate::sources::Source;
 use crate::sources::poller::{self, PollPlan};
 use crate::{terminal, ui};
 
-/// Why the loop ended, for the log.
+/// Why the loop ended.
 #[derive(Debug)]
-enum Stop {
+pub enum Stop {
     Quit,
-    Signal(&'static str),
+    /// The signal's name and number.
+    Signal(&'static str, i32),
     TerminalGone(String),
+}
+
+impl Stop {
+    /// 0 after `q`; 128 + the signal's number after a signal, as a shell
+    /// reports a process killed by it; 129 (as for SIGHUP) when the terminal
+    /// went away.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Stop::Quit => 0,
+            Stop::Signal(_, number) => (128 + number) as u8,
+            Stop::TerminalGone(_) => 129,
+        }
+    }
 }
 
 impl std::fmt::Display for Stop {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Stop::Quit => f.write_str("quit"),
-            Stop::Signal(name) => write!(f, "{name}"),
+            Stop::Signal(name, _) => write!(f, "{name}"),
             Stop::TerminalGone(why) => write!(f, "terminal gone: {why}"),
         }
     }
 }
 
-pub async fn dashboard(mut app: App, sources: Vec<Source>, plan: PollPlan) -> Result<()> {
+/// Runs the dashboard until `q`, a signal, or the terminal going away;
+/// returns the process exit code.
+pub async fn dashboard(mut app: App, sources: Vec<Source>, plan: PollPlan) -> Result<u8> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let (stop_tx, mut stop_rx) = mpsc::unbounded_channel::<Stop>();
     let (on_screen, on_screen_rx) = watch::channel(app.feeds_on_screen());
@@ -73,9 +89,9 @@ pub async fn dashboard(mut app: App, sources: Vec<Source>, plan: PollPlan) -> Re
                 }
             }
             Some(stop) = stop_rx.recv() => break stop,
-            _ = sigterm.recv() => break Stop::Signal("SIGTERM"),
-            _ = sighup.recv() => break Stop::Signal("SIGHUP"),
-            _ = sigint.recv() => break Stop::Signal("SIGINT"),
+            _ = sigterm.recv() => break Stop::Signal("SIGTERM", 15),
+            _ = sighup.recv() => break Stop::Signal("SIGHUP", 1),
+            _ = sigint.recv() => break Stop::Signal("SIGINT", 2),
         }
         if app.quit {
             break Stop::Quit;
@@ -86,8 +102,12 @@ pub async fn dashboard(mut app: App, sources: Vec<Source>, plan: PollPlan) -> Re
         });
     };
     terminal::restore();
+    // ratatui's Terminal shows the cursor again when dropped and reports a
+    // failure with eprintln!, which panics when the tty is gone. restore()
+    // has already shown the cursor, so the drop has nothing left to do.
+    std::mem::forget(terminal);
     tracing::info!("stopped: {stop}");
-    Ok(())
+    Ok(stop.exit_code())
 }
 
 /// Reads terminal events on a thread of its own (crossterm's read blocks).

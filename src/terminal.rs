@@ -34,14 +34,18 @@ pub fn restore() {
 }
 
 /// On a panic anywhere: restore the terminal, then report and exit, so a
-/// crashed background task never leaves a broken screen behind.
+/// crashed background task never leaves a broken screen behind. The report
+/// goes to the log and, if it is still there, to stderr; nothing here may
+/// panic again (eprintln! would, on a dead terminal).
 pub fn install_panic_hook(log_hint: String) {
-    let previous = std::panic::take_hook();
+    let (panic_hook, eyre_hook) = color_eyre::config::HookBuilder::default().into_hooks();
+    let _ = eyre_hook.install();
     std::panic::set_hook(Box::new(move |info| {
         restore();
-        tracing::error!("panic: {info}");
-        previous(info);
-        eprintln!("opsdeck crashed; the log is in {log_hint}");
+        let report = panic_hook.panic_report(info).to_string();
+        tracing::error!("panic: {report}");
+        let mut err = io::stderr();
+        let _ = writeln!(err, "{report}\nopsdeck crashed; the log is in {log_hint}");
         std::process::exit(101);
     }));
 }
