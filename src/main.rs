@@ -120,6 +120,16 @@ fn demo(global: &GlobalArgs, seed: u64) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(&format!("cannot start the runtime: {e}")),
     };
+    // Fault injection for the tests: a background task that panics.
+    if let Some(ms) = std::env::var("OPSDECK_FAULT_PANIC_AFTER_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        runtime.spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            panic!("injected fault: a background task panicked");
+        });
+    }
     match runtime.block_on(opsdeck::run::dashboard(app, sources, PollPlan::default())) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

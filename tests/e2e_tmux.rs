@@ -1022,6 +1022,28 @@ fn terminal_loss_without_sighup(t: &mut Tmux) -> i32 {
     }
 }
 
+/// A panic in a background task (injected through the environment) must
+/// restore the terminal before anything is printed, report the panic, and
+/// exit with 101.
+#[test]
+fn a_panic_in_a_background_task_restores_the_terminal_and_says_so() {
+    require_tmux!();
+    let mut t = Tmux::new("panic");
+    let script = format!(
+        "unset RUST_BACKTRACE RUST_LIB_BACKTRACE; export OPSDECK_FAULT_PANIC_AFTER_MS=1500; {}",
+        t.demo_then_report()
+    );
+    t.start(120, 40, &script);
+    t.wait_for(" DEMO ");
+    let code = t.assert_exited_and_restored();
+    assert_eq!(code, 101);
+    let screen = t.capture().expect("the pane is still there");
+    assert!(
+        screen.contains("injected fault") && screen.contains("opsdeck crashed"),
+        "{screen}"
+    );
+}
+
 /// With no SIGHUP, only the tty watchdog can notice the terminal is gone;
 /// opsdeck must then exit as if hung up (129), without a panic on the way
 /// out (writing to the dead terminal must not crash it).
