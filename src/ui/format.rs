@@ -95,15 +95,16 @@ pub fn sparkline(values: &[f64], width: usize) -> String {
         .collect()
 }
 
-/// A gauge for a 0..1 value: "━━━━━━────"; line characters keep the
-/// gauges of neighbouring rows apart.
-pub fn gauge(ratio: f64, cells: usize) -> String {
+/// A gauge for a 0..1 value as its filled and empty parts, "━━━━━━" and
+/// "────", to be styled apart; line characters keep the gauges of
+/// neighbouring rows apart.
+pub fn gauge(ratio: f64, cells: usize) -> (String, String) {
     let filled = if ratio.is_finite() {
         (ratio.clamp(0.0, 1.0) * cells as f64).round() as usize
     } else {
         0
     };
-    "━".repeat(filled) + &"─".repeat(cells - filled)
+    ("━".repeat(filled), "─".repeat(cells - filled))
 }
 
 #[cfg(test)]
@@ -133,6 +134,7 @@ mod tests {
         assert_eq!(sparkline(&[1.0, 2.0, 3.0], 3), "▁▅█");
         assert_eq!(sparkline(&[5.0, 5.0], 2), "▄▄");
         assert_eq!(sparkline(&[1.0, 2.0, 3.0, 4.0], 2).chars().count(), 2);
-        assert_eq!(gauge(0.5, 10), "━━━━━─────");
+        assert_eq!(gauge(0.5, 10), ("━━━━━".into(), "─────".into()));
+        assert_eq!(gauge(f64::NAN, 4), (String::new(), "────".into()));
     }
 }

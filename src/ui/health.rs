@@ -3,6 +3,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
 
 use super::format;
@@ -92,8 +93,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         |i| {
             let h = &hosts[i];
             let gauge = |v: f64, threshold: f64| {
-                Cell::from(format!("{} {:>3.0}%", format::gauge(v, 10), v * 100.0))
-                    .style(app.theme.value(level(v, threshold)))
+                let style = app.theme.value(level(v, threshold));
+                let (filled, empty) = format::gauge(v, 10);
+                Cell::from(Line::from(vec![
+                    Span::styled(filled, style),
+                    Span::styled(empty, app.theme.muted),
+                    Span::styled(format!(" {:>3.0}%", v * 100.0), style),
+                ]))
             };
             vec![
                 status_cell(app, host_status(h, t)),
