@@ -234,3 +234,26 @@ fn a_user_keymap_can_unbind_a_command() {
         Some(Command::Quit)
     );
 }
+
+#[test]
+fn state_borders_take_the_state_colour_without_filling_the_frame() {
+    use crate::domain::Status;
+    use ratatui::style::{Color, Modifier};
+    let (contrast, _) = Theme::load("high-contrast", None);
+    let border = contrast.status_border(Status::Crit);
+    assert_eq!(
+        (border.fg, border.bg),
+        (Some(Color::Red), None),
+        "the badge's red, as a line"
+    );
+    let (mono, _) = Theme::load("mono", None);
+    let border = mono.status_border(Status::Crit);
+    assert!(
+        !border.add_modifier.contains(Modifier::REVERSED)
+            && border.add_modifier.contains(Modifier::BOLD)
+    );
+    assert_eq!(
+        Theme::builtin().status_border(Status::Warn).fg,
+        Some(Color::Yellow)
+    );
+}

@@ -166,6 +166,15 @@ impl Theme {
         }
     }
 
+    /// A border in the state's colour: the colour of the state's badge
+    /// (its background where it has one), never a filled or reversed frame.
+    pub fn status_border(&self, status: Status) -> Style {
+        let style = self.status(status);
+        let colour = style.bg.or(style.fg);
+        let plain = Style::default().add_modifier(style.add_modifier - Modifier::REVERSED);
+        colour.map_or(plain, |c| plain.fg(c))
+    }
+
     /// A value in a table: plain when healthy, in the state's style otherwise,
     /// so the eye goes to what is wrong.
     pub fn value(&self, status: Status) -> Style {

@@ -112,7 +112,8 @@ fn objective(kpi: &Kpi) -> String {
 fn tile(frame: &mut Frame, area: Rect, app: &App, kpi: &Kpi) {
     let th = &app.theme;
     let style = th.status(kpi.status);
-    let block = panel(app, kpi.title.to_string(), false, Span::raw("")).border_style(style);
+    let block = panel(app, kpi.title.to_string(), false, Span::raw(""))
+        .border_style(th.status_border(kpi.status));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let word = format!("{} {}", kpi.status.symbol(), kpi.status.label());
