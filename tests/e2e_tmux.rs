@@ -233,31 +233,30 @@ impl Tmux {
     }
 
     fn wait_for(&self, text: &str) -> String {
-        self.expect(
-            &format!("{text:?}"),
-            Expect {
-                has: &[text],
-                ..Expect::default()
-            },
-        )
+        self.expect(&format!("{text:?}"), Expect::default().has(&[text]))
     }
 
     /// Waits until tab `n` (1..=5) is the one shown.
     fn wait_tab(&self, n: usize) -> String {
-        self.expect(
-            &format!("tab {n}"),
-            Expect {
-                tab: Some(n),
-                ..Expect::default()
-            },
-        )
+        self.expect(&format!("tab {n}"), Expect::on(n))
     }
 
-    /// Key names as tmux knows them (`Enter`, `Escape`, `BTab`, `Down`, `q`).
-    fn send(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "main"];
-        args.extend_from_slice(keys);
-        self.tmux_ok(&args);
+    /// Sends one key, named as tmux knows it (`Enter`, `Escape`, `BTab`,
+    /// `Down`, `q`).
+    fn send(&self, key: &str) {
+        self.tmux_ok(&["send-keys", "-t", "main", key]);
+    }
+
+    /// Sends `key`, then waits until the screen meets `expect`.
+    fn press(&self, key: &str, what: &str, expect: Expect) -> String {
+        self.send(key);
+        self.expect(what, expect)
+    }
+
+    /// Presses the digit of tab `n` and waits until that tab is shown.
+    fn go_to_tab(&self, n: usize) {
+        self.send(&n.to_string());
+        self.wait_tab(n);
     }
 
     /// Types `text` literally.
@@ -306,14 +305,10 @@ impl Tmux {
         self.start(width, height, &script);
         self.expect(
             "the first screen",
-            Expect {
-                tab: Some(1),
-                lines: &[
-                    &[" opsdeck ", " DEMO ", "UTC"],
-                    &["1 KPIs", "5 Incidents ("],
-                ],
-                ..Expect::default()
-            },
+            Expect::on(1).lines(&[
+                &[" opsdeck ", " DEMO ", "UTC"],
+                &["1 KPIs", "5 Incidents ("],
+            ]),
         );
         self.opsdeck_pid()
     }
@@ -429,7 +424,27 @@ struct Expect<'a> {
     lines: &'a [&'a [&'a str]],
 }
 
-impl Expect<'_> {
+impl<'a> Expect<'a> {
+    /// Tab `n` on screen; add to it with `has`, `lacks` and `lines`.
+    fn on(n: usize) -> Self {
+        Expect {
+            tab: Some(n),
+            ..Expect::default()
+        }
+    }
+
+    fn has(self, has: &'a [&'a str]) -> Self {
+        Expect { has, ..self }
+    }
+
+    fn lacks(self, lacks: &'a [&'a str]) -> Self {
+        Expect { lacks, ..self }
+    }
+
+    fn lines(self, lines: &'a [&'a [&'a str]]) -> Self {
+        Expect { lines, ..self }
+    }
+
     fn unmet(&self, screen: &str) -> Vec<String> {
         let mut unmet = Vec::new();
         if let Some(n) = self.tab
@@ -540,6 +555,72 @@ fn send_signal(pid: u32, signal: &str) -> std::io::Result<std::process::ExitStat
 }
 
 // ---------------------------------------------------------------------------
+// Steps the two walks share
+// ---------------------------------------------------------------------------
+
+const TAB_NAMES: [&str; 5] = ["KPIs", "Health", "Deploys", "Backups", "Incidents"];
+
+/// The tab line: every tab's key and name on one line.
+const TAB_LINE: &[&str] = &[
+    "1 KPIs",
+    "2 Health",
+    "3 Deploys",
+    "4 Backups",
+    "5 Incidents (",
+];
+
+impl Tmux {
+    /// From tab 1, as the demo starts, walks tabs 1 to 5 by their digits:
+    /// tab n must show alone and meet `per_tab[n - 1]`. `at` ends each
+    /// description (" at 80x24").
+    fn walk_tabs(&self, at: &str, per_tab: [Expect; 5]) {
+        for (n, mut expect) in (1..=5).zip(per_tab) {
+            if n > 1 {
+                self.send(&n.to_string());
+            }
+            expect.tab = Some(n);
+            self.expect(&format!("the {} tab{at}", TAB_NAMES[n - 1]), expect);
+        }
+    }
+
+    /// `?` opens help, which must show `has` and the quit keys; `x` closes
+    /// it, back on tab `tab`.
+    fn help_opens_and_closes(&self, what: &str, has: &[&str], tab: usize) {
+        let help = Expect::default().has(has).lines(&[&["q Ctrl-c", "quit"]]);
+        self.press("?", what, help);
+        let closed = format!("help closed, still on tab {tab}");
+        self.press("x", &closed, Expect::on(tab).lacks(&["╭ Keys"]));
+    }
+
+    /// `/` opens the filter prompt; types `text` and waits for `expect`.
+    fn filter(&self, text: &str, what: &str, expect: Expect) {
+        self.send("/");
+        self.wait_for(" filter /");
+        self.type_text(text);
+        self.expect(what, expect);
+    }
+
+    /// On the Backups tab: presses `key` (if any) to move, Enter to open the
+    /// selected row's details, which must show `has`; then Esc, which must
+    /// close them (no "last DR drill") and leave tab 4.
+    fn backup_details(&self, key: Option<&str>, what: &str, has: &[&str]) {
+        if let Some(key) = key {
+            self.send(key);
+        }
+        self.press("Enter", what, Expect::default().has(has));
+        let closed = Expect::on(4).lacks(&["last DR drill"]);
+        self.press("Escape", "details closed", closed);
+    }
+
+    /// q quits with status 0 and leaves the terminal as it found it.
+    fn quit(&self) {
+        self.send("q");
+        let code = self.assert_exited_and_restored();
+        assert_eq!(code, 0, "exit status after q");
+    }
+}
+
+// ---------------------------------------------------------------------------
 // 1. The whole walk at 120x40
 // ---------------------------------------------------------------------------
 
@@ -549,256 +630,130 @@ fn tabs_help_filter_details_and_quit_at_120x40() {
     let mut t = Tmux::new("walk-120x40");
     t.launch_demo(120, 40);
 
-    // Tab 1: header, tab line, every KPI tile and the budget table.
-    let has: Vec<&str> = KPI_TILES
-        .iter()
-        .copied()
-        .chain([
-            "Services by error budget",
-            "api-gateway",
-            "inventory",
-            "payments",
-        ])
-        .collect();
-    t.expect(
-        "the KPIs tab",
-        Expect {
-            tab: Some(1),
-            has: &has,
-            lines: &[
-                &[" opsdeck ", " DEMO ", "UTC"],
-                &[
-                    "1 KPIs",
-                    "2 Health",
-                    "3 Deploys",
-                    "4 Backups",
-                    "5 Incidents (",
-                ],
-                &["State", "Service"],
-            ],
-            ..Expect::default()
-        },
-    );
     t.wait_until("a worst-state word (CRIT, WARN or OK) in the header", |s| {
         let header = s.lines().next().unwrap_or_default();
         header.contains(" DEMO ") && ["CRIT", "WARN", "OK"].iter().any(|w| header.contains(w))
     });
 
-    // Tab 2: services with their golden signals, and the hosts.
-    t.send(&["2"]);
+    let budget = [
+        "Services by error budget",
+        "api-gateway",
+        "inventory",
+        "payments",
+    ];
+    let kpis: Vec<&str> = KPI_TILES.into_iter().chain(budget).collect();
     let hosts = ["web-01", "web-02", "app-01", "app-02", "db-01", "db-02"];
-    let has: Vec<&str> = ["╭ Services", "Req/s", "Errors", "p95"]
+    let health: Vec<&str> = ["╭ Services", "Req/s", "Errors", "p95"]
         .into_iter()
         .chain(hosts)
         .chain(SERVICES)
         .collect();
-    t.expect(
-        "the Health tab",
-        Expect {
-            tab: Some(2),
-            has: &has,
-            ..Expect::default()
-        },
-    );
-
-    // Tab 3: deployments with their strategies.
-    t.send(&["3"]);
-    t.expect(
-        "the Deploys tab",
-        Expect {
-            tab: Some(3),
-            lines: &[
+    t.walk_tabs(
+        "",
+        [
+            // Header, tab line, every KPI tile and the budget table.
+            Expect::default().has(&kpis).lines(&[
+                &[" opsdeck ", " DEMO ", "UTC"],
+                TAB_LINE,
+                &["State", "Service"],
+            ]),
+            // Services with their golden signals, and the hosts.
+            Expect::default().has(&health),
+            // Deployments with their strategies.
+            Expect::default().lines(&[
                 &["checkout", "canary"],
                 &["payments", "blue-green"],
                 &["orders", "rolling"],
-            ],
-            ..Expect::default()
-        },
-    );
-
-    // Tab 4: backups; auth-db breaches its RPO.
-    t.send(&["4"]);
-    t.expect(
-        "the Backups tab",
-        Expect {
-            tab: Some(4),
-            lines: &[&["auth-db", "CRIT"]],
-            ..Expect::default()
-        },
-    );
-
-    // Tab 5: incidents and silences.
-    t.send(&["5"]);
-    t.expect(
-        "the Incidents tab",
-        Expect {
-            tab: Some(5),
-            has: &["╭ Incidents"],
-            lines: &[&["ops-bot", "service=\"reporting\""]],
-            ..Expect::default()
-        },
+            ]),
+            // Backups; auth-db breaches its RPO.
+            Expect::default().lines(&[&["auth-db", "CRIT"]]),
+            // Incidents and silences.
+            Expect::default()
+                .has(&["╭ Incidents"])
+                .lines(&[&["ops-bot", "service=\"reporting\""]]),
+        ],
     );
 
     // Tab / Shift-Tab step through the tabs.
-    t.send(&["2"]);
-    t.wait_tab(2);
-    t.send(&["Tab"]);
-    t.wait_tab(3);
-    t.send(&["Tab"]);
-    t.wait_tab(4);
-    t.send(&["BTab"]);
-    t.wait_tab(3);
-    t.send(&["BTab"]);
-    t.wait_tab(2);
+    for (key, n) in [("2", 2), ("Tab", 3), ("Tab", 4), ("BTab", 3), ("BTab", 2)] {
+        t.send(key);
+        t.wait_tab(n);
+    }
 
     // Help lists every command with its keys; any key closes it.
-    t.send(&["?"]);
-    t.expect(
-        "the help overlay",
-        Expect {
-            has: &[
-                "╭ Keys",
-                "next tab",
-                "previous tab",
-                "move down",
-                "details of the selected row",
-                "filter the table",
-            ],
-            lines: &[&["q Ctrl-c", "quit"]],
-            ..Expect::default()
-        },
-    );
-    t.send(&["x"]);
-    t.expect(
-        "help closed, still on tab 2",
-        Expect {
-            tab: Some(2),
-            lacks: &["╭ Keys"],
-            ..Expect::default()
-        },
-    );
+    let commands = [
+        "╭ Keys",
+        "next tab",
+        "previous tab",
+        "move down",
+        "details of the selected row",
+        "filter the table",
+    ];
+    t.help_opens_and_closes("the help overlay", &commands, 2);
 
     // Filter the Health tab's services as you type; Esc clears.
-    t.send(&["/"]);
-    t.wait_for(" filter /");
-    t.type_text("pay");
-    t.expect(
+    t.filter(
+        "pay",
         "services filtered by /pay",
-        Expect {
-            tab: Some(2),
-            has: &["payments", " filter /pay", "Enter keep", "Esc clear"],
-            lacks: &["inventory"],
-            lines: &[&["╭ Services", "of 13", "· /pay"]],
-        },
+        Expect::on(2)
+            .has(&["payments", " filter /pay", "Enter keep", "Esc clear"])
+            .lacks(&["inventory"])
+            .lines(&[&["╭ Services", "of 13", "· /pay"]]),
     );
-    t.send(&["Escape"]);
-    t.expect(
+    t.press(
+        "Escape",
         "the filter cleared",
-        Expect {
-            tab: Some(2),
-            has: &["inventory", "payments", "? help"],
-            lacks: &["of 13", "/pay", " filter /"],
-            ..Expect::default()
-        },
+        Expect::on(2)
+            .has(&["inventory", "payments", "? help"])
+            .lacks(&["of 13", "/pay", " filter /"]),
     );
 
     // On the KPIs tab: Enter keeps the filter, Esc then clears it.
-    t.send(&["1"]);
-    t.wait_tab(1);
-    t.send(&["/"]);
-    t.wait_for(" filter /");
-    t.type_text("pay");
-    t.expect(
+    let filtered: &[&[&str]] = &[&["Services by error budget", "of 13", "· /pay"]];
+    t.go_to_tab(1);
+    t.filter(
+        "pay",
         "the budget table filtered by /pay",
-        Expect {
-            tab: Some(1),
-            has: &["payments", " filter /pay"],
-            lacks: &["inventory"],
-            lines: &[&["Services by error budget", "of 13", "· /pay"]],
-        },
+        Expect::on(1)
+            .has(&["payments", " filter /pay"])
+            .lacks(&["inventory"])
+            .lines(filtered),
     );
-    t.send(&["Enter"]);
-    t.expect(
+    t.press(
+        "Enter",
         "the filter kept after Enter",
-        Expect {
-            tab: Some(1),
-            has: &["payments", "? help"],
-            lacks: &["inventory", " filter /"],
-            lines: &[&["Services by error budget", "of 13", "· /pay"]],
-        },
+        Expect::on(1)
+            .has(&["payments", "? help"])
+            .lacks(&["inventory", " filter /"])
+            .lines(filtered),
     );
-    t.send(&["Escape"]);
-    t.expect(
+    t.press(
+        "Escape",
         "the kept filter cleared by Esc",
-        Expect {
-            tab: Some(1),
-            has: &["inventory", "payments"],
-            lacks: &["of 13", "/pay"],
-            ..Expect::default()
-        },
+        Expect::on(1)
+            .has(&["inventory", "payments"])
+            .lacks(&["of 13", "/pay"]),
     );
 
     // Details: Enter opens the selected row, Esc closes; Down and k move.
-    t.send(&["4"]);
-    t.wait_tab(4);
-    t.send(&["Enter"]);
-    t.expect(
+    t.go_to_tab(4);
+    t.backup_details(
+        None,
         "auth-db's details",
-        Expect {
-            has: &["╭ auth-db", "last DR drill", "Esc closes"],
-            ..Expect::default()
-        },
+        &["╭ auth-db", "last DR drill", "Esc closes"],
     );
-    t.send(&["Escape"]);
-    t.expect(
-        "details closed",
-        Expect {
-            tab: Some(4),
-            lacks: &["last DR drill"],
-            ..Expect::default()
-        },
-    );
-    t.send(&["Down"]);
-    t.send(&["Enter"]);
-    t.expect(
+    t.backup_details(
+        Some("Down"),
         "orders-db's details after Down",
-        Expect {
-            has: &["╭ orders-db", "last DR drill"],
-            ..Expect::default()
-        },
+        &["╭ orders-db", "last DR drill"],
     );
-    t.send(&["Escape"]);
-    t.expect(
-        "details closed",
-        Expect {
-            tab: Some(4),
-            lacks: &["last DR drill"],
-            ..Expect::default()
-        },
-    );
-    t.send(&["k"]);
-    t.send(&["Enter"]);
-    t.expect(
+    t.backup_details(
+        Some("k"),
         "auth-db's details after k",
-        Expect {
-            has: &["╭ auth-db", "last DR drill"],
-            ..Expect::default()
-        },
-    );
-    t.send(&["Escape"]);
-    t.expect(
-        "details closed",
-        Expect {
-            tab: Some(4),
-            lacks: &["last DR drill"],
-            ..Expect::default()
-        },
+        &["╭ auth-db", "last DR drill"],
     );
 
-    // q quits with status 0 and leaves the terminal as it found it.
-    t.send(&["q"]);
-    let code = t.assert_exited_and_restored();
-    assert_eq!(code, 0, "exit status after q");
+    t.quit();
 }
 
 // ---------------------------------------------------------------------------
@@ -812,117 +767,43 @@ fn tabs_help_filter_and_quit_at_80x24() {
     t.launch_demo(80, 24);
 
     // Narrow tables drop columns, but never State and Service.
-    t.expect(
-        "the KPIs tab at 80x24",
-        Expect {
-            tab: Some(1),
-            has: &["Services by error budget", "api-gateway"],
-            lines: &[
-                &[" DEMO ", "UTC"],
-                &[
-                    "1 KPIs",
-                    "2 Health",
-                    "3 Deploys",
-                    "4 Backups",
-                    "5 Incidents (",
-                ],
-                &["State", "Service"],
-            ],
-            ..Expect::default()
-        },
+    t.walk_tabs(
+        " at 80x24",
+        [
+            Expect::default()
+                .has(&["Services by error budget", "api-gateway"])
+                .lines(&[&[" DEMO ", "UTC"], TAB_LINE, &["State", "Service"]]),
+            Expect::default()
+                .has(&["╭ Services", "db-02", "api-gateway"])
+                .lines(&[&["State", "Service", "Req/s"], &["State", "Host"]]),
+            Expect::default().lines(&[&["State", "Service"], &["checkout", "canary"]]),
+            Expect::default().lines(&[&["auth-db", "CRIT"]]),
+            // The Silences table may drop its `By` column; the matcher stays.
+            Expect::default().has(&["╭ Incidents", "service=\"reporting\""]),
+        ],
     );
 
-    t.send(&["2"]);
-    t.expect(
-        "the Health tab at 80x24",
-        Expect {
-            tab: Some(2),
-            has: &["╭ Services", "db-02", "api-gateway"],
-            lines: &[&["State", "Service", "Req/s"], &["State", "Host"]],
-            ..Expect::default()
-        },
-    );
+    t.help_opens_and_closes("the help overlay at 80x24", &["╭ Keys"], 5);
 
-    t.send(&["3"]);
-    t.expect(
-        "the Deploys tab at 80x24",
-        Expect {
-            tab: Some(3),
-            lines: &[&["State", "Service"], &["checkout", "canary"]],
-            ..Expect::default()
-        },
-    );
-
-    t.send(&["4"]);
-    t.expect(
-        "the Backups tab at 80x24",
-        Expect {
-            tab: Some(4),
-            lines: &[&["auth-db", "CRIT"]],
-            ..Expect::default()
-        },
-    );
-
-    // The Silences table may drop its `By` column here; the matcher stays.
-    t.send(&["5"]);
-    t.expect(
-        "the Incidents tab at 80x24",
-        Expect {
-            tab: Some(5),
-            has: &["╭ Incidents", "service=\"reporting\""],
-            ..Expect::default()
-        },
-    );
-
-    t.send(&["?"]);
-    t.expect(
-        "the help overlay at 80x24",
-        Expect {
-            has: &["╭ Keys"],
-            lines: &[&["q Ctrl-c", "quit"]],
-            ..Expect::default()
-        },
-    );
-    t.send(&["x"]);
-    t.expect(
-        "help closed",
-        Expect {
-            tab: Some(5),
-            lacks: &["╭ Keys"],
-            ..Expect::default()
-        },
-    );
-
-    t.send(&["2"]);
-    t.wait_tab(2);
-    t.send(&["/"]);
-    t.wait_for(" filter /");
-    t.type_text("pay");
-    t.expect(
+    t.go_to_tab(2);
+    t.filter(
+        "pay",
         "services filtered by /pay at 80x24",
-        Expect {
-            tab: Some(2),
-            has: &["payments", " filter /pay"],
-            lacks: &["inventory"],
-            lines: &[&["╭ Services", "of 13"]],
-        },
+        Expect::on(2)
+            .has(&["payments", " filter /pay"])
+            .lacks(&["inventory"])
+            .lines(&[&["╭ Services", "of 13"]]),
     );
-    t.send(&["Escape"]);
-    t.expect(
+    t.press(
+        "Escape",
         "the filter cleared",
-        Expect {
-            tab: Some(2),
-            has: &["inventory"],
-            lacks: &["of 13", " filter /"],
-            ..Expect::default()
-        },
+        Expect::on(2)
+            .has(&["inventory"])
+            .lacks(&["of 13", " filter /"]),
     );
 
-    t.send(&["q"]);
-    let code = t.assert_exited_and_restored();
-    assert_eq!(code, 0, "exit status after q");
+    t.quit();
 }
-
 // ---------------------------------------------------------------------------
 // 3. Signals restore the terminal and end the process
 // ---------------------------------------------------------------------------
@@ -930,8 +811,7 @@ fn tabs_help_filter_and_quit_at_80x24() {
 fn exits_cleanly_on(signal: &str, number: i32) {
     let mut t = Tmux::new(&format!("sig{}", signal.to_lowercase()));
     let pid = t.launch_demo(120, 40);
-    t.send(&["2"]);
-    t.wait_tab(2);
+    t.go_to_tab(2);
 
     let status = send_signal(pid, signal).expect("running kill");
     assert!(status.success(), "kill -s {signal} {pid} failed");
@@ -991,14 +871,7 @@ fn terminal_loss_without_sighup(t: &mut Tmux) -> i32 {
         exit = sh_quote(&exit_file)
     );
     t.start(120, 40, &script);
-    t.expect(
-        "the first screen",
-        Expect {
-            tab: Some(1),
-            has: &[" DEMO "],
-            ..Expect::default()
-        },
-    );
+    t.expect("the first screen", Expect::on(1).has(&[" DEMO "]));
     let pid = t.opsdeck_pid();
     t.tmux_ok(&["kill-server"]);
     assert!(
