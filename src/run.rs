@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use color_eyre::Result;
 use color_eyre::eyre::WrapErr;
-use ratatui::crossterm::event;
+use ratatui::crossterm::event::{self, Event};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 
@@ -58,25 +58,28 @@ pub async fn dashboard(mut app: App, sources: Vec<Source>, plan: PollPlan) -> Re
         poller::spawn(source, plan, on_screen_rx.clone(), tx.clone());
     }
     spawn_clock(tx.clone());
+    // Handlers first, so a signal that arrives as the terminal is set up
+    // still ends the loop with the terminal restored.
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
     let mut terminal = terminal::enter().wrap_err("cannot set up the terminal")?;
     spawn_input(tx.clone(), stop_tx.clone());
     let hangup = stop_tx.clone();
     terminal::spawn_hangup_watchdog(Duration::from_millis(200), move || {
         let _ = hangup.send(Stop::TerminalGone("the terminal hung up".into()));
     });
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut sighup = signal(SignalKind::hangup())?;
-    let mut sigint = signal(SignalKind::interrupt())?;
 
+    // The first size goes through update like every later resize.
+    if let Ok(size) = terminal.size() {
+        app.update(Msg::Input(Event::Resize(size.width, size.height)));
+    }
     let mut dirty = true;
     let stop = loop {
         if dirty {
             if let Err(e) = terminal.draw(|frame| ui::draw(frame, &app)) {
                 break Stop::TerminalGone(format!("drawing failed: {e}"));
             }
-            app.page_rows = terminal
-                .size()
-                .map_or(10, |s| s.height.saturating_sub(8) as usize);
             dirty = false;
         }
         tokio::select! {

@@ -69,16 +69,23 @@ pub fn hung_up(fd: BorrowedFd<'_>) -> bool {
     }
 }
 
-/// Calls `on_hangup` once the terminal on stdin hangs up. crossterm's reader
-/// spins instead of failing when its tty vanishes (crossterm issue 793), so
-/// the event loop cannot rely on a read error to notice.
+/// Calls `on_hangup` once the controlling terminal hangs up. crossterm's
+/// reader spins instead of failing when its tty vanishes (crossterm issue
+/// 793), so the event loop cannot rely on a read error to notice. The
+/// watchdog polls `/dev/tty`, the terminal itself, whatever stdin is.
 pub fn spawn_hangup_watchdog(every: Duration, on_hangup: impl FnOnce() + Send + 'static) {
+    let tty = match std::fs::File::open("/dev/tty") {
+        Ok(tty) => tty,
+        Err(e) => {
+            tracing::warn!("no hang-up watchdog: cannot open /dev/tty: {e}");
+            return;
+        }
+    };
     std::thread::Builder::new()
         .name("tty-watchdog".into())
         .spawn(move || {
-            let stdin = io::stdin();
             loop {
-                if hung_up(stdin.as_fd()) {
+                if hung_up(tty.as_fd()) {
                     on_hangup();
                     return;
                 }

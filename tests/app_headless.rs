@@ -213,3 +213,32 @@ fn ticks_move_the_clock_and_age_the_data() {
     app.update(Msg::Tick(start() + Duration::seconds(42)));
     assert_eq!(app.data_age(), Some(Duration::seconds(42)));
 }
+
+#[test]
+fn page_down_moves_by_the_rows_the_focused_table_shows() {
+    let mut app = app();
+    // 80x24: 21 rows of body, 12 of KPI tiles, 9 for the table: 6 rows of data.
+    app.update(Msg::Input(Event::Resize(80, 24)));
+    press(&mut app, KeyCode::PageDown);
+    assert_eq!(app.table(TableId::Slo).selected, 6);
+    press(&mut app, KeyCode::PageUp);
+    assert_eq!(app.table(TableId::Slo).selected, 0);
+    // Deploys has the whole body to itself: at 80x12, 9 rows, 6 of data.
+    press(&mut app, KeyCode::Char('3'));
+    app.update(Msg::Input(Event::Resize(80, 12)));
+    press(&mut app, KeyCode::PageDown);
+    assert_eq!(app.table(TableId::Deployments).selected, 6);
+}
+
+#[test]
+fn ctrl_c_quits_from_any_mode() {
+    let ctrl_c = Event::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    for enter in [KeyCode::Char('/'), KeyCode::Enter, KeyCode::Char('?')] {
+        let mut app = app();
+        press(&mut app, KeyCode::Char('4'));
+        press(&mut app, enter);
+        assert_ne!(app.mode, Mode::Normal, "{enter:?}");
+        app.update(Msg::Input(ctrl_c.clone()));
+        assert!(app.quit, "Ctrl-C in the mode {enter:?} opens");
+    }
+}

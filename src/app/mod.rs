@@ -118,8 +118,8 @@ pub struct App {
     /// Problems found in files, shown in the footer and the help overlay.
     pub problems: Vec<Problem>,
     pub quit: bool,
-    /// Rows that fit on screen, for page up/down; the UI reports it.
-    pub page_rows: usize,
+    /// The terminal's size, for paging by what the focused table shows.
+    pub viewport: (u16, u16),
 }
 
 impl App {
@@ -136,7 +136,7 @@ impl App {
             settings,
             problems: Vec::new(),
             quit: false,
-            page_rows: 10,
+            viewport: (80, 24),
         }
     }
 
@@ -163,7 +163,10 @@ impl App {
     pub fn update(&mut self, msg: Msg) -> bool {
         match msg {
             Msg::Input(Event::Key(key)) if key.kind != KeyEventKind::Release => self.on_key(key),
-            Msg::Input(Event::Resize(..)) => true,
+            Msg::Input(Event::Resize(width, height)) => {
+                self.viewport = (width, height);
+                true
+            }
             Msg::Input(_) => false,
             Msg::Command(command) => self.run(command),
             Msg::Tick(now) => {
@@ -225,15 +228,16 @@ impl App {
     }
 
     fn on_key(&mut self, key: KeyEvent) -> bool {
-        let ctrl_c =
-            key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+        // Ctrl-C always quits, whatever the mode or keymap: the way out an
+        // operator reaches for without reading anything.
+        if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+            self.quit = true;
+            return true;
+        }
         match self.mode {
-            Mode::Filter if !ctrl_c => self.on_filter_key(key),
+            Mode::Filter => self.on_filter_key(key),
             Mode::Help => {
-                // Any key leaves help, except Ctrl-C which still quits.
-                if ctrl_c {
-                    self.quit = true;
-                }
+                // Any key leaves help.
                 self.mode = Mode::Normal;
                 true
             }
@@ -266,7 +270,7 @@ impl App {
 
     /// Runs a command from the keymap (and, later, the `:` prompt).
     pub fn run(&mut self, command: Command) -> bool {
-        let page = self.page_rows.max(1);
+        let page = crate::ui::layout::page_rows(self, self.viewport.0, self.viewport.1);
         match command {
             Command::Quit => {
                 if self.mode == Mode::Normal {

@@ -75,14 +75,17 @@ pub fn bytes(b: f64) -> String {
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
-/// The last `width` values as a one-line sparkline scaled to their own range.
+/// All of `values` as a one-line sparkline at most `width` cells wide,
+/// scaled to their own range: longer series are averaged into `width`
+/// buckets, so the line always spans the whole history, newest on the right.
 pub fn sparkline(values: &[f64], width: usize) -> String {
-    let tail = &values[values.len().saturating_sub(width)..];
-    let finite = tail.iter().copied().filter(|v| v.is_finite());
+    let buckets = resample(values, width);
+    let finite = buckets.iter().copied().filter(|v| v.is_finite());
     let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
         (lo.min(v), hi.max(v))
     });
-    tail.iter()
+    buckets
+        .iter()
         .map(|v| {
             if !v.is_finite() {
                 ' '
@@ -90,6 +93,25 @@ pub fn sparkline(values: &[f64], width: usize) -> String {
                 BARS[3]
             } else {
                 BARS[(((v - lo) / (hi - lo)) * 7.0).round() as usize]
+            }
+        })
+        .collect()
+}
+
+/// Means of `width` consecutive, near-equal slices of `values` (NaN where a
+/// slice has no finite value); `values` itself when it is short enough.
+fn resample(values: &[f64], width: usize) -> Vec<f64> {
+    if values.len() <= width || width == 0 {
+        return values.to_vec();
+    }
+    (0..width)
+        .map(|b| {
+            let slice = &values[b * values.len() / width..(b + 1) * values.len() / width];
+            let finite: Vec<f64> = slice.iter().copied().filter(|v| v.is_finite()).collect();
+            if finite.is_empty() {
+                f64::NAN
+            } else {
+                finite.iter().sum::<f64>() / finite.len() as f64
             }
         })
         .collect()
@@ -133,7 +155,9 @@ mod tests {
     fn sparklines_scale_to_their_range_and_keep_their_width() {
         assert_eq!(sparkline(&[1.0, 2.0, 3.0], 3), "▁▅█");
         assert_eq!(sparkline(&[5.0, 5.0], 2), "▄▄");
-        assert_eq!(sparkline(&[1.0, 2.0, 3.0, 4.0], 2).chars().count(), 2);
+        // A long series is averaged to the width, keeping the newest on the right.
+        assert_eq!(sparkline(&[1.0, 1.0, 1.0, 9.0, 9.0, 9.0], 2), "▁█");
+        assert_eq!(sparkline(&[f64::NAN, 1.0, 2.0], 3), " ▁█");
         assert_eq!(gauge(0.5, 10), ("━━━━━".into(), "─────".into()));
         assert_eq!(gauge(f64::NAN, 4), (String::new(), "────".into()));
     }

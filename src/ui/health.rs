@@ -2,12 +2,12 @@
 //! their CPU, memory and disk thresholds.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
 
-use super::format;
-use super::widgets::{Column, col, flex, freshness, status_cell, table};
+use super::widgets::{Column, col, freshness, status_cell, table};
+use super::{format, layout};
 use crate::app::App;
 use crate::app::tab::TableId;
 use crate::domain::kpi::budget_left;
@@ -25,7 +25,7 @@ const SERVICES: [Column; 12] = [
     col("Targets", 7, 2),
     col("Budget", 6, 3),
     col("Team", 10, 7),
-    flex("Traffic 5m", 12, 6),
+    col("Traffic 5m", 20, 6),
 ];
 
 const HOSTS: [Column; 6] = [
@@ -34,16 +34,12 @@ const HOSTS: [Column; 6] = [
     col("CPU", 16, 1),
     col("Memory", 16, 1),
     col("Disk", 16, 1),
-    flex("CPU 5m", 12, 3),
+    col("CPU 5m", 20, 3),
 ];
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let hosts = app.estate.health.data.as_ref().map_or(0, |h| h.hosts.len()) as u16;
-    let [top, bottom] = Layout::vertical([
-        Constraint::Min(6),
-        Constraint::Length((hosts + 3).clamp(5, 12)),
-    ])
-    .areas(area);
+    let top = layout::table_area(app, area, TableId::Services);
+    let bottom = layout::table_area(app, area, TableId::Hosts);
     let focus = app.focused_table();
     let panel = &app.estate.health;
     let right = || freshness(app, panel.updated, panel.error.as_deref());
@@ -77,7 +73,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 )
                 .style(th.value(states.budget)),
                 Cell::from(s.team.clone()),
-                Cell::from(format::sparkline(&s.traffic_history, 24)).style(app.theme.accent),
+                Cell::from(format::sparkline(&s.traffic_history, 20)).style(app.theme.accent),
             ]
         },
     );
@@ -107,7 +103,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 gauge(h.cpu, t.cpu),
                 gauge(h.memory, t.memory),
                 gauge(h.disk, t.disk),
-                Cell::from(format::sparkline(&h.cpu_history, 24)).style(app.theme.accent),
+                Cell::from(format::sparkline(&h.cpu_history, 20)).style(app.theme.accent),
             ]
         },
     );

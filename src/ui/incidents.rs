@@ -2,12 +2,12 @@
 //! then the silences (maintenance windows and acknowledgements).
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
 
-use super::format;
 use super::widgets::{Column, col, fit_text, flex, freshness, table};
+use super::{format, layout};
 use crate::app::App;
 use crate::app::tab::TableId;
 use crate::domain::Status;
@@ -33,17 +33,8 @@ const SILENCES: [Column; 6] = [
 ];
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let silences_len = app
-        .estate
-        .alerts
-        .data
-        .as_ref()
-        .map_or(0, |a| a.silences.len()) as u16;
-    let [top, bottom] = Layout::vertical([
-        Constraint::Min(6),
-        Constraint::Length((silences_len + 3).clamp(5, 10)),
-    ])
-    .areas(area);
+    let top = layout::table_area(app, area, TableId::Incidents);
+    let bottom = layout::table_area(app, area, TableId::Silences);
     let panel = &app.estate.alerts;
     let right = || freshness(app, panel.updated, panel.error.as_deref());
     let focus = app.focused_table();

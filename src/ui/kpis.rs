@@ -8,14 +8,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph};
 
 use super::format;
+use super::layout::{self, TILE_HEIGHT};
 use super::widgets::{Column, col, fit_text, freshness, panel, status_cell, table};
 use crate::app::App;
 use crate::app::tab::TableId;
 use crate::domain::Status;
 use crate::domain::kpi::{Kpi, Unit, budget_left, burn_status};
 use crate::domain::slo::{availability, availability_status, burn_rate};
-
-const TILE_HEIGHT: u16 = 4;
 
 const COLUMNS: [Column; 7] = [
     col("State", 9, 0),
@@ -28,17 +27,10 @@ const COLUMNS: [Column; 7] = [
 ];
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let rows_of_tiles = app.estate.kpis.len().div_ceil(3) as u16;
-    let [tiles, services] = Layout::vertical([
-        Constraint::Length(rows_of_tiles * TILE_HEIGHT),
-        Constraint::Min(3),
-    ])
-    .areas(area);
-    let row_areas = Layout::vertical(vec![
-        Constraint::Length(TILE_HEIGHT);
-        rows_of_tiles as usize
-    ])
-    .split(tiles);
+    let (tiles, services) = layout::kpi_split(app, area);
+    let rows_of_tiles = app.estate.kpis.len().div_ceil(3);
+    let row_areas =
+        Layout::vertical(vec![Constraint::Length(TILE_HEIGHT); rows_of_tiles]).split(tiles);
     for (chunk, row_area) in app.estate.kpis.chunks(3).zip(row_areas.iter()) {
         let cells = Layout::horizontal([Constraint::Ratio(1, 3); 3]).split(*row_area);
         for (kpi, cell) in chunk.iter().zip(cells.iter()) {

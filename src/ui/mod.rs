@@ -7,6 +7,7 @@ pub mod format;
 mod health;
 mod incidents;
 mod kpis;
+pub mod layout;
 mod overlay;
 pub mod widgets;
 
@@ -22,9 +23,7 @@ use crate::app::{App, Mode};
 use crate::domain::slo::{host_status, rpo_status, rto_status, service_status};
 use crate::domain::{Severity, Status};
 
-/// Smallest screen opsdeck draws into; below it, a message says so.
-pub const MIN_WIDTH: u16 = 40;
-pub const MIN_HEIGHT: u16 = 10;
+use layout::{MIN_HEIGHT, MIN_WIDTH};
 
 pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
@@ -39,13 +38,12 @@ pub fn draw(frame: &mut Frame, app: &App) {
         );
         return;
     }
-    let [header, tabs, body, footer] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(1),
-        Constraint::Min(0),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let layout::Screen {
+        header,
+        tabs,
+        body,
+        footer,
+    } = layout::screen(area);
     draw_header(frame, header, app);
     draw_tabs(frame, tabs, app);
     match app.tab {

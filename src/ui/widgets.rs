@@ -144,7 +144,7 @@ pub fn table(
     if !view.filter.is_empty() {
         title.push_str(&format!(" · /{}", view.filter));
     }
-    let inner_height = area.height.saturating_sub(3) as usize;
+    let inner_height = super::layout::visible_rows(area);
     let offset = view.selected.saturating_sub(inner_height.saturating_sub(1));
     let block = panel(app, title, focused, right).title_bottom(scroll_hint(
         app,
