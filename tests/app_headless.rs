@@ -242,3 +242,32 @@ fn ctrl_c_quits_from_any_mode() {
         assert!(app.quit, "Ctrl-C in the mode {enter:?} opens");
     }
 }
+
+#[test]
+fn details_close_when_their_item_goes_away() {
+    let mut app = app();
+    press(&mut app, KeyCode::Char('5'));
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.mode, Mode::Detail);
+    let shown = selected_key(&app);
+    // The next reading no longer has that incident: it resolved.
+    let mut reading = app.estate.alerts.data.clone().unwrap();
+    reading
+        .alerts
+        .retain(|a| format!("{}/{}", a.name, a.service) != shown);
+    app.update(Msg::Feed(FeedUpdate {
+        source: "demo".into(),
+        feed: Feed::Alerts,
+        at: start() + Duration::seconds(1),
+        result: Ok(opsdeck::sources::Reading::Alerts(reading)),
+    }));
+    assert_eq!(
+        app.mode,
+        Mode::Normal,
+        "not the details of another incident"
+    );
+    // While it stays, updates leave the details open.
+    press(&mut app, KeyCode::Enter);
+    app.update(Msg::Tick(start() + Duration::seconds(2)));
+    assert_eq!(app.mode, Mode::Detail);
+}

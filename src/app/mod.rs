@@ -14,7 +14,8 @@ use crate::config::theme::Theme;
 use crate::domain::incidents::{self, Incident};
 use crate::domain::kpi::{self, Kpi};
 use crate::domain::{
-    AlertsReading, Backup, Deployment, HealthReading, Objectives, ResolvedIncident, Thresholds,
+    AlertsReading, Backup, Deployment, HealthReading, Objectives, ResolvedIncident, ServiceHealth,
+    Thresholds,
 };
 use crate::sources::{Feed, FeedSet, FeedUpdate, Reading};
 use command::Command;
@@ -55,6 +56,13 @@ impl<T> Default for Panel<T> {
             error: None,
             source: String::new(),
         }
+    }
+}
+
+impl Estate {
+    /// The services of the last good health reading; none before the first.
+    pub fn services(&self) -> &[ServiceHealth] {
+        self.health.data.as_ref().map_or(&[], |h| &h.services)
     }
 }
 
@@ -210,7 +218,7 @@ impl App {
     /// Recomputes what is derived from data and time: KPIs and table rows.
     fn derive(&mut self) {
         let e = &self.estate;
-        let services = e.health.data.as_ref().map_or(&[][..], |h| &h.services);
+        let services = e.services();
         let backups = e.backups.data.as_deref().unwrap_or(&[]);
         let kpis = kpi::compute(&kpi::Inputs {
             services,
@@ -221,9 +229,17 @@ impl App {
             now: self.now,
         });
         self.estate.kpis = kpis;
+        let focused = self.focused_table();
+        let shown = self.table(focused).selected_row().map(|r| r.key.clone());
         for id in TableId::ALL {
             let (rows, total) = rows::rows(self, id);
             self.tables[id.index()].set_rows(rows, total);
+        }
+        // Details never silently switch to another item: when the one being
+        // read is gone (an incident resolved), the pane closes.
+        let still = self.table(focused).selected_row().map(|r| &r.key);
+        if self.mode == Mode::Detail && still != shown.as_ref() {
+            self.mode = Mode::Normal;
         }
     }
 

@@ -2,12 +2,11 @@
 //! by the table's text filter, with a selection that follows the selected
 //! item when the order changes.
 
-use crate::domain::Status;
-use crate::domain::kpi::budget_left;
-use crate::domain::slo::{self, host_status, service_status};
-
 use super::App;
 use super::tab::TableId;
+use crate::domain::Status;
+use crate::domain::kpi::{budget_left, service_slo_status};
+use crate::domain::slo::{backup_status, host_status, service_status};
 
 /// A row: the index of its item in the feed's data, and the item's name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,56 +47,58 @@ impl TableView {
     }
 }
 
-/// Items to sort: (index, name, sort key, text the filter searches).
-type Candidate = (usize, String, (i64, String), String);
+/// An item before sorting and filtering.
+struct Candidate {
+    row: Row,
+    /// Sorted ascending: state (worst first), then a number, then a name.
+    order: (i64, i64, String),
+    /// What the filter searches.
+    text: String,
+}
 
 fn worst_first(status: Status) -> i64 {
     -(status as i64)
 }
 
+fn candidate(index: usize, key: &str, order: (Status, i64, &str), text: String) -> Candidate {
+    Candidate {
+        row: Row {
+            index,
+            key: key.to_string(),
+        },
+        order: (worst_first(order.0), order.1, order.2.to_string()),
+        text,
+    }
+}
+
 fn candidates(app: &App, id: TableId) -> Vec<Candidate> {
-    let e = &app.estate;
-    let (t, o, now) = (&app.settings.thresholds, &app.settings.objectives, app.now);
-    let services = e.health.data.as_ref().map_or(&[][..], |h| &h.services);
+    let estate = &app.estate;
+    let (thresholds, objectives, now) =
+        (&app.settings.thresholds, &app.settings.objectives, app.now);
+    let services = estate.services();
+    let none = Status::Ok;
     match id {
         TableId::Slo => services
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                let left = budget_left(s, o.availability).unwrap_or(f64::INFINITY);
-                let rank = if left.is_finite() {
-                    (left * 1e6) as i64
-                } else {
-                    i64::MAX
-                };
-                (
-                    i,
-                    s.name.clone(),
-                    (rank, s.name.clone()),
-                    format!("{} {} {}", s.name, s.tier.label(), s.team),
-                )
+                let left = budget_left(s, objectives.availability);
+                let budget = left.map_or(i64::MAX, |l| (l.clamp(-1e6, 1e6) * 1e6) as i64);
+                let state = service_slo_status(s, objectives.availability);
+                let text = format!("{} {} {} {}", s.name, s.tier.label(), s.team, state.label());
+                candidate(i, &s.name, (state, budget, &s.name), text)
             })
             .collect(),
         TableId::Services => services
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                let status = service_status(s, t, o);
-                (
-                    i,
-                    s.name.clone(),
-                    (worst_first(status), s.name.clone()),
-                    format!(
-                        "{} {} {} {}",
-                        s.name,
-                        s.tier.label(),
-                        s.team,
-                        status.label()
-                    ),
-                )
+                let state = service_status(s, thresholds, objectives);
+                let text = format!("{} {} {} {}", s.name, s.tier.label(), s.team, state.label());
+                candidate(i, &s.name, (state, 0, &s.name), text)
             })
             .collect(),
-        TableId::Hosts => e
+        TableId::Hosts => estate
             .health
             .data
             .as_ref()
@@ -105,16 +106,16 @@ fn candidates(app: &App, id: TableId) -> Vec<Candidate> {
             .iter()
             .enumerate()
             .map(|(i, h)| {
-                let status = host_status(h, t);
-                (
+                let state = host_status(h, thresholds);
+                candidate(
                     i,
-                    h.name.clone(),
-                    (worst_first(status), h.name.clone()),
-                    format!("{} {}", h.name, status.label()),
+                    &h.name,
+                    (state, 0, &h.name),
+                    format!("{} {}", h.name, state.label()),
                 )
             })
             .collect(),
-        TableId::Deployments => e
+        TableId::Deployments => estate
             .deployments
             .data
             .as_deref()
@@ -130,15 +131,15 @@ fn candidates(app: &App, id: TableId) -> Vec<Candidate> {
                     d.strategy.label(),
                     d.phase.label()
                 );
-                (
+                candidate(
                     i,
-                    d.service.clone(),
-                    (-d.deployed_at.timestamp(), d.service.clone()),
+                    &d.service,
+                    (none, -d.deployed_at.timestamp(), &d.service),
                     text,
                 )
             })
             .collect(),
-        TableId::Backups => e
+        TableId::Backups => estate
             .backups
             .data
             .as_deref()
@@ -146,20 +147,17 @@ fn candidates(app: &App, id: TableId) -> Vec<Candidate> {
             .iter()
             .enumerate()
             .map(|(i, b)| {
-                let status = slo::backup_status(b, now);
-                (
-                    i,
-                    b.target.clone(),
-                    (worst_first(status), b.target.clone()),
-                    format!("{} {} {}", b.target, b.tier.label(), status.label()),
-                )
+                let state = backup_status(b, now);
+                let text = format!("{} {} {}", b.target, b.tier.label(), state.label());
+                candidate(i, &b.target, (state, 0, &b.target), text)
             })
             .collect(),
-        TableId::Incidents => e
+        TableId::Incidents => estate
             .incidents
             .iter()
             .enumerate()
             .map(|(i, inc)| {
+                // Already in order: most severe, then longest running.
                 let key = format!("{}/{}", inc.name, inc.service);
                 let text = format!(
                     "{} {} {} {}",
@@ -168,10 +166,10 @@ fn candidates(app: &App, id: TableId) -> Vec<Candidate> {
                     inc.severity.label(),
                     inc.summary
                 );
-                (i, key, (i as i64, String::new()), text)
+                candidate(i, &key, (none, i as i64, ""), text)
             })
             .collect(),
-        TableId::Silences => e
+        TableId::Silences => estate
             .alerts
             .data
             .as_ref()
@@ -179,9 +177,9 @@ fn candidates(app: &App, id: TableId) -> Vec<Candidate> {
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                let rank = if s.is_active(now) { 0 } else { 1 };
+                let pending = i64::from(!s.is_active(now));
                 let text = format!("{} {} {}", s.matchers, s.created_by, s.comment);
-                (i, s.id.clone(), (rank, s.starts_at.to_rfc3339()), text)
+                candidate(i, &s.id, (none, pending, &s.starts_at.to_rfc3339()), text)
             })
             .collect(),
     }
@@ -193,14 +191,8 @@ pub fn rows(app: &App, id: TableId) -> (Vec<Row>, usize) {
     let total = items.len();
     let needle = app.table(id).filter.to_lowercase();
     if !needle.is_empty() {
-        items.retain(|(_, _, _, text)| text.to_lowercase().contains(&needle));
+        items.retain(|c| c.text.to_lowercase().contains(&needle));
     }
-    items.sort_by(|a, b| a.2.cmp(&b.2));
-    (
-        items
-            .into_iter()
-            .map(|(index, key, _, _)| Row { index, key })
-            .collect(),
-        total,
-    )
+    items.sort_by(|a, b| a.order.cmp(&b.order));
+    (items.into_iter().map(|c| c.row).collect(), total)
 }

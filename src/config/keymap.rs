@@ -174,8 +174,14 @@ impl Keymap {
                     "'extends' goes deeper than {MAX_EXTENDS} keymaps (a loop?)"
                 ));
             }
-            let text = resolve(&parent)
-                .ok_or_else(|| format!("extends '{parent}', which does not exist"))?;
+            // A user file that extends the keymap it replaces (its own
+            // name) extends the shipped one.
+            let text = if parent == current.0 {
+                embedded(&parent)
+            } else {
+                resolve(&parent)
+            }
+            .ok_or_else(|| format!("extends '{parent}', which does not exist"))?;
             current = (parent, text);
         }
         let mut by_command: BTreeMap<Command, Vec<Key>> = BTreeMap::new();

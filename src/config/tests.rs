@@ -257,3 +257,22 @@ fn state_borders_take_the_state_colour_without_filling_the_frame() {
         Some(Color::Yellow)
     );
 }
+
+#[test]
+fn a_user_file_can_extend_the_shipped_keymap_it_replaces() {
+    let dir = user_dir(&[(
+        "keymaps/default.toml",
+        "extends = \"default\"\n[bindings]\nquit = [\"x\"]\n",
+    )]);
+    let (map, problems) = Keymap::load("default", Some(&dir));
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(
+        map.command_for(&key(KeyCode::Char('x'), KeyModifiers::NONE)),
+        Some(Command::Quit)
+    );
+    assert_eq!(
+        map.command_for(&key(KeyCode::Char('3'), KeyModifiers::NONE)),
+        Some(Command::ShowDeploys),
+        "the rest is inherited"
+    );
+}

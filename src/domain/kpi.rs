@@ -8,8 +8,8 @@ use super::{Backup, Objectives, ResolvedIncident, ServiceHealth, Status, Thresho
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
-    /// 0..1 shown as a percentage.
-    Ratio,
+    /// 0..1 shown as a percentage with this many decimals.
+    Percent(u8),
     Millis,
     Seconds,
     /// A multiple, such as a burn rate.
@@ -22,11 +22,19 @@ pub struct Kpi {
     pub value: Option<f64>,
     pub objective: Option<f64>,
     pub unit: Unit,
+    /// Whether the objective is a floor (availability) or a ceiling (latency).
+    pub goal: Goal,
     pub status: Status,
     /// The worst contributor, or why the value is unknown.
     pub note: String,
     /// Recent values, oldest first, where the sources give a history.
     pub trend: Vec<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Goal {
+    AtLeast,
+    Below,
 }
 
 /// Everything the KPIs are computed from.
@@ -39,12 +47,13 @@ pub struct Inputs<'a> {
     pub now: DateTime<Utc>,
 }
 
-fn unknown(title: &'static str, unit: Unit, objective: Option<f64>, why: &str) -> Kpi {
+fn unknown(title: &'static str, unit: Unit, goal: Goal, objective: Option<f64>, why: &str) -> Kpi {
     Kpi {
         title,
         value: None,
         objective,
         unit,
+        goal,
         status: Status::Unknown,
         note: why.to_string(),
         trend: Vec::new(),
@@ -98,7 +107,8 @@ fn availability_kpi(i: &Inputs) -> Kpi {
     ) else {
         return unknown(
             "Availability 30d",
-            Unit::Ratio,
+            Unit::Percent(3),
+            Goal::AtLeast,
             Some(obj),
             "no request counts",
         );
@@ -112,7 +122,8 @@ fn availability_kpi(i: &Inputs) -> Kpi {
         title: "Availability 30d",
         value: Some(value),
         objective: Some(obj),
-        unit: Unit::Ratio,
+        unit: Unit::Percent(3),
+        goal: Goal::AtLeast,
         status: slo::availability_status(Some(value), obj),
         note,
         trend: Vec::new(),
@@ -125,7 +136,13 @@ fn budget_kpi(i: &Inputs) -> Kpi {
         .filter_map(|(s, a)| error_budget_remaining(a, obj).map(|left| (s, left)))
         .min_by(|a, b| a.1.total_cmp(&b.1));
     let Some((service, left)) = lowest else {
-        return unknown("Error budget left", Unit::Ratio, None, "no request counts");
+        return unknown(
+            "Error budget left",
+            Unit::Percent(1),
+            Goal::AtLeast,
+            None,
+            "no request counts",
+        );
     };
     let window_min = i.objectives.slo_window.num_minutes() as f64 * (1.0 - obj);
     let status = slo::availability_status(availability(service.sli), obj);
@@ -139,7 +156,8 @@ fn budget_kpi(i: &Inputs) -> Kpi {
         title: "Error budget left",
         value: Some(left),
         objective: None,
-        unit: Unit::Ratio,
+        unit: Unit::Percent(1),
+        goal: Goal::AtLeast,
         status,
         note,
         trend: Vec::new(),
@@ -155,14 +173,21 @@ fn burn_kpi(i: &Inputs) -> Kpi {
         .filter_map(|s| burn_rate(s.error_ratio_1h, obj).map(|b| (s, b)))
         .max_by(|a, b| a.1.total_cmp(&b.1));
     let Some((service, rate)) = worst else {
-        return unknown("Burn rate 1h", Unit::Factor, Some(1.0), "no error ratios");
+        return unknown(
+            "Burn rate 1h",
+            Unit::Factor,
+            Goal::Below,
+            Some(6.0),
+            "no error ratios",
+        );
     };
     let status = burn_status(rate);
     Kpi {
         title: "Burn rate 1h",
         value: Some(rate),
-        objective: Some(1.0),
+        objective: Some(6.0),
         unit: Unit::Factor,
+        goal: Goal::Below,
         status,
         note: format!("highest {}", service.name),
         trend: Vec::new(),
@@ -185,21 +210,27 @@ fn latency_kpi(
         return unknown(
             title,
             Unit::Millis,
+            Goal::Below,
             Some(objective),
             "no critical service reports latency",
         );
     };
     let value = pick(worst);
-    let status = if value > objective {
+    // Over the objective is a warning, as on the Health tab; at the alert
+    // threshold it is critical.
+    let status = if value >= i.thresholds.latency_ms {
         Status::Crit
+    } else if value > objective {
+        Status::Warn
     } else {
-        level(value, objective)
+        Status::Ok
     };
     Kpi {
         title,
         value: Some(value),
         objective: Some(objective),
         unit: Unit::Millis,
+        goal: Goal::Below,
         status,
         note: format!("worst critical: {}", worst.name),
         trend: worst.latency_history.clone(),
@@ -219,7 +250,13 @@ fn error_rate_kpi(i: &Inputs) -> Kpi {
         });
     let obj = i.objectives.error_ratio;
     if !slo::positive(requests) {
-        return unknown("Error rate", Unit::Ratio, Some(obj), "no traffic");
+        return unknown(
+            "Error rate",
+            Unit::Percent(3),
+            Goal::Below,
+            Some(obj),
+            "no traffic",
+        );
     }
     let value = errors / requests;
     let status = if value >= i.thresholds.error_ratio {
@@ -240,7 +277,8 @@ fn error_rate_kpi(i: &Inputs) -> Kpi {
         title: "Error rate",
         value: Some(value),
         objective: Some(obj),
-        unit: Unit::Ratio,
+        unit: Unit::Percent(3),
+        goal: Goal::Below,
         status,
         note,
         trend: Vec::new(),
@@ -254,6 +292,7 @@ fn mttr_kpi(i: &Inputs) -> Kpi {
         return unknown(
             "MTTR 30d",
             Unit::Seconds,
+            Goal::Below,
             objective,
             "incident history not loaded yet",
         );
@@ -263,6 +302,7 @@ fn mttr_kpi(i: &Inputs) -> Kpi {
         return unknown(
             "MTTR 30d",
             Unit::Seconds,
+            Goal::Below,
             objective,
             "no incident resolved in the window",
         );
@@ -282,6 +322,7 @@ fn mttr_kpi(i: &Inputs) -> Kpi {
         value: Some(secs),
         objective,
         unit: Unit::Seconds,
+        goal: Goal::Below,
         status,
         note: format!("{count} incidents resolved"),
         trend: Vec::new(),
@@ -294,7 +335,13 @@ fn compliance(title: &'static str, judged: Vec<(&Backup, Status)>, what: &str) -
         .filter(|(_, s)| *s != Status::Unknown)
         .collect();
     if known.is_empty() {
-        return unknown(title, Unit::Ratio, Some(1.0), &format!("no {what} data"));
+        return unknown(
+            title,
+            Unit::Percent(1),
+            Goal::AtLeast,
+            Some(1.0),
+            &format!("no {what} data"),
+        );
     }
     let within = known.iter().filter(|(_, s)| *s != Status::Crit).count();
     let status = Status::worst(judged.iter().map(|(_, s)| *s));
@@ -316,7 +363,8 @@ fn compliance(title: &'static str, judged: Vec<(&Backup, Status)>, what: &str) -
         title,
         value: Some(within as f64 / known.len() as f64),
         objective: Some(1.0),
-        unit: Unit::Ratio,
+        unit: Unit::Percent(1),
+        goal: Goal::AtLeast,
         status,
         note,
         trend: Vec::new(),
@@ -344,6 +392,14 @@ fn rto_kpi(i: &Inputs) -> Kpi {
         .map(|b| (b, slo::rto_status(b, b.tier.objectives(), i.now)))
         .collect();
     compliance("RTO compliance", judged, "DR drill")
+}
+
+/// One service's standing against its SLO: its availability over the window
+/// and its burn rate over the last hour, whichever is worse. A burn rate that
+/// cannot be computed does not by itself mark the service.
+pub fn service_slo_status(s: &ServiceHealth, objective: f64) -> Status {
+    let burning = burn_rate(s.error_ratio_1h, objective).map_or(Status::Ok, burn_status);
+    slo::availability_status(availability(s.sli), objective).max(burning)
 }
 
 /// Error-budget standing of one service, for the KPI tab's table.

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::{
     Backup, Host, Objectives, RecoveryObjectives, ResolvedIncident, ServiceHealth, SliCounts,
-    Status, Thresholds,
+    Status, Thresholds, Tier,
 };
 
 /// A warning starts at this fraction of a threshold.
@@ -84,7 +84,8 @@ pub fn availability_status(availability: Option<f64>, objective: f64) -> Status 
 pub struct SignalStates {
     /// Error ratio: the alert threshold, and ten times the objective as a warning.
     pub errors: Status,
-    /// p95 against the latency objective (a warning).
+    /// p95 against the latency objective, which binds critical services only
+    /// (a warning: one moment over it is not yet a breach of the SLO).
     pub p95: Status,
     /// p99 against the alert threshold.
     pub p99: Status,
@@ -111,7 +112,7 @@ pub fn signal_states(s: &ServiceHealth, t: &Thresholds, o: &Objectives) -> Signa
     SignalStates {
         errors: level(s.error_ratio, t.error_ratio)
             .max(warn_if(s.error_ratio >= o.error_ratio * 10.0)),
-        p95: warn_if(s.latency_p95_ms > o.latency_p95_ms),
+        p95: warn_if(s.tier == Tier::Critical && s.latency_p95_ms > o.latency_p95_ms),
         p99: level(s.latency_p99_ms, t.latency_ms),
         targets: if s.targets_total > 0 && s.targets_up == 0 {
             Status::Crit
@@ -139,14 +140,15 @@ pub fn host_status(h: &Host, t: &Thresholds) -> Status {
 }
 
 /// Age of the last successful backup and its state against the RPO:
-/// past the RPO is a breach, past 80% of it a warning, never a success unknown.
+/// past the RPO is a breach, past 80% of it a warning. A known target that
+/// has never succeeded is the worst case there is: a breach.
 pub fn rpo_status(
     last_success: Option<DateTime<Utc>>,
     objectives: RecoveryObjectives,
     now: DateTime<Utc>,
 ) -> (Option<Duration>, Status) {
     let Some(at) = last_success else {
-        return (None, Status::Unknown);
+        return (None, Status::Crit);
     };
     let age = (now - at).max(Duration::zero());
     let status = if age > objectives.rpo {
@@ -284,7 +286,11 @@ mod tests {
             rpo_status(Some(t0() - Duration::minutes(5)), obj, t0()).1,
             Status::Ok
         );
-        assert_eq!(rpo_status(None, obj, t0()), (None, Status::Unknown));
+        assert_eq!(
+            rpo_status(None, obj, t0()),
+            (None, Status::Crit),
+            "never succeeded"
+        );
     }
 
     #[test]

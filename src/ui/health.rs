@@ -44,7 +44,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let panel = &app.estate.health;
     let right = || freshness(app, panel.updated, panel.error.as_deref());
     let (t, o) = (&app.settings.thresholds, &app.settings.objectives);
-    let services = panel.data.as_ref().map_or(&[][..], |h| &h.services);
+    let services = app.estate.services();
     table(
         frame,
         top,

@@ -13,7 +13,7 @@ use super::widgets::{Column, col, fit_text, freshness, panel, status_cell, table
 use crate::app::App;
 use crate::app::tab::TableId;
 use crate::domain::Status;
-use crate::domain::kpi::{Kpi, Unit, budget_left, burn_status};
+use crate::domain::kpi::{Goal, Kpi, Unit, budget_left, burn_status, service_slo_status};
 use crate::domain::slo::{availability, availability_status, burn_rate};
 
 const COLUMNS: [Column; 7] = [
@@ -40,7 +40,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let panel_data = &app.estate.health;
     let right = freshness(app, panel_data.updated, panel_data.error.as_deref());
     let objective = app.settings.objectives.availability;
-    let list = panel_data.data.as_ref().map_or(&[][..], |h| &h.services);
+    let list = app.estate.services();
     table(
         frame,
         services,
@@ -55,10 +55,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             let left = budget_left(s, objective);
             let burn = burn_rate(s.error_ratio_1h, objective);
             let slo = availability_status(avail, objective);
-            let burning = burn.map_or(Status::Unknown, burn_status);
+            let burning = burn.map_or(Status::Ok, burn_status);
             let th = &app.theme;
             vec![
-                status_cell(app, slo.max(burning)),
+                status_cell(app, service_slo_status(s, objective)),
                 Cell::from(s.name.clone()),
                 Cell::from(s.tier.label()),
                 Cell::from(avail.map_or("unknown".into(), |a| format::percent(a, 3)))
@@ -75,30 +75,36 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 
 fn value(kpi: &Kpi, v: f64) -> String {
     match kpi.unit {
-        Unit::Ratio if kpi.title.starts_with("Availability") => format::percent(v, 3),
-        Unit::Ratio if kpi.title.starts_with("Error rate") => format::percent(v, 3),
-        Unit::Ratio => format::percent(v, 1),
+        Unit::Percent(decimals) => format::percent(v, decimals.into()),
         Unit::Millis => format::millis(v),
         Unit::Seconds => format::duration(chrono::Duration::seconds(v as i64)),
         Unit::Factor => format!("{v:.1}x"),
     }
 }
 
-fn objective(kpi: &Kpi) -> String {
-    match (kpi.objective, kpi.unit) {
-        (None, _) => String::new(),
-        (Some(o), Unit::Ratio) if o >= 1.0 => "obj 100%".into(),
-        (Some(o), Unit::Ratio) if kpi.title.starts_with("Error rate") => {
-            format!("obj < {}", format::percent(o, 1))
-        }
-        (Some(o), Unit::Ratio) => format!("obj {}", format::percent(o, 2)),
-        (Some(o), Unit::Millis) => format!("obj < {}", format::millis(o)),
-        (Some(o), Unit::Seconds) => format!(
-            "obj < {}",
-            format::short_duration(chrono::Duration::seconds(o as i64))
-        ),
-        (Some(o), Unit::Factor) => format!("obj ≤ {o:.0}x"),
-    }
+/// The objective in full ("obj ≥ 99.90%") and short ("≥99.90%") forms.
+fn objective(kpi: &Kpi) -> (String, String) {
+    let Some(o) = kpi.objective else {
+        return (String::new(), String::new());
+    };
+    let amount = match kpi.unit {
+        Unit::Percent(_) if o >= 1.0 => "100%".to_string(),
+        Unit::Percent(_) => format::percent(o, 2).replace(".00%", "%"),
+        Unit::Millis => format::millis(o),
+        Unit::Seconds => format::short_duration(chrono::Duration::seconds(o as i64)),
+        Unit::Factor => format!("{o:.0}x"),
+    };
+    let sign = match kpi.goal {
+        Goal::AtLeast if o >= 1.0 => "",
+        Goal::AtLeast => "≥",
+        Goal::Below => "<",
+    };
+    let spaced = if sign.is_empty() {
+        String::new()
+    } else {
+        format!("{sign} ")
+    };
+    (format!("obj {spaced}{amount}"), format!("{sign}{amount}"))
 }
 
 fn tile(frame: &mut Frame, area: Rect, app: &App, kpi: &Kpi) {
@@ -114,8 +120,8 @@ fn tile(frame: &mut Frame, area: Rect, app: &App, kpi: &Kpi) {
     // state word on the right is never overwritten.
     let width = inner.width as usize;
     let free = width.saturating_sub(shown.chars().count() + word.chars().count() + 1);
-    let full = format!("  {}", objective(kpi));
-    let short = format!("  {}", objective(kpi).trim_start_matches("obj "));
+    let (full, short) = objective(kpi);
+    let (full, short) = (format!("  {full}"), format!("  {short}"));
     let objective = [full, short]
         .into_iter()
         .find(|o| o.chars().count() <= free)
