@@ -248,3 +248,18 @@ fn a_tiny_terminal_gets_a_message_not_a_panic() {
         render(&app, w, h);
     }
 }
+
+#[test]
+fn on_a_narrow_screen_the_clock_gives_way_before_the_state() {
+    let app = app_with(Theme::builtin());
+    let header = |w| render(&app, w, 24)[0].clone();
+    assert!(header(80).contains("✖ CRIT") && header(80).contains("UTC"));
+    let narrow = header(45);
+    assert!(narrow.contains("✖ CRIT"), "{narrow}");
+    assert!(!narrow.contains("data 0s old"), "{narrow}");
+    // The reasons name what makes the state: incidents first, then the rest.
+    let wide = header(200);
+    for reason in ["incidents (", "RPO breach", "host critical"] {
+        assert!(wide.contains(reason), "{reason}: {wide}");
+    }
+}

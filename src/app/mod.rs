@@ -13,6 +13,7 @@ use crate::config::keymap::Keymap;
 use crate::config::theme::Theme;
 use crate::domain::incidents::{self, Incident};
 use crate::domain::kpi::{self, Kpi};
+use crate::domain::summary::{self, Summary};
 use crate::domain::{
     AlertsReading, Backup, Deployment, HealthReading, Objectives, ResolvedIncident, ServiceHealth,
     Thresholds,
@@ -92,6 +93,8 @@ pub struct Estate {
     pub incidents: Vec<Incident>,
     /// Derived from everything on every update and tick.
     pub kpis: Vec<Kpi>,
+    /// The worst state and its reasons, for the header.
+    pub summary: Summary,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -228,7 +231,17 @@ impl App {
             thresholds: &self.settings.thresholds,
             now: self.now,
         });
+        let summary = summary::summarise(&summary::Parts {
+            services: e.health.data.as_ref().map(|h| &h.services[..]),
+            hosts: e.health.data.as_ref().map(|h| &h.hosts[..]),
+            incidents: e.alerts.data.is_some().then_some(&e.incidents[..]),
+            backups: e.backups.data.as_deref(),
+            thresholds: &self.settings.thresholds,
+            objectives: &self.settings.objectives,
+            now: self.now,
+        });
         self.estate.kpis = kpis;
+        self.estate.summary = summary;
         let focused = self.focused_table();
         let shown = self.table(focused).selected_row().map(|r| r.key.clone());
         for id in TableId::ALL {

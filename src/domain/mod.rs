@@ -4,6 +4,7 @@
 pub mod incidents;
 pub mod kpi;
 pub mod slo;
+pub mod summary;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};

@@ -20,8 +20,6 @@ use ratatui::widgets::{Paragraph, Tabs};
 use crate::app::command::Command;
 use crate::app::tab::Tab;
 use crate::app::{App, Mode};
-use crate::domain::slo::{host_status, rpo_status, rto_status, service_status};
-use crate::domain::{Severity, Status};
 
 use layout::{MIN_HEIGHT, MIN_WIDTH};
 
@@ -61,120 +59,67 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
 }
 
-/// The estate's worst state and what makes it so.
-pub fn estate_summary(app: &App) -> (Status, Vec<String>) {
-    let e = &app.estate;
-    let (t, o) = (&app.settings.thresholds, &app.settings.objectives);
-    let mut worst = Vec::new();
-    let mut reasons = Vec::new();
-    if let Some(h) = &e.health.data {
-        let crit = h
-            .services
-            .iter()
-            .filter(|s| service_status(s, t, o) == Status::Crit)
-            .count();
-        worst.extend(h.services.iter().map(|s| service_status(s, t, o)));
-        worst.extend(h.hosts.iter().map(|x| host_status(x, t)));
-        if crit > 0 {
-            reasons.push(format!("{crit} service{} critical", plural(crit)));
-        }
-    }
-    let open: Vec<_> = e.incidents.iter().filter(|i| !i.silenced).collect();
-    if !open.is_empty() {
-        let critical = open
-            .iter()
-            .filter(|i| i.severity == Severity::Critical)
-            .count();
-        reasons.insert(
-            0,
-            format!(
-                "{} incident{} ({critical} crit)",
-                open.len(),
-                plural(open.len())
-            ),
-        );
-        worst.extend(open.iter().map(|i| i.severity.status()));
-    }
-    if let Some(backups) = &e.backups.data {
-        let breaches = backups
-            .iter()
-            .filter(|b| rpo_status(b.last_success, b.tier.objectives(), app.now).1 == Status::Crit)
-            .count();
-        worst.extend(
-            backups
-                .iter()
-                .map(|b| rpo_status(b.last_success, b.tier.objectives(), app.now).1),
-        );
-        worst.extend(
-            backups
-                .iter()
-                .map(|b| rto_status(b, b.tier.objectives(), app.now).min(Status::Warn)),
-        );
-        if breaches > 0 {
-            reasons.push(format!(
-                "{breaches} RPO breach{}",
-                if breaches == 1 { "" } else { "es" }
-            ));
-        }
-    }
-    if e.health.data.is_none() && e.alerts.data.is_none() {
-        return (Status::Unknown, vec!["waiting for data".into()]);
-    }
-    (Status::worst(worst), reasons)
-}
-
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
+/// The bar across the top: name, badges, the estate's state and as many of
+/// its reasons as fit, then feed errors, the data's age and the clock. On a
+/// narrow screen the clock gives way before the state does.
 fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
     let th = &app.theme;
-    let (status, reasons) = estate_summary(app);
+    let summary = &app.estate.summary;
     let mut left = vec![Span::styled(" opsdeck ", th.header.patch(th.accent))];
-    if app.settings.demo {
-        left.push(Span::styled(" DEMO ", th.badge));
-        left.push(Span::styled(" ", th.header));
+    for (on, badge) in [
+        (app.settings.demo, " DEMO "),
+        (app.settings.read_only, " READ-ONLY "),
+    ] {
+        if on {
+            left.push(Span::styled(badge, th.badge));
+            left.push(Span::styled(" ", th.header));
+        }
     }
-    if app.settings.read_only {
-        left.push(Span::styled(" READ-ONLY ", th.badge));
-        left.push(Span::styled(" ", th.header));
-    }
+    let status = summary.status;
     left.push(Span::styled(
         format!(" {} {} ", status.symbol(), status.label()),
         th.status_badge(status),
     ));
-    let errors = app.feed_errors().len();
+    let clock = format!(" {} UTC ", app.now.format("%H:%M:%S"));
     let age = match app.data_age() {
-        Some(age) => format!("data {} old", format::short_duration(age)),
-        None => "no data yet".into(),
+        Some(age) => format!(" data {} old ·", format::short_duration(age)),
+        None => " no data yet ·".into(),
     };
-    let mut right = Vec::new();
-    if errors > 0 {
-        right.push(Span::styled(
+    let errors = app.feed_errors().len();
+    let errors = (errors > 0).then(|| {
+        Span::styled(
             format!(" ⚠ {errors} feed error{} ", plural(errors)),
             th.warn,
-        ));
-    }
-    right.push(Span::styled(
-        format!(" {age} · {} UTC ", app.now.format("%H:%M:%S")),
-        th.header,
-    ));
-    let right_width: u16 = right.iter().map(|s| s.width() as u16).sum();
+        )
+    });
+    let (age, clock) = (Span::styled(age, th.header), Span::styled(clock, th.header));
+    let width = |spans: &[Span]| spans.iter().map(Span::width).sum::<usize>();
+    // The data's age gives way first, then the clock, then the error count.
+    let right: Vec<Span> = [vec![age, clock.clone()], vec![clock], vec![]]
+        .into_iter()
+        .map(|rest| errors.iter().cloned().chain(rest).collect::<Vec<_>>())
+        .chain([vec![]])
+        .find(|r| width(&left) + width(r) <= area.width as usize)
+        .unwrap_or_default();
     // Whole reasons only, as many as fit between the state and the clock.
-    let mut room = (area.width as usize)
-        .saturating_sub(right_width as usize + left.iter().map(|s| s.width()).sum::<usize>() + 1);
+    let mut room = (area.width as usize).saturating_sub(width(&right) + width(&left) + 1);
     let mut shown = Vec::new();
-    for reason in &reasons {
-        let need = reason.chars().count() + 3;
+    for reason in &summary.reasons {
+        let need = reason.text.chars().count() + 3;
         if need > room {
             break;
         }
         room -= need;
-        shown.push(reason.as_str());
+        shown.push(reason.text.as_str());
     }
     if !shown.is_empty() {
         left.push(Span::styled(format!(" {}", shown.join(" · ")), th.header));
     }
+    let right_width = width(&right) as u16;
     frame.render_widget(Paragraph::new("").style(th.header), area);
     let [l, r] =
         Layout::horizontal([Constraint::Min(0), Constraint::Length(right_width)]).areas(area);
