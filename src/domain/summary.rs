@@ -173,7 +173,7 @@ pub fn summarise(p: &Parts) -> Summary {
             text: format!("no {} data yet", missing.join(", ")),
         });
     }
-    reasons.sort_by(|a, b| b.status.cmp(&a.status));
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.status));
     Summary {
         status: Status::worst(reasons.iter().map(|r| r.status)),
         reasons,
