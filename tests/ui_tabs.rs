@@ -263,3 +263,35 @@ fn on_a_narrow_screen_the_clock_gives_way_before_the_state() {
         assert!(wide.contains(reason), "{reason}: {wide}");
     }
 }
+
+#[test]
+fn problems_in_files_are_readable_at_80x24() {
+    let mut app = app_with(Theme::builtin());
+    app.problems = vec![
+        opsdeck::config::Problem {
+            file: "/home/oncall/.config/opsdeck/themes/mine.toml".into(),
+            message: "line 3, column 8: unknown colour 'purpel' (use a name such as red or lightblue, #rrggbb, or 0-255); using the default theme".into(),
+        },
+        opsdeck::config::Problem {
+            file: "/home/oncall/.config/opsdeck/keymaps/mine.toml".into(),
+            message: "key 'x' is bound to both quit and help; using the default keymap".into(),
+        },
+    ];
+    let s = render(&app, 80, 24).join("\n");
+    let footer = s.lines().last().unwrap();
+    assert!(
+        footer.contains("2 problems in config files: ? for details"),
+        "{footer}"
+    );
+    app.run(Command::Help);
+    let s = render(&app, 80, 24).join("\n");
+    // Wrapped, both messages are on screen to their last words.
+    for words in [
+        "unknown colour 'purpel'",
+        "using the default theme",
+        "key 'x' is bound to",
+        "using the default keymap",
+    ] {
+        assert!(s.contains(words), "{words} missing:\n{s}");
+    }
+}

@@ -173,17 +173,20 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
             (Command::Quit, "quit"),
         ];
         let mut spans = Vec::new();
+        // A problem in a file comes first, where a narrow screen cannot push
+        // it off; the whole text is in the help.
+        let problems = app.problems.len();
+        if problems > 0 {
+            let text = format!(
+                " ⚠ {problems} problem{} in config files: {} for details ",
+                plural(problems),
+                key(app, Command::Help)
+            );
+            spans.push(Span::styled(text, th.warn));
+        }
         for (command, what) in hints {
             spans.push(Span::styled(format!(" {}", key(app, command)), th.accent));
             spans.push(Span::styled(format!(" {what} "), th.muted));
-        }
-        if let Some(problem) = app.problems.first() {
-            let more = if app.problems.len() > 1 {
-                format!(" (+{} more, see help)", app.problems.len() - 1)
-            } else {
-                String::new()
-            };
-            spans.push(Span::styled(format!(" ⚠ {problem}{more}"), th.warn));
         }
         Line::from(spans)
     };

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::format;
-use super::widgets::panel;
+use super::widgets::{fit_text, panel};
 use crate::app::App;
 use crate::app::command::Command;
 use crate::app::tab::TableId;
@@ -31,8 +31,10 @@ fn popup(
     lines: Vec<Line<'static>>,
     width: u16,
 ) {
-    let height = lines.len() as u16 + 2;
-    let rect = centered(area, width, height);
+    // As tall as the lines once wrapped, so nothing is cut off below.
+    let inner = width.min(area.width).saturating_sub(2).max(1) as usize;
+    let rows: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
+    let rect = centered(area, width, rows as u16 + 2);
     frame.render_widget(Clear, rect);
     let hint = Span::styled(" Esc closes ", app.theme.muted);
     let block = panel(app, title, true, hint);
@@ -44,9 +46,14 @@ fn popup(
     );
 }
 
+const HELP_WIDTH: u16 = 72;
+
+/// The bindings in force, one command a line, or two a line when the screen
+/// is too short for one; then the keymap and theme, and every problem found
+/// in a file, in full.
 pub fn help(frame: &mut Frame, area: Rect, app: &App) {
     let th = &app.theme;
-    let mut lines: Vec<Line> = Command::ALL
+    let entries: Vec<(String, &str)> = Command::ALL
         .iter()
         .map(|&c| {
             let keys = app.keymap.keys_for(c);
@@ -55,21 +62,64 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App) {
             } else {
                 keys.join(" ")
             };
-            Line::from(vec![
-                Span::styled(format!(" {keys:<18}"), th.accent),
-                Span::styled(c.description(), th.text),
-            ])
+            (keys, c.description())
         })
         .collect();
-    lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled(
-        format!(" keymap: {} · theme: {}", app.keymap.name, app.theme.name),
-        th.muted,
-    )));
-    for problem in &app.problems {
-        lines.push(Line::from(Span::styled(format!(" ⚠ {problem}"), th.warn)));
-    }
-    popup(frame, area, app, "Keys".into(), lines, 72);
+    let mut after = vec![
+        Line::from(""),
+        Line::from(Span::styled(
+            format!(" keymap: {} · theme: {}", app.keymap.name, app.theme.name),
+            th.muted,
+        )),
+    ];
+    after.extend(
+        app.problems
+            .iter()
+            .map(|p| Line::from(Span::styled(format!(" ⚠ {p}"), th.warn))),
+    );
+    let inner = HELP_WIDTH.min(area.width).saturating_sub(2) as usize;
+    let after_rows: usize = after
+        .iter()
+        .map(|l| l.width().div_ceil(inner.max(1)).max(1))
+        .sum();
+    let mut lines: Vec<Line> = if entries.len() + after_rows + 2 <= area.height as usize {
+        entries
+            .iter()
+            .map(|(keys, what)| {
+                Line::from(vec![
+                    Span::styled(format!(" {keys:<18}"), th.accent),
+                    Span::styled(*what, th.text),
+                ])
+            })
+            .collect()
+    } else {
+        let half = entries.len().div_ceil(2);
+        let column = inner / 2;
+        let cell = |(keys, what): &(String, &str)| {
+            vec![
+                Span::styled(format!(" {:<12}", fit_text(keys, 12)), th.accent),
+                Span::styled(
+                    format!(
+                        "{:<w$}",
+                        fit_text(what, column.saturating_sub(13)),
+                        w = column.saturating_sub(13)
+                    ),
+                    th.text,
+                ),
+            ]
+        };
+        (0..half)
+            .map(|row| {
+                let mut spans = cell(&entries[row]);
+                if let Some(right) = entries.get(row + half) {
+                    spans.extend(cell(right));
+                }
+                Line::from(spans)
+            })
+            .collect()
+    };
+    lines.extend(after);
+    popup(frame, area, app, "Keys".into(), lines, HELP_WIDTH);
 }
 
 fn field(app: &App, name: &str, value: String) -> Line<'static> {
