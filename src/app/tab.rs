@@ -59,7 +59,7 @@ impl Tab {
     pub fn feeds(self) -> FeedSet {
         let mut feeds = vec![Feed::Health, Feed::Backups, Feed::Alerts];
         match self {
-            Tab::Kpis => feeds.extend([Feed::Deployments, Feed::History]),
+            Tab::Kpis => feeds.push(Feed::History),
             Tab::Deploys => feeds.push(Feed::Deployments),
             Tab::Health | Tab::Backups | Tab::Incidents => {}
         }

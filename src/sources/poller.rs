@@ -1,8 +1,7 @@
-//! One tokio task per source: fetch the feeds on screen at the full refresh
-//! rate, the others at a slower background rate, and send every result (or
-//! error) as a message.
+//! One tokio task per feed of each source: fetch the feeds on screen at the
+//! full refresh rate, the others at a slower background rate, and send every
+//! result (or error) as a message.
 
-use std::collections::HashMap;
 use std::time::Duration as StdDuration;
 
 use chrono::{Duration, Utc};
@@ -34,41 +33,73 @@ impl Default for PollPlan {
     }
 }
 
-/// Polls `source` until the receiving side of `tx` is gone.
+/// Polls every feed of `source`, each in a task of its own so that a slow
+/// feed never holds up the others, until the receiving side of `tx` is gone.
 pub fn spawn<M>(
     source: Source,
     plan: PollPlan,
-    mut on_screen: watch::Receiver<FeedSet>,
+    on_screen: watch::Receiver<FeedSet>,
     tx: mpsc::UnboundedSender<M>,
-) -> JoinHandle<()>
+) -> Vec<JoinHandle<()>>
 where
     M: From<FeedUpdate> + Send + 'static,
 {
-    tokio::spawn(async move {
-        let mut last: HashMap<Feed, Instant> = HashMap::new();
-        loop {
-            let visible = *on_screen.borrow_and_update();
-            for &feed in source.feeds() {
-                let every = if visible.contains(feed) {
-                    plan.interval
-                } else {
-                    plan.background
-                };
-                if last.get(&feed).is_some_and(|at| at.elapsed() < every) {
-                    continue;
-                }
-                last.insert(feed, Instant::now());
-                let update = fetch(&source, feed, &plan).await;
-                if tx.send(M::from(update)).is_err() {
+    source
+        .feeds()
+        .iter()
+        .map(|&feed| {
+            tokio::spawn(poll_feed(
+                source.clone(),
+                feed,
+                plan,
+                on_screen.clone(),
+                tx.clone(),
+            ))
+        })
+        .collect()
+}
+
+/// How often `feed` is fetched: at the full rate while on screen, else at
+/// the background rate. The incident history moves slowly and its query
+/// spans a month, so it always goes at the background rate.
+fn every(feed: Feed, visible: FeedSet, plan: &PollPlan) -> StdDuration {
+    if visible.contains(feed) && feed != Feed::History {
+        plan.interval
+    } else {
+        plan.background
+    }
+}
+
+async fn poll_feed<M>(
+    source: Source,
+    feed: Feed,
+    plan: PollPlan,
+    mut on_screen: watch::Receiver<FeedSet>,
+    tx: mpsc::UnboundedSender<M>,
+) where
+    M: From<FeedUpdate> + Send + 'static,
+{
+    let mut last: Option<Instant> = None;
+    loop {
+        let visible = *on_screen.borrow_and_update();
+        let due = every(feed, visible, &plan);
+        let wait = match last {
+            Some(at) if at.elapsed() < due => due - at.elapsed(),
+            _ => {
+                last = Some(Instant::now());
+                if tx.send(M::from(fetch(&source, feed, &plan).await)).is_err() {
                     return;
                 }
+                due
             }
-            tokio::select! {
-                _ = tokio::time::sleep(plan.interval) => {}
-                changed = on_screen.changed() => if changed.is_err() { return },
-            }
+        };
+        // Wake when due, or at once when the tab changes (the feed may have
+        // just come on screen).
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            changed = on_screen.changed() => if changed.is_err() { return },
         }
-    })
+    }
 }
 
 async fn fetch(source: &Source, feed: Feed, plan: &PollPlan) -> FeedUpdate {
