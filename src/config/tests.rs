@@ -1,3 +1,5 @@
+//! Themes and keymaps: the shipped files, broken files, and user overrides.
+
 use std::path::PathBuf;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};

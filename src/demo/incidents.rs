@@ -43,9 +43,9 @@ const PAGES: [AlertKind; 2] = [
     },
     AlertKind {
         name: "LatencySLOBreach",
-        summary: "p99 latency above 2 s",
+        summary: "p99 latency far above objective",
         effect: Effect::Latency(3.0),
-        escalated: Effect::Latency(9.0),
+        escalated: Effect::Latency(14.0),
     },
 ];
 
@@ -236,7 +236,7 @@ fn silences(estate: &DemoEstate) -> Vec<Silence> {
             id: "5e1c0a7d".into(),
             matchers: "service=\"reporting\"".into(),
             created_by: "ops-bot".into(),
-            comment: "Maintenance window: nightly warehouse rebuild 02:00-06:00".into(),
+            comment: "Maintenance window: nightly warehouse rebuild".into(),
             starts_at: at(-Duration::minutes(50).num_seconds()),
             ends_at: at(Duration::minutes(190).num_seconds()),
         },

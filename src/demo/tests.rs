@@ -1,3 +1,5 @@
+//! The demo estate: deterministic per seed, and with everything the tour needs.
+
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};

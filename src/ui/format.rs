@@ -2,7 +2,7 @@
 
 use chrono::Duration;
 
-/// "45s", "12m", "3h 05m", "4d 2h".
+/// "45s", "12m 03s", "3h 05m", "4d 2h".
 pub fn duration(d: Duration) -> String {
     let s = d.num_seconds().max(0);
     match s {
