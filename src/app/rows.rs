@@ -56,6 +56,9 @@ struct Candidate {
     text: String,
 }
 
+/// The state given to items of tables that are not sorted by state.
+const NO_STATE: Status = Status::Ok;
+
 fn worst_first(status: Status) -> i64 {
     -(status as i64)
 }
@@ -72,117 +75,106 @@ fn candidate(index: usize, key: &str, order: (Status, i64, &str), text: String) 
 }
 
 fn candidates(app: &App, id: TableId) -> Vec<Candidate> {
-    let estate = &app.estate;
-    let (thresholds, objectives, now) =
-        (&app.settings.thresholds, &app.settings.objectives, app.now);
-    let services = estate.services();
-    let none = Status::Ok;
     match id {
-        TableId::Slo => services
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let left = budget_left(s, objectives.availability);
-                let budget = left.map_or(i64::MAX, |l| (l.clamp(-1e6, 1e6) * 1e6) as i64);
-                let state = service_slo_status(s, objectives.availability);
-                let text = format!("{} {} {} {}", s.name, s.tier.label(), s.team, state.label());
-                candidate(i, &s.name, (state, budget, &s.name), text)
-            })
-            .collect(),
-        TableId::Services => services
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let state = service_status(s, thresholds, objectives);
-                let text = format!("{} {} {} {}", s.name, s.tier.label(), s.team, state.label());
-                candidate(i, &s.name, (state, 0, &s.name), text)
-            })
-            .collect(),
-        TableId::Hosts => estate
-            .health
-            .data
-            .as_ref()
-            .map_or(&[][..], |h| &h.hosts)
-            .iter()
-            .enumerate()
-            .map(|(i, h)| {
-                let state = host_status(h, thresholds);
-                candidate(
-                    i,
-                    &h.name,
-                    (state, 0, &h.name),
-                    format!("{} {}", h.name, state.label()),
-                )
-            })
-            .collect(),
-        TableId::Deployments => estate
-            .deployments
-            .data
-            .as_deref()
-            .unwrap_or(&[])
-            .iter()
-            .enumerate()
-            .map(|(i, d)| {
-                let text = format!(
-                    "{} {} {} {} {}",
-                    d.service,
-                    d.environment,
-                    d.version,
-                    d.strategy.label(),
-                    d.phase.label()
-                );
-                candidate(
-                    i,
-                    &d.service,
-                    (none, -d.deployed_at.timestamp(), &d.service),
-                    text,
-                )
-            })
-            .collect(),
-        TableId::Backups => estate
-            .backups
-            .data
-            .as_deref()
-            .unwrap_or(&[])
-            .iter()
-            .enumerate()
-            .map(|(i, b)| {
-                let state = backup_status(b, now);
-                let text = format!("{} {} {}", b.target, b.tier.label(), state.label());
-                candidate(i, &b.target, (state, 0, &b.target), text)
-            })
-            .collect(),
-        TableId::Incidents => estate
-            .incidents
-            .iter()
-            .enumerate()
-            .map(|(i, inc)| {
-                // Already in order: most severe, then longest running.
-                let key = format!("{}/{}", inc.name, inc.service);
-                let text = format!(
-                    "{} {} {} {}",
-                    inc.name,
-                    inc.service,
-                    inc.severity.label(),
-                    inc.summary
-                );
-                candidate(i, &key, (none, i as i64, ""), text)
-            })
-            .collect(),
-        TableId::Silences => estate
-            .alerts
-            .data
-            .as_ref()
-            .map_or(&[][..], |a| &a.silences)
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let pending = i64::from(!s.is_active(now));
-                let text = format!("{} {} {}", s.matchers, s.created_by, s.comment);
-                candidate(i, &s.id, (none, pending, &s.starts_at.to_rfc3339()), text)
-            })
-            .collect(),
+        TableId::Slo => slo_candidates(app),
+        TableId::Services => service_candidates(app),
+        TableId::Hosts => host_candidates(app),
+        TableId::Deployments => deployment_candidates(app),
+        TableId::Backups => backup_candidates(app),
+        TableId::Incidents => incident_candidates(app),
+        TableId::Silences => silence_candidates(app),
     }
+}
+
+/// A candidate per item, each knowing its item's index in the feed's data.
+fn candidates_of<T>(items: &[T], to_candidate: impl Fn(usize, &T) -> Candidate) -> Vec<Candidate> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| to_candidate(i, item))
+        .collect()
+}
+
+/// Worst SLO state first, then the least error budget left.
+fn slo_candidates(app: &App) -> Vec<Candidate> {
+    let objective = app.settings.objectives.availability;
+    candidates_of(app.estate.services(), |i, s| {
+        let left = budget_left(s, objective);
+        let budget = left.map_or(i64::MAX, |l| (l.clamp(-1e6, 1e6) * 1e6) as i64);
+        let state = service_slo_status(s, objective);
+        let text = format!("{} {} {} {}", s.name, s.tier.label(), s.team, state.label());
+        candidate(i, &s.name, (state, budget, &s.name), text)
+    })
+}
+
+fn service_candidates(app: &App) -> Vec<Candidate> {
+    let (thresholds, objectives) = (&app.settings.thresholds, &app.settings.objectives);
+    candidates_of(app.estate.services(), |i, s| {
+        let state = service_status(s, thresholds, objectives);
+        let text = format!("{} {} {} {}", s.name, s.tier.label(), s.team, state.label());
+        candidate(i, &s.name, (state, 0, &s.name), text)
+    })
+}
+
+fn host_candidates(app: &App) -> Vec<Candidate> {
+    let health = app.estate.health.data.as_ref();
+    candidates_of(health.map_or(&[][..], |h| &h.hosts), |i, h| {
+        let state = host_status(h, &app.settings.thresholds);
+        let text = format!("{} {}", h.name, state.label());
+        candidate(i, &h.name, (state, 0, &h.name), text)
+    })
+}
+
+/// Newest deployment first.
+fn deployment_candidates(app: &App) -> Vec<Candidate> {
+    let deployments = app.estate.deployments.data.as_deref().unwrap_or(&[]);
+    candidates_of(deployments, |i, d| {
+        let text = format!(
+            "{} {} {} {} {}",
+            d.service,
+            d.environment,
+            d.version,
+            d.strategy.label(),
+            d.phase.label()
+        );
+        let order = (NO_STATE, -d.deployed_at.timestamp(), d.service.as_str());
+        candidate(i, &d.service, order, text)
+    })
+}
+
+fn backup_candidates(app: &App) -> Vec<Candidate> {
+    let backups = app.estate.backups.data.as_deref().unwrap_or(&[]);
+    candidates_of(backups, |i, b| {
+        let state = backup_status(b, app.now);
+        let text = format!("{} {} {}", b.target, b.tier.label(), state.label());
+        candidate(i, &b.target, (state, 0, &b.target), text)
+    })
+}
+
+fn incident_candidates(app: &App) -> Vec<Candidate> {
+    // Already in order: most severe, then longest running.
+    candidates_of(&app.estate.incidents, |i, inc| {
+        let key = format!("{}/{}", inc.name, inc.service);
+        let text = format!(
+            "{} {} {} {}",
+            inc.name,
+            inc.service,
+            inc.severity.label(),
+            inc.summary
+        );
+        candidate(i, &key, (NO_STATE, i as i64, ""), text)
+    })
+}
+
+/// Active silences first, then by when they start.
+fn silence_candidates(app: &App) -> Vec<Candidate> {
+    let alerts = app.estate.alerts.data.as_ref();
+    candidates_of(alerts.map_or(&[][..], |a| &a.silences), |i, s| {
+        let pending = i64::from(!s.is_active(app.now));
+        let text = format!("{} {} {}", s.matchers, s.created_by, s.comment);
+        let starts = s.starts_at.to_rfc3339();
+        candidate(i, &s.id, (NO_STATE, pending, &starts), text)
+    })
 }
 
 /// The rows of table `id` in display order, and how many there are unfiltered.

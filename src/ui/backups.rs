@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::widgets::Cell;
 
 use super::format;
-use super::widgets::{Column, col, freshness, status_cell, table};
+use super::widgets::{Column, TablePanel, col, freshness, status_cell, table};
 use crate::app::App;
 use crate::app::tab::TableId;
 use crate::domain::slo::{backup_status, rpo_status, rto_status, verification_status};
@@ -29,45 +29,37 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let right = freshness(app, panel.updated, panel.error.as_deref());
     let list = panel.data.as_deref().unwrap_or(&[]);
     let th = &app.theme;
-    table(
-        frame,
-        area,
-        app,
-        TableId::Backups,
-        &COLUMNS,
-        right,
-        true,
-        |i| {
-            let b = &list[i];
-            let obj = b.tier.objectives();
-            let (age, rpo) = rpo_status(b.last_success, obj, app.now);
-            let rto = rto_status(b, obj, app.now);
-            let drill = b
-                .last_drill
-                .map_or("never".into(), |d| format::ago(app.now - d.at));
-            let measured = b.last_drill.map_or("untested".into(), |d| {
-                format!(
-                    "{} / {}",
-                    format::duration(d.measured_rto),
-                    format::short_duration(obj.rto)
-                )
-            });
-            vec![
-                status_cell(app, backup_status(b, app.now)),
-                Cell::from(b.target.clone()),
-                Cell::from(b.tier.label()),
-                Cell::from(age.map_or("never".into(), format::ago)).style(th.value(rpo)),
-                Cell::from(format::short_duration(obj.rpo)),
-                Cell::from(format::bytes(b.size_bytes)),
-                Cell::from(format::short_duration(b.duration)),
-                Cell::from(
-                    b.last_verified
-                        .map_or("never".into(), |v| format::ago(app.now - v)),
-                )
-                .style(th.value(verification_status(b.last_verified, app.now))),
-                Cell::from(drill),
-                Cell::from(measured).style(th.value(rto)),
-            ]
-        },
-    );
+    let spec = TablePanel::new(app, TableId::Backups, &COLUMNS, right);
+    table(frame, area, app, spec, |i| {
+        let b = &list[i];
+        let obj = b.tier.objectives();
+        let (age, rpo) = rpo_status(b.last_success, obj, app.now);
+        let rto = rto_status(b, obj, app.now);
+        let drill = b
+            .last_drill
+            .map_or("never".into(), |d| format::ago(app.now - d.at));
+        let measured = b.last_drill.map_or("untested".into(), |d| {
+            format!(
+                "{} / {}",
+                format::duration(d.measured_rto),
+                format::short_duration(obj.rto)
+            )
+        });
+        vec![
+            status_cell(app, backup_status(b, app.now)),
+            Cell::from(b.target.clone()),
+            Cell::from(b.tier.label()),
+            Cell::from(age.map_or("never".into(), format::ago)).style(th.value(rpo)),
+            Cell::from(format::short_duration(obj.rpo)),
+            Cell::from(format::bytes(b.size_bytes)),
+            Cell::from(format::short_duration(b.duration)),
+            Cell::from(
+                b.last_verified
+                    .map_or("never".into(), |v| format::ago(app.now - v)),
+            )
+            .style(th.value(verification_status(b.last_verified, app.now))),
+            Cell::from(drill),
+            Cell::from(measured).style(th.value(rto)),
+        ]
+    });
 }

@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::widgets::Cell;
 
 use super::format;
-use super::widgets::{Column, col, freshness, status_cell, table};
+use super::widgets::{Column, TablePanel, col, freshness, status_cell, table};
 use crate::app::App;
 use crate::app::tab::TableId;
 
@@ -27,29 +27,21 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let panel = &app.estate.deployments;
     let right = freshness(app, panel.updated, panel.error.as_deref());
     let list = panel.data.as_deref().unwrap_or(&[]);
-    table(
-        frame,
-        area,
-        app,
-        TableId::Deployments,
-        &COLUMNS,
-        right,
-        true,
-        |i| {
-            let d = &list[i];
-            let status = d.phase.status();
-            vec![
-                status_cell(app, status),
-                Cell::from(d.service.clone()),
-                Cell::from(d.environment.clone()),
-                Cell::from(d.version.clone()),
-                Cell::from(d.previous_version.clone().unwrap_or_else(|| "—".into())),
-                Cell::from(d.strategy.label()),
-                Cell::from(d.strategy.progress()).style(app.theme.accent),
-                Cell::from(d.phase.label()).style(app.theme.status(status)),
-                Cell::from(format::ago(app.now - d.deployed_at)),
-                Cell::from(d.rollbacks.to_string()),
-            ]
-        },
-    );
+    let spec = TablePanel::new(app, TableId::Deployments, &COLUMNS, right);
+    table(frame, area, app, spec, |i| {
+        let d = &list[i];
+        let status = d.phase.status();
+        vec![
+            status_cell(app, status),
+            Cell::from(d.service.clone()),
+            Cell::from(d.environment.clone()),
+            Cell::from(d.version.clone()),
+            Cell::from(d.previous_version.clone().unwrap_or_else(|| "—".into())),
+            Cell::from(d.strategy.label()),
+            Cell::from(d.strategy.progress()).style(app.theme.accent),
+            Cell::from(d.phase.label()).style(app.theme.status(status)),
+            Cell::from(format::ago(app.now - d.deployed_at)),
+            Cell::from(d.rollbacks.to_string()),
+        ]
+    });
 }

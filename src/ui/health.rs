@@ -6,12 +6,13 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
 
-use super::widgets::{Column, col, freshness, status_cell, table};
+use super::widgets::{Column, TablePanel, col, freshness, status_cell, table};
 use super::{format, layout};
 use crate::app::App;
 use crate::app::tab::TableId;
 use crate::domain::kpi::budget_left;
 use crate::domain::slo::{host_status, level, signal_states};
+use crate::domain::{Host, ServiceHealth};
 
 const SERVICES: [Column; 12] = [
     col("State", 9, 0),
@@ -38,73 +39,67 @@ const HOSTS: [Column; 6] = [
 ];
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let top = layout::table_area(app, area, TableId::Services);
-    let bottom = layout::table_area(app, area, TableId::Hosts);
-    let focus = app.focused_table();
     let panel = &app.estate.health;
     let right = || freshness(app, panel.updated, panel.error.as_deref());
-    let (t, o) = (&app.settings.thresholds, &app.settings.objectives);
+    let services = layout::table_area(app, area, TableId::Services);
+    let hosts = layout::table_area(app, area, TableId::Hosts);
+    draw_services(frame, services, app, right());
+    draw_hosts(frame, hosts, app, right());
+}
+
+fn draw_services(frame: &mut Frame, area: Rect, app: &App, right: Span<'static>) {
     let services = app.estate.services();
-    table(
-        frame,
-        top,
-        app,
-        TableId::Services,
-        &SERVICES,
-        right(),
-        focus == TableId::Services,
-        |i| {
-            let s = &services[i];
-            let states = signal_states(s, t, o);
-            let th = &app.theme;
-            vec![
-                status_cell(app, states.worst()),
-                Cell::from(s.name.clone()),
-                Cell::from(s.tier.label()),
-                Cell::from(format::rate(s.requests_per_second)),
-                Cell::from(format::percent(s.error_ratio, 2)).style(th.value(states.errors)),
-                Cell::from(format::millis(s.latency_p95_ms)).style(th.value(states.p95)),
-                Cell::from(format::millis(s.latency_p99_ms)).style(th.value(states.p99)),
-                Cell::from(format::percent(s.saturation, 0)),
-                Cell::from(format!("{}/{}", s.targets_up, s.targets_total))
-                    .style(th.value(states.targets)),
-                Cell::from(
-                    budget_left(s, o.availability).map_or("—".into(), |l| format::percent(l, 0)),
-                )
-                .style(th.value(states.budget)),
-                Cell::from(s.team.clone()),
-                Cell::from(format::sparkline(&s.traffic_history, 20)).style(app.theme.accent),
-            ]
-        },
-    );
-    let hosts = panel.data.as_ref().map_or(&[][..], |h| &h.hosts);
-    table(
-        frame,
-        bottom,
-        app,
-        TableId::Hosts,
-        &HOSTS,
-        right(),
-        focus == TableId::Hosts,
-        |i| {
-            let h = &hosts[i];
-            let gauge = |v: f64, threshold: f64| {
-                let style = app.theme.value(level(v, threshold));
-                let (filled, empty) = format::gauge(v, 10);
-                Cell::from(Line::from(vec![
-                    Span::styled(filled, style),
-                    Span::styled(empty, app.theme.muted),
-                    Span::styled(format!(" {:>3.0}%", v * 100.0), style),
-                ]))
-            };
-            vec![
-                status_cell(app, host_status(h, t)),
-                Cell::from(h.name.clone()),
-                gauge(h.cpu, t.cpu),
-                gauge(h.memory, t.memory),
-                gauge(h.disk, t.disk),
-                Cell::from(format::sparkline(&h.cpu_history, 20)).style(app.theme.accent),
-            ]
-        },
-    );
+    let spec = TablePanel::new(app, TableId::Services, &SERVICES, right);
+    table(frame, area, app, spec, |i| service_cells(app, &services[i]));
+}
+
+fn service_cells(app: &App, s: &ServiceHealth) -> Vec<Cell<'static>> {
+    let o = &app.settings.objectives;
+    let states = signal_states(s, &app.settings.thresholds, o);
+    let th = &app.theme;
+    vec![
+        status_cell(app, states.worst()),
+        Cell::from(s.name.clone()),
+        Cell::from(s.tier.label()),
+        Cell::from(format::rate(s.requests_per_second)),
+        Cell::from(format::percent(s.error_ratio, 2)).style(th.value(states.errors)),
+        Cell::from(format::millis(s.latency_p95_ms)).style(th.value(states.p95)),
+        Cell::from(format::millis(s.latency_p99_ms)).style(th.value(states.p99)),
+        Cell::from(format::percent(s.saturation, 0)),
+        Cell::from(format!("{}/{}", s.targets_up, s.targets_total)).style(th.value(states.targets)),
+        Cell::from(budget_left(s, o.availability).map_or("—".into(), |l| format::percent(l, 0)))
+            .style(th.value(states.budget)),
+        Cell::from(s.team.clone()),
+        Cell::from(format::sparkline(&s.traffic_history, 20)).style(th.accent),
+    ]
+}
+
+fn draw_hosts(frame: &mut Frame, area: Rect, app: &App, right: Span<'static>) {
+    let health = app.estate.health.data.as_ref();
+    let hosts = health.map_or(&[][..], |h| &h.hosts);
+    let spec = TablePanel::new(app, TableId::Hosts, &HOSTS, right);
+    table(frame, area, app, spec, |i| host_cells(app, &hosts[i]));
+}
+
+fn host_cells(app: &App, h: &Host) -> Vec<Cell<'static>> {
+    let t = &app.settings.thresholds;
+    vec![
+        status_cell(app, host_status(h, t)),
+        Cell::from(h.name.clone()),
+        gauge(app, h.cpu, t.cpu),
+        gauge(app, h.memory, t.memory),
+        gauge(app, h.disk, t.disk),
+        Cell::from(format::sparkline(&h.cpu_history, 20)).style(app.theme.accent),
+    ]
+}
+
+/// A bar and a percentage, coloured by how close `v` is to its threshold.
+fn gauge(app: &App, v: f64, threshold: f64) -> Cell<'static> {
+    let style = app.theme.value(level(v, threshold));
+    let (filled, empty) = format::gauge(v, 10);
+    Cell::from(Line::from(vec![
+        Span::styled(filled, style),
+        Span::styled(empty, app.theme.muted),
+        Span::styled(format!(" {:>3.0}%", v * 100.0), style),
+    ]))
 }

@@ -6,11 +6,12 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
 
-use super::widgets::{Column, col, fit_text, flex, freshness, table};
+use super::widgets::{Column, TablePanel, col, fit_text, flex, freshness, table};
 use super::{format, layout};
 use crate::app::App;
 use crate::app::tab::TableId;
-use crate::domain::Status;
+use crate::domain::incidents::Incident;
+use crate::domain::{Silence, Status};
 
 const INCIDENTS: [Column; 8] = [
     col("Severity", 10, 0),
@@ -33,98 +34,96 @@ const SILENCES: [Column; 6] = [
 ];
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let top = layout::table_area(app, area, TableId::Incidents);
-    let bottom = layout::table_area(app, area, TableId::Silences);
     let panel = &app.estate.alerts;
     let right = || freshness(app, panel.updated, panel.error.as_deref());
-    let focus = app.focused_table();
-    let th = &app.theme;
+    let top = layout::table_area(app, area, TableId::Incidents);
+    let bottom = layout::table_area(app, area, TableId::Silences);
+    draw_incidents(frame, top, app, right());
+    draw_runbook(frame, top, app);
+    draw_silences(frame, bottom, app, right());
+}
+
+fn draw_incidents(frame: &mut Frame, area: Rect, app: &App, right: Span<'static>) {
     let incidents = &app.estate.incidents;
-    table(
-        frame,
-        top,
-        app,
-        TableId::Incidents,
-        &INCIDENTS,
-        right(),
-        focus == TableId::Incidents,
-        |i| {
-            let inc = &incidents[i];
-            let sev = if inc.silenced {
-                Cell::from(format!("◌ {}", inc.severity.label())).style(th.muted)
-            } else {
-                Cell::from(format!(
-                    "{} {}",
-                    inc.severity.symbol(),
-                    inc.severity.label()
-                ))
-                .style(th.severity(inc.severity))
-            };
-            let summary = if inc.silenced {
-                format!("[silenced] {}", inc.summary)
-            } else {
-                inc.summary.clone()
-            };
-            vec![
-                sev,
-                Cell::from(inc.name.clone()),
-                Cell::from(inc.service.clone()),
-                Cell::from(inc.started.format("%H:%M").to_string()),
-                Cell::from(format::short_duration(inc.duration(app.now))),
-                Cell::from(inc.alert_count.to_string()),
-                Cell::from(summary),
-                Cell::from(inc.runbook.clone().unwrap_or_else(|| "—".into())).style(th.muted),
-            ]
-        },
-    );
-    // The selected incident's runbook on the bottom border, whole, where it
-    // can be read and copied even when the Runbook column does not fit.
+    let spec = TablePanel::new(app, TableId::Incidents, &INCIDENTS, right);
+    table(frame, area, app, spec, |i| {
+        incident_cells(app, &incidents[i])
+    });
+}
+
+fn incident_cells(app: &App, inc: &Incident) -> Vec<Cell<'static>> {
+    let th = &app.theme;
+    let sev = if inc.silenced {
+        Cell::from(format!("◌ {}", inc.severity.label())).style(th.muted)
+    } else {
+        Cell::from(format!(
+            "{} {}",
+            inc.severity.symbol(),
+            inc.severity.label()
+        ))
+        .style(th.severity(inc.severity))
+    };
+    let summary = if inc.silenced {
+        format!("[silenced] {}", inc.summary)
+    } else {
+        inc.summary.clone()
+    };
+    vec![
+        sev,
+        Cell::from(inc.name.clone()),
+        Cell::from(inc.service.clone()),
+        Cell::from(inc.started.format("%H:%M").to_string()),
+        Cell::from(format::short_duration(inc.duration(app.now))),
+        Cell::from(inc.alert_count.to_string()),
+        Cell::from(summary),
+        Cell::from(inc.runbook.clone().unwrap_or_else(|| "—".into())).style(th.muted),
+    ]
+}
+
+/// The selected incident's runbook on the incidents table's bottom border,
+/// whole, where it can be read and copied even when the Runbook column does
+/// not fit.
+fn draw_runbook(frame: &mut Frame, table_area: Rect, app: &App) {
     let selected = app
         .table(TableId::Incidents)
         .selected_row()
-        .and_then(|r| incidents.get(r.index));
-    if let Some(url) = selected.and_then(|inc| inc.runbook.as_deref()) {
-        let text = fit_text(
-            &format!(" runbook: {url} "),
-            top.width.saturating_sub(4) as usize,
-        );
-        let line = Line::from(Span::styled(text, th.accent));
-        frame.render_widget(
-            line,
-            Rect {
-                x: top.x + 2,
-                y: top.bottom().saturating_sub(1),
-                width: top.width.saturating_sub(4),
-                height: 1,
-            },
-        );
-    }
-    let silences = panel.data.as_ref().map_or(&[][..], |a| &a.silences);
-    table(
-        frame,
-        bottom,
-        app,
-        TableId::Silences,
-        &SILENCES,
-        right(),
-        focus == TableId::Silences,
-        |i| {
-            let s = &silences[i];
-            let (word, status) = if s.is_active(app.now) {
-                ("active", Status::Ok)
-            } else if s.starts_at > app.now {
-                ("pending", Status::Unknown)
-            } else {
-                ("expired", Status::Unknown)
-            };
-            vec![
-                Cell::from(word).style(th.status(status)),
-                Cell::from(s.matchers.clone()),
-                Cell::from(s.created_by.clone()),
-                Cell::from(s.starts_at.format("%d %b %H:%M").to_string()),
-                Cell::from(s.ends_at.format("%d %b %H:%M").to_string()),
-                Cell::from(s.comment.clone()),
-            ]
-        },
-    );
+        .and_then(|r| app.estate.incidents.get(r.index));
+    let Some(url) = selected.and_then(|inc| inc.runbook.as_deref()) else {
+        return;
+    };
+    let width = table_area.width.saturating_sub(4);
+    let text = fit_text(&format!(" runbook: {url} "), width as usize);
+    let line = Line::from(Span::styled(text, app.theme.accent));
+    let border = Rect {
+        x: table_area.x + 2,
+        y: table_area.bottom().saturating_sub(1),
+        width,
+        height: 1,
+    };
+    frame.render_widget(line, border);
+}
+
+fn draw_silences(frame: &mut Frame, area: Rect, app: &App, right: Span<'static>) {
+    let alerts = app.estate.alerts.data.as_ref();
+    let silences = alerts.map_or(&[][..], |a| &a.silences);
+    let spec = TablePanel::new(app, TableId::Silences, &SILENCES, right);
+    table(frame, area, app, spec, |i| silence_cells(app, &silences[i]));
+}
+
+fn silence_cells(app: &App, s: &Silence) -> Vec<Cell<'static>> {
+    let (word, status) = if s.is_active(app.now) {
+        ("active", Status::Ok)
+    } else if s.starts_at > app.now {
+        ("pending", Status::Unknown)
+    } else {
+        ("expired", Status::Unknown)
+    };
+    vec![
+        Cell::from(word).style(app.theme.status(status)),
+        Cell::from(s.matchers.clone()),
+        Cell::from(s.created_by.clone()),
+        Cell::from(s.starts_at.format("%d %b %H:%M").to_string()),
+        Cell::from(s.ends_at.format("%d %b %H:%M").to_string()),
+        Cell::from(s.comment.clone()),
+    ]
 }

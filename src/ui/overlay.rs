@@ -140,183 +140,170 @@ pub fn detail(frame: &mut Frame, area: Rect, app: &App) {
     popup(frame, area, app, title, lines, 84);
 }
 
-fn detail_lines(app: &App, id: TableId, i: usize) -> Option<(String, Vec<Line<'static>>)> {
-    let e = &app.estate;
+/// A pop-up's title and its lines.
+type Detail = (String, Vec<Line<'static>>);
+
+/// The details of row `i` of table `id`; `None` when the row's item is gone
+/// from the feed's data.
+fn detail_lines(app: &App, id: TableId, i: usize) -> Option<Detail> {
+    match id {
+        TableId::Slo | TableId::Services => service_detail(app, i),
+        TableId::Hosts => host_detail(app, i),
+        TableId::Deployments => deployment_detail(app, i),
+        TableId::Backups => backup_detail(app, i),
+        TableId::Incidents => incident_detail(app, i),
+        TableId::Silences => silence_detail(app, i),
+    }
+}
+
+fn service_detail(app: &App, i: usize) -> Option<Detail> {
+    let s = &app.estate.health.data.as_ref()?.services.get(i)?;
     let f = |name: &str, value: String| field(app, name, value);
     let objective = app.settings.objectives.availability;
-    Some(match id {
-        TableId::Slo | TableId::Services => {
-            let s = &e.health.data.as_ref()?.services.get(i)?;
-            (
-                s.name.clone(),
-                vec![
-                    f("tier", s.tier.label().into()),
-                    f("team", s.team.clone()),
-                    f("cluster", s.cluster.clone().unwrap_or_else(|| "—".into())),
-                    f("requests/s", format::rate(s.requests_per_second)),
-                    f("error ratio", format::percent(s.error_ratio, 3)),
-                    f(
-                        "latency p95/p99",
-                        format!(
-                            "{} / {}",
-                            format::millis(s.latency_p95_ms),
-                            format::millis(s.latency_p99_ms)
-                        ),
-                    ),
-                    f("saturation", format::percent(s.saturation, 0)),
-                    f(
-                        "targets up",
-                        format!("{} of {}", s.targets_up, s.targets_total),
-                    ),
-                    f(
-                        "availability 30d",
-                        availability(s.sli)
-                            .map_or("unknown (no traffic)".into(), |a| format::percent(a, 4)),
-                    ),
-                    f(
-                        "burn rate 1h",
-                        burn_rate(s.error_ratio_1h, objective)
-                            .map_or("—".into(), |b| format!("{b:.2}x")),
-                    ),
-                    f("traffic 5m", format::sparkline(&s.traffic_history, 60)),
-                    f("p95 5m", format::sparkline(&s.latency_history, 60)),
-                ],
-            )
-        }
-        TableId::Hosts => {
-            let h = &e.health.data.as_ref()?.hosts.get(i)?;
-            (
-                h.name.clone(),
-                vec![
-                    f("up", if h.up { "yes".into() } else { "NO".into() }),
-                    f("cpu", format::percent(h.cpu, 1)),
-                    f("memory", format::percent(h.memory, 1)),
-                    f("disk", format::percent(h.disk, 1)),
-                    f("cpu 5m", format::sparkline(&h.cpu_history, 60)),
-                ],
-            )
-        }
-        TableId::Deployments => {
-            let d = &e.deployments.data.as_ref()?.get(i)?;
-            let mut lines = vec![
-                f("environment", d.environment.clone()),
-                f("version", d.version.clone()),
-                f(
-                    "previous",
-                    d.previous_version.clone().unwrap_or_else(|| "—".into()),
-                ),
-                f(
-                    "strategy",
-                    format!("{} · {}", d.strategy.label(), d.strategy.progress()),
-                ),
-                f("phase", d.phase.label().into()),
-                f(
-                    "deployed",
-                    format!(
-                        "{} ({})",
-                        d.deployed_at.format("%Y-%m-%d %H:%M:%S UTC"),
-                        format::ago(app.now - d.deployed_at)
-                    ),
-                ),
-                f("rollbacks 7d", d.rollbacks.to_string()),
-                Line::from(""),
-                Line::from(Span::styled(" history", app.theme.accent)),
-            ];
-            lines.extend(d.history.iter().map(|h| {
-                f(
-                    &h.version,
-                    format!("{}  {}", h.at.format("%Y-%m-%d %H:%M"), h.outcome.label()),
-                )
-            }));
-            (d.service.clone(), lines)
-        }
-        TableId::Backups => {
-            let b = &e.backups.data.as_ref()?.get(i)?;
-            let obj = b.tier.objectives();
-            let (age, rpo) = rpo_status(b.last_success, obj, app.now);
-            (
-                b.target.clone(),
-                vec![
-                    f(
-                        "tier",
-                        format!(
-                            "{} (RPO {}, RTO {})",
-                            b.tier.label(),
-                            format::short_duration(obj.rpo),
-                            format::short_duration(obj.rto)
-                        ),
-                    ),
-                    f(
-                        "last success",
-                        age.map_or("never".into(), |a| {
-                            format!("{} — {}", format::ago(a), rpo.label())
-                        }),
-                    ),
-                    f("size", format::bytes(b.size_bytes)),
-                    f("duration", format::duration(b.duration)),
-                    f(
-                        "last verified",
-                        b.last_verified
-                            .map_or("never".into(), |v| format::ago(app.now - v)),
-                    ),
-                    f(
-                        "last DR drill",
-                        b.last_drill.map_or("never".into(), |d| {
-                            format!(
-                                "{} — measured RTO {}",
-                                format::ago(app.now - d.at),
-                                format::duration(d.measured_rto)
-                            )
-                        }),
-                    ),
-                    f("RTO state", rto_status(b, obj, app.now).label().into()),
-                ],
-            )
-        }
-        TableId::Incidents => {
-            let inc = e.incidents.get(i)?;
-            (
-                format!("{} · {}", inc.name, inc.service),
-                vec![
-                    f("severity", inc.severity.label().into()),
-                    f(
-                        "started",
-                        format!(
-                            "{} ({} ago)",
-                            inc.started.format("%Y-%m-%d %H:%M:%S UTC"),
-                            format::duration(inc.duration(app.now))
-                        ),
-                    ),
-                    f("alerts", inc.alert_count.to_string()),
-                    f("summary", inc.summary.clone()),
-                    f("runbook", inc.runbook.clone().unwrap_or_else(|| "—".into())),
-                    f(
-                        "silenced",
-                        if inc.silenced {
-                            "yes".into()
-                        } else {
-                            "no".into()
-                        },
-                    ),
-                    f("reported by", inc.sources.join(", ")),
-                ],
-            )
-        }
-        TableId::Silences => {
-            let s = &e.alerts.data.as_ref()?.silences.get(i)?;
-            (
-                format!("silence {}", s.id),
-                vec![
-                    f("matchers", s.matchers.clone()),
-                    f("created by", s.created_by.clone()),
-                    f("comment", s.comment.clone()),
-                    f(
-                        "starts",
-                        s.starts_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-                    ),
-                    f("ends", s.ends_at.format("%Y-%m-%d %H:%M UTC").to_string()),
-                ],
-            )
-        }
-    })
+    let latency = format!(
+        "{} / {}",
+        format::millis(s.latency_p95_ms),
+        format::millis(s.latency_p99_ms)
+    );
+    let availability =
+        availability(s.sli).map_or("unknown (no traffic)".into(), |a| format::percent(a, 4));
+    let burn = burn_rate(s.error_ratio_1h, objective).map_or("—".into(), |b| format!("{b:.2}x"));
+    let lines = vec![
+        f("tier", s.tier.label().into()),
+        f("team", s.team.clone()),
+        f("cluster", s.cluster.clone().unwrap_or_else(|| "—".into())),
+        f("requests/s", format::rate(s.requests_per_second)),
+        f("error ratio", format::percent(s.error_ratio, 3)),
+        f("latency p95/p99", latency),
+        f("saturation", format::percent(s.saturation, 0)),
+        f(
+            "targets up",
+            format!("{} of {}", s.targets_up, s.targets_total),
+        ),
+        f("availability 30d", availability),
+        f("burn rate 1h", burn),
+        f("traffic 5m", format::sparkline(&s.traffic_history, 60)),
+        f("p95 5m", format::sparkline(&s.latency_history, 60)),
+    ];
+    Some((s.name.clone(), lines))
+}
+
+fn host_detail(app: &App, i: usize) -> Option<Detail> {
+    let h = &app.estate.health.data.as_ref()?.hosts.get(i)?;
+    let f = |name: &str, value: String| field(app, name, value);
+    let lines = vec![
+        f("up", if h.up { "yes".into() } else { "NO".into() }),
+        f("cpu", format::percent(h.cpu, 1)),
+        f("memory", format::percent(h.memory, 1)),
+        f("disk", format::percent(h.disk, 1)),
+        f("cpu 5m", format::sparkline(&h.cpu_history, 60)),
+    ];
+    Some((h.name.clone(), lines))
+}
+
+fn deployment_detail(app: &App, i: usize) -> Option<Detail> {
+    let d = &app.estate.deployments.data.as_ref()?.get(i)?;
+    let f = |name: &str, value: String| field(app, name, value);
+    let deployed = format!(
+        "{} ({})",
+        d.deployed_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        format::ago(app.now - d.deployed_at)
+    );
+    let mut lines = vec![
+        f("environment", d.environment.clone()),
+        f("version", d.version.clone()),
+        f(
+            "previous",
+            d.previous_version.clone().unwrap_or_else(|| "—".into()),
+        ),
+        f(
+            "strategy",
+            format!("{} · {}", d.strategy.label(), d.strategy.progress()),
+        ),
+        f("phase", d.phase.label().into()),
+        f("deployed", deployed),
+        f("rollbacks 7d", d.rollbacks.to_string()),
+        Line::from(""),
+        Line::from(Span::styled(" history", app.theme.accent)),
+    ];
+    lines.extend(d.history.iter().map(|h| {
+        f(
+            &h.version,
+            format!("{}  {}", h.at.format("%Y-%m-%d %H:%M"), h.outcome.label()),
+        )
+    }));
+    Some((d.service.clone(), lines))
+}
+
+fn backup_detail(app: &App, i: usize) -> Option<Detail> {
+    let b = &app.estate.backups.data.as_ref()?.get(i)?;
+    let f = |name: &str, value: String| field(app, name, value);
+    let obj = b.tier.objectives();
+    let (age, rpo) = rpo_status(b.last_success, obj, app.now);
+    let tier = format!(
+        "{} (RPO {}, RTO {})",
+        b.tier.label(),
+        format::short_duration(obj.rpo),
+        format::short_duration(obj.rto)
+    );
+    let last_success = age.map_or("never".into(), |a| {
+        format!("{} — {}", format::ago(a), rpo.label())
+    });
+    let verified = b
+        .last_verified
+        .map_or("never".into(), |v| format::ago(app.now - v));
+    let drill = b.last_drill.map_or("never".into(), |d| {
+        format!(
+            "{} — measured RTO {}",
+            format::ago(app.now - d.at),
+            format::duration(d.measured_rto)
+        )
+    });
+    let lines = vec![
+        f("tier", tier),
+        f("last success", last_success),
+        f("size", format::bytes(b.size_bytes)),
+        f("duration", format::duration(b.duration)),
+        f("last verified", verified),
+        f("last DR drill", drill),
+        f("RTO state", rto_status(b, obj, app.now).label().into()),
+    ];
+    Some((b.target.clone(), lines))
+}
+
+fn incident_detail(app: &App, i: usize) -> Option<Detail> {
+    let inc = app.estate.incidents.get(i)?;
+    let f = |name: &str, value: String| field(app, name, value);
+    let started = format!(
+        "{} ({} ago)",
+        inc.started.format("%Y-%m-%d %H:%M:%S UTC"),
+        format::duration(inc.duration(app.now))
+    );
+    let silenced = if inc.silenced { "yes" } else { "no" };
+    let lines = vec![
+        f("severity", inc.severity.label().into()),
+        f("started", started),
+        f("alerts", inc.alert_count.to_string()),
+        f("summary", inc.summary.clone()),
+        f("runbook", inc.runbook.clone().unwrap_or_else(|| "—".into())),
+        f("silenced", silenced.into()),
+        f("reported by", inc.sources.join(", ")),
+    ];
+    Some((format!("{} · {}", inc.name, inc.service), lines))
+}
+
+fn silence_detail(app: &App, i: usize) -> Option<Detail> {
+    let s = &app.estate.alerts.data.as_ref()?.silences.get(i)?;
+    let f = |name: &str, value: String| field(app, name, value);
+    let lines = vec![
+        f("matchers", s.matchers.clone()),
+        f("created by", s.created_by.clone()),
+        f("comment", s.comment.clone()),
+        f(
+            "starts",
+            s.starts_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        ),
+        f("ends", s.ends_at.format("%Y-%m-%d %H:%M UTC").to_string()),
+    ];
+    Some((format!("silence {}", s.id), lines))
 }

@@ -9,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Cell, Row, Table, TableState};
 
 use super::format;
+use crate::app::rows::TableView;
 use crate::app::tab::TableId;
 use crate::app::{App, Mode};
 use crate::domain::Status;
@@ -123,20 +124,31 @@ fn scroll_hint(app: &App, offset: usize, visible: usize, rows: usize) -> Line<'s
     .right_aligned()
 }
 
-/// Draws table `id` in `area`: only the rows that fit are built, columns
-/// drop by priority, and the selection is highlighted when focused.
-#[allow(clippy::too_many_arguments)]
-pub fn table(
-    frame: &mut Frame,
-    area: Rect,
-    app: &App,
+/// One table's panel as a tab draws it: which table, its columns, what the
+/// title's right corner says, and whether it holds the focus.
+pub struct TablePanel<'c> {
     id: TableId,
-    columns: &[Column],
+    columns: &'c [Column],
     right: Span<'static>,
     focused: bool,
-    cells: impl Fn(usize) -> Vec<Cell<'static>>,
-) {
-    let view = app.table(id);
+}
+
+impl<'c> TablePanel<'c> {
+    /// Focus follows the app, so a tab cannot highlight a table the keys do
+    /// not move.
+    pub fn new(app: &App, id: TableId, columns: &'c [Column], right: Span<'static>) -> Self {
+        TablePanel {
+            id,
+            columns,
+            right,
+            focused: app.focused_table() == id,
+        }
+    }
+}
+
+/// The table's name and, while a filter is on, how many rows it kept and
+/// the filter itself, so a filtered table is not mistaken for the whole feed.
+fn table_title(id: TableId, view: &TableView) -> String {
     let mut title = id.title().to_string();
     if view.rows.len() != view.total {
         title.push_str(&format!(" · {} of {}", view.rows.len(), view.total));
@@ -144,17 +156,62 @@ pub fn table(
     if !view.filter.is_empty() {
         title.push_str(&format!(" · /{}", view.filter));
     }
-    let inner_height = super::layout::visible_rows(area);
-    let offset = view.selected.saturating_sub(inner_height.saturating_sub(1));
-    let block = panel(app, title, focused, right).title_bottom(scroll_hint(
-        app,
-        offset,
-        inner_height,
-        view.rows.len(),
-    ));
+    title
+}
+
+/// Kept columns get their width; a flex column, or else the last one, takes
+/// the space left over so the table spans the panel.
+fn widths(columns: &[Column], kept: &[usize]) -> Vec<Constraint> {
+    let any_flex = kept.iter().any(|&k| columns[k].flex);
+    kept.iter()
+        .enumerate()
+        .map(|(n, &i)| {
+            let c = &columns[i];
+            if c.flex || (n + 1 == kept.len() && !any_flex) {
+                Constraint::Min(c.width)
+            } else {
+                Constraint::Length(c.width)
+            }
+        })
+        .collect()
+}
+
+/// Says why a table is empty, so an empty feed and a filter that hides
+/// everything do not look alike.
+fn empty_message(frame: &mut Frame, app: &App, view: &TableView, inner: Rect) {
+    if inner.height <= 1 {
+        return;
+    }
+    let message = if view.total > 0 {
+        "nothing matches the filter"
+    } else {
+        "no rows"
+    };
+    let line = Line::from(Span::styled(message, app.theme.muted)).centered();
+    let below_header = Rect {
+        y: inner.y + 1,
+        height: 1,
+        ..inner
+    };
+    frame.render_widget(line, below_header);
+}
+
+/// Draws a table in `area`: only the rows that fit are built, columns drop
+/// by priority, and the selection is highlighted when focused.
+pub fn table(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    spec: TablePanel,
+    cells: impl Fn(usize) -> Vec<Cell<'static>>,
+) {
+    let view = app.table(spec.id);
+    let visible = super::layout::visible_rows(area);
+    let offset = view.selected.saturating_sub(visible.saturating_sub(1));
+    let hint = scroll_hint(app, offset, visible, view.rows.len());
+    let block = panel(app, table_title(spec.id, view), spec.focused, spec.right).title_bottom(hint);
     let inner = block.inner(area);
-    let kept = fit(columns, inner.width);
-    let visible = inner_height;
+    let kept = fit(spec.columns, inner.width);
     let rows = view.rows.iter().skip(offset).take(visible).map(|row| {
         let all = cells(row.index);
         Row::new(
@@ -164,25 +221,13 @@ pub fn table(
         )
     });
     let header =
-        Row::new(kept.iter().map(|&i| Cell::from(columns[i].title))).style(app.theme.muted);
-    let widths: Vec<Constraint> = kept
-        .iter()
-        .enumerate()
-        .map(|(n, &i)| {
-            let c = &columns[i];
-            if c.flex || (n + 1 == kept.len() && !kept.iter().any(|&k| columns[k].flex)) {
-                Constraint::Min(c.width)
-            } else {
-                Constraint::Length(c.width)
-            }
-        })
-        .collect();
-    let highlight = if focused && app.mode != Mode::Filter {
+        Row::new(kept.iter().map(|&i| Cell::from(spec.columns[i].title))).style(app.theme.muted);
+    let highlight = if spec.focused && app.mode != Mode::Filter {
         app.theme.selection
     } else {
         Style::default()
     };
-    let table = Table::new(rows, widths)
+    let table = Table::new(rows, widths(spec.columns, &kept))
         .header(header)
         .block(block)
         .row_highlight_style(highlight);
@@ -191,20 +236,7 @@ pub fn table(
         state.select(Some(view.selected - offset));
     }
     frame.render_stateful_widget(table, area, &mut state);
-    if view.rows.is_empty() && inner.height > 1 {
-        let message = if view.total > 0 {
-            "nothing matches the filter"
-        } else {
-            "no rows"
-        };
-        let line = Line::from(Span::styled(message, app.theme.muted)).centered();
-        frame.render_widget(
-            line,
-            Rect {
-                y: inner.y + 1,
-                height: 1,
-                ..inner
-            },
-        );
+    if view.rows.is_empty() {
+        empty_message(frame, app, view, inner);
     }
 }
