@@ -48,12 +48,9 @@ fn popup(
 
 const HELP_WIDTH: u16 = 72;
 
-/// The bindings in force, one command a line, or two a line when the screen
-/// is too short for one; then the keymap and theme, and every problem found
-/// in a file, in full.
-pub fn help(frame: &mut Frame, area: Rect, app: &App) {
-    let th = &app.theme;
-    let entries: Vec<(String, &str)> = Command::ALL
+/// Each command with the keys bound to it, in the help's order.
+fn bindings(app: &App) -> Vec<(String, &'static str)> {
+    Command::ALL
         .iter()
         .map(|&c| {
             let keys = app.keymap.keys_for(c);
@@ -64,14 +61,55 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App) {
             };
             (keys, c.description())
         })
-        .collect();
-    let mut after = vec![
-        Line::from(""),
-        Line::from(Span::styled(
-            format!(" keymap: {} · theme: {}", app.keymap.name, app.theme.name),
-            th.muted,
-        )),
-    ];
+        .collect()
+}
+
+fn one_column(app: &App, entries: &[(String, &'static str)]) -> Vec<Line<'static>> {
+    let th = &app.theme;
+    entries
+        .iter()
+        .map(|(keys, what)| {
+            Line::from(vec![
+                Span::styled(format!(" {keys:<18}"), th.accent),
+                Span::styled(*what, th.text),
+            ])
+        })
+        .collect()
+}
+
+/// Two commands a line, each cut to half the width, for short screens.
+fn two_columns(app: &App, entries: &[(String, &'static str)], inner: usize) -> Vec<Line<'static>> {
+    let th = &app.theme;
+    let text_width = (inner / 2).saturating_sub(13);
+    let cell = |(keys, what): &(String, &str)| {
+        vec![
+            Span::styled(format!(" {:<12}", fit_text(keys, 12)), th.accent),
+            Span::styled(
+                format!("{:<text_width$}", fit_text(what, text_width)),
+                th.text,
+            ),
+        ]
+    };
+    let half = entries.len().div_ceil(2);
+    (0..half)
+        .map(|row| {
+            let mut spans = cell(&entries[row]);
+            if let Some(right) = entries.get(row + half) {
+                spans.extend(cell(right));
+            }
+            Line::from(spans)
+        })
+        .collect()
+}
+
+/// The bindings in force, one command a line, or two a line when the screen
+/// is too short for one; then the keymap and theme, and every problem found
+/// in a file, in full.
+pub fn help(frame: &mut Frame, area: Rect, app: &App) {
+    let th = &app.theme;
+    let entries = bindings(app);
+    let names = format!(" keymap: {} · theme: {}", app.keymap.name, app.theme.name);
+    let mut after = vec![Line::from(""), Line::from(Span::styled(names, th.muted))];
     after.extend(
         app.problems
             .iter()
@@ -82,41 +120,10 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App) {
         .iter()
         .map(|l| l.width().div_ceil(inner.max(1)).max(1))
         .sum();
-    let mut lines: Vec<Line> = if entries.len() + after_rows + 2 <= area.height as usize {
-        entries
-            .iter()
-            .map(|(keys, what)| {
-                Line::from(vec![
-                    Span::styled(format!(" {keys:<18}"), th.accent),
-                    Span::styled(*what, th.text),
-                ])
-            })
-            .collect()
+    let mut lines = if entries.len() + after_rows + 2 <= area.height as usize {
+        one_column(app, &entries)
     } else {
-        let half = entries.len().div_ceil(2);
-        let column = inner / 2;
-        let cell = |(keys, what): &(String, &str)| {
-            vec![
-                Span::styled(format!(" {:<12}", fit_text(keys, 12)), th.accent),
-                Span::styled(
-                    format!(
-                        "{:<w$}",
-                        fit_text(what, column.saturating_sub(13)),
-                        w = column.saturating_sub(13)
-                    ),
-                    th.text,
-                ),
-            ]
-        };
-        (0..half)
-            .map(|row| {
-                let mut spans = cell(&entries[row]);
-                if let Some(right) = entries.get(row + half) {
-                    spans.extend(cell(right));
-                }
-                Line::from(spans)
-            })
-            .collect()
+        two_columns(app, &entries, inner)
     };
     lines.extend(after);
     popup(frame, area, app, "Keys".into(), lines, HELP_WIDTH);
