@@ -2,14 +2,20 @@
 
 use chrono::Duration;
 
-/// "45s", "12m 03s", "3h 05m", "4d 2h".
+/// "45s", "12m 03s", "24m", "3h 05m", "2h", "4d 2h": two units at most,
+/// the smaller one left out when it is zero.
 pub fn duration(d: Duration) -> String {
     let s = d.num_seconds().max(0);
-    match s {
-        0..60 => format!("{s}s"),
-        60..3_600 => format!("{}m {:02}s", s / 60, s % 60),
-        3_600..86_400 => format!("{}h {:02}m", s / 3_600, s % 3_600 / 60),
-        _ => format!("{}d {}h", s / 86_400, s % 86_400 / 3_600),
+    let (big, small, big_unit, small_unit) = match s {
+        0..60 => return format!("{s}s"),
+        60..3_600 => (s / 60, s % 60, "m", "s"),
+        3_600..86_400 => (s / 3_600, s % 3_600 / 60, "h", "m"),
+        _ => (s / 86_400, s % 86_400 / 3_600, "d", "h"),
+    };
+    match (small, small_unit) {
+        (0, _) => format!("{big}{big_unit}"),
+        (_, "h") => format!("{big}{big_unit} {small}{small_unit}"),
+        _ => format!("{big}{big_unit} {small:02}{small_unit}"),
     }
 }
 
@@ -138,6 +144,8 @@ mod tests {
         assert_eq!(duration(Duration::seconds(45)), "45s");
         assert_eq!(duration(Duration::seconds(47 * 60 + 3)), "47m 03s");
         assert_eq!(duration(Duration::seconds(3 * 3600 + 5 * 60)), "3h 05m");
+        assert_eq!(duration(Duration::minutes(24)), "24m");
+        assert_eq!(duration(Duration::hours(2)), "2h");
         assert_eq!(duration(Duration::days(4) + Duration::hours(2)), "4d 2h");
         assert_eq!(short_duration(Duration::seconds(-5)), "0s");
     }
