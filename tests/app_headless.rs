@@ -183,6 +183,7 @@ fn a_failed_fetch_keeps_the_last_good_data_and_records_the_error() {
         feed: Feed::Deployments,
         at: start() + Duration::seconds(5),
         result: Err(SourceError::Timeout(5)),
+        warnings: Vec::new(),
     }));
     assert_eq!(app.estate.deployments.data, before);
     assert_eq!(app.estate.deployments.updated, Some(start()));
@@ -260,6 +261,7 @@ fn details_close_when_their_item_goes_away() {
         feed: Feed::Alerts,
         at: start() + Duration::seconds(1),
         result: Ok(opsdeck::sources::Reading::Alerts(reading)),
+        warnings: Vec::new(),
     }));
     assert_eq!(
         app.mode,

@@ -10,7 +10,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use opsdeck::domain::{Backup, Deployment, HealthReading, ResolvedIncident};
 use opsdeck::sources::poller::{self, PollPlan};
-use opsdeck::sources::{Feed, FeedSet, FeedUpdate, MetricsSource, Source, SourceError};
+use opsdeck::sources::{
+    Feed, FeedSet, FeedUpdate, Fetch, Fetched, MetricsSource, Source, SourceError,
+};
 use tokio::sync::{mpsc, watch};
 
 /// Counts calls per feed; its backups never answer.
@@ -30,15 +32,15 @@ impl MetricsSource for Counting {
     fn name(&self) -> &str {
         "counting"
     }
-    async fn health(&self, _: DateTime<Utc>) -> Result<HealthReading, SourceError> {
+    async fn health(&self, _: DateTime<Utc>) -> Fetch<HealthReading> {
         self.hit(Feed::Health);
-        Ok(HealthReading::default())
+        Ok(Fetched::clean(HealthReading::default()))
     }
-    async fn deployments(&self, _: DateTime<Utc>) -> Result<Vec<Deployment>, SourceError> {
+    async fn deployments(&self, _: DateTime<Utc>) -> Fetch<Vec<Deployment>> {
         self.hit(Feed::Deployments);
-        Ok(vec![])
+        Ok(Fetched::clean(vec![]))
     }
-    async fn backups(&self, _: DateTime<Utc>) -> Result<Vec<Backup>, SourceError> {
+    async fn backups(&self, _: DateTime<Utc>) -> Fetch<Vec<Backup>> {
         self.hit(Feed::Backups);
         std::future::pending().await
     }
@@ -46,9 +48,9 @@ impl MetricsSource for Counting {
         &self,
         _: DateTime<Utc>,
         _: Duration,
-    ) -> Result<Vec<ResolvedIncident>, SourceError> {
+    ) -> Fetch<Vec<ResolvedIncident>> {
         self.hit(Feed::History);
-        Ok(vec![])
+        Ok(Fetched::clean(vec![]))
     }
 }
 

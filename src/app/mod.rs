@@ -2,6 +2,7 @@
 //! messages; `App::update` applies them and says whether the screen changed.
 
 pub mod command;
+pub mod feeds;
 pub mod rows;
 pub mod tab;
 
@@ -20,6 +21,8 @@ use crate::domain::{
 };
 use crate::sources::{Feed, FeedSet, FeedUpdate, Reading};
 use command::Command;
+pub use feeds::Panel;
+use feeds::Received;
 use rows::TableView;
 use tab::{Tab, TableId};
 
@@ -39,27 +42,6 @@ impl From<FeedUpdate> for Msg {
     }
 }
 
-/// The last good data of one feed, when it came, and the last error if the
-/// latest fetch failed.
-#[derive(Debug, Clone)]
-pub struct Panel<T> {
-    pub data: Option<T>,
-    pub updated: Option<DateTime<Utc>>,
-    pub error: Option<String>,
-    pub source: String,
-}
-
-impl<T> Default for Panel<T> {
-    fn default() -> Self {
-        Panel {
-            data: None,
-            updated: None,
-            error: None,
-            source: String::new(),
-        }
-    }
-}
-
 impl Estate {
     /// The services of the last good health reading; none before the first.
     pub fn services(&self) -> &[ServiceHealth] {
@@ -67,23 +49,10 @@ impl Estate {
     }
 }
 
-impl<T> Panel<T> {
-    fn set(&mut self, source: &str, at: DateTime<Utc>, value: T) {
-        self.source = source.to_string();
-        self.data = Some(value);
-        self.updated = Some(at);
-        self.error = None;
-    }
-
-    /// Keeps the last good data; the error is shown beside it with its age.
-    fn fail(&mut self, source: &str, message: String) {
-        self.source = source.to_string();
-        self.error = Some(message);
-    }
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct Estate {
+    /// What each source said last; the panels below are merged from it.
+    pub received: Received,
     pub health: Panel<HealthReading>,
     pub deployments: Panel<Vec<Deployment>>,
     pub backups: Panel<Vec<Backup>>,
@@ -193,28 +162,24 @@ impl App {
         }
     }
 
+    /// Stores what a source said and rebuilds the merged panel of its feed.
     fn store(&mut self, update: FeedUpdate) {
+        let feed = update.feed;
         let e = &mut self.estate;
-        let (source, at) = (&update.source, update.at);
-        match update.result {
-            Ok(Reading::Health(h)) => e.health.set(source, at, h),
-            Ok(Reading::Deployments(d)) => e.deployments.set(source, at, d),
-            Ok(Reading::Backups(b)) => e.backups.set(source, at, b),
-            Ok(Reading::Alerts(a)) => e.alerts.set(source, at, a),
-            Ok(Reading::History(h)) => e.history.set(source, at, h),
-            Err(err) => {
-                let message = err.to_string();
-                match update.feed {
-                    Feed::Health => e.health.fail(source, message),
-                    Feed::Deployments => e.deployments.fail(source, message),
-                    Feed::Backups => e.backups.fail(source, message),
-                    Feed::Alerts => e.alerts.fail(source, message),
-                    Feed::History => e.history.fail(source, message),
-                }
+        e.received.store(update);
+        let r = &e.received;
+        match feed {
+            Feed::Health => e.health = r.merged(feed, Reading::as_health, feeds::health),
+            Feed::Deployments => {
+                e.deployments = r.merged(feed, Reading::as_deployments, feeds::concat)
             }
-        }
-        if update.feed == Feed::Alerts {
-            e.incidents = incidents::group(e.alerts.data.as_ref().map_or(&[][..], |a| &a.alerts));
+            Feed::Backups => e.backups = r.merged(feed, Reading::as_backups, feeds::concat),
+            Feed::History => e.history = r.merged(feed, Reading::as_history, feeds::concat),
+            Feed::Alerts => {
+                e.alerts = r.merged(feed, Reading::as_alerts, feeds::alerts);
+                e.incidents =
+                    incidents::group(e.alerts.data.as_ref().map_or(&[][..], |a| &a.alerts));
+            }
         }
     }
 

@@ -263,7 +263,7 @@ pub fn alerts(estate: &DemoEstate, t: i64) -> AlertsReading {
     };
     let mut alerts = Vec::new();
     for occ in active(estate.seed, t) {
-        for _ in 0..occ.alerts {
+        for copy in 0..occ.alerts {
             alerts.push(Alert {
                 name: occ.name.to_string(),
                 service: occ.service.to_string(),
@@ -272,7 +272,9 @@ pub fn alerts(estate: &DemoEstate, t: i64) -> AlertsReading {
                 runbook: Some(runbook(occ.name)),
                 starts_at: estate.at(occ.start),
                 silenced_by: silenced_by(occ.service),
-                source: "demo".into(),
+                inhibited: false,
+                fingerprint: format!("{}/{}/{}/{copy}", occ.name, occ.service, occ.start),
+                sources: vec!["demo".into()],
             });
         }
     }
@@ -285,7 +287,9 @@ pub fn alerts(estate: &DemoEstate, t: i64) -> AlertsReading {
         runbook: Some(runbook("HostDiskAlmostFull")),
         starts_at: estate.at(-Duration::minutes(133).num_seconds()),
         silenced_by: None,
-        source: "demo".into(),
+        inhibited: false,
+        fingerprint: "HostDiskAlmostFull/db-02".into(),
+        sources: vec!["demo".into()],
     });
     AlertsReading { alerts, silences }
 }

@@ -14,7 +14,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::domain::{AlertsReading, Backup, Deployment, HealthReading, ResolvedIncident, Tier};
-use crate::sources::{AlertSource, Feed, FeedUpdate, MetricsSource, Reading, SourceError};
+use crate::sources::{AlertSource, Feed, FeedUpdate, Fetch, Fetched, MetricsSource, Reading};
 
 pub const DEFAULT_SEED: u64 = 42;
 
@@ -251,6 +251,7 @@ impl DemoEstate {
                 feed,
                 at: now,
                 result: Ok(reading),
+                warnings: Vec::new(),
             })
             .collect()
     }
@@ -273,24 +274,24 @@ impl MetricsSource for DemoEstate {
         "demo"
     }
 
-    async fn health(&self, now: DateTime<Utc>) -> Result<HealthReading, SourceError> {
-        Ok(self.health_at(now))
+    async fn health(&self, now: DateTime<Utc>) -> Fetch<HealthReading> {
+        Ok(Fetched::clean(self.health_at(now)))
     }
 
-    async fn deployments(&self, now: DateTime<Utc>) -> Result<Vec<Deployment>, SourceError> {
-        Ok(self.deployments_at(now))
+    async fn deployments(&self, now: DateTime<Utc>) -> Fetch<Vec<Deployment>> {
+        Ok(Fetched::clean(self.deployments_at(now)))
     }
 
-    async fn backups(&self, now: DateTime<Utc>) -> Result<Vec<Backup>, SourceError> {
-        Ok(self.backups_at(now))
+    async fn backups(&self, now: DateTime<Utc>) -> Fetch<Vec<Backup>> {
+        Ok(Fetched::clean(self.backups_at(now)))
     }
 
     async fn incident_history(
         &self,
         now: DateTime<Utc>,
         window: Duration,
-    ) -> Result<Vec<ResolvedIncident>, SourceError> {
-        Ok(self.history_at(now, window))
+    ) -> Fetch<Vec<ResolvedIncident>> {
+        Ok(Fetched::clean(self.history_at(now, window)))
     }
 }
 
@@ -300,8 +301,8 @@ impl AlertSource for DemoEstate {
         "demo"
     }
 
-    async fn alerts(&self, now: DateTime<Utc>) -> Result<AlertsReading, SourceError> {
-        Ok(self.alerts_at(now))
+    async fn alerts(&self, now: DateTime<Utc>) -> Fetch<AlertsReading> {
+        Ok(Fetched::clean(self.alerts_at(now)))
     }
 }
 

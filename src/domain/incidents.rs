@@ -20,6 +20,8 @@ pub struct Incident {
     pub runbook: Option<String>,
     /// Silenced only when every one of its alerts is.
     pub silenced: bool,
+    /// Inhibited only when every one of its alerts is.
+    pub inhibited: bool,
     /// The alert sources that report it, sorted.
     pub sources: Vec<String>,
 }
@@ -58,7 +60,10 @@ fn incident_of(name: &str, service: &str, members: &[&Alert]) -> Incident {
         .iter()
         .max_by_key(|a| (a.severity, std::cmp::Reverse(a.starts_at)))
         .expect("a group has at least one alert");
-    let mut sources: Vec<String> = members.iter().map(|a| a.source.clone()).collect();
+    let mut sources: Vec<String> = members
+        .iter()
+        .flat_map(|a| a.sources.iter().cloned())
+        .collect();
     sources.sort();
     sources.dedup();
     Incident {
@@ -74,6 +79,7 @@ fn incident_of(name: &str, service: &str, members: &[&Alert]) -> Incident {
         summary: worst.summary.clone(),
         runbook: members.iter().find_map(|a| a.runbook.clone()),
         silenced: members.iter().all(|a| a.silenced_by.is_some()),
+        inhibited: members.iter().all(|a| a.inhibited),
         sources,
     }
 }
@@ -93,7 +99,9 @@ mod tests {
             runbook: None,
             starts_at: now - Duration::minutes(min_ago),
             silenced_by: silenced.then(|| "s1".to_string()),
-            source: "am".into(),
+            inhibited: false,
+            fingerprint: format!("{name}{service}{min_ago}"),
+            sources: vec!["am".into()],
         }
     }
 

@@ -360,8 +360,13 @@ pub struct Alert {
     pub runbook: Option<String>,
     pub starts_at: DateTime<Utc>,
     pub silenced_by: Option<String>,
-    /// Which alert source reported it.
-    pub source: String,
+    /// Held back by an inhibition rule (another alert covers it).
+    pub inhibited: bool,
+    /// Alertmanager's identity of the alert: the same in every instance of an
+    /// HA cluster, so copies can be merged.
+    pub fingerprint: String,
+    /// The alert sources that report it.
+    pub sources: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

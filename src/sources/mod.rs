@@ -3,7 +3,10 @@
 //! cannot tell them apart. Pollers run each source in its own tokio task and
 //! send what they read as messages; they never touch the app's state.
 
+pub mod clean;
+pub mod http;
 pub mod poller;
+pub mod queries;
 
 use std::sync::Arc;
 
@@ -12,34 +15,66 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::{AlertsReading, Backup, Deployment, HealthReading, ResolvedIncident};
 
+/// Why a fetch failed, in words for the panel. Every text here has been
+/// through `clean`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SourceError {
     #[error("no answer within {0} s")]
     Timeout(u64),
     #[error("{0}")]
+    Unreachable(String),
+    #[error("response larger than {} MiB, not read", .0 / (1024 * 1024))]
+    TooLarge(u64),
+    #[error("{0}")]
     Failed(String),
 }
+
+/// What a source read, with the warnings it gave along the way (a partial
+/// result, one query of several failing): shown on the panel, not dropped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fetched<T> {
+    pub value: T,
+    pub warnings: Vec<String>,
+}
+
+impl<T> Fetched<T> {
+    pub fn clean(value: T) -> Fetched<T> {
+        Fetched {
+            value,
+            warnings: Vec::new(),
+        }
+    }
+
+    fn map<U>(self, f: impl FnOnce(T) -> U) -> Fetched<U> {
+        Fetched {
+            value: f(self.value),
+            warnings: self.warnings,
+        }
+    }
+}
+
+pub type Fetch<T> = Result<Fetched<T>, SourceError>;
 
 /// Prometheus-like sources: golden signals, hosts, deployments, backups and
 /// the incident history used for MTTR.
 #[async_trait]
 pub trait MetricsSource: Send + Sync {
     fn name(&self) -> &str;
-    async fn health(&self, now: DateTime<Utc>) -> Result<HealthReading, SourceError>;
-    async fn deployments(&self, now: DateTime<Utc>) -> Result<Vec<Deployment>, SourceError>;
-    async fn backups(&self, now: DateTime<Utc>) -> Result<Vec<Backup>, SourceError>;
+    async fn health(&self, now: DateTime<Utc>) -> Fetch<HealthReading>;
+    async fn deployments(&self, now: DateTime<Utc>) -> Fetch<Vec<Deployment>>;
+    async fn backups(&self, now: DateTime<Utc>) -> Fetch<Vec<Backup>>;
     async fn incident_history(
         &self,
         now: DateTime<Utc>,
         window: Duration,
-    ) -> Result<Vec<ResolvedIncident>, SourceError>;
+    ) -> Fetch<Vec<ResolvedIncident>>;
 }
 
 /// Alertmanager-like sources: firing alerts and silences.
 #[async_trait]
 pub trait AlertSource: Send + Sync {
     fn name(&self) -> &str;
-    async fn alerts(&self, now: DateTime<Utc>) -> Result<AlertsReading, SourceError>;
+    async fn alerts(&self, now: DateTime<Utc>) -> Fetch<AlertsReading>;
 }
 
 /// One kind of data a panel shows; each is polled and aged on its own.
@@ -100,6 +135,44 @@ pub enum Reading {
     History(Vec<ResolvedIncident>),
 }
 
+impl Reading {
+    pub fn as_health(&self) -> Option<&HealthReading> {
+        if let Reading::Health(h) = self {
+            Some(h)
+        } else {
+            None
+        }
+    }
+    pub fn as_deployments(&self) -> Option<&Vec<Deployment>> {
+        if let Reading::Deployments(d) = self {
+            Some(d)
+        } else {
+            None
+        }
+    }
+    pub fn as_backups(&self) -> Option<&Vec<Backup>> {
+        if let Reading::Backups(b) = self {
+            Some(b)
+        } else {
+            None
+        }
+    }
+    pub fn as_alerts(&self) -> Option<&AlertsReading> {
+        if let Reading::Alerts(a) = self {
+            Some(a)
+        } else {
+            None
+        }
+    }
+    pub fn as_history(&self) -> Option<&Vec<ResolvedIncident>> {
+        if let Reading::History(h) = self {
+            Some(h)
+        } else {
+            None
+        }
+    }
+}
+
 /// The message a poller sends after each fetch, good or bad.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeedUpdate {
@@ -107,6 +180,7 @@ pub struct FeedUpdate {
     pub feed: Feed,
     pub at: DateTime<Utc>,
     pub result: Result<Reading, SourceError>,
+    pub warnings: Vec<String>,
 }
 
 /// A configured source of either kind, as the poller sees it.
@@ -141,18 +215,25 @@ impl Source {
         feed: Feed,
         now: DateTime<Utc>,
         history_window: Duration,
-    ) -> Result<Reading, SourceError> {
+    ) -> Fetch<Reading> {
         match (self, feed) {
-            (Source::Metrics(s), Feed::Health) => s.health(now).await.map(Reading::Health),
-            (Source::Metrics(s), Feed::Deployments) => {
-                s.deployments(now).await.map(Reading::Deployments)
+            (Source::Metrics(s), Feed::Health) => {
+                s.health(now).await.map(|f| f.map(Reading::Health))
             }
-            (Source::Metrics(s), Feed::Backups) => s.backups(now).await.map(Reading::Backups),
+            (Source::Metrics(s), Feed::Deployments) => s
+                .deployments(now)
+                .await
+                .map(|f| f.map(Reading::Deployments)),
+            (Source::Metrics(s), Feed::Backups) => {
+                s.backups(now).await.map(|f| f.map(Reading::Backups))
+            }
             (Source::Metrics(s), Feed::History) => s
                 .incident_history(now, history_window)
                 .await
-                .map(Reading::History),
-            (Source::Alerts(s), Feed::Alerts) => s.alerts(now).await.map(Reading::Alerts),
+                .map(|f| f.map(Reading::History)),
+            (Source::Alerts(s), Feed::Alerts) => {
+                s.alerts(now).await.map(|f| f.map(Reading::Alerts))
+            }
             (source, feed) => Err(SourceError::Failed(format!(
                 "{} does not provide {}",
                 source.name(),

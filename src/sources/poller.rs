@@ -104,13 +104,18 @@ async fn poll_feed<M>(
 
 async fn fetch(source: &Source, feed: Feed, plan: &PollPlan) -> FeedUpdate {
     let now = Utc::now();
-    let result = tokio::time::timeout(plan.timeout, source.fetch(feed, now, plan.history_window))
+    let fetched = tokio::time::timeout(plan.timeout, source.fetch(feed, now, plan.history_window))
         .await
         .unwrap_or(Err(SourceError::Timeout(plan.timeout.as_secs())));
+    let (result, warnings) = match fetched {
+        Ok(f) => (Ok(f.value), f.warnings),
+        Err(e) => (Err(e), Vec::new()),
+    };
     FeedUpdate {
         source: source.name().to_string(),
         feed,
         at: now,
         result,
+        warnings,
     }
 }

@@ -1,0 +1,537 @@
+//! The configuration file: sources, services, objectives, thresholds and
+//! query overrides. A mistake is a `Problem` with the file, line and field;
+//! the part it spoils is left out and everything else still loads.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{Problem, toml_error};
+use crate::domain::{Objectives, Thresholds, Tier};
+
+pub const DEFAULT_PROMETHEUS: &str = "http://localhost:9090";
+pub const DEFAULT_ALERTMANAGER: &str = "http://localhost:9093";
+/// Largest response read from a server before giving up on it.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// A duration written as `5s`, `500ms`, `2m`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dur(pub Duration);
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_duration(text.trim())
+            .map(Dur)
+            .map_err(|e| {
+                serde::de::Error::custom(format!(
+                    "bad duration '{text}': {e} (write e.g. 5s, 500ms, 2m)"
+                ))
+            })
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuthSpec {
+    pub username: String,
+    pub password_env: Option<String>,
+    pub password_file: Option<PathBuf>,
+}
+
+/// One server as written in the file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointSpec {
+    pub name: Option<String>,
+    pub url: Spanned<String>,
+    pub cluster: Option<String>,
+    pub timeout: Option<Dur>,
+    pub connect_timeout: Option<Dur>,
+    pub bearer_token_env: Option<String>,
+    pub bearer_token_file: Option<PathBuf>,
+    pub basic_auth: Option<BasicAuthSpec>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub ca_file: Option<PathBuf>,
+    pub max_response_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSpec {
+    pub tier: Option<Tier>,
+    pub team: Option<String>,
+    pub runbook: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ObjectivesSpec {
+    availability: Option<f64>,
+    error_ratio: Option<f64>,
+    latency_p95_ms: Option<f64>,
+    mttr: Option<Dur>,
+    slo_window: Option<Dur>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ThresholdsSpec {
+    cpu: Option<f64>,
+    memory: Option<f64>,
+    disk: Option<f64>,
+    latency_ms: Option<f64>,
+    error_ratio: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSpec {
+    #[serde(default)]
+    prometheus: Vec<EndpointSpec>,
+    #[serde(default)]
+    alertmanager: Vec<EndpointSpec>,
+    #[serde(default)]
+    scrape: Vec<EndpointSpec>,
+    service_label: Option<String>,
+    refresh: Option<Dur>,
+    #[serde(default)]
+    services: BTreeMap<String, ServiceSpec>,
+    #[serde(default)]
+    objectives: ObjectivesSpec,
+    #[serde(default)]
+    thresholds: ThresholdsSpec,
+    #[serde(default)]
+    queries: BTreeMap<String, Spanned<String>>,
+}
+
+/// A secret read from the environment or a file: never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(****)")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    None,
+    Bearer(Secret),
+    Basic { username: String, password: Secret },
+}
+
+/// A server ready to be talked to.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub name: String,
+    pub url: reqwest::Url,
+    pub cluster: Option<String>,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub auth: Auth,
+    pub headers: BTreeMap<String, String>,
+    pub ca_file: Option<PathBuf>,
+    pub max_response_bytes: u64,
+}
+
+impl Endpoint {
+    /// An endpoint with default settings, for `--prometheus URL` and the
+    /// built-in localhost defaults.
+    pub fn plain(name: &str, url: reqwest::Url) -> Endpoint {
+        Endpoint {
+            name: name.to_string(),
+            url,
+            cluster: None,
+            timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(2),
+            auth: Auth::None,
+            headers: BTreeMap::new(),
+            ca_file: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ServiceMeta {
+    pub tier: Tier,
+    pub team: String,
+    pub runbook: Option<String>,
+}
+
+/// The configuration in force.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where it came from, for messages; `None` for the built-in defaults.
+    pub path: Option<PathBuf>,
+    pub prometheus: Vec<Endpoint>,
+    pub alertmanager: Vec<Endpoint>,
+    pub scrape: Vec<Endpoint>,
+    pub service_label: String,
+    pub refresh: Duration,
+    pub services: BTreeMap<String, ServiceMeta>,
+    pub objectives: Objectives,
+    pub thresholds: Thresholds,
+    /// Query overrides by name, with the line they were written on.
+    pub queries: BTreeMap<String, (String, usize)>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        let url = |u: &str| reqwest::Url::parse(u).expect("built-in URL parses");
+        Config {
+            path: None,
+            prometheus: vec![Endpoint::plain("prometheus", url(DEFAULT_PROMETHEUS))],
+            alertmanager: vec![Endpoint::plain("alertmanager", url(DEFAULT_ALERTMANAGER))],
+            scrape: Vec::new(),
+            service_label: "service".into(),
+            refresh: Duration::from_secs(1),
+            services: BTreeMap::new(),
+            objectives: Objectives::default(),
+            thresholds: Thresholds::default(),
+            queries: BTreeMap::new(),
+        }
+    }
+}
+
+/// Line of byte offset `at` in `text`, from 1.
+fn line_of(text: &str, at: usize) -> usize {
+    text[..at.min(text.len())].matches('\n').count() + 1
+}
+
+struct Reader<'a> {
+    file: String,
+    text: &'a str,
+    problems: Vec<Problem>,
+}
+
+impl Reader<'_> {
+    fn problem(&mut self, line: Option<usize>, field: &str, message: impl fmt::Display) {
+        let at = line.map(|l| format!("line {l}: ")).unwrap_or_default();
+        self.problems.push(Problem {
+            file: self.file.clone(),
+            message: format!("{at}{field}: {message}"),
+        });
+    }
+
+    fn secret(
+        &mut self,
+        line: usize,
+        field: &str,
+        env: &Option<String>,
+        file: &Option<PathBuf>,
+    ) -> Option<Secret> {
+        match (env, file) {
+            (Some(var), _) => match std::env::var(var) {
+                Ok(value) if !value.is_empty() => Some(Secret(value)),
+                _ => {
+                    self.problem(
+                        Some(line),
+                        field,
+                        format!("environment variable {var} is not set"),
+                    );
+                    None
+                }
+            },
+            (None, Some(path)) => match std::fs::read_to_string(path) {
+                Ok(value) => Some(Secret(value.trim_end_matches(['\n', '\r']).to_string())),
+                Err(e) => {
+                    self.problem(
+                        Some(line),
+                        field,
+                        format!("cannot read {}: {e}", path.display()),
+                    );
+                    None
+                }
+            },
+            (None, None) => None,
+        }
+    }
+
+    fn endpoint(&mut self, kind: &str, index: usize, spec: &EndpointSpec) -> Option<Endpoint> {
+        let line = line_of(self.text, spec.url.span().start);
+        let field = format!("{kind}[{index}].url");
+        let url = match reqwest::Url::parse(spec.url.get_ref()) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => url,
+            Ok(url) => {
+                self.problem(
+                    Some(line),
+                    &field,
+                    format!("unsupported scheme '{}' (use http or https)", url.scheme()),
+                );
+                return None;
+            }
+            Err(e) => {
+                self.problem(
+                    Some(line),
+                    &field,
+                    format!("'{}' is not a URL: {e}", spec.url.get_ref()),
+                );
+                return None;
+            }
+        };
+        let name = spec.name.clone().unwrap_or_else(|| {
+            url.host_str()
+                .map_or(kind.to_string(), |h| match url.port() {
+                    Some(p) => format!("{h}:{p}"),
+                    None => h.to_string(),
+                })
+        });
+        let mut endpoint = Endpoint::plain(&name, url);
+        endpoint.cluster = spec.cluster.clone();
+        if let Some(Dur(t)) = spec.timeout {
+            endpoint.timeout = t;
+        }
+        if let Some(Dur(t)) = spec.connect_timeout {
+            endpoint.connect_timeout = t;
+        }
+        endpoint.headers = spec.headers.clone();
+        endpoint.ca_file = spec.ca_file.clone();
+        if let Some(max) = spec.max_response_bytes {
+            endpoint.max_response_bytes = max;
+        }
+        let prefix = format!("{kind}[{index}]");
+        if let Some(token) = self.secret(
+            line,
+            &format!("{prefix}.bearer_token"),
+            &spec.bearer_token_env,
+            &spec.bearer_token_file,
+        ) {
+            endpoint.auth = Auth::Bearer(token);
+        } else if let Some(basic) = &spec.basic_auth {
+            let password = self.secret(
+                line,
+                &format!("{prefix}.basic_auth"),
+                &basic.password_env,
+                &basic.password_file,
+            )?;
+            endpoint.auth = Auth::Basic {
+                username: basic.username.clone(),
+                password,
+            };
+        }
+        if let Some(ca) = &spec.ca_file
+            && !ca.is_file()
+        {
+            self.problem(
+                Some(line),
+                &format!("{prefix}.ca_file"),
+                format!("{} does not exist", ca.display()),
+            );
+            return None;
+        }
+        Some(endpoint)
+    }
+
+    fn endpoints(&mut self, kind: &str, specs: &[EndpointSpec]) -> Vec<Endpoint> {
+        specs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| self.endpoint(kind, i, s))
+            .collect()
+    }
+
+    fn ratio(&mut self, field: &str, value: Option<f64>, default: f64) -> f64 {
+        match value {
+            None => default,
+            Some(v) if v > 0.0 && v < 1.0 => v,
+            Some(v) => {
+                self.problem(
+                    None,
+                    field,
+                    format!("{v} is not a ratio between 0 and 1 (99.9% is 0.999); using {default}"),
+                );
+                default
+            }
+        }
+    }
+}
+
+impl Config {
+    /// Parses `text` (from `file`); problems are returned beside whatever
+    /// could still be used.
+    pub fn parse(file: &Path, text: &str) -> (Config, Vec<Problem>) {
+        let mut reader = Reader {
+            file: file.display().to_string(),
+            text,
+            problems: Vec::new(),
+        };
+        let spec: FileSpec = match toml::from_str(text) {
+            Ok(spec) => spec,
+            Err(e) => {
+                reader.problems.push(Problem {
+                    file: reader.file.clone(),
+                    message: format!("{}; using the built-in defaults", toml_error(text, &e)),
+                });
+                return (
+                    Config {
+                        path: Some(file.to_path_buf()),
+                        ..Config::default()
+                    },
+                    reader.problems,
+                );
+            }
+        };
+        let defaults = Config::default();
+        let o = Objectives::default();
+        let t = Thresholds::default();
+        let objectives = Objectives {
+            availability: reader.ratio(
+                "objectives.availability",
+                spec.objectives.availability,
+                o.availability,
+            ),
+            error_ratio: reader.ratio(
+                "objectives.error_ratio",
+                spec.objectives.error_ratio,
+                o.error_ratio,
+            ),
+            latency_p95_ms: spec.objectives.latency_p95_ms.unwrap_or(o.latency_p95_ms),
+            mttr: spec
+                .objectives
+                .mttr
+                .and_then(|Dur(d)| chrono::Duration::from_std(d).ok())
+                .unwrap_or(o.mttr),
+            slo_window: spec
+                .objectives
+                .slo_window
+                .and_then(|Dur(d)| chrono::Duration::from_std(d).ok())
+                .unwrap_or(o.slo_window),
+        };
+        let thresholds = Thresholds {
+            cpu: reader.ratio("thresholds.cpu", spec.thresholds.cpu, t.cpu),
+            memory: reader.ratio("thresholds.memory", spec.thresholds.memory, t.memory),
+            disk: reader.ratio("thresholds.disk", spec.thresholds.disk, t.disk),
+            latency_ms: spec.thresholds.latency_ms.unwrap_or(t.latency_ms),
+            error_ratio: reader.ratio(
+                "thresholds.error_ratio",
+                spec.thresholds.error_ratio,
+                t.error_ratio,
+            ),
+        };
+        let mut queries = BTreeMap::new();
+        for (name, query) in &spec.queries {
+            let line = line_of(text, query.span().start);
+            if crate::sources::queries::NAMES.contains(&name.as_str()) {
+                queries.insert(name.clone(), (query.get_ref().clone(), line));
+            } else {
+                let known = crate::sources::queries::NAMES.join(", ");
+                reader.problem(
+                    Some(line),
+                    &format!("queries.{name}"),
+                    format!("no query of that name (known: {known})"),
+                );
+            }
+        }
+        let config = Config {
+            path: Some(file.to_path_buf()),
+            prometheus: if spec.prometheus.is_empty() {
+                defaults.prometheus
+            } else {
+                reader.endpoints("prometheus", &spec.prometheus)
+            },
+            alertmanager: if spec.alertmanager.is_empty() {
+                defaults.alertmanager
+            } else {
+                reader.endpoints("alertmanager", &spec.alertmanager)
+            },
+            scrape: reader.endpoints("scrape", &spec.scrape),
+            service_label: spec.service_label.unwrap_or(defaults.service_label),
+            refresh: spec.refresh.map_or(defaults.refresh, |Dur(d)| d),
+            services: spec
+                .services
+                .into_iter()
+                .map(|(name, s)| {
+                    let meta = ServiceMeta {
+                        tier: s.tier.unwrap_or(Tier::Standard),
+                        team: s.team.unwrap_or_default(),
+                        runbook: s.runbook,
+                    };
+                    (name, meta)
+                })
+                .collect(),
+            objectives,
+            thresholds,
+            queries,
+        };
+        (config, reader.problems)
+    }
+
+    /// The file to read: `--config`, else `$OPSDECK_CONFIG`, else the user's
+    /// config directory; `explicit` is true when the user named it (so a
+    /// missing file is an error rather than "use the defaults").
+    pub fn locate(flag: Option<&Path>) -> Option<(PathBuf, bool)> {
+        if let Some(path) = flag {
+            return Some((path.to_path_buf(), true));
+        }
+        if let Some(path) = std::env::var_os("OPSDECK_CONFIG").filter(|v| !v.is_empty()) {
+            return Some((PathBuf::from(path), true));
+        }
+        super::user_config_dir().map(|dir| (dir.join("config.toml"), false))
+    }
+
+    /// Loads the configuration from where `locate` says, or the defaults.
+    pub fn load(flag: Option<&Path>) -> (Config, Vec<Problem>) {
+        match Config::locate(flag) {
+            None => (Config::default(), Vec::new()),
+            Some((path, explicit)) => match std::fs::read_to_string(&path) {
+                Ok(text) => Config::parse(&path, &text),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+                    (Config::default(), Vec::new())
+                }
+                Err(e) => (
+                    Config::default(),
+                    vec![Problem {
+                        file: path.display().to_string(),
+                        message: format!("cannot read: {e}; using the built-in defaults"),
+                    }],
+                ),
+            },
+        }
+    }
+
+    /// `--prometheus` and `--alertmanager` replace the file's lists.
+    pub fn override_urls(
+        &mut self,
+        prometheus: &[String],
+        alertmanager: &[String],
+    ) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let mut parse = |flag: &str, urls: &[String]| -> Vec<Endpoint> {
+            urls.iter()
+                .filter_map(|u| match reqwest::Url::parse(u) {
+                    Ok(url) if matches!(url.scheme(), "http" | "https") => {
+                        Some(Endpoint::plain(url.authority(), url.clone()))
+                    }
+                    _ => {
+                        problems.push(Problem {
+                            file: "command line".into(),
+                            message: format!("{flag} '{u}' is not an http(s) URL"),
+                        });
+                        None
+                    }
+                })
+                .collect()
+        };
+        if !prometheus.is_empty() {
+            self.prometheus = parse("--prometheus", prometheus);
+        }
+        if !alertmanager.is_empty() {
+            self.alertmanager = parse("--alertmanager", alertmanager);
+        }
+        problems
+    }
+}
