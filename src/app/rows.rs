@@ -137,7 +137,11 @@ fn deployment_candidates(app: &App) -> Vec<Candidate> {
             d.strategy.label(),
             d.phase.label()
         );
-        let order = (NO_STATE, -d.deployed_at.timestamp(), d.service.as_str());
+        let order = (
+            NO_STATE,
+            d.deployed_at.map_or(i64::MAX, |at| -at.timestamp()),
+            d.service.as_str(),
+        );
         candidate(i, &d.service, order, text)
     })
 }

@@ -360,6 +360,9 @@ impl Reader<'_> {
     }
 }
 
+/// The commented starting file `opsdeck config init` writes.
+pub const STARTING: &str = include_str!("starting.toml");
+
 impl Config {
     /// Parses `text` (from `file`); problems are returned beside whatever
     /// could still be used.
@@ -533,5 +536,109 @@ impl Config {
             self.alertmanager = parse("--alertmanager", alertmanager);
         }
         problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> (Config, Vec<String>) {
+        let (config, problems) = Config::parse(Path::new("opsdeck.toml"), text);
+        (config, problems.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn the_starting_file_parses_without_a_problem() {
+        let (config, problems) = parse(STARTING);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(config.prometheus[0].url.as_str(), "http://localhost:9090/");
+        assert_eq!(config.objectives.availability, 0.999);
+    }
+
+    #[test]
+    fn no_file_means_localhost_defaults() {
+        let config = Config::default();
+        assert_eq!(config.prometheus[0].url.as_str(), "http://localhost:9090/");
+        assert_eq!(
+            config.alertmanager[0].url.as_str(),
+            "http://localhost:9093/"
+        );
+        assert_eq!(config.service_label, "service");
+    }
+
+    #[test]
+    fn a_bad_source_is_left_out_with_its_line_and_the_rest_loads() {
+        let text = "[[prometheus]]\nurl = \"http://127.0.0.1:9090\"\ncluster = \"eu\"\n\n[[prometheus]]\nurl = \"ftp://x\"\n\n[[alertmanager]]\nurl = \"not a url\"\n";
+        let (config, problems) = parse(text);
+        assert_eq!(config.prometheus.len(), 1);
+        assert_eq!(config.prometheus[0].cluster.as_deref(), Some("eu"));
+        assert!(config.alertmanager.is_empty());
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0]
+                .contains("opsdeck.toml: line 6: prometheus[1].url: unsupported scheme 'ftp'"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].contains("line 9: alertmanager[0].url: 'not a url' is not a URL"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn secrets_come_from_the_environment_or_a_file_and_never_print() {
+        let dir = std::env::temp_dir().join(format!("opsdeck-secret-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("token");
+        std::fs::write(&file, "s3cr3t\n").unwrap();
+        let text = format!(
+            "[[prometheus]]\nurl = \"http://127.0.0.1:9090\"\nbearer_token_file = \"{}\"\n",
+            file.display()
+        );
+        let (config, problems) = parse(&text);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(
+            config.prometheus[0].auth,
+            Auth::Bearer(Secret("s3cr3t".into()))
+        );
+        assert!(!format!("{:?}", config.prometheus[0]).contains("s3cr3t"));
+        let missing = "[[prometheus]]\nurl = \"http://127.0.0.1:9090\"\nbearer_token_env = \"OPSDECK_TEST_NO_SUCH_VAR\"\n";
+        let (_, problems) = parse(missing);
+        assert!(problems[0].contains("line 2: prometheus[0].bearer_token: environment variable OPSDECK_TEST_NO_SUCH_VAR is not set"), "{problems:?}");
+    }
+
+    #[test]
+    fn mistakes_name_line_and_field() {
+        let cases = [
+            (
+                "refresh = \"soon\"\n",
+                "line 1, column 11: bad duration 'soon'",
+            ),
+            (
+                "[[prometheus]]\nurl = \"http://a\"\ntimeout = 5\n",
+                "line 3, column 11: invalid type: integer `5`, expected a string",
+            ),
+            (
+                "[objectives]\navailability = 99.9\n",
+                "objectives.availability: 99.9 is not a ratio",
+            ),
+            (
+                "[queries]\nlatency_p50 = \"x\"\n",
+                "line 2: queries.latency_p50: no query of that name",
+            ),
+            ("colour = \"red\"\n", "unknown field `colour`"),
+            (
+                "[services.checkout]\ntier = \"gold\"\n",
+                "unknown variant `gold`",
+            ),
+        ];
+        for (text, expected) in cases {
+            let (_, problems) = parse(text);
+            assert!(
+                problems.iter().any(|p| p.contains(expected)),
+                "{text:?}: {problems:?}"
+            );
+        }
     }
 }

@@ -91,7 +91,7 @@ pub fn deployment(estate: &DemoEstate, index: usize, spec: &ServiceSpec, t: i64)
             strategy
         },
         phase,
-        deployed_at: estate.at(started),
+        deployed_at: Some(estate.at(started)),
         rollbacks,
         history,
     }

@@ -276,7 +276,9 @@ impl Strategy {
     pub fn progress(&self) -> String {
         match self {
             Strategy::BlueGreen { live } => format!("live {}", live.label()),
+            Strategy::Canary { weight } if weight.is_nan() => "—".into(),
             Strategy::Canary { weight } => format!("{weight:.0}% new"),
+            Strategy::Rolling { total: 0, .. } => "—".into(),
             Strategy::Rolling { updated, total } => format!("{updated}/{total} pods"),
         }
     }
@@ -290,6 +292,8 @@ pub enum Phase {
     Complete,
     Failed,
     RolledBack,
+    /// A phase the pipeline named in words opsdeck does not know.
+    Unknown,
 }
 
 impl Phase {
@@ -300,6 +304,7 @@ impl Phase {
             Phase::Complete => "complete",
             Phase::Failed => "failed",
             Phase::RolledBack => "rolled back",
+            Phase::Unknown => "unknown",
         }
     }
 
@@ -308,6 +313,7 @@ impl Phase {
             Phase::Progressing | Phase::Complete => Status::Ok,
             Phase::Paused | Phase::RolledBack => Status::Warn,
             Phase::Failed => Status::Crit,
+            Phase::Unknown => Status::Unknown,
         }
     }
 }
@@ -327,7 +333,8 @@ pub struct Deployment {
     pub previous_version: Option<String>,
     pub strategy: Strategy,
     pub phase: Phase,
-    pub deployed_at: DateTime<Utc>,
+    /// When the current release started, where the pipeline says.
+    pub deployed_at: Option<DateTime<Utc>>,
     /// Rollbacks over the last 7 days.
     pub rollbacks: u32,
     /// Most recent first.

@@ -3,9 +3,12 @@
 //! cannot tell them apart. Pollers run each source in its own tokio task and
 //! send what they read as messages; they never touch the app's state.
 
+pub mod alertmanager;
 pub mod clean;
 pub mod http;
+pub mod metrics;
 pub mod poller;
+pub mod prometheus;
 pub mod queries;
 
 use std::sync::Arc;

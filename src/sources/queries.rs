@@ -115,8 +115,8 @@ const DEFAULTS: &[(&str, &str)] = &[
 ];
 
 /// Every query name the configuration may override.
-pub const NAMES: [&str; 30] = {
-    let mut names = [""; 30];
+pub const NAMES: [&str; 31] = {
+    let mut names = [""; 31];
     let mut i = 0;
     while i < DEFAULTS.len() {
         names[i] = DEFAULTS[i].0;

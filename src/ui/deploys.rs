@@ -40,7 +40,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             Cell::from(d.strategy.label()),
             Cell::from(d.strategy.progress()).style(app.theme.accent),
             Cell::from(d.phase.label()).style(app.theme.status(status)),
-            Cell::from(format::ago(app.now - d.deployed_at)),
+            Cell::from(
+                d.deployed_at
+                    .map_or("—".into(), |at| format::ago(app.now - at)),
+            ),
             Cell::from(d.rollbacks.to_string()),
         ]
     });

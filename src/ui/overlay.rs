@@ -211,11 +211,13 @@ fn host_detail(app: &App, i: usize) -> Option<Detail> {
 fn deployment_detail(app: &App, i: usize) -> Option<Detail> {
     let d = &app.estate.deployments.data.as_ref()?.get(i)?;
     let f = |name: &str, value: String| field(app, name, value);
-    let deployed = format!(
-        "{} ({})",
-        d.deployed_at.format("%Y-%m-%d %H:%M:%S UTC"),
-        format::ago(app.now - d.deployed_at)
-    );
+    let deployed = d.deployed_at.map_or("unknown".into(), |at| {
+        format!(
+            "{} ({})",
+            at.format("%Y-%m-%d %H:%M:%S UTC"),
+            format::ago(app.now - at)
+        )
+    });
     let mut lines = vec![
         f("environment", d.environment.clone()),
         f("version", d.version.clone()),

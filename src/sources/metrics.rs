@@ -1,0 +1,620 @@
+//! A Prometheus-compatible endpoint as a `MetricsSource`: the queries of
+//! `queries.rs` run concurrently, their answers joined into the estate. One
+//! query failing is a warning on the panel; all of them failing is an error.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use futures::future::join_all;
+
+use super::prometheus::{PrometheusApi, Sample, Series};
+use super::queries::Queries;
+use super::{Fetch, Fetched, MetricsSource, SourceError};
+use crate::config::file::{Config, Endpoint, ServiceMeta};
+use crate::domain::{
+    Backup, Colour, Deployment, DrillResult, HealthReading, Host, Phase, ResolvedIncident,
+    ServiceHealth, SliCounts, Strategy, Tier,
+};
+
+/// Sparkline history: five minutes, a point every five seconds.
+const HISTORY: i64 = 300;
+const HISTORY_STEP: u32 = 5;
+
+pub struct PrometheusSource {
+    name: String,
+    api: PrometheusApi,
+    cluster: Option<String>,
+    label: String,
+    queries: Queries,
+    services: BTreeMap<String, ServiceMeta>,
+}
+
+/// Answers of several queries by name, and the warnings they gave.
+struct Answers {
+    by_name: BTreeMap<&'static str, Vec<Sample>>,
+    warnings: Vec<String>,
+}
+
+impl Answers {
+    fn get(&self, name: &str) -> &[Sample] {
+        self.by_name.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// The values of query `name` by one label.
+    fn by(&self, name: &str, label: &str) -> BTreeMap<String, f64> {
+        let mut out = BTreeMap::new();
+        for s in self.get(name) {
+            if let Some(key) = s.label(label).filter(|k| !k.is_empty()) {
+                out.insert(key.to_string(), s.value);
+            }
+        }
+        out
+    }
+}
+
+fn timestamp(seconds: f64) -> Option<DateTime<Utc>> {
+    if !seconds.is_finite() || seconds <= 0.0 {
+        return None;
+    }
+    Utc.timestamp_opt(seconds as i64, 0).single()
+}
+
+fn ratio(part: Option<f64>, whole: Option<f64>) -> f64 {
+    match (part, whole) {
+        (_, Some(w)) if w > 0.0 => part.unwrap_or(0.0) / w,
+        _ => f64::NAN,
+    }
+}
+
+impl PrometheusSource {
+    pub fn new(endpoint: Endpoint, config: &Config) -> Result<PrometheusSource, String> {
+        // PromQL takes the window in seconds as well as anything.
+        let window = format!("{}s", config.objectives.slo_window.num_seconds().max(60));
+        Ok(PrometheusSource {
+            name: endpoint.name.clone(),
+            cluster: endpoint.cluster.clone(),
+            label: config.service_label.clone(),
+            queries: Queries::new(&config.service_label, &window, &config.queries),
+            services: config.services.clone(),
+            api: PrometheusApi {
+                http: super::http::HttpClient::new(endpoint)?,
+            },
+        })
+    }
+
+    pub fn queries(&self) -> &Queries {
+        &self.queries
+    }
+
+    pub fn api(&self) -> &PrometheusApi {
+        &self.api
+    }
+
+    /// Runs the named queries at once; each failure is a warning naming the
+    /// query, unless all fail, which is the error.
+    async fn instant(
+        &self,
+        names: &[&'static str],
+        now: DateTime<Utc>,
+    ) -> Result<Answers, SourceError> {
+        let answers = join_all(
+            names
+                .iter()
+                .map(|name| self.api.query(self.queries.get(name), now)),
+        )
+        .await;
+        let mut out = Answers {
+            by_name: BTreeMap::new(),
+            warnings: Vec::new(),
+        };
+        let mut first_error = None;
+        for (name, answer) in names.iter().zip(answers) {
+            match answer {
+                Ok(a) => {
+                    out.warnings
+                        .extend(a.warnings.into_iter().map(|w| format!("{name}: {w}")));
+                    out.by_name.insert(name, a.result);
+                }
+                Err(e) => {
+                    out.warnings.push(format!("{name}: {e}"));
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) if out.by_name.is_empty() => Err(e),
+            _ => Ok(out),
+        }
+    }
+
+    async fn range(
+        &self,
+        name: &str,
+        now: DateTime<Utc>,
+        warnings: &mut Vec<String>,
+    ) -> Vec<Series> {
+        match self
+            .api
+            .query_range(
+                self.queries.get(name),
+                now - Duration::seconds(HISTORY),
+                now,
+                HISTORY_STEP,
+            )
+            .await
+        {
+            Ok(a) => {
+                warnings.extend(a.warnings.into_iter().map(|w| format!("{name}: {w}")));
+                a.result
+            }
+            Err(e) => {
+                warnings.push(format!("{name}: {e}"));
+                Vec::new()
+            }
+        }
+    }
+
+    fn service(
+        &self,
+        name: &str,
+        a: &Answers,
+        history: &BTreeMap<String, Vec<f64>>,
+    ) -> ServiceHealth {
+        let l = &self.label;
+        let get = |q: &str| a.by(q, l).get(name).copied();
+        let meta = self.services.get(name);
+        let (up, total) = a
+            .get("targets_total")
+            .iter()
+            .fold((0.0, 0.0), |(up, total), s| {
+                let mine = s.label(l).map_or(s.label("job") == Some(name), |v| {
+                    v == name || (v.is_empty() && s.label("job") == Some(name))
+                });
+                if !mine {
+                    return (up, total);
+                }
+                let key = |x: &Sample| {
+                    (
+                        x.label("job").map(String::from),
+                        x.label(l).map(String::from),
+                    )
+                };
+                let ups = a
+                    .get("targets_up")
+                    .iter()
+                    .find(|u| key(u) == key(s))
+                    .map_or(0.0, |u| u.value);
+                (up + ups, total + s.value)
+            });
+        let window_total = get("requests_window");
+        ServiceHealth {
+            name: name.to_string(),
+            cluster: self.cluster.clone(),
+            tier: meta.map_or(Tier::Standard, |m| m.tier),
+            team: meta.map(|m| m.team.clone()).unwrap_or_default(),
+            requests_per_second: get("requests").unwrap_or(f64::NAN),
+            error_ratio: ratio(get("errors"), get("requests")),
+            latency_p95_ms: get("latency_p95").map_or(f64::NAN, |s| s * 1000.0),
+            latency_p99_ms: get("latency_p99").map_or(f64::NAN, |s| s * 1000.0),
+            saturation: get("saturation").unwrap_or(f64::NAN),
+            targets_up: up.max(0.0) as u32,
+            targets_total: total.max(0.0) as u32,
+            sli: match window_total {
+                Some(total) if total.is_finite() => SliCounts {
+                    good: total - get("errors_window").unwrap_or(0.0),
+                    total,
+                },
+                _ => SliCounts::default(),
+            },
+            error_ratio_1h: ratio(get("errors_1h"), get("requests_1h")),
+            traffic_history: history.get(name).cloned().unwrap_or_default(),
+            latency_history: Vec::new(),
+        }
+    }
+
+    fn hosts(&self, a: &Answers, history: &BTreeMap<String, Vec<f64>>) -> Vec<Host> {
+        let (cpu, memory, disk, up) = (
+            a.by("host_cpu", "instance"),
+            a.by("host_memory", "instance"),
+            a.by("host_disk", "instance"),
+            a.by("host_up", "instance"),
+        );
+        let names: BTreeSet<&String> = cpu
+            .keys()
+            .chain(memory.keys())
+            .chain(disk.keys())
+            .chain(up.keys())
+            .collect();
+        names
+            .into_iter()
+            .map(|name| Host {
+                name: name.clone(),
+                up: up.get(name).is_none_or(|v| *v >= 1.0),
+                cpu: cpu.get(name).copied().unwrap_or(f64::NAN),
+                memory: memory.get(name).copied().unwrap_or(f64::NAN),
+                disk: disk.get(name).copied().unwrap_or(f64::NAN),
+                cpu_history: history.get(name).cloned().unwrap_or_default(),
+            })
+            .collect()
+    }
+}
+
+/// Range results as value lists by one label.
+fn histories(series: &[Series], label: &str) -> BTreeMap<String, Vec<f64>> {
+    series
+        .iter()
+        .filter_map(|s| {
+            Some((
+                s.labels.get(label)?.clone(),
+                s.values.iter().map(|(_, v)| *v).collect(),
+            ))
+        })
+        .collect()
+}
+
+fn parse_phase(text: &str) -> Phase {
+    match text.to_ascii_lowercase().replace(['_', ' '], "-").as_str() {
+        "progressing" | "in-progress" | "running" => Phase::Progressing,
+        "paused" => Phase::Paused,
+        "complete" | "completed" | "healthy" | "succeeded" | "success" | "done" => Phase::Complete,
+        "failed" | "degraded" | "error" | "aborted" => Phase::Failed,
+        "rolled-back" | "rolledback" | "rollback" => Phase::RolledBack,
+        _ => Phase::Unknown,
+    }
+}
+
+fn parse_tier(text: Option<&str>) -> Tier {
+    match text
+        .map(|t| t.to_ascii_lowercase().replace(['_', ' '], "-"))
+        .as_deref()
+    {
+        Some("critical") | Some("tier-1") | Some("tier1") => Tier::Critical,
+        Some("non-critical") | Some("noncritical") | Some("low") | Some("tier-3") => {
+            Tier::NonCritical
+        }
+        _ => Tier::Standard,
+    }
+}
+
+#[async_trait]
+impl MetricsSource for PrometheusSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn health(&self, now: DateTime<Utc>) -> Fetch<HealthReading> {
+        const NAMES: [&str; 15] = [
+            "requests",
+            "errors",
+            "latency_p95",
+            "latency_p99",
+            "requests_1h",
+            "errors_1h",
+            "requests_window",
+            "errors_window",
+            "saturation",
+            "targets_total",
+            "targets_up",
+            "host_up",
+            "host_cpu",
+            "host_memory",
+            "host_disk",
+        ];
+        let a = self.instant(&NAMES, now).await?;
+        let mut warnings = a.warnings.clone();
+        let traffic = histories(
+            &self.range("traffic_history", now, &mut warnings).await,
+            &self.label,
+        );
+        let cpu = histories(
+            &self.range("host_cpu", now, &mut warnings).await,
+            "instance",
+        );
+        let mut names: BTreeSet<String> = ["requests", "errors", "latency_p95", "requests_window"]
+            .iter()
+            .flat_map(|q| a.by(q, &self.label).into_keys())
+            .collect();
+        names.extend(self.services.keys().cloned());
+        let services = names
+            .iter()
+            .map(|n| self.service(n, &a, &traffic))
+            .collect();
+        Ok(Fetched {
+            value: HealthReading {
+                services,
+                hosts: self.hosts(&a, &cpu),
+            },
+            warnings,
+        })
+    }
+
+    async fn deployments(&self, now: DateTime<Utc>) -> Fetch<Vec<Deployment>> {
+        const NAMES: [&str; 7] = [
+            "deployment_info",
+            "deployment_canary_weight",
+            "deployment_timestamp",
+            "deployment_rollbacks",
+            "rollout_info",
+            "kube_deployment_updated",
+            "kube_deployment_replicas",
+        ];
+        let a = self.instant(&NAMES, now).await?;
+        let key = |s: &Sample, name: &str, env: &str| {
+            (
+                s.label(name).unwrap_or("").to_string(),
+                s.label(env).unwrap_or("").to_string(),
+            )
+        };
+        let by_key = |q: &str| -> BTreeMap<(String, String), f64> {
+            a.get(q)
+                .iter()
+                .map(|s| (key(s, &self.label, "environment"), s.value))
+                .collect()
+        };
+        let (weights, times, rollbacks) = (
+            by_key("deployment_canary_weight"),
+            by_key("deployment_timestamp"),
+            by_key("deployment_rollbacks"),
+        );
+        let mut out: BTreeMap<(String, String), Deployment> = BTreeMap::new();
+        for s in a.get("deployment_info") {
+            let k = key(s, &self.label, "environment");
+            if k.0.is_empty() {
+                continue;
+            }
+            let strategy = match s
+                .label("strategy")
+                .unwrap_or("")
+                .to_ascii_lowercase()
+                .replace(['_', ' '], "-")
+                .as_str()
+            {
+                "canary" => Strategy::Canary {
+                    weight: weights.get(&k).copied().unwrap_or(f64::NAN),
+                },
+                "blue-green" | "bluegreen" => Strategy::BlueGreen {
+                    live: if s.label("color") == Some("green") {
+                        Colour::Green
+                    } else {
+                        Colour::Blue
+                    },
+                },
+                _ => Strategy::Rolling {
+                    updated: 0,
+                    total: 0,
+                },
+            };
+            let deployed_at = times.get(&k).copied().and_then(timestamp);
+            out.insert(
+                k.clone(),
+                Deployment {
+                    service: k.0.clone(),
+                    environment: k.1.clone(),
+                    version: s.label("version").unwrap_or("—").to_string(),
+                    previous_version: s
+                        .label("previous_version")
+                        .filter(|v| !v.is_empty())
+                        .map(String::from),
+                    strategy,
+                    phase: parse_phase(s.label("phase").unwrap_or("")),
+                    deployed_at,
+                    rollbacks: rollbacks
+                        .get(&k)
+                        .copied()
+                        .filter(|v| v.is_finite() && *v >= 0.0)
+                        .unwrap_or(0.0) as u32,
+                    history: Vec::new(),
+                },
+            );
+        }
+        for s in a.get("rollout_info") {
+            let k = key(s, "rollout", "namespace");
+            out.entry(k.clone()).or_insert_with(|| Deployment {
+                service: k.0.clone(),
+                environment: k.1.clone(),
+                version: "—".into(),
+                previous_version: None,
+                strategy: if s.label("strategy") == Some("blueGreen") {
+                    Strategy::BlueGreen { live: Colour::Blue }
+                } else {
+                    Strategy::Canary { weight: f64::NAN }
+                },
+                phase: parse_phase(s.label("phase").unwrap_or("")),
+                deployed_at: None,
+                rollbacks: 0,
+                history: Vec::new(),
+            });
+        }
+        let replicas: BTreeMap<(String, String), f64> = a
+            .get("kube_deployment_replicas")
+            .iter()
+            .map(|s| (key(s, "deployment", "namespace"), s.value))
+            .collect();
+        for s in a.get("kube_deployment_updated") {
+            let k = key(s, "deployment", "namespace");
+            let total = replicas.get(&k).copied().unwrap_or(s.value).max(0.0) as u32;
+            let updated = s.value.max(0.0) as u32;
+            out.entry(k.clone()).or_insert_with(|| Deployment {
+                service: k.0.clone(),
+                environment: k.1.clone(),
+                version: "—".into(),
+                previous_version: None,
+                strategy: Strategy::Rolling { updated, total },
+                phase: if updated < total {
+                    Phase::Progressing
+                } else {
+                    Phase::Complete
+                },
+                deployed_at: None,
+                rollbacks: 0,
+                history: Vec::new(),
+            });
+        }
+        Ok(Fetched {
+            value: out.into_values().collect(),
+            warnings: a.warnings,
+        })
+    }
+
+    async fn backups(&self, now: DateTime<Utc>) -> Fetch<Vec<Backup>> {
+        const NAMES: [&str; 7] = [
+            "backup_last_success",
+            "backup_size",
+            "backup_duration",
+            "backup_verified",
+            "drill_timestamp",
+            "drill_rto",
+            "velero_last_success",
+        ];
+        let a = self.instant(&NAMES, now).await?;
+        let by = |q: &str| a.by(q, "target");
+        let (size, duration, verified, drill_at, drill_rto) = (
+            by("backup_size"),
+            by("backup_duration"),
+            by("backup_verified"),
+            by("drill_timestamp"),
+            by("drill_rto"),
+        );
+        let mut out: Vec<Backup> = a
+            .get("backup_last_success")
+            .iter()
+            .filter_map(|s| {
+                let target = s.label("target")?.to_string();
+                let drill = match (
+                    drill_at.get(&target).copied().and_then(timestamp),
+                    drill_rto.get(&target),
+                ) {
+                    (Some(at), Some(rto)) if rto.is_finite() && *rto >= 0.0 => Some(DrillResult {
+                        at,
+                        measured_rto: Duration::seconds(*rto as i64),
+                    }),
+                    _ => None,
+                };
+                Some(Backup {
+                    tier: parse_tier(s.label("tier")),
+                    last_success: timestamp(s.value),
+                    size_bytes: size.get(&target).copied().unwrap_or(f64::NAN),
+                    duration: Duration::seconds(
+                        duration
+                            .get(&target)
+                            .copied()
+                            .filter(|d| d.is_finite())
+                            .unwrap_or(0.0) as i64,
+                    ),
+                    last_verified: verified.get(&target).copied().and_then(timestamp),
+                    last_drill: drill,
+                    target,
+                })
+            })
+            .collect();
+        out.extend(a.get("velero_last_success").iter().filter_map(|s| {
+            Some(Backup {
+                target: format!("velero/{}", s.label("schedule")?),
+                tier: Tier::Standard,
+                last_success: timestamp(s.value),
+                size_bytes: f64::NAN,
+                duration: Duration::zero(),
+                last_verified: None,
+                last_drill: None,
+            })
+        }));
+        Ok(Fetched {
+            value: out,
+            warnings: a.warnings,
+        })
+    }
+
+    /// Incidents from the history of `ALERTS{alertstate="firing"}`: each run
+    /// of consecutive points of one alert is an incident; runs that end
+    /// before now are resolved. The step is as fine as the API allows over
+    /// the window (at most 10,000 points a series), so starts and ends are
+    /// known to within one step.
+    async fn incident_history(
+        &self,
+        now: DateTime<Utc>,
+        window: Duration,
+    ) -> Fetch<Vec<ResolvedIncident>> {
+        let step = ((window.num_seconds() / 10_000).max(15) as u32).div_ceil(15) * 15;
+        let answer = self
+            .api
+            .query_range(self.queries.get("alerts_firing"), now - window, now, step)
+            .await?;
+        let mut out = Vec::new();
+        for series in &answer.result {
+            out.extend(runs(
+                &series.values,
+                f64::from(step),
+                now.timestamp() as f64,
+            ));
+        }
+        Ok(Fetched {
+            value: out,
+            warnings: answer.warnings,
+        })
+    }
+}
+
+/// Resolved runs of consecutive points (no gap over one step) in a series.
+fn runs(points: &[(f64, f64)], step: f64, now: f64) -> Vec<ResolvedIncident> {
+    let mut out = Vec::new();
+    let mut start: Option<f64> = None;
+    let mut last = 0.0;
+    for &(t, _) in points {
+        match start {
+            Some(s) if t - last > step * 1.5 => {
+                out.extend(incident(s, last));
+                start = Some(t);
+            }
+            None => start = Some(t),
+            _ => {}
+        }
+        last = t;
+    }
+    if let Some(s) = start
+        && now - last > step * 1.5
+    {
+        out.extend(incident(s, last));
+    }
+    out
+}
+
+fn incident(start: f64, end: f64) -> Option<ResolvedIncident> {
+    Some(ResolvedIncident {
+        started: timestamp(start)?,
+        resolved: timestamp(end)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_of_points_are_incidents_and_the_open_one_is_not_resolved() {
+        let points: Vec<(f64, f64)> = [1000.0, 1060.0, 1120.0, 2000.0, 2060.0, 5000.0]
+            .iter()
+            .map(|t| (*t, 1.0))
+            .collect();
+        let incidents = runs(&points, 60.0, 5030.0);
+        let spans: Vec<(i64, i64)> = incidents
+            .iter()
+            .map(|i| (i.started.timestamp(), i.resolved.timestamp()))
+            .collect();
+        assert_eq!(
+            spans,
+            [(1000, 1120), (2000, 2060)],
+            "the run at 5000 is still firing"
+        );
+    }
+
+    #[test]
+    fn phases_and_tiers_from_any_pipeline_spelling() {
+        assert_eq!(parse_phase("Healthy"), Phase::Complete);
+        assert_eq!(parse_phase("rolled_back"), Phase::RolledBack);
+        assert_eq!(parse_phase("weird"), Phase::Unknown);
+        assert_eq!(parse_tier(Some("critical")), Tier::Critical);
+        assert_eq!(parse_tier(Some("non_critical")), Tier::NonCritical);
+        assert_eq!(parse_tier(None), Tier::Standard);
+    }
+}
