@@ -21,13 +21,13 @@ pub struct Cli {
 
 #[derive(Debug, Args, Default)]
 pub struct GlobalArgs {
-    /// Configuration file (default: ~/.config/opsdeck/config.toml). [not yet available]
+    /// Configuration file (default: $OPSDECK_CONFIG, else ~/.config/opsdeck/config.toml).
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// Prometheus-compatible query API; repeatable. [not yet available]
+    /// Prometheus-compatible query API; repeatable; replaces the file's list.
     #[arg(long, global = true, value_name = "URL")]
     pub prometheus: Vec<String>,
-    /// Alertmanager API v2; repeatable. [not yet available]
+    /// Alertmanager API v2; repeatable; replaces the file's list.
     #[arg(long, global = true, value_name = "URL")]
     pub alertmanager: Vec<String>,
     /// Colour theme: default, light, high-contrast, mono, or one of yours. NO_COLOR selects mono.
@@ -67,7 +67,7 @@ pub enum Commands {
         #[arg(long)]
         demo: bool,
     },
-    /// Write or validate a configuration file. [not yet available]
+    /// Write a starting configuration, or validate one and run each query once.
     Config {
         #[command(subcommand)]
         action: ConfigAction,
@@ -96,15 +96,6 @@ impl GlobalArgs {
     /// The first flag given whose feature is not built yet.
     pub fn unavailable(&self) -> Option<&'static str> {
         [
-            (self.config.is_some(), "--config (configuration files)"),
-            (
-                !self.prometheus.is_empty(),
-                "--prometheus (live Prometheus sources)",
-            ),
-            (
-                !self.alertmanager.is_empty(),
-                "--alertmanager (live Alertmanager sources)",
-            ),
             (self.kiosk, "--kiosk (war-room mode)"),
             (self.cycle.is_some(), "--cycle (kiosk tab cycling)"),
             (

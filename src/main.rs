@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex};
 use chrono::Utc;
 use clap::{CommandFactory, Parser};
 use opsdeck::app::{App, Settings};
-use opsdeck::cli::{Cli, Commands, EXIT_UNAVAILABLE, GlobalArgs};
+use opsdeck::cli::{Cli, Commands, ConfigAction, EXIT_UNAVAILABLE, GlobalArgs};
 use opsdeck::config;
+use opsdeck::config::file::{self, Config};
 use opsdeck::demo::DemoEstate;
 use opsdeck::sources::Source;
 use opsdeck::sources::poller::PollPlan;
@@ -19,7 +20,17 @@ fn main() -> ExitCode {
         return unavailable(flag);
     }
     match cli.command {
-        Some(Commands::Demo { seed }) => demo(&cli.global, seed),
+        Some(Commands::Demo { seed }) => {
+            if cli.global.config.is_some()
+                || !cli.global.prometheus.is_empty()
+                || !cli.global.alertmanager.is_empty()
+            {
+                return fail(
+                    "demo runs on the embedded estate: --config, --prometheus and --alertmanager do not apply",
+                );
+            }
+            dashboard(&cli.global, Estate::Demo(seed))
+        }
         Some(Commands::Completions { shell }) => {
             clap_complete::generate(
                 shell,
@@ -40,9 +51,15 @@ fn main() -> ExitCode {
             }
         }
         Some(Commands::Status { .. }) => unavailable("`opsdeck status` (the SLA glance)"),
-        Some(Commands::Config { .. }) => unavailable("`opsdeck config` (configuration files)"),
+        Some(Commands::Config {
+            action: ConfigAction::Init,
+        }) => config_init(&cli.global),
+        Some(Commands::Config {
+            action: ConfigAction::Check,
+        }) => config_check(&cli.global),
         None => {
-            unavailable("the dashboard on live sources; run `opsdeck demo` for the embedded estate")
+            let (config, problems) = live_config(&cli.global);
+            dashboard(&cli.global, Estate::Live(Box::new(config), problems))
         }
     }
 }
@@ -88,37 +105,67 @@ fn init_logging() -> String {
     }
 }
 
-fn demo(global: &GlobalArgs, seed: u64) -> ExitCode {
+/// Where the dashboard's data comes from.
+enum Estate {
+    Demo(u64),
+    Live(Box<Config>, Vec<config::Problem>),
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| fail(&format!("cannot start the runtime: {e}")))
+}
+
+fn dashboard(global: &GlobalArgs, estate: Estate) -> ExitCode {
     let log = init_logging();
     opsdeck::terminal::install_panic_hook(log);
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let (theme, keymap, problems) = config::look_and_keys(
+    let (theme, keymap, mut problems) = config::look_and_keys(
         global.theme.as_deref(),
         &global.keymap,
         no_color,
         config::user_config_dir().as_deref(),
     );
+    let now = Utc::now();
+    let (settings, sources, plan) = match estate {
+        Estate::Demo(seed) => {
+            let estate = Arc::new(DemoEstate::new(seed, now));
+            let settings = Settings {
+                demo: true,
+                read_only: global.read_only,
+                thresholds: Default::default(),
+                objectives: Default::default(),
+            };
+            (
+                settings,
+                vec![Source::Metrics(estate.clone()), Source::Alerts(estate)],
+                PollPlan::default(),
+            )
+        }
+        Estate::Live(config, config_problems) => {
+            problems.extend(config_problems);
+            let (sources, source_problems) = opsdeck::sources::from_config(&config);
+            problems.extend(source_problems);
+            let settings = Settings {
+                demo: false,
+                read_only: global.read_only,
+                thresholds: config.thresholds,
+                objectives: config.objectives,
+            };
+            (settings, sources, PollPlan::for_config(&config))
+        }
+    };
     for p in &problems {
         tracing::warn!("{p}");
     }
-    let now = Utc::now();
-    let settings = Settings {
-        demo: true,
-        read_only: global.read_only,
-        thresholds: Default::default(),
-        objectives: Default::default(),
-    };
     let mut app = App::new(settings, theme, keymap, now);
     app.problems = problems;
-    let estate = Arc::new(DemoEstate::new(seed, now));
-    let sources = vec![Source::Metrics(estate.clone()), Source::Alerts(estate)];
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(rt) => rt,
-        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
+        Err(code) => return code,
     };
     // Fault injection for the tests: a background task that panics.
     if let Some(ms) = std::env::var("OPSDECK_FAULT_PANIC_AFTER_MS")
@@ -130,11 +177,56 @@ fn demo(global: &GlobalArgs, seed: u64) -> ExitCode {
             panic!("injected fault: a background task panicked");
         });
     }
-    match runtime.block_on(opsdeck::run::dashboard(app, sources, PollPlan::default())) {
+    match runtime.block_on(opsdeck::run::dashboard(app, sources, plan)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             opsdeck::terminal::restore();
             fail(&format!("{e:#}"))
         }
+    }
+}
+
+/// The configuration in force: the file, then the command line's URLs.
+fn live_config(global: &GlobalArgs) -> (Config, Vec<config::Problem>) {
+    let (mut config, mut problems) = Config::load(global.config.as_deref());
+    problems.extend(config.override_urls(&global.prometheus, &global.alertmanager));
+    (config, problems)
+}
+
+fn config_init(global: &GlobalArgs) -> ExitCode {
+    let Some((path, _)) = Config::locate(global.config.as_deref()) else {
+        return fail("no configuration directory on this system; name a file with --config PATH");
+    };
+    if path.exists() {
+        return fail(&format!(
+            "{} exists; not overwritten (remove it, or name another file with --config)",
+            path.display()
+        ));
+    }
+    let written = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| std::fs::write(&path, file::STARTING));
+    match written {
+        Ok(()) => {
+            println!("wrote {}", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&format!("cannot write {}: {e}", path.display())),
+    }
+}
+
+fn config_check(global: &GlobalArgs) -> ExitCode {
+    let (config, problems) = live_config(global);
+    let runtime = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let report = runtime.block_on(opsdeck::check::run(&config, problems));
+    print!("{}", report.text);
+    if report.problems == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

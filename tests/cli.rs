@@ -75,12 +75,10 @@ fn every_subcommand_has_help() {
 
 #[test]
 fn features_not_built_yet_say_so_and_exit_69() {
-    let cases: [&[&str]; 6] = [
-        &[],
+    let cases: [&[&str]; 4] = [
         &["status", "--demo"],
-        &["config", "check"],
         &["demo", "--kiosk"],
-        &["demo", "--prometheus", "http://127.0.0.1:9"],
+        &["--cycle", "20s", "demo"],
         &["demo", "--audit-log", "/tmp/audit.jsonl"],
     ];
     for args in cases {
@@ -114,4 +112,58 @@ fn completions_and_the_man_page_come_from_the_same_definition() {
         text.contains(".TH opsdeck") && text.contains("demo"),
         "{text}"
     );
+}
+
+/// A fresh directory for one test's files.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("opsdeck-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn config_init_writes_a_starting_file_once() {
+    let path = scratch("init").join("opsdeck.toml");
+    let path_arg = path.to_str().unwrap();
+    let out = opsdeck(&["config", "init", "--config", path_arg]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("[[prometheus]]") && text.contains("[objectives]"));
+    let again = opsdeck(&["config", "init", "--config", path_arg]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists; not overwritten"));
+}
+
+#[test]
+fn config_check_names_file_line_and_field_and_exits_non_zero() {
+    let path = scratch("check").join("opsdeck.toml");
+    // Port 9 on loopback: nothing listens there.
+    std::fs::write(&path, "[[prometheus]]\nurl = \"http://127.0.0.1:9\"\n\n[[alertmanager]]\nurl = \"ftp://127.0.0.1:9\"\n\n[thresholds]\ncpu = 80\n").unwrap();
+    let out = opsdeck(&["config", "check", "--config", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let file = path.display().to_string();
+    assert!(
+        text.contains(&format!(
+            "{file}: line 5: alertmanager[0].url: unsupported scheme 'ftp'"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("thresholds.cpu: 80 is not a ratio"), "{text}");
+    assert!(
+        text.contains("every query: cannot connect to http://127.0.0.1:9/"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_demo_refuses_live_source_flags() {
+    let out = opsdeck(&["demo", "--prometheus", "http://127.0.0.1:9"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("do not apply"));
 }

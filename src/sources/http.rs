@@ -123,9 +123,13 @@ impl HttpClient {
     }
 
     fn error(&self, e: &reqwest::Error) -> SourceError {
-        let cause = std::error::Error::source(e)
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| e.to_string());
+        // The innermost cause says what happened ("Connection refused"); the
+        // outer layers only say which library noticed.
+        let mut cause: &dyn std::error::Error = e;
+        while let Some(inner) = cause.source() {
+            cause = inner;
+        }
+        let cause = cause.to_string();
         if e.is_timeout() {
             SourceError::Timeout(self.endpoint.timeout.as_secs().max(1))
         } else if e.is_connect() {

@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod poller;
 pub mod prometheus;
 pub mod queries;
+pub mod scrape;
 
 use std::sync::Arc;
 
@@ -63,6 +64,15 @@ pub type Fetch<T> = Result<Fetched<T>, SourceError>;
 #[async_trait]
 pub trait MetricsSource: Send + Sync {
     fn name(&self) -> &str;
+    /// The feeds this source can answer; all four unless it says otherwise.
+    fn feeds(&self) -> &'static [Feed] {
+        &[
+            Feed::Health,
+            Feed::Deployments,
+            Feed::Backups,
+            Feed::History,
+        ]
+    }
     async fn health(&self, now: DateTime<Utc>) -> Fetch<HealthReading>;
     async fn deployments(&self, now: DateTime<Utc>) -> Fetch<Vec<Deployment>>;
     async fn backups(&self, now: DateTime<Utc>) -> Fetch<Vec<Backup>>;
@@ -203,12 +213,7 @@ impl Source {
 
     pub fn feeds(&self) -> &'static [Feed] {
         match self {
-            Source::Metrics(_) => &[
-                Feed::Health,
-                Feed::Deployments,
-                Feed::Backups,
-                Feed::History,
-            ],
+            Source::Metrics(s) => s.feeds(),
             Source::Alerts(_) => &[Feed::Alerts],
         }
     }
@@ -244,4 +249,42 @@ impl Source {
             ))),
         }
     }
+}
+
+/// The sources a configuration declares; one that cannot be set up (a bad CA
+/// file, a header that is not a header) is left out and reported.
+pub fn from_config(
+    config: &crate::config::file::Config,
+) -> (Vec<Source>, Vec<crate::config::Problem>) {
+    let file = config
+        .path
+        .as_ref()
+        .map_or("configuration".to_string(), |p| p.display().to_string());
+    let mut problems = Vec::new();
+    let mut sources = Vec::new();
+    let mut fail = |kind: &str, name: &str, message: String| {
+        problems.push(crate::config::Problem {
+            file: file.clone(),
+            message: format!("{kind} '{name}': {message}"),
+        });
+    };
+    for endpoint in &config.prometheus {
+        match metrics::PrometheusSource::new(endpoint.clone(), config) {
+            Ok(s) => sources.push(Source::Metrics(Arc::new(s))),
+            Err(e) => fail("prometheus", &endpoint.name, e),
+        }
+    }
+    for endpoint in &config.scrape {
+        match scrape::ScrapeSource::new(endpoint.clone(), config) {
+            Ok(s) => sources.push(Source::Metrics(Arc::new(s))),
+            Err(e) => fail("scrape", &endpoint.name, e),
+        }
+    }
+    for endpoint in &config.alertmanager {
+        match alertmanager::AlertmanagerSource::new(endpoint.clone(), &config.service_label) {
+            Ok(s) => sources.push(Source::Alerts(Arc::new(s))),
+            Err(e) => fail("alertmanager", &endpoint.name, e),
+        }
+    }
+    (sources, problems)
 }

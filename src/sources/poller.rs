@@ -33,6 +33,28 @@ impl Default for PollPlan {
     }
 }
 
+impl PollPlan {
+    /// The configured refresh; a fetch may take as long as its slowest
+    /// endpoint's timeout with its retries.
+    pub fn for_config(config: &crate::config::file::Config) -> PollPlan {
+        let slowest = config
+            .prometheus
+            .iter()
+            .chain(&config.alertmanager)
+            .chain(&config.scrape)
+            .map(|e| e.timeout)
+            .max();
+        PollPlan {
+            interval: config.refresh,
+            timeout: slowest.map_or(PollPlan::default().timeout, |t| {
+                t * 2 + StdDuration::from_secs(1)
+            }),
+            history_window: config.objectives.slo_window,
+            ..PollPlan::default()
+        }
+    }
+}
+
 /// Polls every feed of `source`, each in a task of its own so that a slow
 /// feed never holds up the others, until the receiving side of `tx` is gone.
 pub fn spawn<M>(

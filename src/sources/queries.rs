@@ -112,6 +112,10 @@ const DEFAULTS: &[(&str, &str)] = &[
         "velero_last_success",
         r#"max by (schedule) (velero_backup_last_successful_timestamp)"#,
     ),
+    (
+        "alerts_firing",
+        r#"max by (alertname, {label}) (ALERTS{alertstate="firing"})"#,
+    ),
 ];
 
 /// Every query name the configuration may override.
@@ -173,11 +177,10 @@ mod tests {
             q.get("requests_window"),
             r#"sum by (app) (increase(http_requests_total[7d]))"#
         );
-        assert!(q.all().all(|(_, text)| !text.contains('{')
-            || text.contains("{code")
-            || text.contains("{mode")
-            || text.contains("{job")
-            || text.contains("{fstype")));
+        assert!(
+            q.all()
+                .all(|(_, text)| !text.contains("{label}") && !text.contains("{window}"))
+        );
     }
 
     #[test]
