@@ -295,3 +295,37 @@ fn problems_in_files_are_readable_at_80x24() {
         assert!(s.contains(words), "{words} missing:\n{s}");
     }
 }
+
+#[test]
+fn services_of_several_clusters_get_a_cluster_column_and_stay_apart() {
+    let mut app = app_with(Theme::builtin());
+    let mut health = app.estate.health.data.clone().unwrap();
+    let mut other = health.services[0].clone();
+    other.cluster = Some("us-east".into());
+    for s in &mut health.services {
+        s.cluster = Some("eu-west".into());
+    }
+    let name = other.name.clone();
+    health.services.push(other);
+    app.update(opsdeck::app::Msg::Feed(opsdeck::sources::FeedUpdate {
+        source: "demo".into(),
+        feed: opsdeck::sources::Feed::Health,
+        at: start(),
+        result: Ok(opsdeck::sources::Reading::Health(health)),
+        warnings: vec!["requests: partial response".into()],
+    }));
+    let s = screen(&mut app, Command::ShowHealth, 160, 40);
+    assert!(line_with(&s, "State").contains("Cluster"), "{s}");
+    let rows: Vec<&str> = s
+        .lines()
+        .filter(|l| l.contains(&format!(" {name} ")))
+        .collect();
+    assert!(
+        rows.iter().any(|l| l.contains("eu-west")) && rows.iter().any(|l| l.contains("us-east")),
+        "{rows:?}"
+    );
+    assert!(
+        s.contains("⚠ requests: partial response"),
+        "a warning is shown, not dropped:\n{s}"
+    );
+}

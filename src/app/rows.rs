@@ -47,6 +47,14 @@ impl TableView {
     }
 }
 
+/// A service's row key: its name, within its cluster when it has one.
+fn service_key(s: &crate::domain::ServiceHealth) -> String {
+    match &s.cluster {
+        Some(cluster) => format!("{cluster}/{}", s.name),
+        None => s.name.clone(),
+    }
+}
+
 /// An item before sorting and filtering.
 struct Candidate {
     row: Row,
@@ -102,8 +110,14 @@ fn slo_candidates(app: &App) -> Vec<Candidate> {
         let left = budget_left(s, objective);
         let budget = left.map_or(i64::MAX, |l| (l.clamp(-1e6, 1e6) * 1e6) as i64);
         let state = service_slo_status(s, objective);
-        let text = format!("{} {} {} {}", s.name, s.tier.label(), s.team, state.label());
-        candidate(i, &s.name, (state, budget, &s.name), text)
+        let text = format!(
+            "{} {} {} {}",
+            service_key(s),
+            s.tier.label(),
+            s.team,
+            state.label()
+        );
+        candidate(i, &service_key(s), (state, budget, &s.name), text)
     })
 }
 
@@ -111,8 +125,14 @@ fn service_candidates(app: &App) -> Vec<Candidate> {
     let (thresholds, objectives) = (&app.settings.thresholds, &app.settings.objectives);
     candidates_of(app.estate.services(), |i, s| {
         let state = service_status(s, thresholds, objectives);
-        let text = format!("{} {} {} {}", s.name, s.tier.label(), s.team, state.label());
-        candidate(i, &s.name, (state, 0, &s.name), text)
+        let text = format!(
+            "{} {} {} {}",
+            service_key(s),
+            s.tier.label(),
+            s.team,
+            state.label()
+        );
+        candidate(i, &service_key(s), (state, 0, &s.name), text)
     })
 }
 

@@ -26,7 +26,7 @@ const COLUMNS: [Column; 10] = [
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let panel = &app.estate.backups;
-    let right = freshness(app, panel.updated, panel.error.as_deref());
+    let right = freshness(app, panel);
     let list = panel.data.as_deref().unwrap_or(&[]);
     let th = &app.theme;
     let spec = TablePanel::new(app, TableId::Backups, &COLUMNS, right);

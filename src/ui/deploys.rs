@@ -25,7 +25,7 @@ const COLUMNS: [Column; 10] = [
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let panel = &app.estate.deployments;
-    let right = freshness(app, panel.updated, panel.error.as_deref());
+    let right = freshness(app, panel);
     let list = panel.data.as_deref().unwrap_or(&[]);
     let spec = TablePanel::new(app, TableId::Deployments, &COLUMNS, right);
     table(frame, area, app, spec, |i| {

@@ -6,7 +6,9 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
 
-use super::widgets::{Column, TablePanel, col, freshness, status_cell, table};
+use super::widgets::{
+    Column, TablePanel, cluster_cell, col, freshness, status_cell, table, with_cluster,
+};
 use super::{format, layout};
 use crate::app::App;
 use crate::app::tab::TableId;
@@ -40,7 +42,7 @@ const HOSTS: [Column; 6] = [
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let panel = &app.estate.health;
-    let right = || freshness(app, panel.updated, panel.error.as_deref());
+    let right = || freshness(app, panel);
     let services = layout::table_area(app, area, TableId::Services);
     let hosts = layout::table_area(app, area, TableId::Hosts);
     draw_services(frame, services, app, right());
@@ -49,8 +51,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 
 fn draw_services(frame: &mut Frame, area: Rect, app: &App, right: Span<'static>) {
     let services = app.estate.services();
-    let spec = TablePanel::new(app, TableId::Services, &SERVICES, right);
-    table(frame, area, app, spec, |i| service_cells(app, &services[i]));
+    let clustered = services.iter().any(|s| s.cluster.is_some());
+    let columns = with_cluster(&SERVICES, clustered);
+    let spec = TablePanel::new(app, TableId::Services, &columns, right);
+    table(frame, area, app, spec, |i| {
+        let s = &services[i];
+        cluster_cell(service_cells(app, s), s.cluster.as_ref(), clustered)
+    });
 }
 
 fn service_cells(app: &App, s: &ServiceHealth) -> Vec<Cell<'static>> {

@@ -35,7 +35,7 @@ const SILENCES: [Column; 6] = [
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let panel = &app.estate.alerts;
-    let right = || freshness(app, panel.updated, panel.error.as_deref());
+    let right = || freshness(app, panel);
     let top = layout::table_area(app, area, TableId::Incidents);
     let bottom = layout::table_area(app, area, TableId::Silences);
     draw_incidents(frame, top, app, right());

@@ -9,12 +9,15 @@ use ratatui::widgets::{Cell, Paragraph};
 
 use super::format;
 use super::layout::{self, TILE_HEIGHT};
-use super::widgets::{Column, TablePanel, col, fit_text, freshness, panel, status_cell, table};
+use super::widgets::{
+    Column, TablePanel, cluster_cell, col, fit_text, freshness, panel, status_cell, table,
+    with_cluster,
+};
 use crate::app::App;
 use crate::app::tab::TableId;
-use crate::domain::Status;
 use crate::domain::kpi::{Goal, Kpi, Unit, budget_left, burn_status, service_slo_status};
 use crate::domain::slo::{availability, availability_status, burn_rate};
+use crate::domain::{ServiceHealth, Status};
 
 const COLUMNS: [Column; 7] = [
     col("State", 9, 0),
@@ -38,30 +41,34 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         }
     }
     let panel_data = &app.estate.health;
-    let right = freshness(app, panel_data.updated, panel_data.error.as_deref());
+    let right = freshness(app, panel_data);
     let objective = app.settings.objectives.availability;
     let list = app.estate.services();
-    let spec = TablePanel::new(app, TableId::Slo, &COLUMNS, right);
+    let clustered = list.iter().any(|s| s.cluster.is_some());
+    let columns = with_cluster(&COLUMNS, clustered);
+    let spec = TablePanel::new(app, TableId::Slo, &columns, right);
     table(frame, services, app, spec, |i| {
         let s = &list[i];
-        let avail = availability(s.sli);
-        let left = budget_left(s, objective);
-        let burn = burn_rate(s.error_ratio_1h, objective);
-        let slo = availability_status(avail, objective);
-        let burning = burn.map_or(Status::Ok, burn_status);
-        let th = &app.theme;
-        vec![
-            status_cell(app, service_slo_status(s, objective)),
-            Cell::from(s.name.clone()),
-            Cell::from(s.tier.label()),
-            Cell::from(avail.map_or("unknown".into(), |a| format::percent(a, 3)))
-                .style(th.value(slo)),
-            Cell::from(left.map_or("unknown".into(), |l| format::percent(l, 1)))
-                .style(th.value(slo)),
-            Cell::from(burn.map_or("—".into(), |b| format!("{b:.1}x"))).style(th.value(burning)),
-            Cell::from(s.team.clone()),
-        ]
+        cluster_cell(slo_cells(app, s, objective), s.cluster.as_ref(), clustered)
     });
+}
+
+fn slo_cells(app: &App, s: &ServiceHealth, objective: f64) -> Vec<Cell<'static>> {
+    let avail = availability(s.sli);
+    let left = budget_left(s, objective);
+    let burn = burn_rate(s.error_ratio_1h, objective);
+    let slo = availability_status(avail, objective);
+    let burning = burn.map_or(Status::Ok, burn_status);
+    let th = &app.theme;
+    vec![
+        status_cell(app, service_slo_status(s, objective)),
+        Cell::from(s.name.clone()),
+        Cell::from(s.tier.label()),
+        Cell::from(avail.map_or("unknown".into(), |a| format::percent(a, 3))).style(th.value(slo)),
+        Cell::from(left.map_or("unknown".into(), |l| format::percent(l, 1))).style(th.value(slo)),
+        Cell::from(burn.map_or("—".into(), |b| format!("{b:.1}x"))).style(th.value(burning)),
+        Cell::from(s.team.clone()),
+    ]
 }
 
 fn value(kpi: &Kpi, v: f64) -> String {

@@ -1,7 +1,6 @@
 //! Pieces every tab uses: panels with their data's age and error, and tables
 //! whose columns drop by priority when the terminal is narrow.
 
-use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
@@ -11,7 +10,7 @@ use ratatui::widgets::{Block, BorderType, Borders, Cell, Row, Table, TableState}
 use super::format;
 use crate::app::rows::TableView;
 use crate::app::tab::TableId;
-use crate::app::{App, Mode};
+use crate::app::{App, Mode, Panel};
 use crate::domain::Status;
 
 /// A table column: header, width in cells, and priority (0 is kept longest).
@@ -60,6 +59,29 @@ pub fn fit(columns: &[Column], width: u16) -> Vec<usize> {
     kept
 }
 
+/// `columns` with a Cluster column after the second when the data comes
+/// from several clusters, so the same service name in two reads apart.
+pub fn with_cluster(columns: &[Column], clustered: bool) -> Vec<Column> {
+    let mut out = columns.to_vec();
+    if clustered {
+        out.insert(2.min(out.len()), col("Cluster", 10, 0));
+    }
+    out
+}
+
+/// The cells of a row, with its cluster's cell where `with_cluster` put the column.
+pub fn cluster_cell(
+    mut cells: Vec<Cell<'static>>,
+    cluster: Option<&String>,
+    clustered: bool,
+) -> Vec<Cell<'static>> {
+    if clustered {
+        let cell = Cell::from(cluster.cloned().unwrap_or_else(|| "—".into()));
+        cells.insert(2.min(cells.len()), cell);
+    }
+    cells
+}
+
 /// `text` cut to `width` cells, with an ellipsis when it was longer.
 pub fn fit_text(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
@@ -77,15 +99,29 @@ pub fn status_cell(app: &App, status: Status) -> Cell<'static> {
 
 /// Where the panel's data stands: its age, or the error with the age of the
 /// last good data.
-pub fn freshness(app: &App, updated: Option<DateTime<Utc>>, error: Option<&str>) -> Span<'static> {
-    let age = updated.map(|at| format::short_duration(app.now - at));
-    match (error, age) {
-        (Some(err), Some(age)) => {
+pub fn freshness<T>(app: &App, panel: &Panel<T>) -> Span<'static> {
+    let age = panel.updated.map(|at| format::short_duration(app.now - at));
+    let more = |n: usize| {
+        if n > 1 {
+            format!(" (+{} more)", n - 1)
+        } else {
+            String::new()
+        }
+    };
+    match (&panel.error, age, panel.warnings.first()) {
+        (Some(err), Some(age), _) => {
             Span::styled(format!(" ⚠ {err} · last good {age} ago "), app.theme.warn)
         }
-        (Some(err), None) => Span::styled(format!(" ⚠ {err} · no data yet "), app.theme.crit),
-        (None, Some(age)) => Span::styled(format!(" updated {age} ago "), app.theme.muted),
-        (None, None) => Span::styled(" loading… ", app.theme.muted),
+        (Some(err), None, _) => Span::styled(format!(" ⚠ {err} · no data yet "), app.theme.crit),
+        (None, Some(age), Some(warning)) => Span::styled(
+            format!(
+                " ⚠ {warning}{} · updated {age} ago ",
+                more(panel.warnings.len())
+            ),
+            app.theme.warn,
+        ),
+        (None, Some(age), None) => Span::styled(format!(" updated {age} ago "), app.theme.muted),
+        (None, None, _) => Span::styled(" loading… ", app.theme.muted),
     }
 }
 
