@@ -33,7 +33,10 @@ fn respond(mut stream: TcpStream, fault: Fault) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
     let _ = stream.read(&mut buf);
     let reply = |stream: &mut TcpStream, status: &str, kind: &str, body: &[u8]| {
-        let head = format!("HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+        let head = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
         let _ = stream.write_all(head.as_bytes());
         let _ = stream.write_all(body);
     };
@@ -83,7 +86,10 @@ fn source(url: &str) -> PrometheusSource {
 }
 
 async fn health_error(source: &PrometheusSource) -> SourceError {
-    source.health(Utc::now()).await.expect_err("the fault is an error")
+    source
+        .health(Utc::now())
+        .await
+        .expect_err("the fault is an error")
 }
 
 #[tokio::test]
@@ -93,7 +99,10 @@ async fn each_fault_gives_a_specific_error_and_the_source_recovers() {
     let cases: [(Fault, &str); 6] = [
         (Fault::Stall, "no answer within 1 s"),
         (Fault::Html502, "HTTP 502: 502 Bad Gateway"),
-        (Fault::BadQuery, "bad_data: invalid parameter \"query\": 1:14: parse error"),
+        (
+            Fault::BadQuery,
+            "bad_data: invalid parameter \"query\": 1:14: parse error",
+        ),
         (Fault::Huge, "response larger than 1 MiB, not read"),
         (Fault::Endless, "response larger than 1 MiB, not read"),
         (Fault::NotUtf8, "not a Prometheus API response"),
@@ -104,8 +113,16 @@ async fn each_fault_gives_a_specific_error_and_the_source_recovers() {
         assert!(error.contains(expected), "{f:?}: {error}");
         // Back to health: the next fetch works without a restart.
         *fault.lock().unwrap() = Fault::Healthy;
-        let reading = source.health(Utc::now()).await.unwrap_or_else(|e| panic!("{f:?}, then healthy: {e}"));
-        let checkout = reading.value.services.iter().find(|s| s.name == "checkout").expect("checkout");
+        let reading = source
+            .health(Utc::now())
+            .await
+            .unwrap_or_else(|e| panic!("{f:?}, then healthy: {e}"));
+        let checkout = reading
+            .value
+            .services
+            .iter()
+            .find(|s| s.name == "checkout")
+            .expect("checkout");
         assert_eq!(checkout.requests_per_second, 12.5);
     }
 }
@@ -115,16 +132,31 @@ async fn nan_and_infinity_are_values_not_crashes() {
     let (url, fault) = fake();
     *fault.lock().unwrap() = Fault::NanValues;
     let reading = source(&url).health(Utc::now()).await.unwrap().value;
-    let checkout = reading.services.iter().find(|s| s.name == "checkout").unwrap();
+    let checkout = reading
+        .services
+        .iter()
+        .find(|s| s.name == "checkout")
+        .unwrap();
     assert!(checkout.requests_per_second.is_nan());
-    let search = reading.services.iter().find(|s| s.name == "search").unwrap();
+    let search = reading
+        .services
+        .iter()
+        .find(|s| s.name == "search")
+        .unwrap();
     assert_eq!(search.requests_per_second, f64::INFINITY);
 }
 
 #[tokio::test]
 async fn a_dead_server_is_unreachable_with_its_reason() {
     // Bind, then drop, to find a port nothing listens on.
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let error = health_error(&source(&format!("http://127.0.0.1:{port}"))).await;
-    assert!(matches!(&error, SourceError::Unreachable(m) if m.contains("Connection refused")), "{error}");
+    assert!(
+        matches!(&error, SourceError::Unreachable(m) if m.contains("Connection refused")),
+        "{error}"
+    );
 }
