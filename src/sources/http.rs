@@ -146,6 +146,9 @@ impl HttpClient {
 /// `base` + `path`, keeping any path prefix the base has (a Prometheus
 /// behind `/prometheus`, VictoriaMetrics' `/prometheus` API).
 fn join(base: &reqwest::Url, path: &str) -> reqwest::Url {
+    if path.is_empty() {
+        return base.clone();
+    }
     let mut url = base.clone();
     let prefix = base.path().trim_end_matches('/');
     url.set_path(&format!("{prefix}/{}", path.trim_start_matches('/')));
