@@ -329,3 +329,21 @@ fn services_of_several_clusters_get_a_cluster_column_and_stay_apart() {
         "a warning is shown, not dropped:\n{s}"
     );
 }
+
+#[test]
+fn name_columns_widen_to_their_names_and_cut_only_past_32_with_an_ellipsis() {
+    let mut app = app_with(Theme::builtin());
+    let mut health = app.estate.health.data.clone().unwrap();
+    health.hosts[0].name = "127.0.0.1:41789".into();
+    health.hosts[1].name = "db-primary-eu-west-1.example.internal:9100".into();
+    app.update(opsdeck::app::Msg::Feed(opsdeck::sources::FeedUpdate {
+        source: "demo".into(),
+        feed: opsdeck::sources::Feed::Health,
+        at: start(),
+        result: Ok(opsdeck::sources::Reading::Health(health)),
+        warnings: vec![],
+    }));
+    let s = screen(&mut app, Command::ShowHealth, 120, 40);
+    assert!(line_with(&s, "127.0.0.1:41789").contains('%'), "{s}");
+    assert!(s.contains("db-primary-eu-west-1.example.in…"), "{s}");
+}

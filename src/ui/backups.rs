@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::widgets::Cell;
 
 use super::format;
-use super::widgets::{Column, TablePanel, col, freshness, status_cell, table};
+use super::widgets::{Column, TablePanel, col, freshness, name_cell, status_cell, table, widen};
 use crate::app::App;
 use crate::app::tab::TableId;
 use crate::domain::slo::{backup_status, rpo_status, rto_status, verification_status};
@@ -29,7 +29,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let right = freshness(app, panel);
     let list = panel.data.as_deref().unwrap_or(&[]);
     let th = &app.theme;
-    let spec = TablePanel::new(app, TableId::Backups, &COLUMNS, right);
+    let columns = widen(&COLUMNS, 1, list.iter().map(|b| b.target.as_str()));
+    let spec = TablePanel::new(app, TableId::Backups, &columns, right);
     table(frame, area, app, spec, |i| {
         let b = &list[i];
         let obj = b.tier.objectives();
@@ -47,7 +48,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         });
         vec![
             status_cell(app, backup_status(b, app.now)),
-            Cell::from(b.target.clone()),
+            name_cell(&b.target),
             Cell::from(b.tier.label()),
             Cell::from(age.map_or("never".into(), format::ago)).style(th.value(rpo)),
             Cell::from(format::short_duration(obj.rpo)),

@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::widgets::Cell;
 
 use super::format;
-use super::widgets::{Column, TablePanel, col, freshness, status_cell, table};
+use super::widgets::{Column, TablePanel, col, freshness, name_cell, status_cell, table, widen};
 use crate::app::App;
 use crate::app::tab::TableId;
 
@@ -27,13 +27,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let panel = &app.estate.deployments;
     let right = freshness(app, panel);
     let list = panel.data.as_deref().unwrap_or(&[]);
-    let spec = TablePanel::new(app, TableId::Deployments, &COLUMNS, right);
+    let columns = widen(&COLUMNS, 1, list.iter().map(|d| d.service.as_str()));
+    let spec = TablePanel::new(app, TableId::Deployments, &columns, right);
     table(frame, area, app, spec, |i| {
         let d = &list[i];
         let status = d.phase.status();
         vec![
             status_cell(app, status),
-            Cell::from(d.service.clone()),
+            name_cell(&d.service),
             Cell::from(d.environment.clone()),
             Cell::from(d.version.clone()),
             Cell::from(d.previous_version.clone().unwrap_or_else(|| "—".into())),

@@ -7,7 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
 
 use super::widgets::{
-    Column, TablePanel, cluster_cell, col, freshness, status_cell, table, with_cluster,
+    Column, TablePanel, cluster_cell, col, freshness, name_cell, status_cell, table, widen,
+    with_cluster,
 };
 use super::{format, layout};
 use crate::app::App;
@@ -52,7 +53,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 fn draw_services(frame: &mut Frame, area: Rect, app: &App, right: Span<'static>) {
     let services = app.estate.services();
     let clustered = services.iter().any(|s| s.cluster.is_some());
-    let columns = with_cluster(&SERVICES, clustered);
+    let columns = with_cluster(
+        &widen(&SERVICES, 1, services.iter().map(|s| s.name.as_str())),
+        clustered,
+    );
     let spec = TablePanel::new(app, TableId::Services, &columns, right);
     table(frame, area, app, spec, |i| {
         let s = &services[i];
@@ -66,7 +70,7 @@ fn service_cells(app: &App, s: &ServiceHealth) -> Vec<Cell<'static>> {
     let th = &app.theme;
     vec![
         status_cell(app, states.worst()),
-        Cell::from(s.name.clone()),
+        name_cell(&s.name),
         Cell::from(s.tier.label()),
         Cell::from(format::rate(s.requests_per_second)),
         Cell::from(format::percent(s.error_ratio, 2)).style(th.value(states.errors)),
@@ -84,7 +88,8 @@ fn service_cells(app: &App, s: &ServiceHealth) -> Vec<Cell<'static>> {
 fn draw_hosts(frame: &mut Frame, area: Rect, app: &App, right: Span<'static>) {
     let health = app.estate.health.data.as_ref();
     let hosts = health.map_or(&[][..], |h| &h.hosts);
-    let spec = TablePanel::new(app, TableId::Hosts, &HOSTS, right);
+    let columns = widen(&HOSTS, 1, hosts.iter().map(|h| h.name.as_str()));
+    let spec = TablePanel::new(app, TableId::Hosts, &columns, right);
     table(frame, area, app, spec, |i| host_cells(app, &hosts[i]));
 }
 
@@ -92,7 +97,7 @@ fn host_cells(app: &App, h: &Host) -> Vec<Cell<'static>> {
     let t = &app.settings.thresholds;
     vec![
         status_cell(app, host_status(h, t)),
-        Cell::from(h.name.clone()),
+        name_cell(&h.name),
         gauge(app, h.cpu, t.cpu),
         gauge(app, h.memory, t.memory),
         gauge(app, h.disk, t.disk),

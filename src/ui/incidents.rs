@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
 
-use super::widgets::{Column, TablePanel, col, fit_text, flex, freshness, table};
+use super::widgets::{Column, TablePanel, col, fit_text, flex, freshness, name_cell, table, widen};
 use super::{format, layout};
 use crate::app::App;
 use crate::app::tab::TableId;
@@ -45,7 +45,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 
 fn draw_incidents(frame: &mut Frame, area: Rect, app: &App, right: Span<'static>) {
     let incidents = &app.estate.incidents;
-    let spec = TablePanel::new(app, TableId::Incidents, &INCIDENTS, right);
+    let columns = widen(&INCIDENTS, 1, incidents.iter().map(|i| i.name.as_str()));
+    let columns = widen(&columns, 2, incidents.iter().map(|i| i.service.as_str()));
+    let spec = TablePanel::new(app, TableId::Incidents, &columns, right);
     table(frame, area, app, spec, |i| {
         incident_cells(app, &incidents[i])
     });
@@ -70,8 +72,8 @@ fn incident_cells(app: &App, inc: &Incident) -> Vec<Cell<'static>> {
     };
     vec![
         sev,
-        Cell::from(inc.name.clone()),
-        Cell::from(inc.service.clone()),
+        name_cell(&inc.name),
+        name_cell(&inc.service),
         Cell::from(inc.started.format("%H:%M").to_string()),
         Cell::from(format::short_duration(inc.duration(app.now))),
         Cell::from(inc.alert_count.to_string()),

@@ -10,8 +10,8 @@ use ratatui::widgets::{Cell, Paragraph};
 use super::format;
 use super::layout::{self, TILE_HEIGHT};
 use super::widgets::{
-    Column, TablePanel, cluster_cell, col, fit_text, freshness, panel, status_cell, table,
-    with_cluster,
+    Column, TablePanel, cluster_cell, col, fit_text, freshness, name_cell, panel, status_cell,
+    table, widen, with_cluster,
 };
 use crate::app::App;
 use crate::app::tab::TableId;
@@ -45,7 +45,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let objective = app.settings.objectives.availability;
     let list = app.estate.services();
     let clustered = list.iter().any(|s| s.cluster.is_some());
-    let columns = with_cluster(&COLUMNS, clustered);
+    let columns = with_cluster(
+        &widen(&COLUMNS, 1, list.iter().map(|s| s.name.as_str())),
+        clustered,
+    );
     let spec = TablePanel::new(app, TableId::Slo, &columns, right);
     table(frame, services, app, spec, |i| {
         let s = &list[i];
@@ -62,7 +65,7 @@ fn slo_cells(app: &App, s: &ServiceHealth, objective: f64) -> Vec<Cell<'static>>
     let th = &app.theme;
     vec![
         status_cell(app, service_slo_status(s, objective)),
-        Cell::from(s.name.clone()),
+        name_cell(&s.name),
         Cell::from(s.tier.label()),
         Cell::from(avail.map_or("unknown".into(), |a| format::percent(a, 3))).style(th.value(slo)),
         Cell::from(left.map_or("unknown".into(), |l| format::percent(l, 1))).style(th.value(slo)),

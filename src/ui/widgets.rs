@@ -59,6 +59,34 @@ pub fn fit(columns: &[Column], width: u16) -> Vec<usize> {
     kept
 }
 
+/// Longest name a name column grows to; longer ones are cut with an ellipsis.
+const MAX_NAME: usize = 32;
+
+/// `columns` with column `index` as wide as the longest of `names` (never
+/// narrower than written, never over `MAX_NAME`), so names are not cut
+/// where there is room.
+pub fn widen<'a>(
+    columns: &[Column],
+    index: usize,
+    names: impl Iterator<Item = &'a str>,
+) -> Vec<Column> {
+    let mut out = columns.to_vec();
+    let longest = names
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(MAX_NAME);
+    if let Some(c) = out.get_mut(index) {
+        c.width = c.width.max(longest as u16);
+    }
+    out
+}
+
+/// A name for a cell: cut to `MAX_NAME` with an ellipsis.
+pub fn name_cell(name: &str) -> Cell<'static> {
+    Cell::from(fit_text(name, MAX_NAME))
+}
+
 /// `columns` with a Cluster column after the second when the data comes
 /// from several clusters, so the same service name in two reads apart.
 pub fn with_cluster(columns: &[Column], clustered: bool) -> Vec<Column> {
