@@ -289,6 +289,36 @@ async fn prometheus_and_alertmanager_read_a_real_estate() {
         ("alice", "deploy freeze")
     );
     assert_eq!(silence.matchers, "alertname=\"CheckoutErrors\"");
+
+    // config check against the same servers: a bad query is reported with
+    // its file, line and field, and Prometheus's own words.
+    let file = std::path::Path::new("/etc/opsdeck/live.toml");
+    let text = format!(
+        "[[prometheus]]\nurl = \"{}\"\n\n[[alertmanager]]\nurl = \"{}\"\n\n[queries]\nsaturation = 'max by ({{label}}) (('\n",
+        prometheus.url(),
+        alertmanager.url()
+    );
+    let (config, problems) = Config::parse(file, &text);
+    assert!(problems.is_empty(), "{problems:?}");
+    let report = opsdeck::check::run(&config, problems).await;
+    assert_eq!(report.problems, 1, "{}", report.text);
+    assert!(
+        report
+            .text
+            .contains("/etc/opsdeck/live.toml: line 8: queries.saturation: bad_data: "),
+        "{}",
+        report.text
+    );
+    assert!(
+        report.text.contains("31 queries ran, 1 failed"),
+        "{}",
+        report.text
+    );
+    assert!(
+        report.text.contains("✔ 1 alerts, 1 silences"),
+        "{}",
+        report.text
+    );
 }
 
 /// Blocks on a future from inside the test's runtime, for `wait_until`.
