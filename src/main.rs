@@ -138,6 +138,7 @@ fn dashboard(global: &GlobalArgs, estate: Estate) -> ExitCode {
                 read_only: global.read_only,
                 thresholds: Default::default(),
                 objectives: Default::default(),
+                runbooks: Default::default(),
             };
             (
                 settings,
@@ -154,6 +155,11 @@ fn dashboard(global: &GlobalArgs, estate: Estate) -> ExitCode {
                 read_only: global.read_only,
                 thresholds: config.thresholds,
                 objectives: config.objectives,
+                runbooks: config
+                    .services
+                    .iter()
+                    .filter_map(|(name, s)| Some((name.clone(), s.runbook.clone()?)))
+                    .collect(),
             };
             (settings, sources, PollPlan::for_config(&config))
         }

@@ -20,6 +20,7 @@ fn app() -> App {
         read_only: false,
         thresholds: Default::default(),
         objectives: Default::default(),
+        runbooks: Default::default(),
     };
     let mut app = App::new(settings, Theme::builtin(), Keymap::builtin(), start());
     for update in DemoEstate::new(11, start()).updates_at(start(), Duration::days(30)) {
@@ -272,4 +273,40 @@ fn details_close_when_their_item_goes_away() {
     press(&mut app, KeyCode::Enter);
     app.update(Msg::Tick(start() + Duration::seconds(2)));
     assert_eq!(app.mode, Mode::Detail);
+}
+
+#[test]
+fn an_incident_without_a_runbook_takes_its_service_runbook_from_the_configuration() {
+    let mut app = app();
+    app.settings
+        .runbooks
+        .insert("db-02".into(), "https://wiki.example.com/db-02".into());
+    let mut reading = app.estate.alerts.data.clone().unwrap();
+    for alert in &mut reading.alerts {
+        alert.runbook = None;
+    }
+    app.update(Msg::Feed(FeedUpdate {
+        source: "demo".into(),
+        feed: Feed::Alerts,
+        at: start(),
+        result: Ok(opsdeck::sources::Reading::Alerts(reading)),
+        warnings: Vec::new(),
+    }));
+    let db = app
+        .estate
+        .incidents
+        .iter()
+        .find(|i| i.service == "db-02")
+        .unwrap();
+    assert_eq!(
+        db.runbook.as_deref(),
+        Some("https://wiki.example.com/db-02")
+    );
+    assert!(
+        app.estate
+            .incidents
+            .iter()
+            .filter(|i| i.service != "db-02")
+            .all(|i| i.runbook.is_none())
+    );
 }

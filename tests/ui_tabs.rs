@@ -21,6 +21,7 @@ fn app_with(theme: Theme) -> App {
         read_only: false,
         thresholds: Default::default(),
         objectives: Default::default(),
+        runbooks: Default::default(),
     };
     let mut app = App::new(settings, theme, Keymap::builtin(), start());
     for update in DemoEstate::new(11, start()).updates_at(start(), Duration::days(30)) {
@@ -346,4 +347,30 @@ fn name_columns_widen_to_their_names_and_cut_only_past_32_with_an_ellipsis() {
     let s = screen(&mut app, Command::ShowHealth, 120, 40);
     assert!(line_with(&s, "127.0.0.1:41789").contains('%'), "{s}");
     assert!(s.contains("db-primary-eu-west-1.example.in…"), "{s}");
+}
+
+#[test]
+fn silenced_and_inhibited_incidents_stay_listed_and_say_so() {
+    let mut app = app_with(Theme::builtin());
+    let mut reading = app.estate.alerts.data.clone().unwrap();
+    for alert in reading
+        .alerts
+        .iter_mut()
+        .filter(|a| a.name == "HostDiskAlmostFull")
+    {
+        alert.inhibited = true;
+    }
+    app.update(opsdeck::app::Msg::Feed(opsdeck::sources::FeedUpdate {
+        source: "demo".into(),
+        feed: opsdeck::sources::Feed::Alerts,
+        at: start(),
+        result: Ok(opsdeck::sources::Reading::Alerts(reading)),
+        warnings: vec![],
+    }));
+    let s = screen(&mut app, Command::ShowIncidents, 160, 40);
+    let row = line_with(&s, "HostDiskAlmostFull");
+    assert!(
+        row.contains("◌ warning") && row.contains("[inhibited]"),
+        "{row}"
+    );
 }

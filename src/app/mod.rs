@@ -75,12 +75,15 @@ pub enum Mode {
     Detail,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Settings {
     pub demo: bool,
     pub read_only: bool,
     pub thresholds: Thresholds,
     pub objectives: Objectives,
+    /// Runbooks from the configuration, by service: used for an incident
+    /// whose alerts carry none.
+    pub runbooks: std::collections::BTreeMap<String, String>,
 }
 
 pub struct App {
@@ -179,6 +182,9 @@ impl App {
                 e.alerts = r.merged(feed, Reading::as_alerts, feeds::alerts);
                 e.incidents =
                     incidents::group(e.alerts.data.as_ref().map_or(&[][..], |a| &a.alerts));
+                for incident in e.incidents.iter_mut().filter(|i| i.runbook.is_none()) {
+                    incident.runbook = self.settings.runbooks.get(&incident.service).cloned();
+                }
             }
         }
     }

@@ -55,20 +55,24 @@ fn draw_incidents(frame: &mut Frame, area: Rect, app: &App, right: Span<'static>
 
 fn incident_cells(app: &App, inc: &Incident) -> Vec<Cell<'static>> {
     let th = &app.theme;
-    let sev = if inc.silenced {
-        Cell::from(format!("◌ {}", inc.severity.label())).style(th.muted)
-    } else {
-        Cell::from(format!(
+    // Silenced or inhibited: still listed, but quiet, and saying why.
+    let held = match (inc.silenced, inc.inhibited) {
+        (true, _) => Some("silenced"),
+        (false, true) => Some("inhibited"),
+        (false, false) => None,
+    };
+    let sev = match held {
+        Some(_) => Cell::from(format!("◌ {}", inc.severity.label())).style(th.muted),
+        None => Cell::from(format!(
             "{} {}",
             inc.severity.symbol(),
             inc.severity.label()
         ))
-        .style(th.severity(inc.severity))
+        .style(th.severity(inc.severity)),
     };
-    let summary = if inc.silenced {
-        format!("[silenced] {}", inc.summary)
-    } else {
-        inc.summary.clone()
+    let summary = match held {
+        Some(why) => format!("[{why}] {}", inc.summary),
+        None => inc.summary.clone(),
     };
     vec![
         sev,

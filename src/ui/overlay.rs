@@ -296,6 +296,7 @@ fn incident_detail(app: &App, i: usize) -> Option<Detail> {
         f("summary", inc.summary.clone()),
         f("runbook", inc.runbook.clone().unwrap_or_else(|| "—".into())),
         f("silenced", silenced.into()),
+        f("inhibited", if inc.inhibited { "yes" } else { "no" }.into()),
         f("reported by", inc.sources.join(", ")),
     ];
     Some((format!("{} · {}", inc.name, inc.service), lines))
