@@ -8,13 +8,16 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use futures::future::join_all;
 
+mod backups;
+mod deploys;
+
 use super::prometheus::{PrometheusApi, Sample, Series};
 use super::queries::Queries;
 use super::{Fetch, Fetched, MetricsSource, SourceError};
 use crate::config::file::{Config, Endpoint, ServiceMeta};
 use crate::domain::{
-    Backup, Colour, Deployment, DrillResult, HealthReading, Host, Phase, ResolvedIncident,
-    ServiceHealth, SliCounts, Strategy, Tier,
+    Backup, Deployment, HealthReading, Host, Phase, ResolvedIncident, ServiceHealth, SliCounts,
+    Tier,
 };
 
 /// Sparkline history: five minutes, a point every five seconds.
@@ -340,119 +343,8 @@ impl MetricsSource for PrometheusSource {
             "kube_deployment_replicas",
         ];
         let a = self.instant(&NAMES, now).await?;
-        let key = |s: &Sample, name: &str, env: &str| {
-            (
-                s.label(name).unwrap_or("").to_string(),
-                s.label(env).unwrap_or("").to_string(),
-            )
-        };
-        let by_key = |q: &str| -> BTreeMap<(String, String), f64> {
-            a.get(q)
-                .iter()
-                .map(|s| (key(s, &self.label, "environment"), s.value))
-                .collect()
-        };
-        let (weights, times, rollbacks) = (
-            by_key("deployment_canary_weight"),
-            by_key("deployment_timestamp"),
-            by_key("deployment_rollbacks"),
-        );
-        let mut out: BTreeMap<(String, String), Deployment> = BTreeMap::new();
-        for s in a.get("deployment_info") {
-            let k = key(s, &self.label, "environment");
-            if k.0.is_empty() {
-                continue;
-            }
-            let strategy = match s
-                .label("strategy")
-                .unwrap_or("")
-                .to_ascii_lowercase()
-                .replace(['_', ' '], "-")
-                .as_str()
-            {
-                "canary" => Strategy::Canary {
-                    weight: weights.get(&k).copied().unwrap_or(f64::NAN),
-                },
-                "blue-green" | "bluegreen" => Strategy::BlueGreen {
-                    live: if s.label("color") == Some("green") {
-                        Colour::Green
-                    } else {
-                        Colour::Blue
-                    },
-                },
-                _ => Strategy::Rolling {
-                    updated: 0,
-                    total: 0,
-                },
-            };
-            let deployed_at = times.get(&k).copied().and_then(timestamp);
-            out.insert(
-                k.clone(),
-                Deployment {
-                    service: k.0.clone(),
-                    environment: k.1.clone(),
-                    version: s.label("version").unwrap_or("—").to_string(),
-                    previous_version: s
-                        .label("previous_version")
-                        .filter(|v| !v.is_empty())
-                        .map(String::from),
-                    strategy,
-                    phase: parse_phase(s.label("phase").unwrap_or("")),
-                    deployed_at,
-                    rollbacks: rollbacks
-                        .get(&k)
-                        .copied()
-                        .filter(|v| v.is_finite() && *v >= 0.0)
-                        .unwrap_or(0.0) as u32,
-                    history: Vec::new(),
-                },
-            );
-        }
-        for s in a.get("rollout_info") {
-            let k = key(s, "rollout", "namespace");
-            out.entry(k.clone()).or_insert_with(|| Deployment {
-                service: k.0.clone(),
-                environment: k.1.clone(),
-                version: "—".into(),
-                previous_version: None,
-                strategy: if s.label("strategy") == Some("blueGreen") {
-                    Strategy::BlueGreen { live: Colour::Blue }
-                } else {
-                    Strategy::Canary { weight: f64::NAN }
-                },
-                phase: parse_phase(s.label("phase").unwrap_or("")),
-                deployed_at: None,
-                rollbacks: 0,
-                history: Vec::new(),
-            });
-        }
-        let replicas: BTreeMap<(String, String), f64> = a
-            .get("kube_deployment_replicas")
-            .iter()
-            .map(|s| (key(s, "deployment", "namespace"), s.value))
-            .collect();
-        for s in a.get("kube_deployment_updated") {
-            let k = key(s, "deployment", "namespace");
-            let total = replicas.get(&k).copied().unwrap_or(s.value).max(0.0) as u32;
-            let updated = s.value.max(0.0) as u32;
-            out.entry(k.clone()).or_insert_with(|| Deployment {
-                service: k.0.clone(),
-                environment: k.1.clone(),
-                version: "—".into(),
-                previous_version: None,
-                strategy: Strategy::Rolling { updated, total },
-                phase: if updated < total {
-                    Phase::Progressing
-                } else {
-                    Phase::Complete
-                },
-                deployed_at: None,
-                rollbacks: 0,
-                history: Vec::new(),
-            });
-        }
         Ok(Fetched {
-            value: out.into_values().collect(),
+            value: deploys::read(&a, &self.label),
             warnings: a.warnings,
         })
     }
@@ -468,59 +360,8 @@ impl MetricsSource for PrometheusSource {
             "velero_last_success",
         ];
         let a = self.instant(&NAMES, now).await?;
-        let by = |q: &str| a.by(q, "target");
-        let (size, duration, verified, drill_at, drill_rto) = (
-            by("backup_size"),
-            by("backup_duration"),
-            by("backup_verified"),
-            by("drill_timestamp"),
-            by("drill_rto"),
-        );
-        let mut out: Vec<Backup> = a
-            .get("backup_last_success")
-            .iter()
-            .filter_map(|s| {
-                let target = s.label("target")?.to_string();
-                let drill = match (
-                    drill_at.get(&target).copied().and_then(timestamp),
-                    drill_rto.get(&target),
-                ) {
-                    (Some(at), Some(rto)) if rto.is_finite() && *rto >= 0.0 => Some(DrillResult {
-                        at,
-                        measured_rto: Duration::seconds(*rto as i64),
-                    }),
-                    _ => None,
-                };
-                Some(Backup {
-                    tier: parse_tier(s.label("tier")),
-                    last_success: timestamp(s.value),
-                    size_bytes: size.get(&target).copied().unwrap_or(f64::NAN),
-                    duration: Duration::seconds(
-                        duration
-                            .get(&target)
-                            .copied()
-                            .filter(|d| d.is_finite())
-                            .unwrap_or(0.0) as i64,
-                    ),
-                    last_verified: verified.get(&target).copied().and_then(timestamp),
-                    last_drill: drill,
-                    target,
-                })
-            })
-            .collect();
-        out.extend(a.get("velero_last_success").iter().filter_map(|s| {
-            Some(Backup {
-                target: format!("velero/{}", s.label("schedule")?),
-                tier: Tier::Standard,
-                last_success: timestamp(s.value),
-                size_bytes: f64::NAN,
-                duration: Duration::zero(),
-                last_verified: None,
-                last_drill: None,
-            })
-        }));
         Ok(Fetched {
-            value: out,
+            value: backups::read(&a),
             warnings: a.warnings,
         })
     }

@@ -1,0 +1,61 @@
+//! Backups from the documented convention and Velero's own metrics.
+
+use chrono::Duration;
+
+use super::{Answers, parse_tier, timestamp};
+use crate::domain::{Backup, DrillResult, Tier};
+
+pub(super) fn read(a: &Answers) -> Vec<Backup> {
+    let by = |q: &str| a.by(q, "target");
+    let (size, duration, verified, drill_at, drill_rto) = (
+        by("backup_size"),
+        by("backup_duration"),
+        by("backup_verified"),
+        by("drill_timestamp"),
+        by("drill_rto"),
+    );
+    let mut out: Vec<Backup> = a
+        .get("backup_last_success")
+        .iter()
+        .filter_map(|s| {
+            let target = s.label("target")?.to_string();
+            let drill = match (
+                drill_at.get(&target).copied().and_then(timestamp),
+                drill_rto.get(&target),
+            ) {
+                (Some(at), Some(rto)) if rto.is_finite() && *rto >= 0.0 => Some(DrillResult {
+                    at,
+                    measured_rto: Duration::seconds(*rto as i64),
+                }),
+                _ => None,
+            };
+            Some(Backup {
+                tier: parse_tier(s.label("tier")),
+                last_success: timestamp(s.value),
+                size_bytes: size.get(&target).copied().unwrap_or(f64::NAN),
+                duration: Duration::seconds(
+                    duration
+                        .get(&target)
+                        .copied()
+                        .filter(|d| d.is_finite())
+                        .unwrap_or(0.0) as i64,
+                ),
+                last_verified: verified.get(&target).copied().and_then(timestamp),
+                last_drill: drill,
+                target,
+            })
+        })
+        .collect();
+    out.extend(a.get("velero_last_success").iter().filter_map(|s| {
+        Some(Backup {
+            target: format!("velero/{}", s.label("schedule")?),
+            tier: Tier::Standard,
+            last_success: timestamp(s.value),
+            size_bytes: f64::NAN,
+            duration: Duration::zero(),
+            last_verified: None,
+            last_drill: None,
+        })
+    }));
+    out
+}
