@@ -14,10 +14,12 @@
 //!
 //! They need tmux (`.ci/run` installs it); without it they fail, saying so.
 
+mod support;
+
 use std::fs;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+
+use support::{Expect, Harness, Tmux, exit_code, require_tmux, send_signal, sh_quote};
 
 const BIN: &str = env!("CARGO_BIN_EXE_opsdeck");
 /// How long a screen may take to show what a test waits for.
@@ -25,6 +27,12 @@ const WAIT: Duration = Duration::from_secs(10);
 /// How long the process may take to exit after a signal or terminal loss.
 const EXIT_DEADLINE: Duration = Duration::from_secs(5);
 const POLL: Duration = Duration::from_millis(50);
+/// The tmux driver's names and waits for these tests.
+const HARNESS: Harness = Harness {
+    prefix: "opsdeck-e2e",
+    wait: WAIT,
+    poll: POLL,
+};
 
 const SERVICES: [&str; 13] = [
     "api-gateway",
@@ -55,70 +63,58 @@ const KPI_TILES: [&str; 9] = [
 ];
 
 // ---------------------------------------------------------------------------
-// The tmux harness
+// The demo and the steps the walks share (the tmux driver itself is
+// tests/support/tmux.rs)
 // ---------------------------------------------------------------------------
 
-fn tmux_available() -> bool {
-    Command::new("tmux")
-        .arg("-V")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
+const TAB_NAMES: [&str; 5] = ["KPIs", "Health", "Deploys", "Backups", "Incidents"];
 
-/// Fails the test at once, with the remedy, when there is no tmux to drive.
-macro_rules! require_tmux {
-    () => {
-        assert!(
-            tmux_available(),
-            "the end-to-end tests need tmux: apt-get install tmux (.ci/run does)"
-        );
-    };
-}
+/// The tab line: every tab's key and name on one line.
+const TAB_LINE: &[&str] = &[
+    "1 KPIs",
+    "2 Health",
+    "3 Deploys",
+    "4 Backups",
+    "5 Incidents (",
+];
 
-/// Quotes `s` for a POSIX shell.
-fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-/// One private tmux server with one session, `main`, and a private home.
-/// Dropping it kills the server, then any opsdeck it found that is still
-/// running, then removes the home.
-struct Tmux {
-    socket: String,
-    dir: PathBuf,
-    /// opsdeck processes seen in the pane; killed on drop if still alive.
-    pids: Vec<u32>,
-    /// The server's socket, which tmux leaves behind when it exits.
-    socket_path: Option<PathBuf>,
-}
-
-impl Tmux {
-    /// A fresh server name and home for the test `name`; nothing runs yet.
-    fn new(name: &str) -> Tmux {
-        let pid = std::process::id();
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let dir = std::env::temp_dir().join(format!("opsdeck-e2e-{pid}-{name}-{nanos}"));
-        fs::create_dir_all(dir.join("config")).expect("creating the test home");
-        fs::create_dir_all(dir.join("state")).expect("creating the test home");
-        Tmux {
-            socket: format!("opsdeck-e2e-{pid}-{name}"),
-            dir,
-            pids: Vec::new(),
-            socket_path: None,
-        }
-    }
-
-    fn path(&self, file: &str) -> String {
-        self.dir.join(file).display().to_string()
-    }
-
+/// What these tests do with a [`Tmux`] on top of driving it.
+trait DemoSteps {
     /// The pane script used by most tests: remember the tty settings, run the
     /// demo, then print its exit status and the tty settings it left behind,
     /// and stay open so the screen can be read.
+    fn demo_then_report(&self) -> String;
+
+    /// Starts `opsdeck demo --seed 3` with the report trailer and waits for
+    /// its first full screen.
+    fn launch_demo(&mut self, width: u16, height: u16) -> u32;
+
+    /// After opsdeck has exited in a `demo_then_report` pane: returns its
+    /// exit status and asserts the terminal is as it was before it started.
+    fn assert_exited_and_restored(&self) -> i32;
+
+    /// From tab 1, as the demo starts, walks tabs 1 to 5 by their digits:
+    /// tab n must show alone and meet `per_tab[n - 1]`. `at` ends each
+    /// description (" at 80x24").
+    fn walk_tabs(&self, at: &str, per_tab: [Expect; 5]);
+
+    /// `?` opens help, which must show `has` and the quit keys; `x` closes
+    /// it, back on tab `tab`.
+    fn help_opens_and_closes(&self, what: &str, has: &[&str], tab: usize);
+
+    /// `/` opens the filter prompt; types `text` and waits for `expect`.
+    fn filter(&self, text: &str, what: &str, expect: Expect);
+
+    /// On the Backups tab: presses `key` (if any) to move, Enter to open the
+    /// selected row's details, which must show `has`; then Esc, which must
+    /// close them (no "last DR drill") and leave tab 4.
+    fn backup_details(&self, key: Option<&str>, what: &str, has: &[&str]);
+
+    /// q quits with status 0 and leaves the terminal as it found it.
+    fn quit(&self);
+}
+
+impl DemoSteps for Tmux {
     fn demo_then_report(&self) -> String {
         format!(
             "stty -g > {before}; {bin} demo --seed 3; echo \"EXIT=$?\"; stty -g > {after}; stty -a; echo STTY-END; exec sleep 600",
@@ -128,178 +124,6 @@ impl Tmux {
         )
     }
 
-    /// Starts the server with a `width`x`height` session running `script`
-    /// under `sh -c`, in an environment that points at the private home.
-    fn start(&mut self, width: u16, height: u16, script: &str) {
-        let (w, h) = (width.to_string(), height.to_string());
-        let home = self.dir.display().to_string();
-        let config = format!("XDG_CONFIG_HOME={}", self.path("config"));
-        let state = format!("XDG_STATE_HOME={}", self.path("state"));
-        let home_var = format!("HOME={home}");
-        // Several arguments after the options: tmux runs them directly, not
-        // through the user's shell, so `env` sets the pane's environment.
-        #[rustfmt::skip]
-        let args = [
-            "new-session", "-d", "-x", &w, "-y", &h, "-s", "main",
-            "env", "-u", "NO_COLOR", "-u", "TMUX", "-u", "TMUX_PANE",
-            &home_var, &config, &state,
-            "sh", "-c", script,
-        ];
-        self.tmux_ok(&args);
-        self.socket_path = Some(PathBuf::from(
-            self.tmux_ok(&["display-message", "-p", "#{socket_path}"])
-                .trim(),
-        ));
-    }
-
-    fn tmux(&self, args: &[&str]) -> std::io::Result<Output> {
-        Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
-            .args(args)
-            .env_remove("TMUX")
-            .env_remove("TMUX_PANE")
-            .env_remove("NO_COLOR")
-            .env("HOME", &self.dir)
-            .env("XDG_CONFIG_HOME", self.dir.join("config"))
-            .env("XDG_STATE_HOME", self.dir.join("state"))
-            .stdin(Stdio::null())
-            .output()
-    }
-
-    /// Runs a tmux command that must succeed; returns its standard output.
-    fn tmux_ok(&self, args: &[&str]) -> String {
-        let out = self
-            .tmux(args)
-            .unwrap_or_else(|e| panic!("cannot run tmux {args:?}: {e}"));
-        assert!(
-            out.status.success(),
-            "tmux {args:?} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// The visible pane, or why it could not be read.
-    fn capture(&self) -> Result<String, String> {
-        match self.tmux(&["capture-pane", "-p", "-t", "main"]) {
-            Ok(out) if out.status.success() => {
-                Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-            }
-            Ok(out) => Err(format!(
-                "capture-pane failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            )),
-            Err(e) => Err(format!("cannot run tmux: {e}")),
-        }
-    }
-
-    /// Polls the screen until `check` passes and returns that screen; after
-    /// `WAIT`, panics with what was still missing and the last screen.
-    fn wait_check(&self, what: &str, check: impl Fn(&str) -> Result<(), String>) -> String {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let last = self.capture().and_then(|screen| match check(&screen) {
-                Ok(()) => Ok(screen),
-                Err(unmet) => Err(format!("still missing: {unmet}; last screen:\n{screen}")),
-            });
-            match last {
-                Ok(screen) => return screen,
-                Err(why) if Instant::now() >= deadline => {
-                    panic!("timed out after {WAIT:?} waiting for {what}; {why}\n(end of screen)")
-                }
-                Err(_) => std::thread::sleep(POLL),
-            }
-        }
-    }
-
-    fn wait_until(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        self.wait_check(what, |s| if ok(s) { Ok(()) } else { Err(what.to_owned()) })
-    }
-
-    /// Waits until one screen meets the whole expectation. Everything a test
-    /// checks about a screen goes into one `Expect`, so a capture taken while
-    /// tmux is still part-way through drawing a frame only means another
-    /// poll, never a false failure.
-    fn expect(&self, what: &str, expect: Expect) -> String {
-        self.wait_check(what, |screen| {
-            let unmet = expect.unmet(screen);
-            if unmet.is_empty() {
-                Ok(())
-            } else {
-                Err(unmet.join(", "))
-            }
-        })
-    }
-
-    fn wait_for(&self, text: &str) -> String {
-        self.expect(&format!("{text:?}"), Expect::default().has(&[text]))
-    }
-
-    /// Waits until tab `n` (1..=5) is the one shown.
-    fn wait_tab(&self, n: usize) -> String {
-        self.expect(&format!("tab {n}"), Expect::on(n))
-    }
-
-    /// Sends one key, named as tmux knows it (`Enter`, `Escape`, `BTab`,
-    /// `Down`, `q`).
-    fn send(&self, key: &str) {
-        self.tmux_ok(&["send-keys", "-t", "main", key]);
-    }
-
-    /// Sends `key`, then waits until the screen meets `expect`.
-    fn press(&self, key: &str, what: &str, expect: Expect) -> String {
-        self.send(key);
-        self.expect(what, expect)
-    }
-
-    /// Presses the digit of tab `n` and waits until that tab is shown.
-    fn go_to_tab(&self, n: usize) {
-        self.send(&n.to_string());
-        self.wait_tab(n);
-    }
-
-    /// Types `text` literally.
-    fn type_text(&self, text: &str) {
-        self.tmux_ok(&["send-keys", "-t", "main", "-l", text]);
-    }
-
-    fn display(&self, format: &str) -> String {
-        self.tmux_ok(&["display-message", "-p", "-t", "main", format])
-            .trim()
-            .to_owned()
-    }
-
-    /// The opsdeck process running in the pane (a descendant of the pane's
-    /// process), remembered so the guard can kill it if the test fails.
-    fn opsdeck_pid(&mut self) -> u32 {
-        let pane: u32 = self
-            .display("#{pane_pid}")
-            .parse()
-            .expect("tmux printed a pane pid");
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let found: Vec<u32> = descendants(pane)
-                .into_iter()
-                .filter(|(_, comm)| comm == "opsdeck")
-                .map(|(pid, _)| pid)
-                .collect();
-            if let [pid] = found[..] {
-                self.pids.push(pid);
-                return pid;
-            }
-            if Instant::now() >= deadline {
-                panic!(
-                    "no single opsdeck process under pane process {pane} after {WAIT:?} (found {found:?}); processes: {:?}",
-                    descendants(pane)
-                );
-            }
-            std::thread::sleep(POLL);
-        }
-    }
-
-    /// Starts `opsdeck demo --seed 3` with the report trailer and waits for
-    /// its first full screen.
     fn launch_demo(&mut self, width: u16, height: u16) -> u32 {
         let script = self.demo_then_report();
         self.start(width, height, &script);
@@ -313,8 +137,6 @@ impl Tmux {
         self.opsdeck_pid()
     }
 
-    /// After opsdeck has exited in a `demo_then_report` pane: returns its
-    /// exit status and asserts the terminal is as it was before it started.
     fn assert_exited_and_restored(&self) -> i32 {
         let screen = self.wait_for("STTY-END");
         let code =
@@ -350,7 +172,7 @@ impl Tmux {
         }
         // And every other setting is exactly as before opsdeck started.
         let read = |f: &str| {
-            fs::read_to_string(self.dir.join(f)).unwrap_or_else(|e| panic!("reading {f}: {e}"))
+            fs::read_to_string(self.dir().join(f)).unwrap_or_else(|e| panic!("reading {f}: {e}"))
         };
         assert_eq!(
             read("stty.before").trim(),
@@ -359,220 +181,7 @@ impl Tmux {
         );
         code
     }
-}
 
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.tmux(&["kill-server"]);
-        for &pid in &self.pids {
-            if !wait_exited(pid, Duration::from_secs(2)) && comm(pid).as_deref() == Some("opsdeck")
-            {
-                eprintln!(
-                    "opsdeck {pid} still running after its tmux server was killed; sending SIGKILL"
-                );
-                let _ = send_signal(pid, "KILL");
-            }
-        }
-        if let Some(socket) = &self.socket_path {
-            let _ = fs::remove_file(socket);
-        }
-        let _ = fs::remove_dir_all(&self.dir);
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Screens and processes
-// ---------------------------------------------------------------------------
-
-/// A panel title only tab n has (the box corner keeps it apart from the
-/// tab line and from `Services by error budget`).
-const TAB_MARKERS: [&str; 5] = [
-    "╭ Availability 30d",
-    "╭ Hosts",
-    "╭ Deployments",
-    "╭ Backups",
-    "╭ Silences",
-];
-
-fn on_tab(screen: &str) -> Option<usize> {
-    let shown: Vec<usize> = (1..=5)
-        .filter(|&n| screen.contains(TAB_MARKERS[n - 1]))
-        .collect();
-    match shown[..] {
-        [n] => Some(n),
-        _ => None,
-    }
-}
-
-/// True when one line of the screen holds all of `words`.
-fn has_line(screen: &str, words: &[&str]) -> bool {
-    screen
-        .lines()
-        .any(|line| words.iter().all(|w| line.contains(w)))
-}
-
-/// What one screen must show.
-#[derive(Default, Clone, Copy)]
-struct Expect<'a> {
-    /// The tab on screen, judged by its panel titles.
-    tab: Option<usize>,
-    /// Texts somewhere on the screen.
-    has: &'a [&'a str],
-    /// Texts nowhere on the screen.
-    lacks: &'a [&'a str],
-    /// Groups of texts that share one line (one table row).
-    lines: &'a [&'a [&'a str]],
-}
-
-impl<'a> Expect<'a> {
-    /// Tab `n` on screen; add to it with `has`, `lacks` and `lines`.
-    fn on(n: usize) -> Self {
-        Expect {
-            tab: Some(n),
-            ..Expect::default()
-        }
-    }
-
-    fn has(self, has: &'a [&'a str]) -> Self {
-        Expect { has, ..self }
-    }
-
-    fn lacks(self, lacks: &'a [&'a str]) -> Self {
-        Expect { lacks, ..self }
-    }
-
-    fn lines(self, lines: &'a [&'a [&'a str]]) -> Self {
-        Expect { lines, ..self }
-    }
-
-    fn unmet(&self, screen: &str) -> Vec<String> {
-        let mut unmet = Vec::new();
-        if let Some(n) = self.tab
-            && on_tab(screen) != Some(n)
-        {
-            unmet.push(format!("tab {n} (panel {:?} alone)", TAB_MARKERS[n - 1]));
-        }
-        unmet.extend(
-            self.has
-                .iter()
-                .filter(|t| !screen.contains(*t))
-                .map(|t| format!("{t:?}")),
-        );
-        unmet.extend(
-            self.lacks
-                .iter()
-                .filter(|t| screen.contains(*t))
-                .map(|t| format!("{t:?} gone")),
-        );
-        for words in self.lines {
-            if !has_line(screen, words) {
-                unmet.push(format!("one line with all of {words:?}"));
-            }
-        }
-        unmet
-    }
-}
-
-/// The status printed by `echo "EXIT=$?"`.
-fn exit_code(screen: &str) -> Option<i32> {
-    screen
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("EXIT="))
-        .and_then(|c| c.trim().parse().ok())
-}
-
-/// `(command name, state, parent pid)` from `/proc/<pid>/stat`.
-fn proc_stat(pid: u32) -> Option<(String, char, u32)> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let open = stat.find('(')?;
-    let close = stat.rfind(')')?;
-    let comm = stat[open + 1..close].to_owned();
-    let mut rest = stat[close + 1..].split_whitespace();
-    let state = rest.next()?.chars().next()?;
-    let ppid = rest.next()?.parse().ok()?;
-    Some((comm, state, ppid))
-}
-
-fn comm(pid: u32) -> Option<String> {
-    proc_stat(pid).map(|(comm, _, _)| comm)
-}
-
-/// Running, as opposed to gone or a zombie waiting for its parent.
-fn alive(pid: u32) -> bool {
-    matches!(proc_stat(pid), Some((_, state, _)) if state != 'Z' && state != 'X')
-}
-
-fn wait_exited(pid: u32, within: Duration) -> bool {
-    let deadline = Instant::now() + within;
-    loop {
-        if !alive(pid) {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(POLL);
-    }
-}
-
-/// Every process below `root`, with its command name.
-fn descendants(root: u32) -> Vec<(u32, String)> {
-    let mut all = Vec::new();
-    if let Ok(entries) = fs::read_dir("/proc") {
-        for entry in entries.flatten() {
-            let pid = entry
-                .file_name()
-                .to_str()
-                .and_then(|n| n.parse::<u32>().ok());
-            if let Some((pid, (comm, _, ppid))) = pid.and_then(|pid| Some((pid, proc_stat(pid)?))) {
-                all.push((pid, ppid, comm));
-            }
-        }
-    }
-    let mut found = Vec::new();
-    let mut frontier = vec![root];
-    while let Some(parent) = frontier.pop() {
-        for (pid, ppid, comm) in &all {
-            if *ppid == parent && *pid != root && !found.iter().any(|(p, _)| p == pid) {
-                found.push((*pid, comm.clone()));
-                frontier.push(*pid);
-            }
-        }
-    }
-    found
-}
-
-fn send_signal(pid: u32, signal: &str) -> std::io::Result<std::process::ExitStatus> {
-    Command::new("sh")
-        .args([
-            "-c",
-            "kill -s \"$1\" \"$2\"",
-            "sh",
-            signal,
-            &pid.to_string(),
-        ])
-        .status()
-}
-
-// ---------------------------------------------------------------------------
-// Steps the two walks share
-// ---------------------------------------------------------------------------
-
-const TAB_NAMES: [&str; 5] = ["KPIs", "Health", "Deploys", "Backups", "Incidents"];
-
-/// The tab line: every tab's key and name on one line.
-const TAB_LINE: &[&str] = &[
-    "1 KPIs",
-    "2 Health",
-    "3 Deploys",
-    "4 Backups",
-    "5 Incidents (",
-];
-
-impl Tmux {
-    /// From tab 1, as the demo starts, walks tabs 1 to 5 by their digits:
-    /// tab n must show alone and meet `per_tab[n - 1]`. `at` ends each
-    /// description (" at 80x24").
     fn walk_tabs(&self, at: &str, per_tab: [Expect; 5]) {
         for (n, mut expect) in (1..=5).zip(per_tab) {
             if n > 1 {
@@ -583,8 +192,6 @@ impl Tmux {
         }
     }
 
-    /// `?` opens help, which must show `has` and the quit keys; `x` closes
-    /// it, back on tab `tab`.
     fn help_opens_and_closes(&self, what: &str, has: &[&str], tab: usize) {
         let help = Expect::default().has(has).lines(&[&["q Ctrl-c", "quit"]]);
         self.press("?", what, help);
@@ -592,7 +199,6 @@ impl Tmux {
         self.press("x", &closed, Expect::on(tab).lacks(&["╭ Keys"]));
     }
 
-    /// `/` opens the filter prompt; types `text` and waits for `expect`.
     fn filter(&self, text: &str, what: &str, expect: Expect) {
         self.send("/");
         self.wait_for(" filter /");
@@ -600,9 +206,6 @@ impl Tmux {
         self.expect(what, expect);
     }
 
-    /// On the Backups tab: presses `key` (if any) to move, Enter to open the
-    /// selected row's details, which must show `has`; then Esc, which must
-    /// close them (no "last DR drill") and leave tab 4.
     fn backup_details(&self, key: Option<&str>, what: &str, has: &[&str]) {
         if let Some(key) = key {
             self.send(key);
@@ -612,7 +215,6 @@ impl Tmux {
         self.press("Escape", "details closed", closed);
     }
 
-    /// q quits with status 0 and leaves the terminal as it found it.
     fn quit(&self) {
         self.send("q");
         let code = self.assert_exited_and_restored();
@@ -626,8 +228,8 @@ impl Tmux {
 
 #[test]
 fn tabs_help_filter_details_and_quit_at_120x40() {
-    require_tmux!();
-    let mut t = Tmux::new("walk-120x40");
+    require_tmux();
+    let mut t = Tmux::new(HARNESS, "walk-120x40");
     t.launch_demo(120, 40);
 
     t.wait_until("a worst-state word (CRIT, WARN or OK) in the header", |s| {
@@ -762,8 +364,8 @@ fn tabs_help_filter_details_and_quit_at_120x40() {
 
 #[test]
 fn tabs_help_filter_and_quit_at_80x24() {
-    require_tmux!();
-    let mut t = Tmux::new("walk-80x24");
+    require_tmux();
+    let mut t = Tmux::new(HARNESS, "walk-80x24");
     t.launch_demo(80, 24);
 
     // Narrow tables drop columns, but never State and Service.
@@ -809,14 +411,14 @@ fn tabs_help_filter_and_quit_at_80x24() {
 // ---------------------------------------------------------------------------
 
 fn exits_cleanly_on(signal: &str, number: i32) {
-    let mut t = Tmux::new(&format!("sig{}", signal.to_lowercase()));
+    let mut t = Tmux::new(HARNESS, &format!("sig{}", signal.to_lowercase()));
     let pid = t.launch_demo(120, 40);
     t.go_to_tab(2);
 
     let status = send_signal(pid, signal).expect("running kill");
     assert!(status.success(), "kill -s {signal} {pid} failed");
     assert!(
-        wait_exited(pid, EXIT_DEADLINE),
+        t.wait_exited(pid, EXIT_DEADLINE),
         "opsdeck {pid} still running {EXIT_DEADLINE:?} after SIG{signal}"
     );
 
@@ -827,19 +429,19 @@ fn exits_cleanly_on(signal: &str, number: i32) {
 
 #[test]
 fn sigterm_restores_the_terminal_and_exits() {
-    require_tmux!();
+    require_tmux();
     exits_cleanly_on("TERM", 15);
 }
 
 #[test]
 fn sighup_restores_the_terminal_and_exits() {
-    require_tmux!();
+    require_tmux();
     exits_cleanly_on("HUP", 1);
 }
 
 #[test]
 fn sigint_restores_the_terminal_and_exits() {
-    require_tmux!();
+    require_tmux();
     exits_cleanly_on("INT", 2);
 }
 
@@ -849,12 +451,12 @@ fn sigint_restores_the_terminal_and_exits() {
 
 #[test]
 fn exits_when_the_tmux_server_is_killed() {
-    require_tmux!();
-    let mut t = Tmux::new("kill-server");
+    require_tmux();
+    let mut t = Tmux::new(HARNESS, "kill-server");
     let pid = t.launch_demo(120, 40);
     t.tmux_ok(&["kill-server"]);
     assert!(
-        wait_exited(pid, EXIT_DEADLINE),
+        t.wait_exited(pid, EXIT_DEADLINE),
         "opsdeck {pid} still running {EXIT_DEADLINE:?} after its tmux server was killed"
     );
 }
@@ -875,7 +477,7 @@ fn terminal_loss_without_sighup(t: &mut Tmux) -> i32 {
     let pid = t.opsdeck_pid();
     t.tmux_ok(&["kill-server"]);
     assert!(
-        wait_exited(pid, EXIT_DEADLINE),
+        t.wait_exited(pid, EXIT_DEADLINE),
         "opsdeck {pid} still running {EXIT_DEADLINE:?} after its terminal went away (no SIGHUP delivered)"
     );
     let deadline = Instant::now() + EXIT_DEADLINE;
@@ -900,8 +502,8 @@ fn terminal_loss_without_sighup(t: &mut Tmux) -> i32 {
 /// exit with 101.
 #[test]
 fn a_panic_in_a_background_task_restores_the_terminal_and_says_so() {
-    require_tmux!();
-    let mut t = Tmux::new("panic");
+    require_tmux();
+    let mut t = Tmux::new(HARNESS, "panic");
     let script = format!(
         "unset RUST_BACKTRACE RUST_LIB_BACKTRACE; export OPSDECK_FAULT_PANIC_AFTER_MS=1500; {}",
         t.demo_then_report()
@@ -922,10 +524,10 @@ fn a_panic_in_a_background_task_restores_the_terminal_and_says_so() {
 /// out (writing to the dead terminal must not crash it).
 #[test]
 fn exits_cleanly_when_the_terminal_hangs_up_without_sighup() {
-    require_tmux!();
-    let mut t = Tmux::new("hangup-watchdog");
+    require_tmux();
+    let mut t = Tmux::new(HARNESS, "hangup-watchdog");
     let code = terminal_loss_without_sighup(&mut t);
-    let log = fs::read_to_string(t.dir.join("state/opsdeck/opsdeck.log")).unwrap_or_default();
+    let log = fs::read_to_string(t.dir().join("state/opsdeck/opsdeck.log")).unwrap_or_default();
     assert_eq!(code, 129, "exit status after terminal loss; log:\n{log}");
     assert!(
         log.contains("terminal gone"),

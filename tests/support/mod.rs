@@ -1,6 +1,7 @@
 //! Test support: real Prometheus, Alertmanager, Pushgateway, node_exporter
 //! and VictoriaMetrics (Debian's packages, installed by `.ci/run`), started
-//! by the tests themselves.
+//! by the tests themselves; and the tmux driver of the end-to-end tests
+//! (`tmux.rs`: the real binary in a private tmux server).
 //!
 //! Use it from an integration test with `mod support;` and
 //! `use support::*;`. Each test binary uses a different subset, hence the
@@ -72,6 +73,7 @@ mod node_exporter;
 mod process;
 mod prometheus;
 mod pushgateway;
+mod tmux;
 mod victoria;
 
 // Each test binary uses a different subset, and an unused re-export is
@@ -89,5 +91,9 @@ pub use self::{
         scrape, unix_now,
     },
     pushgateway::{Pushgateway, base64_url},
+    tmux::{
+        Expect, Harness, TAB_MARKERS, Tmux, alive, comm, descendants, exit_code, has_line, on_tab,
+        proc_stat, require_tmux, send_signal, sh_quote, tmux_available,
+    },
     victoria::VictoriaMetrics,
 };
