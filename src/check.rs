@@ -8,8 +8,10 @@ use futures::future::join_all;
 
 use crate::config::Problem;
 use crate::config::file::Config;
+use crate::sources::clean::clean;
 use crate::sources::metrics::PrometheusSource;
-use crate::sources::{AlertSource, alertmanager::AlertmanagerSource};
+use crate::sources::scrape::ScrapeSource;
+use crate::sources::{AlertSource, MetricsSource, alertmanager::AlertmanagerSource};
 
 pub struct Report {
     pub text: String,
@@ -82,7 +84,10 @@ pub async fn run(config: &Config, problems: Vec<Problem>) -> Report {
         out.push(format!("  ✖ {p}"));
     }
     for endpoint in &config.prometheus {
-        out.push(format!("prometheus '{}' {}", endpoint.name, endpoint.url));
+        out.push(clean(&format!(
+            "prometheus '{}' {}",
+            endpoint.name, endpoint.url
+        )));
         match PrometheusSource::new(endpoint.clone(), config) {
             Ok(source) => count += check_prometheus(config, &source, &mut out).await,
             Err(e) => {
@@ -92,17 +97,40 @@ pub async fn run(config: &Config, problems: Vec<Problem>) -> Report {
         }
     }
     for endpoint in &config.alertmanager {
-        out.push(format!("alertmanager '{}' {}", endpoint.name, endpoint.url));
+        out.push(clean(&format!(
+            "alertmanager '{}' {}",
+            endpoint.name, endpoint.url
+        )));
         let result = match AlertmanagerSource::new(endpoint.clone(), &config.service_label) {
             Ok(source) => source.alerts(Utc::now()).await.map_err(|e| e.to_string()),
             Err(e) => Err(e),
         };
         match result {
-            Ok(f) => out.push(format!(
-                "  ✔ {} alerts, {} silences",
-                f.value.alerts.len(),
-                f.value.silences.len()
-            )),
+            Ok(f) if f.warnings.is_empty() => {
+                let (alerts, silences) = (f.value.alerts.len(), f.value.silences.len());
+                out.push(format!("  ✔ {alerts} alerts, {silences} silences"));
+            }
+            Ok(f) => {
+                count += f.warnings.len();
+                out.extend(f.warnings.iter().map(|w| format!("  ✖ {w}")));
+            }
+            Err(e) => {
+                count += 1;
+                out.push(format!("  ✖ {e}"));
+            }
+        }
+    }
+    for endpoint in &config.scrape {
+        out.push(clean(&format!(
+            "scrape '{}' {}",
+            endpoint.name, endpoint.url
+        )));
+        let result = match ScrapeSource::new(endpoint.clone(), config) {
+            Ok(source) => source.health(Utc::now()).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(_) => out.push("  ✔ read".to_string()),
             Err(e) => {
                 count += 1;
                 out.push(format!("  ✖ {e}"));

@@ -15,6 +15,21 @@ pub type Tui = Terminal<CrosstermBackend<Stdout>>;
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 
+thread_local! {
+    /// Set while `guarded` runs code whose panic is caught and reported.
+    static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, turning a panic inside it into `None`: for third-party code fed
+/// server data (the exposition parser). The panic hook leaves such a panic
+/// to be caught instead of ending the program.
+pub fn guarded<T>(f: impl FnOnce() -> T + std::panic::UnwindSafe) -> Option<T> {
+    GUARDED.with(|g| g.set(true));
+    let result = std::panic::catch_unwind(f).ok();
+    GUARDED.with(|g| g.set(false));
+    result
+}
+
 pub fn enter() -> io::Result<Tui> {
     terminal::enable_raw_mode()?;
     ACTIVE.store(true, Ordering::SeqCst);
@@ -41,6 +56,10 @@ pub fn install_panic_hook(log_hint: String) {
     let (panic_hook, eyre_hook) = color_eyre::config::HookBuilder::default().into_hooks();
     let _ = eyre_hook.install();
     std::panic::set_hook(Box::new(move |info| {
+        if GUARDED.with(std::cell::Cell::get) {
+            tracing::warn!("caught a panic in guarded code: {info}");
+            return;
+        }
         restore();
         let report = panic_hook.panic_report(info).to_string();
         tracing::error!("panic: {report}");

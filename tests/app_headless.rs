@@ -100,7 +100,8 @@ fn the_filter_narrows_the_table_as_you_type_and_escape_clears_it() {
     let view = app.table(TableId::Deployments);
     assert_eq!(
         view.rows.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(),
-        ["payments"]
+        ["production/payments"],
+        "a deployment is its service in its environment"
     );
     assert_eq!(view.total, all);
     // While filtering, letters are text, not commands: q does not quit.

@@ -162,7 +162,7 @@ fn deployment_candidates(app: &App) -> Vec<Candidate> {
             d.deployed_at.map_or(i64::MAX, |at| -at.timestamp()),
             d.service.as_str(),
         );
-        candidate(i, &d.service, order, text)
+        candidate(i, &format!("{}/{}", d.environment, d.service), order, text)
     })
 }
 

@@ -15,6 +15,10 @@ use crate::domain::{Objectives, Thresholds, Tier};
 
 pub const DEFAULT_PROMETHEUS: &str = "http://localhost:9090";
 pub const DEFAULT_ALERTMANAGER: &str = "http://localhost:9093";
+/// Shortest timeout and refresh accepted: below it, opsdeck would hammer
+/// the server or give up before any answer could come.
+const MIN_TIMEOUT: Duration = Duration::from_millis(100);
+
 /// Largest response read from a server before giving up on it.
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
 
@@ -163,6 +167,33 @@ impl Endpoint {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
+
+    /// An endpoint for a URL as given: credentials written into it
+    /// (`http://user:pass@host`) move into basic auth, so the URL that is
+    /// shown and logged never carries them; named by host and port unless
+    /// `name` says otherwise.
+    pub fn from_url(name: Option<&str>, mut url: reqwest::Url) -> Endpoint {
+        let credentials = (!url.username().is_empty()).then(|| {
+            let user = url.username().to_string();
+            let password = url.password().unwrap_or("").to_string();
+            (user, password)
+        });
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        let host = match (url.host_str(), url.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            (None, _) => "server".to_string(),
+        };
+        let mut endpoint = Endpoint::plain(name.unwrap_or(&host), url);
+        if let Some((username, password)) = credentials {
+            endpoint.auth = Auth::Basic {
+                username,
+                password: Secret(password),
+            };
+        }
+        endpoint
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -278,22 +309,27 @@ impl Reader<'_> {
                 self.problem(
                     Some(line),
                     &field,
-                    format!("'{}' is not a URL: {e}", spec.url.get_ref()),
+                    format!(
+                        "'{}' is not a URL: {e}",
+                        crate::sources::clean::clean(spec.url.get_ref())
+                    ),
                 );
                 return None;
             }
         };
-        let name = spec.name.clone().unwrap_or_else(|| {
-            url.host_str()
-                .map_or(kind.to_string(), |h| match url.port() {
-                    Some(p) => format!("{h}:{p}"),
-                    None => h.to_string(),
-                })
-        });
-        let mut endpoint = Endpoint::plain(&name, url);
+        let mut endpoint = Endpoint::from_url(spec.name.as_deref(), url);
         endpoint.cluster = spec.cluster.clone();
+        let prefix = format!("{kind}[{index}]");
         if let Some(Dur(t)) = spec.timeout {
-            endpoint.timeout = t;
+            if t < MIN_TIMEOUT {
+                self.problem(
+                    Some(line),
+                    &format!("{prefix}.timeout"),
+                    "under 100ms; using 5s",
+                );
+            } else {
+                endpoint.timeout = t;
+            }
         }
         if let Some(Dur(t)) = spec.connect_timeout {
             endpoint.connect_timeout = t;
@@ -301,9 +337,16 @@ impl Reader<'_> {
         endpoint.headers = spec.headers.clone();
         endpoint.ca_file = spec.ca_file.clone();
         if let Some(max) = spec.max_response_bytes {
-            endpoint.max_response_bytes = max;
+            if max < 1024 {
+                self.problem(
+                    Some(line),
+                    &format!("{prefix}.max_response_bytes"),
+                    "under 1024; using 32 MiB",
+                );
+            } else {
+                endpoint.max_response_bytes = max;
+            }
         }
-        let prefix = format!("{kind}[{index}]");
         if let Some(token) = self.secret(
             line,
             &format!("{prefix}.bearer_token"),
@@ -312,12 +355,15 @@ impl Reader<'_> {
         ) {
             endpoint.auth = Auth::Bearer(token);
         } else if let Some(basic) = &spec.basic_auth {
-            let password = self.secret(
-                line,
-                &format!("{prefix}.basic_auth"),
-                &basic.password_env,
-                &basic.password_file,
-            )?;
+            let field = format!("{prefix}.basic_auth");
+            let Some(password) =
+                self.secret(line, &field, &basic.password_env, &basic.password_file)
+            else {
+                if basic.password_env.is_none() && basic.password_file.is_none() {
+                    self.problem(Some(line), &field, "needs password_env or password_file");
+                }
+                return None;
+            };
             endpoint.auth = Auth::Basic {
                 username: basic.username.clone(),
                 password,
@@ -453,7 +499,14 @@ impl Config {
             },
             scrape: reader.endpoints("scrape", &spec.scrape),
             service_label: spec.service_label.unwrap_or(defaults.service_label),
-            refresh: spec.refresh.map_or(defaults.refresh, |Dur(d)| d),
+            refresh: match spec.refresh {
+                Some(Dur(d)) if d < MIN_TIMEOUT => {
+                    reader.problem(None, "refresh", "under 100ms; using 1s");
+                    defaults.refresh
+                }
+                Some(Dur(d)) => d,
+                None => defaults.refresh,
+            },
             services: spec
                 .services
                 .into_iter()
@@ -470,7 +523,46 @@ impl Config {
             thresholds,
             queries,
         };
-        (config, reader.problems)
+        let mut config = config;
+        let mut problems = reader.problems;
+        problems.extend(config.unique_names());
+        (config, problems)
+    }
+
+    /// Every source needs a name of its own: what one says is kept apart
+    /// from another's by it. A repeated name gets a suffix, and a problem.
+    fn unique_names(&mut self) -> Vec<Problem> {
+        let file = self
+            .path
+            .as_ref()
+            .map_or("command line".to_string(), |p| p.display().to_string());
+        let mut seen = std::collections::BTreeSet::new();
+        let mut problems = Vec::new();
+        for endpoint in self
+            .prometheus
+            .iter_mut()
+            .chain(&mut self.alertmanager)
+            .chain(&mut self.scrape)
+        {
+            let mut name = endpoint.name.clone();
+            let mut n = 1;
+            while !seen.insert(name.clone()) {
+                n += 1;
+                name = format!("{}#{n}", endpoint.name);
+            }
+            if name != endpoint.name {
+                let message = format!(
+                    "two sources are named '{}'; the second is shown as '{name}' (give each a name)",
+                    endpoint.name
+                );
+                problems.push(Problem {
+                    file: file.clone(),
+                    message,
+                });
+                endpoint.name = name;
+            }
+        }
+        problems
     }
 
     /// The file to read: `--config`, else `$OPSDECK_CONFIG`, else the user's
@@ -517,12 +609,15 @@ impl Config {
             urls.iter()
                 .filter_map(|u| match reqwest::Url::parse(u) {
                     Ok(url) if matches!(url.scheme(), "http" | "https") => {
-                        Some(Endpoint::plain(url.authority(), url.clone()))
+                        Some(Endpoint::from_url(None, url))
                     }
                     _ => {
                         problems.push(Problem {
                             file: "command line".into(),
-                            message: format!("{flag} '{u}' is not an http(s) URL"),
+                            message: format!(
+                                "{flag} '{}' is not an http(s) URL",
+                                crate::sources::clean::clean(u)
+                            ),
                         });
                         None
                     }
@@ -535,6 +630,7 @@ impl Config {
         if !alertmanager.is_empty() {
             self.alertmanager = parse("--alertmanager", alertmanager);
         }
+        problems.extend(self.unique_names());
         problems
     }
 }
@@ -631,6 +727,71 @@ mod tests {
             (
                 "[services.checkout]\ntier = \"gold\"\n",
                 "unknown variant `gold`",
+            ),
+        ];
+        for (text, expected) in cases {
+            let (_, problems) = parse(text);
+            assert!(
+                problems.iter().any(|p| p.contains(expected)),
+                "{text:?}: {problems:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn credentials_in_a_url_move_into_basic_auth_and_out_of_every_name() {
+        let (config, problems) =
+            parse("[[prometheus]]\nurl = \"http://ops:s3cr3t@127.0.0.1:9090/\"\n");
+        assert!(problems.is_empty(), "{problems:?}");
+        let e = &config.prometheus[0];
+        assert_eq!(
+            (e.name.as_str(), e.url.as_str()),
+            ("127.0.0.1:9090", "http://127.0.0.1:9090/")
+        );
+        assert_eq!(
+            e.auth,
+            Auth::Basic {
+                username: "ops".into(),
+                password: Secret("s3cr3t".into())
+            }
+        );
+        let mut config = Config::default();
+        config.override_urls(&["http://u:pw@127.0.0.1:1".into()], &[]);
+        assert!(
+            !format!(
+                "{:?} {}",
+                config.prometheus[0].name, config.prometheus[0].url
+            )
+            .contains("pw")
+        );
+    }
+
+    #[test]
+    fn sources_get_names_of_their_own() {
+        let text = "[[prometheus]]\nname = \"a\"\nurl = \"http://127.0.0.1:1\"\n[[prometheus]]\nname = \"a\"\nurl = \"http://127.0.0.1:2\"\n";
+        let (config, problems) = parse(text);
+        assert_eq!(config.prometheus[1].name, "a#2");
+        assert!(
+            problems[0].contains("two sources are named 'a'"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn values_that_would_hammer_a_server_or_drop_a_source_silently_are_reported() {
+        let cases = [
+            ("refresh = \"0s\"\n", "refresh: under 100ms"),
+            (
+                "[[prometheus]]\nurl = \"http://a\"\ntimeout = \"1ms\"\n",
+                "line 2: prometheus[0].timeout: under 100ms",
+            ),
+            (
+                "[[prometheus]]\nurl = \"http://a\"\nmax_response_bytes = 0\n",
+                "prometheus[0].max_response_bytes: under 1024",
+            ),
+            (
+                "[[prometheus]]\nurl = \"http://a\"\nbasic_auth = { username = \"u\" }\n",
+                "prometheus[0].basic_auth: needs password_env or password_file",
             ),
         ];
         for (text, expected) in cases {

@@ -132,7 +132,18 @@ impl AlertmanagerSource {
             starts_at: raw.starts_at,
             silenced_by: raw.status.silenced_by.first().map(|s| clean(s)),
             inhibited: !raw.status.inhibited_by.is_empty(),
-            fingerprint: clean(&raw.fingerprint),
+            // Without a fingerprint, the label set is the alert's identity.
+            fingerprint: if raw.fingerprint.is_empty() {
+                clean(
+                    &raw.labels
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                )
+            } else {
+                clean(&raw.fingerprint)
+            },
             sources: vec![self.name.clone()],
         }
     }

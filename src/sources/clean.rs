@@ -11,11 +11,15 @@ pub const MAX_CHARS: usize = 512;
 fn is_unsafe(c: char) -> bool {
     matches!(c,
         '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}'
+        | '\u{ad}'
+        | '\u{61c}'
+        | '\u{180e}'
         | '\u{200b}'..='\u{200f}'
-        | '\u{202a}'..='\u{202e}'
+        | '\u{2028}'..='\u{202e}'
         | '\u{2060}'..='\u{2064}'
         | '\u{2066}'..='\u{2069}'
         | '\u{feff}'
+        | '\u{e0000}'..='\u{e007f}'
     )
 }
 
@@ -91,5 +95,16 @@ mod tests {
             let text: String = chunk.iter().collect();
             assert!(!clean(&text).chars().any(is_unsafe));
         }
+    }
+
+    #[test]
+    fn invisible_formatting_characters_are_shown_too() {
+        assert_eq!(
+            clean("soft\u{ad}hy\u{2028}ls\u{e0041}"),
+            "soft\\xadhy\\u{2028}ls\\u{e0041}"
+        );
+        assert_eq!(clean("a\u{61c}b\u{180e}c"), "a\\u{61c}b\\u{180e}c");
+        let tags: String = (0xe0000u32..0xe0080).filter_map(char::from_u32).collect();
+        assert!(!clean(&tags).chars().any(is_unsafe));
     }
 }

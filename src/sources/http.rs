@@ -130,13 +130,14 @@ impl HttpClient {
             cause = inner;
         }
         let cause = cause.to_string();
-        if e.is_timeout() {
-            SourceError::Timeout(self.endpoint.timeout.as_secs().max(1))
-        } else if e.is_connect() {
+        if e.is_connect() {
+            // A connect timeout is a failure to connect: retried, and said so.
             SourceError::Unreachable(clean(&format!(
                 "cannot connect to {}: {cause}",
                 self.endpoint.url
             )))
+        } else if e.is_timeout() {
+            SourceError::Timeout(self.endpoint.timeout.as_secs().max(1))
         } else {
             SourceError::Failed(clean(&format!("{}: {cause}", self.endpoint.url)))
         }

@@ -5,6 +5,7 @@
 
 pub mod alertmanager;
 pub mod clean;
+pub mod convert;
 pub mod http;
 pub mod metrics;
 pub mod poller;

@@ -35,7 +35,7 @@ impl Default for PollPlan {
 
 impl PollPlan {
     /// The configured refresh; a fetch may take as long as its slowest
-    /// endpoint's timeout with its retries.
+    /// endpoint's timeout three times (two retries) and their backoff.
     pub fn for_config(config: &crate::config::file::Config) -> PollPlan {
         let slowest = config
             .prometheus

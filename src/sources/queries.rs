@@ -77,7 +77,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ),
     (
         "rollout_info",
-        r#"max by (rollout, namespace, strategy, phase) (rollout_info)"#,
+        r#"max by (name, namespace, strategy, phase) (rollout_info)"#,
     ),
     (
         "kube_deployment_updated",

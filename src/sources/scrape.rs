@@ -7,13 +7,14 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use super::clean::clean;
+use super::convert::{self, timestamp};
 use super::http::{HttpClient, snippet};
 use super::{Feed, Fetch, Fetched, MetricsSource, SourceError};
 use crate::config::file::{Config, Endpoint};
-use crate::domain::{Backup, Deployment, DrillResult, HealthReading, Host, ResolvedIncident, Tier};
+use crate::domain::{Backup, Deployment, DrillResult, HealthReading, Host, ResolvedIncident};
 
 /// One sample as opsdeck needs it: name, labels, value.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,8 +96,8 @@ pub fn parse(body: &str) -> Result<Vec<Line>, String> {
         .lines()
         .partition(|l| !l.starts_with('#') && needs_guard(l));
     let lines = plain.into_iter().map(|l| Ok(l.to_string()));
-    let scraped = std::panic::catch_unwind(|| prometheus_parse::Scrape::parse(lines))
-        .map_err(|_| "the exposition parser gave up on this body".to_string())?
+    let scraped = crate::terminal::guarded(|| prometheus_parse::Scrape::parse(lines))
+        .ok_or_else(|| "the exposition parser gave up on this body".to_string())?
         .map_err(|e| format!("not the text exposition format: {e}"))?;
     let mut out: Vec<Line> = scraped
         .samples
@@ -158,12 +159,6 @@ fn real_filesystem(l: &Line) -> bool {
         l.labels.get("fstype").map(String::as_str),
         Some("tmpfs" | "ramfs" | "overlay" | "squashfs" | "nsfs" | "devtmpfs")
     )
-}
-
-fn timestamp(seconds: f64) -> Option<DateTime<Utc>> {
-    (seconds.is_finite() && seconds > 0.0)
-        .then(|| Utc.timestamp_opt(seconds as i64, 0).single())
-        .flatten()
 }
 
 impl ScrapeSource {
@@ -262,11 +257,7 @@ impl MetricsSource for ScrapeSource {
             .filter(|l| l.name == "backup_last_success_timestamp_seconds")
             .filter_map(|l| {
                 let target = l.labels.get("target")?.clone();
-                let tier = match l.labels.get("tier").map(String::as_str) {
-                    Some("critical") => Tier::Critical,
-                    Some("non-critical") => Tier::NonCritical,
-                    _ => Tier::Standard,
-                };
+                let tier = convert::tier(l.labels.get("tier").map(String::as_str));
                 let drill = of("dr_drill_last_timestamp_seconds", &target)
                     .and_then(timestamp)
                     .zip(of("dr_drill_last_rto_seconds", &target));
@@ -274,18 +265,16 @@ impl MetricsSource for ScrapeSource {
                     tier,
                     last_success: timestamp(l.value),
                     size_bytes: of("backup_last_size_bytes", &target).unwrap_or(f64::NAN),
-                    duration: Duration::seconds(
-                        of("backup_last_duration_seconds", &target)
-                            .filter(|d| d.is_finite())
-                            .unwrap_or(0.0) as i64,
-                    ),
+                    duration: of("backup_last_duration_seconds", &target)
+                        .and_then(convert::seconds)
+                        .unwrap_or_else(Duration::zero),
                     last_verified: of("backup_last_verified_timestamp_seconds", &target)
                         .and_then(timestamp),
-                    last_drill: drill.filter(|(_, rto)| rto.is_finite()).map(|(at, rto)| {
-                        DrillResult {
+                    last_drill: drill.and_then(|(at, rto)| {
+                        Some(DrillResult {
                             at,
-                            measured_rto: Duration::seconds(rto as i64),
-                        }
+                            measured_rto: convert::seconds(rto)?,
+                        })
                     }),
                     target,
                 })

@@ -20,7 +20,7 @@ const COLUMNS: [Column; 10] = [
     col("Progress", 10, 2),
     col("Phase", 11, 1),
     col("Deployed", 8, 1),
-    col("Rollbacks 7d", 12, 5),
+    col("Rollbacks", 9, 5),
 ];
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {

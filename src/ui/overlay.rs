@@ -231,7 +231,7 @@ fn deployment_detail(app: &App, i: usize) -> Option<Detail> {
         ),
         f("phase", d.phase.label().into()),
         f("deployed", deployed),
-        f("rollbacks 7d", d.rollbacks.to_string()),
+        f("rollbacks", d.rollbacks.to_string()),
         Line::from(""),
         Line::from(Span::styled(" history", app.theme.accent)),
     ];

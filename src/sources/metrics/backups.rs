@@ -2,8 +2,9 @@
 
 use chrono::Duration;
 
-use super::{Answers, parse_tier, timestamp};
+use super::Answers;
 use crate::domain::{Backup, DrillResult, Tier};
+use crate::sources::convert::{seconds, tier as parse_tier, timestamp};
 
 pub(super) fn read(a: &Answers) -> Vec<Backup> {
     let by = |q: &str| a.by(q, "target");
@@ -23,23 +24,20 @@ pub(super) fn read(a: &Answers) -> Vec<Backup> {
                 drill_at.get(&target).copied().and_then(timestamp),
                 drill_rto.get(&target),
             ) {
-                (Some(at), Some(rto)) if rto.is_finite() && *rto >= 0.0 => Some(DrillResult {
-                    at,
-                    measured_rto: Duration::seconds(*rto as i64),
-                }),
+                (Some(at), Some(rto)) => {
+                    seconds(*rto).map(|measured_rto| DrillResult { at, measured_rto })
+                }
                 _ => None,
             };
             Some(Backup {
                 tier: parse_tier(s.label("tier")),
                 last_success: timestamp(s.value),
                 size_bytes: size.get(&target).copied().unwrap_or(f64::NAN),
-                duration: Duration::seconds(
-                    duration
-                        .get(&target)
-                        .copied()
-                        .filter(|d| d.is_finite())
-                        .unwrap_or(0.0) as i64,
-                ),
+                duration: duration
+                    .get(&target)
+                    .copied()
+                    .and_then(seconds)
+                    .unwrap_or_else(Duration::zero),
                 last_verified: verified.get(&target).copied().and_then(timestamp),
                 last_drill: drill,
                 target,

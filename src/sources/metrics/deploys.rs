@@ -78,7 +78,7 @@ pub(super) fn read(a: &Answers, label: &str) -> Vec<Deployment> {
         );
     }
     for s in a.get("rollout_info") {
-        let k = key(s, "rollout", "namespace");
+        let k = key(s, "name", "namespace");
         out.entry(k.clone()).or_insert_with(|| Deployment {
             service: k.0.clone(),
             environment: k.1.clone(),

@@ -5,11 +5,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use futures::future::join_all;
 
 mod backups;
 mod deploys;
+
+use super::convert::timestamp;
 
 use super::prometheus::{PrometheusApi, Sample, Series};
 use super::queries::Queries;
@@ -54,13 +56,6 @@ impl Answers {
         }
         out
     }
-}
-
-fn timestamp(seconds: f64) -> Option<DateTime<Utc>> {
-    if !seconds.is_finite() || seconds <= 0.0 {
-        return None;
-    }
-    Utc.timestamp_opt(seconds as i64, 0).single()
 }
 
 fn ratio(part: Option<f64>, whole: Option<f64>) -> f64 {
@@ -267,19 +262,6 @@ fn parse_phase(text: &str) -> Phase {
     }
 }
 
-fn parse_tier(text: Option<&str>) -> Tier {
-    match text
-        .map(|t| t.to_ascii_lowercase().replace(['_', ' '], "-"))
-        .as_deref()
-    {
-        Some("critical") | Some("tier-1") | Some("tier1") => Tier::Critical,
-        Some("non-critical") | Some("noncritical") | Some("low") | Some("tier-3") => {
-            Tier::NonCritical
-        }
-        _ => Tier::Standard,
-    }
-}
-
 #[async_trait]
 impl MetricsSource for PrometheusSource {
     fn name(&self) -> &str {
@@ -450,12 +432,9 @@ mod tests {
     }
 
     #[test]
-    fn phases_and_tiers_from_any_pipeline_spelling() {
+    fn phases_from_any_pipeline_spelling() {
         assert_eq!(parse_phase("Healthy"), Phase::Complete);
         assert_eq!(parse_phase("rolled_back"), Phase::RolledBack);
         assert_eq!(parse_phase("weird"), Phase::Unknown);
-        assert_eq!(parse_tier(Some("critical")), Tier::Critical);
-        assert_eq!(parse_tier(Some("non_critical")), Tier::NonCritical);
-        assert_eq!(parse_tier(None), Tier::Standard);
     }
 }
