@@ -16,7 +16,7 @@ pub fn timestamp(seconds: f64) -> Option<DateTime<Utc>> {
 
 /// Seconds as a duration; `None` for NaN, negative or out of range.
 pub fn seconds(value: f64) -> Option<Duration> {
-    if !value.is_finite() || value < 0.0 || value > 1e12 {
+    if !(0.0..=1e12).contains(&value) {
         return None;
     }
     Duration::try_seconds(value as i64)
