@@ -23,6 +23,8 @@ enum Fault {
     Endless,
     NotUtf8,
     NanValues,
+    /// One 503, then healthy: what a retry gets past.
+    Unavailable503Once,
 }
 
 const VECTOR: &str = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"service":"checkout"},"value":[1,"12.5"]}]}}"#;
@@ -59,6 +61,7 @@ fn respond(mut stream: TcpStream, fault: Fault) {
                 }
             }
         }
+        Fault::Unavailable503Once => reply(&mut stream, "503 Service Unavailable", "text/plain", b"overloaded"),
         Fault::NotUtf8 => reply(&mut stream, "200 OK", "application/json", b"{\"status\":\"success\",\xff\xfe\"data\":1}"),
     }
 }
@@ -71,7 +74,14 @@ fn fake() -> (String, Arc<Mutex<Fault>>) {
     let current = fault.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let f = *current.lock().unwrap();
+            let f = {
+                let mut current = current.lock().unwrap();
+                let now = *current;
+                if let Fault::Unavailable503Once = now {
+                    *current = Fault::Healthy;
+                }
+                now
+            };
             std::thread::spawn(move || respond(stream, f));
         }
     });
@@ -158,5 +168,28 @@ async fn a_dead_server_is_unreachable_with_its_reason() {
     assert!(
         matches!(&error, SourceError::Unreachable(m) if m.contains("Connection refused")),
         "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_passing_503_is_retried_after_a_backoff_and_never_seen() {
+    let (url, fault) = fake();
+    let api = opsdeck::sources::prometheus::PrometheusApi {
+        http: opsdeck::sources::http::HttpClient::new(Endpoint::plain(
+            "fake",
+            reqwest::Url::parse(&url).unwrap(),
+        ))
+        .unwrap(),
+    };
+    *fault.lock().unwrap() = Fault::Unavailable503Once;
+    let started = std::time::Instant::now();
+    let answer = api
+        .query("up", Utc::now())
+        .await
+        .expect("the retry succeeds");
+    assert_eq!(answer.result.len(), 1);
+    assert!(
+        started.elapsed() >= Duration::from_millis(200),
+        "it waited before retrying"
     );
 }

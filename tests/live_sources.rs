@@ -378,8 +378,14 @@ async fn victoria_metrics_answers_the_same_queries() {
     });
     let source =
         PrometheusSource::new(endpoint("victoria", &vm.url()), &Config::default()).unwrap();
-    let health = source.health(Utc::now()).await.unwrap().value;
-    let checkout = health
+    let fetched = source.health(Utc::now()).await.unwrap();
+    assert!(
+        fetched.warnings.is_empty(),
+        "every default query works on VictoriaMetrics: {:?}",
+        fetched.warnings
+    );
+    let checkout = fetched
+        .value
         .services
         .iter()
         .find(|s| s.name == "checkout")

@@ -33,9 +33,32 @@ pub struct PrometheusSource {
     label: String,
     queries: Queries,
     services: BTreeMap<String, ServiceMeta>,
+    /// The SLO-window queries, kept between refreshes: they span a month,
+    /// cost the server the most, and barely move in a minute.
+    slow: std::sync::Mutex<Option<(std::time::Instant, Answers)>>,
 }
 
+/// The answers of the per-service queries, split by service once.
+type ByService = BTreeMap<&'static str, BTreeMap<String, f64>>;
+
+const SERVICE_QUERIES: [&str; 9] = [
+    "requests",
+    "errors",
+    "latency_p95",
+    "latency_p99",
+    "requests_1h",
+    "errors_1h",
+    "requests_window",
+    "errors_window",
+    "saturation",
+];
+
+/// How long the SLO-window answers are reused.
+const SLOW_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+const SLOW: [&str; 2] = ["requests_window", "errors_window"];
+
 /// Answers of several queries by name, and the warnings they gave.
+#[derive(Clone)]
 struct Answers {
     by_name: BTreeMap<&'static str, Vec<Sample>>,
     warnings: Vec<String>,
@@ -75,6 +98,7 @@ impl PrometheusSource {
             label: config.service_label.clone(),
             queries: Queries::new(&config.service_label, &window, &config.queries),
             services: config.services.clone(),
+            slow: std::sync::Mutex::new(None),
             api: PrometheusApi {
                 http: super::http::HttpClient::new(endpoint)?,
             },
@@ -153,62 +177,94 @@ impl PrometheusSource {
         }
     }
 
+    /// One service from the answers, already split by service (`by`) and
+    /// with its targets counted (`targets`).
     fn service(
         &self,
         name: &str,
-        a: &Answers,
+        by: &ByService,
+        targets: &BTreeMap<String, (f64, f64)>,
         history: &BTreeMap<String, Vec<f64>>,
     ) -> ServiceHealth {
-        let l = &self.label;
-        let get = |q: &str| a.by(q, l).get(name).copied();
+        let get = |q: &str| by.get(q).and_then(|m| m.get(name)).copied();
+        // A query that failed is unknown; one that answered without this
+        // service means none (no 5xx at all is a 0% error ratio).
+        let got = |q: &str| {
+            if by.contains_key(q) {
+                Some(get(q).unwrap_or(0.0))
+            } else {
+                None
+            }
+        };
         let meta = self.services.get(name);
-        let (up, total) = a
-            .get("targets_total")
-            .iter()
-            .fold((0.0, 0.0), |(up, total), s| {
-                let mine = s.label(l).map_or(s.label("job") == Some(name), |v| {
-                    v == name || (v.is_empty() && s.label("job") == Some(name))
-                });
-                if !mine {
-                    return (up, total);
-                }
-                let key = |x: &Sample| {
-                    (
-                        x.label("job").map(String::from),
-                        x.label(l).map(String::from),
-                    )
-                };
-                let ups = a
-                    .get("targets_up")
-                    .iter()
-                    .find(|u| key(u) == key(s))
-                    .map_or(0.0, |u| u.value);
-                (up + ups, total + s.value)
-            });
-        let window_total = get("requests_window");
+        let (up, total) = targets.get(name).copied().unwrap_or((0.0, 0.0));
+        let errors = got("errors").unwrap_or(f64::NAN);
         ServiceHealth {
             name: name.to_string(),
             cluster: self.cluster.clone(),
             tier: meta.map_or(Tier::Standard, |m| m.tier),
             team: meta.map(|m| m.team.clone()).unwrap_or_default(),
             requests_per_second: get("requests").unwrap_or(f64::NAN),
-            error_ratio: ratio(get("errors"), get("requests")),
+            error_ratio: ratio(Some(errors), get("requests")),
             latency_p95_ms: get("latency_p95").map_or(f64::NAN, |s| s * 1000.0),
             latency_p99_ms: get("latency_p99").map_or(f64::NAN, |s| s * 1000.0),
             saturation: get("saturation").unwrap_or(f64::NAN),
             targets_up: up.max(0.0) as u32,
             targets_total: total.max(0.0) as u32,
-            sli: match window_total {
-                Some(total) if total.is_finite() => SliCounts {
-                    good: total - get("errors_window").unwrap_or(0.0),
+            sli: match (get("requests_window"), got("errors_window")) {
+                (Some(total), Some(bad)) if total.is_finite() && bad.is_finite() => SliCounts {
+                    good: total - bad,
                     total,
                 },
                 _ => SliCounts::default(),
             },
-            error_ratio_1h: ratio(get("errors_1h"), get("requests_1h")),
+            error_ratio_1h: ratio(got("errors_1h"), get("requests_1h")),
             traffic_history: history.get(name).cloned().unwrap_or_default(),
             latency_history: Vec::new(),
         }
+    }
+
+    /// Targets up and in all, by service: a target belongs to the service
+    /// its service label names, or else its job names.
+    fn targets(&self, a: &Answers) -> BTreeMap<String, (f64, f64)> {
+        let l = &self.label;
+        let key = |s: &Sample| {
+            (
+                s.label("job").unwrap_or("").to_string(),
+                s.label(l).unwrap_or("").to_string(),
+            )
+        };
+        let ups: BTreeMap<(String, String), f64> = a
+            .get("targets_up")
+            .iter()
+            .map(|s| (key(s), s.value))
+            .collect();
+        let mut out: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+        for s in a.get("targets_total") {
+            let k = key(s);
+            let owner = if k.1.is_empty() {
+                k.0.clone()
+            } else {
+                k.1.clone()
+            };
+            let entry = out.entry(owner).or_default();
+            entry.0 += ups.get(&k).copied().unwrap_or(0.0);
+            entry.1 += s.value;
+        }
+        out
+    }
+
+    /// The SLO-window answers: fresh once a minute, else the last ones.
+    async fn slow(&self, now: DateTime<Utc>) -> Option<Answers> {
+        let cached = self.slow.lock().ok().and_then(|c| c.clone());
+        if let Some((_, answers)) = cached.filter(|(at, _)| at.elapsed() < SLOW_EVERY) {
+            return Some(answers);
+        }
+        let answers = self.instant(&SLOW, now).await.ok()?;
+        if let Ok(mut c) = self.slow.lock() {
+            *c = Some((std::time::Instant::now(), answers.clone()));
+        }
+        Some(answers)
     }
 
     fn hosts(&self, a: &Answers, history: &BTreeMap<String, Vec<f64>>) -> Vec<Host> {
@@ -269,15 +325,13 @@ impl MetricsSource for PrometheusSource {
     }
 
     async fn health(&self, now: DateTime<Utc>) -> Fetch<HealthReading> {
-        const NAMES: [&str; 15] = [
+        const NAMES: [&str; 13] = [
             "requests",
             "errors",
             "latency_p95",
             "latency_p99",
             "requests_1h",
             "errors_1h",
-            "requests_window",
-            "errors_window",
             "saturation",
             "targets_total",
             "targets_up",
@@ -286,7 +340,14 @@ impl MetricsSource for PrometheusSource {
             "host_memory",
             "host_disk",
         ];
-        let a = self.instant(&NAMES, now).await?;
+        let mut a = self.instant(&NAMES, now).await?;
+        match self.slow(now).await {
+            Some(slow) => {
+                a.warnings.extend(slow.warnings);
+                a.by_name.extend(slow.by_name);
+            }
+            None => a.warnings.push("the SLO window queries failed".into()),
+        }
         let mut warnings = a.warnings.clone();
         let traffic = histories(
             &self.range("traffic_history", now, &mut warnings).await,
@@ -301,9 +362,15 @@ impl MetricsSource for PrometheusSource {
             .flat_map(|q| a.by(q, &self.label).into_keys())
             .collect();
         names.extend(self.services.keys().cloned());
+        let by: ByService = SERVICE_QUERIES
+            .iter()
+            .filter(|q| a.by_name.contains_key(*q))
+            .map(|q| (*q, a.by(q, &self.label)))
+            .collect();
+        let targets = self.targets(&a);
         let services = names
             .iter()
-            .map(|n| self.service(n, &a, &traffic))
+            .map(|n| self.service(n, &by, &targets, &traffic))
             .collect();
         Ok(Fetched {
             value: HealthReading {
