@@ -1,6 +1,9 @@
 //! The configuration file: sources, services, objectives, thresholds and
-//! query overrides. A mistake is a `Problem` with the file, line and field;
-//! the part it spoils is left out and everything else still loads.
+//! query overrides. A mistake is a `Problem` with the file, line and field.
+//! A bad value (a URL, a duration, a ratio, a query name) leaves out only
+//! the part it spoils; a file that is not valid TOML, or has a field of the
+//! wrong type or an unknown field, cannot be read at all, and opsdeck runs
+//! on the built-in defaults, saying so.
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -24,9 +24,14 @@ pub struct Line {
     pub value: f64,
 }
 
-/// True when a sample line has a label value that prometheus-parse 0.2 gets
-/// wrong: an escape, a comma, a brace or an equals sign inside the quotes.
+/// True when a sample line is one prometheus-parse 0.2 gets wrong: a metric
+/// name with a colon (a recording rule's), empty braces, or a label value
+/// with an escape, a comma, a brace or an equals sign inside the quotes.
 fn needs_guard(line: &str) -> bool {
+    let name_end = line.find(['{', ' ', '\t']).unwrap_or(line.len());
+    if line[..name_end].contains(':') || line.contains("{}") {
+        return true;
+    }
     let Some(open) = line.find('{') else {
         return false;
     };
@@ -44,7 +49,16 @@ fn needs_guard(line: &str) -> bool {
 
 /// Reads one sample line exactly as the exposition format defines it.
 fn parse_line(line: &str) -> Option<Line> {
-    let open = line.find('{')?;
+    let Some(open) = line.find('{') else {
+        let mut parts = line.split_whitespace();
+        let name = parts.next()?.to_string();
+        let value = super::prometheus::value(parts.next()?);
+        return Some(Line {
+            name,
+            labels: BTreeMap::new(),
+            value,
+        });
+    };
     let name = line[..open].trim().to_string();
     let mut labels = BTreeMap::new();
     let mut chars = line[open + 1..].char_indices().peekable();
@@ -313,6 +327,13 @@ mod tests {
         assert_eq!(one("m{a=\"x}y\"} 3\n").value, 3.0);
         assert_eq!(one("m{a=\"say \\\"hi\\\"\"} 4\n").labels["a"], "say \"hi\"");
         assert_eq!(one("m{a=\"two\\nlines\"} 5\n").labels["a"], "two\\x0alines");
+        // And it drops recording-rule names and empty braces altogether.
+        assert_eq!(
+            one("job:requests:rate5m{job=\"api\"} 6\n").name,
+            "job:requests:rate5m"
+        );
+        assert_eq!(one("job:up 7\n").value, 7.0);
+        assert_eq!(one("m{} 8\n").value, 8.0);
     }
 
     #[test]
