@@ -3,6 +3,7 @@
 
 pub mod incidents;
 pub mod kpi;
+pub mod reliability;
 pub mod slo;
 pub mod summary;
 
