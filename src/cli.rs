@@ -58,7 +58,7 @@ pub enum Commands {
         #[arg(long, default_value_t = crate::demo::DEFAULT_SEED)]
         seed: u64,
     },
-    /// Print the SLA glance once and exit (0 ok, 1 warning, 2 breach, 3 unreachable). [not yet available]
+    /// Print the SLA glance once and exit (0 ok, 1 warning, 2 breach, 3 unreachable).
     Status {
         /// Machine-readable output.
         #[arg(long)]

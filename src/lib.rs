@@ -11,5 +11,6 @@ pub mod demo;
 pub mod domain;
 pub mod run;
 pub mod sources;
+pub mod status;
 pub mod terminal;
 pub mod ui;

@@ -50,7 +50,7 @@ fn main() -> ExitCode {
                 Err(e) => fail(&format!("cannot render the man page: {e}")),
             }
         }
-        Some(Commands::Status { .. }) => unavailable("`opsdeck status` (the SLA glance)"),
+        Some(Commands::Status { json, demo }) => status(&cli.global, json, demo),
         Some(Commands::Config {
             action: ConfigAction::Init,
         }) => config_init(&cli.global),
@@ -235,4 +235,53 @@ fn config_check(global: &GlobalArgs) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// `opsdeck status`: one round of fetches, the glance, and its exit code.
+fn status(global: &GlobalArgs, json: bool, demo: bool) -> ExitCode {
+    let now = Utc::now();
+    let (settings, sources, plan, problems) = if demo {
+        let estate = Arc::new(DemoEstate::new(opsdeck::demo::DEFAULT_SEED, now));
+        let sources = vec![Source::Metrics(estate.clone()), Source::Alerts(estate)];
+        (
+            Settings {
+                demo: true,
+                ..Settings::default()
+            },
+            sources,
+            PollPlan::default(),
+            Vec::new(),
+        )
+    } else {
+        let (config, mut problems) = live_config(global);
+        let (sources, source_problems) = opsdeck::sources::from_config(&config);
+        problems.extend(source_problems);
+        let settings = Settings {
+            thresholds: config.thresholds,
+            objectives: config.objectives,
+            ..Settings::default()
+        };
+        (settings, sources, PollPlan::for_config(&config), problems)
+    };
+    for p in &problems {
+        let _ = writeln!(std::io::stderr(), "opsdeck: {p}");
+    }
+    let runtime = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let updates = runtime.block_on(opsdeck::status::fetch_all(&sources, &plan, now));
+    let (theme, keymap) = (
+        config::theme::Theme::builtin(),
+        config::keymap::Keymap::builtin(),
+    );
+    let mut app = App::new(settings, theme, keymap, now);
+    let glance = opsdeck::status::Glance::new(&mut app, updates);
+    let out = if json {
+        format!("{:#}\n", glance.json())
+    } else {
+        glance.text()
+    };
+    let _ = std::io::stdout().write_all(out.as_bytes());
+    ExitCode::from(glance.exit_code())
 }

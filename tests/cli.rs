@@ -75,8 +75,7 @@ fn every_subcommand_has_help() {
 
 #[test]
 fn features_not_built_yet_say_so_and_exit_69() {
-    let cases: [&[&str]; 4] = [
-        &["status", "--demo"],
+    let cases: [&[&str]; 3] = [
         &["demo", "--kiosk"],
         &["--cycle", "20s", "demo"],
         &["demo", "--audit-log", "/tmp/audit.jsonl"],
@@ -166,4 +165,88 @@ fn the_demo_refuses_live_source_flags() {
     let out = opsdeck(&["demo", "--prometheus", "http://127.0.0.1:9"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("do not apply"));
+}
+
+#[test]
+fn status_prints_the_glance_in_80_columns_and_exits_2_on_a_breach() {
+    let out = opsdeck(&["status", "--demo"]);
+    assert_eq!(out.status.code(), Some(2), "the demo always has a breach");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("opsdeck status: CRIT"), "{text}");
+    assert_eq!(text.lines().count(), 10, "a headline and nine KPIs: {text}");
+    assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+    assert!(
+        text.contains("RPO compliance") && text.contains("breach: auth-db"),
+        "{text}"
+    );
+}
+
+#[test]
+fn status_json_follows_schema_1() {
+    let out = opsdeck(&["status", "--demo", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(doc["schema"], 1);
+    assert_eq!(doc["exit_code"], 2);
+    assert_eq!(doc["state"], "crit");
+    let states = ["ok", "warn", "crit", "unknown"];
+    let kpis = doc["kpis"].as_array().unwrap();
+    assert_eq!(kpis.len(), 9);
+    for k in kpis {
+        assert!(k["name"].is_string() && k["reason"].is_string(), "{k}");
+        assert!(states.contains(&k["state"].as_str().unwrap()), "{k}");
+        assert!(
+            ["ratio", "ms", "seconds", "factor"].contains(&k["unit"].as_str().unwrap()),
+            "{k}"
+        );
+        assert!(
+            ["at_least", "below"].contains(&k["goal"].as_str().unwrap()),
+            "{k}"
+        );
+        assert!(k["value"].is_number() || k["value"].is_null(), "{k}");
+    }
+    let services = doc["services"].as_array().unwrap();
+    assert_eq!(services.len(), 13);
+    for s in services {
+        assert!(
+            s["name"].is_string() && s["tier"].is_string() && s["objective"].is_number(),
+            "{s}"
+        );
+        assert!(states.contains(&s["state"].as_str().unwrap()), "{s}");
+    }
+    assert_eq!(doc["unreachable"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn status_exits_3_when_the_sources_cannot_be_read_and_says_which() {
+    // Ports 1 and 2 on loopback: nothing listens there.
+    let out = opsdeck(&[
+        "status",
+        "--json",
+        "--prometheus",
+        "http://127.0.0.1:1",
+        "--alertmanager",
+        "http://127.0.0.1:2",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(doc["state"], "unreachable");
+    assert!(
+        doc["kpis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["state"] == "unknown" && k["value"].is_null())
+    );
+    let unreachable: Vec<&str> = doc["unreachable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert_eq!(unreachable.len(), 2, "{unreachable:?}");
+    assert!(
+        unreachable.iter().all(|u| u.contains("Connection refused")),
+        "{unreachable:?}"
+    );
 }

@@ -1,0 +1,210 @@
+//! `opsdeck status`: the SLA glance, printed once — every feed fetched once
+//! from every source, the same KPIs and states as the dashboard, as text
+//! that fits 80 columns or as JSON (schema in docs/status.md) — and an exit
+//! code scripts can use.
+
+use chrono::{DateTime, Utc};
+use futures::future::join_all;
+use serde_json::{Value, json};
+
+use crate::app::{App, Msg};
+use crate::domain::Status;
+use crate::domain::kpi::{Goal, Kpi, Unit, budget_left, service_slo_status};
+use crate::domain::slo::{availability, burn_rate};
+use crate::sources::poller::PollPlan;
+use crate::sources::{FeedUpdate, Source, SourceError};
+
+/// Exit codes: the worst thing found, in this order of precedence.
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_WARNING: u8 = 1;
+pub const EXIT_BREACH: u8 = 2;
+pub const EXIT_UNREACHABLE: u8 = 3;
+
+/// Every feed of every source, fetched once and at once.
+pub async fn fetch_all(sources: &[Source], plan: &PollPlan, now: DateTime<Utc>) -> Vec<FeedUpdate> {
+    let fetches = sources.iter().flat_map(|source| {
+        source.feeds().iter().map(move |&feed| async move {
+            let fetched =
+                tokio::time::timeout(plan.timeout, source.fetch(feed, now, plan.history_window))
+                    .await
+                    .unwrap_or(Err(SourceError::Timeout(plan.timeout.as_secs())));
+            let (result, warnings) = match fetched {
+                Ok(f) => (Ok(f.value), f.warnings),
+                Err(e) => (Err(e), Vec::new()),
+            };
+            FeedUpdate {
+                source: source.name().to_string(),
+                feed,
+                at: now,
+                result,
+                warnings,
+            }
+        })
+    });
+    join_all(fetches).await
+}
+
+/// The glance of an app that has received one round of updates.
+pub struct Glance<'a> {
+    app: &'a App,
+    unreachable: Vec<String>,
+}
+
+impl<'a> Glance<'a> {
+    pub fn new(app: &'a mut App, updates: Vec<FeedUpdate>) -> Glance<'a> {
+        // One line per source that failed, with its first error.
+        let mut failed: std::collections::BTreeMap<&str, String> =
+            std::collections::BTreeMap::new();
+        for u in &updates {
+            if let Err(e) = &u.result {
+                failed.entry(&u.source).or_insert_with(|| e.to_string());
+            }
+        }
+        let unreachable: Vec<String> = failed
+            .into_iter()
+            .map(|(s, e)| format!("{s}: {e}"))
+            .collect();
+        for update in updates {
+            app.update(Msg::Feed(update));
+        }
+        Glance { app, unreachable }
+    }
+
+    fn worst(&self) -> Status {
+        let kpis = self.app.estate.kpis.iter().map(|k| k.status);
+        let objective = self.app.settings.objectives.availability;
+        let services = self
+            .app
+            .estate
+            .services()
+            .iter()
+            .map(|s| service_slo_status(s, objective));
+        Status::worst(kpis.chain(services).filter(|s| *s != Status::Unknown))
+    }
+
+    /// 2 for a breach, else 1 for a warning, else 3 when a source could not
+    /// be read, else 0. Unknown for lack of data changes nothing by itself.
+    pub fn exit_code(&self) -> u8 {
+        match self.worst() {
+            Status::Crit => EXIT_BREACH,
+            Status::Warn => EXIT_WARNING,
+            _ if !self.unreachable.is_empty() => EXIT_UNREACHABLE,
+            _ => EXIT_OK,
+        }
+    }
+
+    fn value(kpi: &Kpi) -> Option<String> {
+        let v = kpi.value?;
+        Some(match kpi.unit {
+            Unit::Percent(d) => format!("{:.*}%", usize::from(d), v * 100.0),
+            Unit::Millis => format!("{v:.0}ms"),
+            Unit::Seconds => format!("{}m", (v / 60.0).round()),
+            Unit::Factor => format!("{v:.1}x"),
+        })
+    }
+
+    fn objective(kpi: &Kpi) -> String {
+        let Some(o) = kpi.objective else {
+            return String::new();
+        };
+        let sign = if kpi.goal == Goal::AtLeast {
+            "≥"
+        } else {
+            "<"
+        };
+        match kpi.unit {
+            Unit::Percent(_) if o >= 1.0 => "100%".to_string(),
+            Unit::Percent(_) => format!("{sign}{:.2}%", o * 100.0),
+            Unit::Millis => format!("{sign}{o:.0}ms"),
+            Unit::Seconds => format!("{sign}{:.0}m", o / 60.0),
+            Unit::Factor => format!("{sign}{o:.0}x"),
+        }
+    }
+
+    /// The state in one word: the worst KPI or service, or UNREACHABLE when
+    /// that is all there is to say, or UNKNOWN without data.
+    fn headline(&self) -> &'static str {
+        let known = self
+            .app
+            .estate
+            .kpis
+            .iter()
+            .any(|k| k.status != Status::Unknown);
+        match self.exit_code() {
+            EXIT_UNREACHABLE => "UNREACHABLE",
+            _ if !known => "UNKNOWN",
+            _ => self.worst().label(),
+        }
+    }
+
+    /// The glance as text, each line at most 80 columns.
+    pub fn text(&self) -> String {
+        let mut out = vec![format!(
+            "opsdeck status: {} at {} UTC",
+            self.headline(),
+            self.app.now.format("%Y-%m-%d %H:%M:%S")
+        )];
+        for kpi in &self.app.estate.kpis {
+            let value = Self::value(kpi).unwrap_or_else(|| "unknown".into());
+            let line = format!(
+                "{:<8}{:<18}{:>9}  {:<9} {}",
+                kpi.status.label(),
+                kpi.title,
+                value,
+                Self::objective(kpi),
+                kpi.note
+            );
+            out.push(line.chars().take(80).collect());
+        }
+        for source in &self.unreachable {
+            out.push(format!("UNREACHABLE {source}").chars().take(80).collect());
+        }
+        out.join("\n") + "\n"
+    }
+
+    /// The glance as JSON, schema version 1 (docs/status.md).
+    pub fn json(&self) -> Value {
+        let objective = self.app.settings.objectives.availability;
+        let state = |s: Status| s.label().to_ascii_lowercase();
+        let kpis: Vec<Value> = self
+            .app
+            .estate
+            .kpis
+            .iter()
+            .map(|k| {
+                json!({
+                    "name": k.title, "value": k.value.filter(|v| v.is_finite()), "objective": k.objective,
+                    "unit": match k.unit { Unit::Percent(_) => "ratio", Unit::Millis => "ms", Unit::Seconds => "seconds", Unit::Factor => "factor" },
+                    "goal": if k.goal == Goal::AtLeast { "at_least" } else { "below" },
+                    "state": state(k.status), "reason": k.note,
+                })
+            })
+            .collect();
+        let services: Vec<Value> = self
+            .app
+            .estate
+            .services()
+            .iter()
+            .map(|s| {
+                let slo = service_slo_status(s, objective);
+                json!({
+                    "name": s.name, "cluster": s.cluster, "tier": s.tier.label(),
+                    "availability": availability(s.sli), "objective": objective,
+                    "budget_left": budget_left(s, objective).filter(|v| v.is_finite()),
+                    "burn_rate_1h": burn_rate(s.error_ratio_1h, objective),
+                    "state": state(slo),
+                    "reason": if availability(s.sli).is_none() { "no request counts over the SLO window" } else { "" },
+                })
+            })
+            .collect();
+        json!({
+            "schema": 1,
+            "generated_at": self.app.now.to_rfc3339(),
+            "state": self.headline().to_ascii_lowercase(),
+            "exit_code": self.exit_code(),
+            "kpis": kpis,
+            "services": services,
+            "unreachable": self.unreachable,
+        })
+    }
+}
