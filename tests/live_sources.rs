@@ -179,11 +179,24 @@ async fn prometheus_and_alertmanager_read_a_real_estate() {
     );
     let availability = checkout.sli.good / checkout.sli.total;
     assert!((availability - 0.99).abs() < 1e-3, "{availability}");
+    // The burn-rate alert's windows: 1% errors in every window with data.
+    let windows = checkout.error_ratios;
+    for (name, ratio) in [("5m", windows.m5), ("30m", windows.m30), ("1h", windows.h1)] {
+        assert!(
+            (ratio.unwrap_or(f64::NAN) - 0.01).abs() < 1e-3,
+            "{name}: {ratio:?}"
+        );
+    }
     let search = health
         .services
         .iter()
         .find(|s| s.name == "search")
         .expect("search");
+    assert_eq!(
+        search.error_ratios.m5,
+        Some(0.0),
+        "no 5xx at all is 0%, not unknown"
+    );
     assert!((search.requests_per_second - 50.0).abs() < 0.5);
     assert_eq!(search.error_ratio, 0.0);
     assert!(search.traffic_history.len() > 10, "five minutes of history");
@@ -310,7 +323,7 @@ async fn prometheus_and_alertmanager_read_a_real_estate() {
         report.text
     );
     assert!(
-        report.text.contains("31 queries ran, 1 failed"),
+        report.text.contains("38 queries ran, 1 failed"),
         "{}",
         report.text
     );

@@ -135,6 +135,17 @@ impl ServiceModel {
                 total,
             },
             error_ratio_1h: self.error_ratio * 1.3 + impact.extra_errors * 0.25,
+            error_ratios: crate::domain::reliability::ErrorRatios {
+                m5: Some(error_ratio),
+                m30: Some(
+                    (error_ratio + self.error_ratio * 1.3 + impact.extra_errors * 0.25) / 2.0,
+                ),
+                h1: Some(self.error_ratio * 1.3 + impact.extra_errors * 0.25),
+                h2: Some(self.error_ratio * 1.2 + impact.extra_errors * 0.15),
+                h6: Some(self.error_ratio * 1.1 + impact.extra_errors * 0.05),
+                d1: Some(self.error_ratio * 1.05),
+                d3: Some(self.error_ratio),
+            },
             traffic_history: samples(&|x| self.traffic(x)),
             latency_history: samples(&|x| self.latency_p95(x, 1.0)),
         }

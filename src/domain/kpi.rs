@@ -181,7 +181,27 @@ fn burn_kpi(i: &Inputs) -> Kpi {
             "no error ratios",
         );
     };
-    let status = burn_status(rate);
+    // The state is the workbook's multi-window alert across services; the
+    // value shown is the highest one-hour rate.
+    let states: Vec<(&ServiceHealth, Status)> = i
+        .services
+        .iter()
+        .map(|s| (s, service_burn_status(s, obj)))
+        .collect();
+    let status = Status::worst(states.iter().map(|(_, st)| *st));
+    let named = |wanted: Status| {
+        states
+            .iter()
+            .filter(|(_, st)| *st == wanted)
+            .map(|(s, _)| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let note = match status {
+        Status::Crit => format!("page: {}", named(Status::Crit)),
+        Status::Warn => format!("ticket: {}", named(Status::Warn)),
+        _ => format!("highest {}", service.name),
+    };
     Kpi {
         title: "Burn rate 1h",
         value: Some(rate),
@@ -189,7 +209,7 @@ fn burn_kpi(i: &Inputs) -> Kpi {
         unit: Unit::Factor,
         goal: Goal::Below,
         status,
-        note: format!("highest {}", service.name),
+        note,
         trend: Vec::new(),
     }
 }
@@ -398,8 +418,22 @@ fn rto_kpi(i: &Inputs) -> Kpi {
 /// and its burn rate over the last hour, whichever is worse. A burn rate that
 /// cannot be computed does not by itself mark the service.
 pub fn service_slo_status(s: &ServiceHealth, objective: f64) -> Status {
-    let burning = burn_rate(s.error_ratio_1h, objective).map_or(Status::Ok, burn_status);
-    slo::availability_status(availability(s.sli), objective).max(burning)
+    slo::availability_status(availability(s.sli), objective).max(service_burn_status(s, objective))
+}
+
+/// A service's burn state: the SRE workbook's multi-window alert (a page is
+/// a breach, a ticket a warning); where its windows have no data, the
+/// one-hour rate alone (14.4 and 6).
+pub fn service_burn_status(s: &ServiceHealth, objective: f64) -> Status {
+    use super::reliability::{BurnAlert, burn_alert};
+    match burn_alert(&s.error_ratios.burn_rates(objective)) {
+        BurnAlert::Page => Status::Crit,
+        BurnAlert::Ticket => Status::Warn,
+        BurnAlert::None => Status::Ok,
+        BurnAlert::Unknown => {
+            burn_rate(s.error_ratio_1h, objective).map_or(Status::Ok, burn_status)
+        }
+    }
 }
 
 /// Error-budget standing of one service, for the KPI tab's table.
@@ -443,6 +477,7 @@ mod tests {
                 total: rps * 1e4,
             },
             error_ratio_1h: error_ratio,
+            error_ratios: Default::default(),
             traffic_history: vec![],
             latency_history: vec![1.0, 2.0],
         }
@@ -520,5 +555,43 @@ mod tests {
         let burn = find(&kpis(&hot, None), "Burn rate 1h").clone();
         assert!((burn.value.unwrap() - 20.0).abs() < 1e-9);
         assert_eq!(burn.status, Status::Crit);
+    }
+
+    #[test]
+    fn a_service_burns_by_the_workbooks_windows_and_falls_back_to_one_hour() {
+        use crate::domain::reliability::ErrorRatios;
+        let mut s = svc("checkout", Tier::Critical, 0.0, 100.0, 0.0);
+        let all = |r: f64| ErrorRatios {
+            m5: Some(r),
+            m30: Some(r),
+            h1: Some(r),
+            h2: Some(r),
+            h6: Some(r),
+            d1: Some(r),
+            d3: Some(r),
+        };
+        s.error_ratios = all(0.02); // burn 20: 1h and 5m over 14.4
+        assert_eq!(service_burn_status(&s, 0.999), Status::Crit);
+        s.error_ratios = all(0.004); // burn 4: 1d and 2h over 3
+        assert_eq!(service_burn_status(&s, 0.999), Status::Warn);
+        // The spike has passed (5m and 30m calm): no page, but 1d and 2h
+        // still burn over 3, a ticket.
+        s.error_ratios = ErrorRatios {
+            m5: Some(0.0001),
+            m30: Some(0.0001),
+            ..all(0.02)
+        };
+        assert_eq!(
+            service_burn_status(&s, 0.999),
+            Status::Warn,
+            "no page, but 1d/2h still ticket"
+        );
+        s.error_ratios = ErrorRatios::default();
+        s.error_ratio_1h = 0.02;
+        assert_eq!(
+            service_burn_status(&s, 0.999),
+            Status::Crit,
+            "no windows: the one-hour rule"
+        );
     }
 }

@@ -205,6 +205,8 @@ pub struct ServiceHealth {
     pub sli: SliCounts,
     /// Error ratio over the last hour, for the burn rate.
     pub error_ratio_1h: f64,
+    /// Error ratios over the burn-rate alert's windows.
+    pub error_ratios: reliability::ErrorRatios,
     /// Requests per second over the last minutes, oldest first.
     pub traffic_history: Vec<f64>,
     pub latency_history: Vec<f64>,

@@ -7,6 +7,35 @@ use chrono::Duration;
 
 use super::ResolvedIncident;
 
+/// Error ratios (bad ÷ all requests) over the windows the SRE workbook's
+/// alert combines; `None` where a window has no data.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ErrorRatios {
+    pub m5: Option<f64>,
+    pub m30: Option<f64>,
+    pub h1: Option<f64>,
+    pub h2: Option<f64>,
+    pub h6: Option<f64>,
+    pub d1: Option<f64>,
+    pub d3: Option<f64>,
+}
+
+impl ErrorRatios {
+    /// Each window's burn rate against `objective` (see `slo::burn_rate`).
+    pub fn burn_rates(&self, objective: f64) -> BurnRates {
+        let b = |r: Option<f64>| r.and_then(|r| super::slo::burn_rate(r, objective));
+        BurnRates {
+            m5: b(self.m5),
+            m30: b(self.m30),
+            h1: b(self.h1),
+            h2: b(self.h2),
+            h6: b(self.h6),
+            d1: b(self.d1),
+            d3: b(self.d3),
+        }
+    }
+}
+
 /// Burn rates over the windows the SRE workbook's alert combines.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct BurnRates {

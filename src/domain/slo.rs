@@ -325,6 +325,7 @@ mod tests {
                 total: 1e6,
             },
             error_ratio_1h: error_ratio,
+            error_ratios: Default::default(),
             traffic_history: vec![],
             latency_history: vec![],
         }

@@ -113,14 +113,42 @@ const DEFAULTS: &[(&str, &str)] = &[
         r#"max by (schedule) (velero_backup_last_successful_timestamp)"#,
     ),
     (
+        "error_ratio_5m",
+        r#"(sum by ({label}) (rate(http_requests_total{code=~"5.."}[5m])) or sum by ({label}) (rate(http_requests_total[5m])) * 0) / sum by ({label}) (rate(http_requests_total[5m]))"#,
+    ),
+    (
+        "error_ratio_30m",
+        r#"(sum by ({label}) (rate(http_requests_total{code=~"5.."}[30m])) or sum by ({label}) (rate(http_requests_total[30m])) * 0) / sum by ({label}) (rate(http_requests_total[30m]))"#,
+    ),
+    (
+        "error_ratio_1h",
+        r#"(sum by ({label}) (rate(http_requests_total{code=~"5.."}[1h])) or sum by ({label}) (rate(http_requests_total[1h])) * 0) / sum by ({label}) (rate(http_requests_total[1h]))"#,
+    ),
+    (
+        "error_ratio_2h",
+        r#"(sum by ({label}) (rate(http_requests_total{code=~"5.."}[2h])) or sum by ({label}) (rate(http_requests_total[2h])) * 0) / sum by ({label}) (rate(http_requests_total[2h]))"#,
+    ),
+    (
+        "error_ratio_6h",
+        r#"(sum by ({label}) (rate(http_requests_total{code=~"5.."}[6h])) or sum by ({label}) (rate(http_requests_total[6h])) * 0) / sum by ({label}) (rate(http_requests_total[6h]))"#,
+    ),
+    (
+        "error_ratio_1d",
+        r#"(sum by ({label}) (rate(http_requests_total{code=~"5.."}[1d])) or sum by ({label}) (rate(http_requests_total[1d])) * 0) / sum by ({label}) (rate(http_requests_total[1d]))"#,
+    ),
+    (
+        "error_ratio_3d",
+        r#"(sum by ({label}) (rate(http_requests_total{code=~"5.."}[3d])) or sum by ({label}) (rate(http_requests_total[3d])) * 0) / sum by ({label}) (rate(http_requests_total[3d]))"#,
+    ),
+    (
         "alerts_firing",
         r#"max by (alertname, {label}) (ALERTS{alertstate="firing"})"#,
     ),
 ];
 
 /// Every query name the configuration may override.
-pub const NAMES: [&str; 31] = {
-    let mut names = [""; 31];
+pub const NAMES: [&str; 38] = {
+    let mut names = [""; 38];
     let mut i = 0;
     while i < DEFAULTS.len() {
         names[i] = DEFAULTS[i].0;

@@ -15,9 +15,9 @@ use super::widgets::{
 };
 use crate::app::App;
 use crate::app::tab::TableId;
-use crate::domain::kpi::{Goal, Kpi, Unit, budget_left, burn_status, service_slo_status};
+use crate::domain::ServiceHealth;
+use crate::domain::kpi::{Goal, Kpi, Unit, budget_left, service_burn_status, service_slo_status};
 use crate::domain::slo::{availability, availability_status, burn_rate};
-use crate::domain::{ServiceHealth, Status};
 
 const COLUMNS: [Column; 7] = [
     col("State", 9, 0),
@@ -61,7 +61,7 @@ fn slo_cells(app: &App, s: &ServiceHealth, objective: f64) -> Vec<Cell<'static>>
     let left = budget_left(s, objective);
     let burn = burn_rate(s.error_ratio_1h, objective);
     let slo = availability_status(avail, objective);
-    let burning = burn.map_or(Status::Ok, burn_status);
+    let burning = service_burn_status(s, objective);
     let th = &app.theme;
     vec![
         status_cell(app, service_slo_status(s, objective)),

@@ -41,7 +41,14 @@ pub struct PrometheusSource {
 /// The answers of the per-service queries, split by service once.
 type ByService = BTreeMap<&'static str, BTreeMap<String, f64>>;
 
-const SERVICE_QUERIES: [&str; 9] = [
+const SERVICE_QUERIES: [&str; 16] = [
+    "error_ratio_5m",
+    "error_ratio_30m",
+    "error_ratio_1h",
+    "error_ratio_2h",
+    "error_ratio_6h",
+    "error_ratio_1d",
+    "error_ratio_3d",
     "requests",
     "errors",
     "latency_p95",
@@ -55,7 +62,14 @@ const SERVICE_QUERIES: [&str; 9] = [
 
 /// How long the SLO-window answers are reused.
 const SLOW_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
-const SLOW: [&str; 2] = ["requests_window", "errors_window"];
+const SLOW: [&str; 6] = [
+    "requests_window",
+    "errors_window",
+    "error_ratio_2h",
+    "error_ratio_6h",
+    "error_ratio_1d",
+    "error_ratio_3d",
+];
 
 /// Answers of several queries by name, and the warnings they gave.
 #[derive(Clone)]
@@ -219,6 +233,15 @@ impl PrometheusSource {
                 _ => SliCounts::default(),
             },
             error_ratio_1h: ratio(got("errors_1h"), get("requests_1h")),
+            error_ratios: crate::domain::reliability::ErrorRatios {
+                m5: get("error_ratio_5m"),
+                m30: get("error_ratio_30m"),
+                h1: get("error_ratio_1h"),
+                h2: get("error_ratio_2h"),
+                h6: get("error_ratio_6h"),
+                d1: get("error_ratio_1d"),
+                d3: get("error_ratio_3d"),
+            },
             traffic_history: history.get(name).cloned().unwrap_or_default(),
             latency_history: Vec::new(),
         }
@@ -325,7 +348,10 @@ impl MetricsSource for PrometheusSource {
     }
 
     async fn health(&self, now: DateTime<Utc>) -> Fetch<HealthReading> {
-        const NAMES: [&str; 13] = [
+        const NAMES: [&str; 16] = [
+            "error_ratio_5m",
+            "error_ratio_30m",
+            "error_ratio_1h",
             "requests",
             "errors",
             "latency_p95",
