@@ -144,14 +144,29 @@ fn budget_kpi(i: &Inputs) -> Kpi {
             "no request counts",
         );
     };
-    let window_min = i.objectives.slo_window.num_minutes() as f64 * (1.0 - obj);
-    let status = slo::availability_status(availability(service.sli), obj);
-    let note = format!(
-        "lowest {} · {:.0} of {:.0} min",
-        service.name,
-        (left * window_min).max(0.0),
-        window_min
-    );
+    let avail = availability(service.sli);
+    let status = slo::availability_status(avail, obj);
+    // "31 min left of 43 min"; overspent shows what was overspent.
+    let minutes = |d: chrono::Duration| d.num_seconds() as f64 / 60.0;
+    let note = match avail
+        .and_then(|a| super::reliability::budget_time(a, obj, i.objectives.slo_window))
+    {
+        Some((left, allowed)) if left < chrono::Duration::zero() => {
+            format!(
+                "lowest {} · {:.0} min over {:.1}",
+                service.name,
+                -minutes(left),
+                minutes(allowed)
+            )
+        }
+        Some((left, allowed)) => format!(
+            "lowest {} · {:.0} min left of {:.1}",
+            service.name,
+            minutes(left),
+            minutes(allowed)
+        ),
+        None => format!("lowest {}", service.name),
+    };
     Kpi {
         title: "Error budget left",
         value: Some(left),
@@ -511,6 +526,12 @@ mod tests {
         assert_eq!(a.status, Status::Crit);
         assert!(a.note.contains("worst small"), "{}", a.note);
         let budget = find(&k, "Error budget left");
+        // 0.2% bad over 30 days is 86.4 min against 43.2 allowed.
+        assert!(
+            budget.note.ends_with("small · 43 min over 43.2"),
+            "{}",
+            budget.note
+        );
         assert!(
             (budget.value.unwrap() + 1.0).abs() < 1e-9,
             "spent twice over"
