@@ -71,6 +71,25 @@ async fn check_prometheus(
     problems
 }
 
+/// One source's answer as report lines: what it said, or each warning and
+/// the error as a problem. Returns the number of problems.
+fn outcome(out: &mut Vec<String>, result: Result<(String, Vec<String>), String>) -> usize {
+    match result {
+        Ok((said, warnings)) if warnings.is_empty() => {
+            out.push(format!("  ✔ {said}"));
+            0
+        }
+        Ok((_, warnings)) => {
+            out.extend(warnings.iter().map(|w| format!("  ✖ {w}")));
+            warnings.len()
+        }
+        Err(e) => {
+            out.push(format!("  ✖ {e}"));
+            1
+        }
+    }
+}
+
 pub async fn run(config: &Config, problems: Vec<Problem>) -> Report {
     let mut out = vec![format!(
         "opsdeck config check: {}",
@@ -102,23 +121,23 @@ pub async fn run(config: &Config, problems: Vec<Problem>) -> Report {
             endpoint.name, endpoint.url
         )));
         let result = match AlertmanagerSource::new(endpoint.clone(), &config.service_label) {
-            Ok(source) => source.alerts(Utc::now()).await.map_err(|e| e.to_string()),
+            Ok(source) => source
+                .alerts(Utc::now())
+                .await
+                .map_err(|e| e.to_string())
+                .map(|f| {
+                    (
+                        format!(
+                            "{} alerts, {} silences",
+                            f.value.alerts.len(),
+                            f.value.silences.len()
+                        ),
+                        f.warnings,
+                    )
+                }),
             Err(e) => Err(e),
         };
-        match result {
-            Ok(f) if f.warnings.is_empty() => {
-                let (alerts, silences) = (f.value.alerts.len(), f.value.silences.len());
-                out.push(format!("  ✔ {alerts} alerts, {silences} silences"));
-            }
-            Ok(f) => {
-                count += f.warnings.len();
-                out.extend(f.warnings.iter().map(|w| format!("  ✖ {w}")));
-            }
-            Err(e) => {
-                count += 1;
-                out.push(format!("  ✖ {e}"));
-            }
-        }
+        count += outcome(&mut out, result);
     }
     for endpoint in &config.scrape {
         out.push(clean(&format!(
@@ -126,16 +145,14 @@ pub async fn run(config: &Config, problems: Vec<Problem>) -> Report {
             endpoint.name, endpoint.url
         )));
         let result = match ScrapeSource::new(endpoint.clone(), config) {
-            Ok(source) => source.health(Utc::now()).await.map_err(|e| e.to_string()),
+            Ok(source) => source
+                .health(Utc::now())
+                .await
+                .map_err(|e| e.to_string())
+                .map(|f| ("read".to_string(), f.warnings)),
             Err(e) => Err(e),
         };
-        match result {
-            Ok(_) => out.push("  ✔ read".to_string()),
-            Err(e) => {
-                count += 1;
-                out.push(format!("  ✖ {e}"));
-            }
-        }
+        count += outcome(&mut out, result);
     }
     out.push(match count {
         0 => "no problems".to_string(),

@@ -11,8 +11,8 @@ use crate::app::{App, Msg};
 use crate::domain::Status;
 use crate::domain::kpi::{Goal, Kpi, Unit, budget_left, service_slo_status};
 use crate::domain::slo::{availability, burn_rate};
-use crate::sources::poller::PollPlan;
-use crate::sources::{FeedUpdate, Source, SourceError};
+use crate::sources::poller::{self, PollPlan};
+use crate::sources::{FeedUpdate, Source};
 
 /// Exit codes: the worst thing found, in this order of precedence.
 pub const EXIT_OK: u8 = 0;
@@ -23,23 +23,10 @@ pub const EXIT_UNREACHABLE: u8 = 3;
 /// Every feed of every source, fetched once and at once.
 pub async fn fetch_all(sources: &[Source], plan: &PollPlan, now: DateTime<Utc>) -> Vec<FeedUpdate> {
     let fetches = sources.iter().flat_map(|source| {
-        source.feeds().iter().map(move |&feed| async move {
-            let fetched =
-                tokio::time::timeout(plan.timeout, source.fetch(feed, now, plan.history_window))
-                    .await
-                    .unwrap_or(Err(SourceError::Timeout(plan.timeout.as_secs())));
-            let (result, warnings) = match fetched {
-                Ok(f) => (Ok(f.value), f.warnings),
-                Err(e) => (Err(e), Vec::new()),
-            };
-            FeedUpdate {
-                source: source.name().to_string(),
-                feed,
-                at: now,
-                result,
-                warnings,
-            }
-        })
+        source
+            .feeds()
+            .iter()
+            .map(move |&feed| poller::fetch(source, feed, plan, now))
     });
     join_all(fetches).await
 }

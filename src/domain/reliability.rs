@@ -147,33 +147,25 @@ mod tests {
 
     #[test]
     fn the_workbook_pages_only_when_both_windows_burn() {
-        assert_eq!(
-            burn_alert(&rates(15.0, 15.0, 0.0, 0.0, 0.0, 0.0, 0.0)),
-            BurnAlert::Page
-        );
-        // A spike that has passed: the 5m window is calm, so no page.
-        assert_eq!(
-            burn_alert(&rates(15.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0)),
-            BurnAlert::None
-        );
-        assert_eq!(
-            burn_alert(&rates(0.0, 0.0, 7.0, 7.0, 0.0, 0.0, 0.0)),
-            BurnAlert::Page
-        );
-        assert_eq!(
-            burn_alert(&rates(0.0, 0.0, 0.0, 0.0, 3.5, 3.5, 0.0)),
-            BurnAlert::Ticket
-        );
-        assert_eq!(
-            burn_alert(&rates(0.0, 0.0, 1.5, 0.0, 0.0, 0.0, 1.5)),
-            BurnAlert::Ticket
-        );
+        // (1h, 5m, 6h, 30m, 1d, 2h, 3d) → the alert.
+        let cases = [
+            ((15.0, 15.0, 0.0, 0.0, 0.0, 0.0, 0.0), BurnAlert::Page),
+            // A spike that has passed: the 5m window is calm, so no page.
+            ((15.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0), BurnAlert::None),
+            ((0.0, 0.0, 7.0, 7.0, 0.0, 0.0, 0.0), BurnAlert::Page),
+            ((0.0, 0.0, 0.0, 0.0, 3.5, 3.5, 0.0), BurnAlert::Ticket),
+            ((0.0, 0.0, 1.5, 0.0, 0.0, 0.0, 1.5), BurnAlert::Ticket),
+            // Exactly at the threshold does not fire: the workbook says "above".
+            ((14.4, 14.4, 0.0, 0.0, 0.0, 0.0, 0.0), BurnAlert::None),
+        ];
+        for ((h1, m5, h6, m30, d1, h2, d3), expected) in cases {
+            assert_eq!(
+                burn_alert(&rates(h1, m5, h6, m30, d1, h2, d3)),
+                expected,
+                "{h1} {m5} {h6} {m30} {d1} {h2} {d3}"
+            );
+        }
         assert_eq!(burn_alert(&BurnRates::default()), BurnAlert::Unknown);
-        // Exactly at the threshold does not fire: the workbook says "above".
-        assert_eq!(
-            burn_alert(&rates(14.4, 14.4, 0.0, 0.0, 0.0, 0.0, 0.0)),
-            BurnAlert::None
-        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::time::Duration as StdDuration;
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -109,7 +109,10 @@ async fn poll_feed<M>(
             Some(at) if at.elapsed() < due => due - at.elapsed(),
             _ => {
                 last = Some(Instant::now());
-                if tx.send(M::from(fetch(&source, feed, &plan).await)).is_err() {
+                if tx
+                    .send(M::from(fetch(&source, feed, &plan, Utc::now()).await))
+                    .is_err()
+                {
                     return;
                 }
                 due
@@ -124,8 +127,9 @@ async fn poll_feed<M>(
     }
 }
 
-async fn fetch(source: &Source, feed: Feed, plan: &PollPlan) -> FeedUpdate {
-    let now = Utc::now();
+/// One fetch of one feed at `now`, within the plan's timeout, as the
+/// message the app receives; `opsdeck status` uses it too.
+pub async fn fetch(source: &Source, feed: Feed, plan: &PollPlan, now: DateTime<Utc>) -> FeedUpdate {
     let fetched = tokio::time::timeout(plan.timeout, source.fetch(feed, now, plan.history_window))
         .await
         .unwrap_or(Err(SourceError::Timeout(plan.timeout.as_secs())));
