@@ -6,13 +6,13 @@ use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 use clap::{CommandFactory, Parser};
-use opsdeck::app::{App, Settings};
+use opsdeck::app::{App, Msg, Settings};
 use opsdeck::cli::{Cli, Commands, ConfigAction, EXIT_UNAVAILABLE, GlobalArgs};
 use opsdeck::config;
 use opsdeck::config::file::{self, Config};
 use opsdeck::demo::DemoEstate;
-use opsdeck::sources::Source;
 use opsdeck::sources::poller::PollPlan;
+use opsdeck::sources::{Feed, Source};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -130,15 +130,15 @@ fn dashboard(global: &GlobalArgs, estate: Estate) -> ExitCode {
         config::user_config_dir().as_deref(),
     );
     let now = Utc::now();
+    let mut demo = None;
     let (settings, sources, plan) = match estate {
         Estate::Demo(seed) => {
             let estate = Arc::new(DemoEstate::new(seed, now));
+            demo = Some(estate.clone());
             let settings = Settings {
                 demo: true,
                 read_only: global.read_only,
-                thresholds: Default::default(),
-                objectives: Default::default(),
-                runbooks: Default::default(),
+                ..Settings::default()
             };
             (
                 settings,
@@ -150,17 +150,7 @@ fn dashboard(global: &GlobalArgs, estate: Estate) -> ExitCode {
             problems.extend(config_problems);
             let (sources, source_problems) = opsdeck::sources::from_config(&config);
             problems.extend(source_problems);
-            let settings = Settings {
-                demo: false,
-                read_only: global.read_only,
-                thresholds: config.thresholds,
-                objectives: config.objectives,
-                runbooks: config
-                    .services
-                    .iter()
-                    .filter_map(|(name, s)| Some((name.clone(), s.runbook.clone()?)))
-                    .collect(),
-            };
+            let settings = Settings::from_config(&config, global.read_only);
             (settings, sources, PollPlan::for_config(&config))
         }
     };
@@ -169,6 +159,9 @@ fn dashboard(global: &GlobalArgs, estate: Estate) -> ExitCode {
     }
     let mut app = App::new(settings, theme, keymap, now);
     app.problems = problems;
+    if let Some(estate) = demo {
+        replay_demo_hour(&mut app, &estate, now);
+    }
     let runtime = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
@@ -237,6 +230,37 @@ fn config_check(global: &GlobalArgs) -> ExitCode {
     }
 }
 
+/// The demo's last hour fed to a scratch app as the pollers would have, so
+/// the KPI trends are whole from the first frame (the estate is a pure
+/// function of time, so the past is as real as the present); only the
+/// trends are kept, so selections and the rest start from now. Deployments
+/// and the month of incident history, the costly parts that move slowly,
+/// are read every ten minutes.
+fn replay_demo_hour(app: &mut App, estate: &DemoEstate, now: chrono::DateTime<Utc>) {
+    let window = app.settings.objectives.slo_window;
+    let points = opsdeck::app::TREND_POINTS as i32;
+    let start = now - opsdeck::app::TREND_STEP * points;
+    let mut scratch = App::new(
+        app.settings.clone(),
+        app.theme.clone(),
+        app.keymap.clone(),
+        start,
+    );
+    for k in (1..=points).rev() {
+        let at = now - opsdeck::app::TREND_STEP * k;
+        scratch.update(Msg::Tick(at));
+        let feeds: &[Feed] = if k % 10 == 0 {
+            &Feed::ALL
+        } else {
+            &[Feed::Health, Feed::Backups, Feed::Alerts]
+        };
+        for update in estate.feeds_at(at, feeds, window) {
+            scratch.update(Msg::Feed(update));
+        }
+    }
+    app.estate.trends = scratch.estate.trends;
+}
+
 /// `opsdeck status`: one round of fetches, the glance, and its exit code.
 fn status(global: &GlobalArgs, json: bool, demo: bool) -> ExitCode {
     let now = Utc::now();
@@ -256,11 +280,7 @@ fn status(global: &GlobalArgs, json: bool, demo: bool) -> ExitCode {
         let (config, mut problems) = live_config(global);
         let (sources, source_problems) = opsdeck::sources::from_config(&config);
         problems.extend(source_problems);
-        let settings = Settings {
-            thresholds: config.thresholds,
-            objectives: config.objectives,
-            ..Settings::default()
-        };
+        let settings = Settings::from_config(&config, false);
         (settings, sources, PollPlan::for_config(&config), problems)
     };
     for p in &problems {

@@ -9,10 +9,11 @@ use serde_json::{Value, json};
 
 use crate::app::{App, Msg};
 use crate::domain::Status;
-use crate::domain::kpi::{Goal, Kpi, Unit, budget_left, service_slo_status};
+use crate::domain::kpi::{Goal, budget_left, service_slo_status};
 use crate::domain::slo::{availability, burn_rate};
 use crate::sources::poller::{self, PollPlan};
 use crate::sources::{FeedUpdate, Source};
+use crate::ui::format;
 
 /// Exit codes: the worst thing found, in this order of precedence.
 pub const EXIT_OK: u8 = 0;
@@ -80,34 +81,6 @@ impl<'a> Glance<'a> {
         }
     }
 
-    fn value(kpi: &Kpi) -> Option<String> {
-        let v = kpi.value?;
-        Some(match kpi.unit {
-            Unit::Percent(d) => format!("{:.*}%", usize::from(d), v * 100.0),
-            Unit::Millis => format!("{v:.0}ms"),
-            Unit::Seconds => format!("{}m", (v / 60.0).round()),
-            Unit::Factor => format!("{v:.1}x"),
-        })
-    }
-
-    fn objective(kpi: &Kpi) -> String {
-        let Some(o) = kpi.objective else {
-            return String::new();
-        };
-        let sign = if kpi.goal == Goal::AtLeast {
-            "≥"
-        } else {
-            "<"
-        };
-        match kpi.unit {
-            Unit::Percent(_) if o >= 1.0 => "100%".to_string(),
-            Unit::Percent(_) => format!("{sign}{:.2}%", o * 100.0),
-            Unit::Millis => format!("{sign}{o:.0}ms"),
-            Unit::Seconds => format!("{sign}{:.0}m", o / 60.0),
-            Unit::Factor => format!("{sign}{o:.0}x"),
-        }
-    }
-
     /// The state in one word: the worst KPI or service, or UNREACHABLE when
     /// that is all there is to say, or UNKNOWN without data.
     fn headline(&self) -> &'static str {
@@ -132,13 +105,15 @@ impl<'a> Glance<'a> {
             self.app.now.format("%Y-%m-%d %H:%M:%S")
         )];
         for kpi in &self.app.estate.kpis {
-            let value = Self::value(kpi).unwrap_or_else(|| "unknown".into());
+            let value = kpi
+                .value
+                .map_or_else(|| "unknown".into(), |v| format::value(kpi.unit, v));
             let line = format!(
-                "{:<8}{:<18}{:>9}  {:<9} {}",
+                "{:<8}{:<20}{:>9}  {:<9} {}",
                 kpi.status.label(),
                 kpi.title,
                 value,
-                Self::objective(kpi),
+                format::objective(kpi).1,
                 kpi.note
             );
             out.push(line.chars().take(80).collect());
@@ -160,8 +135,8 @@ impl<'a> Glance<'a> {
             .iter()
             .map(|k| {
                 json!({
-                    "name": k.title, "value": k.value.filter(|v| v.is_finite()), "objective": k.objective,
-                    "unit": match k.unit { Unit::Percent(_) => "ratio", Unit::Millis => "ms", Unit::Seconds => "seconds", Unit::Factor => "factor" },
+                    "id": k.id, "name": k.title, "value": k.value.filter(|v| v.is_finite()), "objective": k.objective,
+                    "unit": k.unit.json(),
                     "goal": if k.goal == Goal::AtLeast { "at_least" } else { "below" },
                     "state": state(k.status), "reason": k.note,
                 })

@@ -18,9 +18,7 @@ fn app() -> App {
     let settings = Settings {
         demo: true,
         read_only: false,
-        thresholds: Default::default(),
-        objectives: Default::default(),
-        runbooks: Default::default(),
+        ..Settings::default()
     };
     let mut app = App::new(settings, Theme::builtin(), Keymap::builtin(), start());
     for update in DemoEstate::new(11, start()).updates_at(start(), Duration::days(30)) {
@@ -220,12 +218,18 @@ fn ticks_move_the_clock_and_age_the_data() {
 #[test]
 fn page_down_moves_by_the_rows_the_focused_table_shows() {
     let mut app = app();
-    // 80x24: 21 rows of body, 12 of KPI tiles, 9 for the table: 6 rows of data.
+    // 80x24: 21 rows of body, 15 of one-line KPI tiles (13 in rows of 3),
+    // 6 for the table: 3 rows of data.
     app.update(Msg::Input(Event::Resize(80, 24)));
     press(&mut app, KeyCode::PageDown);
-    assert_eq!(app.table(TableId::Slo).selected, 6);
+    assert_eq!(app.table(TableId::Slo).selected, 3);
     press(&mut app, KeyCode::PageUp);
     assert_eq!(app.table(TableId::Slo).selected, 0);
+    // The tiles page by the tiles shown: all 15 places of the grid.
+    press(&mut app, KeyCode::Char('w'));
+    press(&mut app, KeyCode::PageDown);
+    assert_eq!(app.table(TableId::Kpis).selected, 12, "the last of 13");
+    press(&mut app, KeyCode::Char('w'));
     // Deploys has the whole body to itself: at 80x12, 9 rows, 6 of data.
     press(&mut app, KeyCode::Char('3'));
     app.update(Msg::Input(Event::Resize(80, 12)));

@@ -173,7 +173,7 @@ fn status_prints_the_glance_in_80_columns_and_exits_2_on_a_breach() {
     assert_eq!(out.status.code(), Some(2), "the demo always has a breach");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("opsdeck status: CRIT"), "{text}");
-    assert_eq!(text.lines().count(), 10, "a headline and nine KPIs: {text}");
+    assert_eq!(text.lines().count(), 14, "a headline and 13 KPIs: {text}");
     assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
     assert!(
         text.contains("RPO compliance") && text.contains("breach: auth-db"),
@@ -191,12 +191,31 @@ fn status_json_follows_schema_1() {
     assert_eq!(doc["state"], "crit");
     let states = ["ok", "warn", "crit", "unknown"];
     let kpis = doc["kpis"].as_array().unwrap();
-    assert_eq!(kpis.len(), 9);
+    let ids: Vec<&str> = kpis.iter().map(|k| k["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        [
+            "availability",
+            "error_budget",
+            "burn_rate",
+            "error_rate",
+            "latency_p95",
+            "latency_p99",
+            "mttr",
+            "mtbf",
+            "rpo",
+            "rto",
+            "backup_success",
+            "deploy_frequency",
+            "change_failure_rate"
+        ],
+        "the documented ids, in order"
+    );
     for k in kpis {
         assert!(k["name"].is_string() && k["reason"].is_string(), "{k}");
         assert!(states.contains(&k["state"].as_str().unwrap()), "{k}");
         assert!(
-            ["ratio", "ms", "seconds", "factor"].contains(&k["unit"].as_str().unwrap()),
+            ["ratio", "ms", "seconds", "factor", "per_day"].contains(&k["unit"].as_str().unwrap()),
             "{k}"
         );
         assert!(

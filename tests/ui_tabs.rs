@@ -19,9 +19,7 @@ fn app_with(theme: Theme) -> App {
     let settings = Settings {
         demo: true,
         read_only: false,
-        thresholds: Default::default(),
-        objectives: Default::default(),
-        runbooks: Default::default(),
+        ..Settings::default()
     };
     let mut app = App::new(settings, theme, Keymap::builtin(), start());
     for update in DemoEstate::new(11, start()).updates_at(start(), Duration::days(30)) {
@@ -79,35 +77,99 @@ fn the_header_shows_the_demo_badge_the_worst_state_the_clock_and_data_age() {
     }
 }
 
+const TILES: [&str; 13] = [
+    "Availability 30d",
+    "Error budget left",
+    "Burn rate 1h",
+    "Error rate",
+    "p95 latency",
+    "p99 latency",
+    "MTTR 30d",
+    "MTBF 30d",
+    "RPO compliance",
+    "RTO compliance",
+    "Backup success",
+    "Deploys/day 30d",
+    "Change failure rate",
+];
+
 #[test]
 fn the_kpi_tab_shows_every_tile_with_its_state_in_words() {
     let mut app = app_with(Theme::builtin());
     for (width, height) in [(120, 40), (80, 24)] {
         let s = screen(&mut app, Command::ShowKpis, width, height);
-        for title in [
-            "Availability 30d",
-            "Error budget left",
-            "Burn rate 1h",
-            "p95 latency",
-            "p99 latency",
-            "Error rate",
-            "MTTR 30d",
-            "RPO compliance",
-            "RTO compliance",
-        ] {
+        for title in TILES {
             assert!(s.contains(title), "{width}x{height}: {title} missing\n{s}");
         }
         assert!(
-            line_with(&s, "breach: auth-db").contains('│'),
-            "RPO tile names the breaching target"
-        );
-        assert!(
             line_with(&s, "88.9%").contains("CRIT"),
-            "8 of 9 targets within RPO is a breach"
+            "{width}x{height}: 8 of 9 targets within RPO is a breach"
         );
+        assert!(s.contains("Services by error budget"));
     }
+    // With room, a tile has a second and third line: its trend and its note.
     let s = screen(&mut app, Command::ShowKpis, 120, 40);
-    assert!(s.contains("Services by error budget"));
+    assert!(
+        line_with(&s, "breach: auth-db").contains('│'),
+        "RPO tile names the breaching target"
+    );
+    assert!(
+        s.contains("trend: gathering"),
+        "one sample is not a trend yet"
+    );
+    // At 80x24 the tiles are one line each: value, objective, state.
+    let s = screen(&mut app, Command::ShowKpis, 80, 24);
+    assert!(!s.contains("breach: auth-db"), "{s}");
+    assert!(line_with(&s, "Services by error budget").starts_with('╭'));
+}
+
+#[test]
+fn a_selected_tile_shows_what_makes_it_up_and_the_queries() {
+    let mut app = app_with(Theme::builtin());
+    app.run(Command::ShowKpis);
+    app.run(Command::NextPanel);
+    for _ in 0..8 {
+        app.run(Command::Down);
+    }
+    let s = render(&app, 120, 40).join("\n");
+    let rpo = line_with(&s, "RPO compliance");
+    assert!(
+        rpo.contains("╭ ▶ RPO compliance ─"),
+        "the selected tile is marked: {rpo}"
+    );
+    assert_eq!(s.matches('▶').count(), 1, "{s}");
+    let s = screen(&mut app, Command::Open, 120, 40);
+    assert!(line_with(&s, "╭ RPO compliance ─").contains("Esc closes"));
+    assert!(s.contains("made of 9, worst first"), "{s}");
+    let first_part = s
+        .lines()
+        .skip_while(|l| !l.contains("made of 9"))
+        .nth(1)
+        .unwrap();
+    assert!(
+        first_part.contains("CRIT") && first_part.contains("auth-db"),
+        "the breaching target first: {first_part}"
+    );
+    assert!(s.contains("backup_last_success") && s.contains("simulated by the demo estate"));
+}
+
+#[test]
+fn tiles_out_of_view_are_counted_with_their_worst_state() {
+    let mut app = app_with(Theme::builtin());
+    // 80x18: 15 rows of body keep 6 for the table, so 3 rows of tiles show.
+    let s = screen(&mut app, Command::ShowKpis, 80, 18);
+    assert!(s.contains("Availability 30d") && !s.contains("Change failure rate"));
+    let hint = line_with(&s, "more tiles");
+    assert!(hint.contains("4 more tiles · worst ✖ CRIT"), "{hint}");
+    // Selecting a hidden tile scrolls the grid to it.
+    app.run(Command::NextPanel);
+    app.run(Command::Bottom);
+    let s = render(&app, 80, 18).join("\n");
+    assert!(
+        s.contains("Change failure rate") && !s.contains("Availability 30d"),
+        "{s}"
+    );
+    assert!(line_with(&s, "more tiles").contains("6 more tiles"), "{s}");
 }
 
 #[test]

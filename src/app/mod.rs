@@ -64,6 +64,48 @@ pub struct Estate {
     pub kpis: Vec<Kpi>,
     /// The worst state and its reasons, for the header.
     pub summary: Summary,
+    /// Each KPI's recent values by id, for the tiles' trends.
+    pub trends: Trends,
+}
+
+/// How many points a KPI's trend keeps, and how far apart they are: the
+/// last hour, a point a minute.
+pub const TREND_POINTS: usize = 60;
+pub const TREND_STEP: chrono::Duration = chrono::Duration::minutes(1);
+
+/// Bounded histories of the KPIs as opsdeck saw them.
+#[derive(Debug, Clone, Default)]
+pub struct Trends {
+    by_id: std::collections::BTreeMap<&'static str, std::collections::VecDeque<f64>>,
+    sampled: Option<DateTime<Utc>>,
+}
+
+impl Trends {
+    /// Adds each known value, when a step has passed since the last sample.
+    fn sample(&mut self, kpis: &[Kpi], now: DateTime<Utc>) {
+        if self.sampled.is_some_and(|at| now - at < TREND_STEP) {
+            return;
+        }
+        let mut any = false;
+        for k in kpis {
+            let Some(v) = k.value.filter(|v| v.is_finite()) else {
+                continue;
+            };
+            let ring = self.by_id.entry(k.id).or_default();
+            if ring.len() == TREND_POINTS {
+                ring.pop_front();
+            }
+            ring.push_back(v);
+            any = true;
+        }
+        if any {
+            self.sampled = Some(now);
+        }
+    }
+
+    pub fn of(&self, id: &str) -> impl Iterator<Item = f64> + '_ {
+        self.by_id.get(id).into_iter().flatten().copied()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -84,6 +126,29 @@ pub struct Settings {
     /// Runbooks from the configuration, by service: used for an incident
     /// whose alerts carry none.
     pub runbooks: std::collections::BTreeMap<String, String>,
+    /// The PromQL in force by name, for the KPI drill-down; empty in the demo.
+    pub queries: std::collections::BTreeMap<&'static str, String>,
+}
+
+impl Settings {
+    /// The settings of a live estate described by `config`.
+    pub fn from_config(config: &crate::config::file::Config, read_only: bool) -> Settings {
+        let window = crate::sources::queries::window(config.objectives.slo_window);
+        let queries =
+            crate::sources::queries::Queries::new(&config.service_label, &window, &config.queries);
+        Settings {
+            demo: false,
+            read_only,
+            thresholds: config.thresholds,
+            objectives: config.objectives,
+            runbooks: config
+                .services
+                .iter()
+                .filter_map(|(name, s)| Some((name.clone(), s.runbook.clone()?)))
+                .collect(),
+            queries: queries.all().map(|(n, q)| (n, q.to_string())).collect(),
+        }
+    }
 }
 
 pub struct App {
@@ -92,7 +157,7 @@ pub struct App {
     pub now: DateTime<Utc>,
     pub estate: Estate,
     /// Selection, filter and visible rows of each table, by `TableId::index`.
-    pub tables: [TableView; 7],
+    pub tables: [TableView; 8],
     /// Which table of the current tab has focus.
     pub focus: usize,
     pub theme: Theme,
@@ -197,6 +262,7 @@ impl App {
         let kpis = kpi::compute(&kpi::Inputs {
             services,
             backups,
+            deployments: e.deployments.data.as_deref(),
             resolved: e.history.data.as_deref(),
             objectives: &self.settings.objectives,
             thresholds: &self.settings.thresholds,
@@ -211,6 +277,11 @@ impl App {
             objectives: &self.settings.objectives,
             now: self.now,
         });
+        let mut kpis = kpis;
+        self.estate.trends.sample(&kpis, self.now);
+        for k in &mut kpis {
+            k.trend = self.estate.trends.of(k.id).collect();
+        }
         self.estate.kpis = kpis;
         self.estate.summary = summary;
         let focused = self.focused_table();

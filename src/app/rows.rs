@@ -85,6 +85,7 @@ fn candidate(index: usize, key: &str, order: (Status, i64, &str), text: String) 
 fn candidates(app: &App, id: TableId) -> Vec<Candidate> {
     match id {
         TableId::Slo => slo_candidates(app),
+        TableId::Kpis => kpi_candidates(app),
         TableId::Services => service_candidates(app),
         TableId::Hosts => host_candidates(app),
         TableId::Deployments => deployment_candidates(app),
@@ -101,6 +102,15 @@ fn candidates_of<T>(items: &[T], to_candidate: impl Fn(usize, &T) -> Candidate) 
         .enumerate()
         .map(|(i, item)| to_candidate(i, item))
         .collect()
+}
+
+/// The tiles in their fixed order: a grid whose tiles moved would have to
+/// be read again.
+fn kpi_candidates(app: &App) -> Vec<Candidate> {
+    candidates_of(&app.estate.kpis, |i, k| {
+        let text = format!("{} {} {}", k.title, k.status.label(), k.note);
+        candidate(i, k.id, (NO_STATE, i as i64, ""), text)
+    })
 }
 
 /// Worst SLO state first, then the least error budget left.

@@ -46,7 +46,7 @@ impl Tab {
     /// The tables on this tab, in focus order.
     pub fn tables(self) -> &'static [TableId] {
         match self {
-            Tab::Kpis => &[TableId::Slo],
+            Tab::Kpis => &[TableId::Slo, TableId::Kpis],
             Tab::Health => &[TableId::Services, TableId::Hosts],
             Tab::Deploys => &[TableId::Deployments],
             Tab::Backups => &[TableId::Backups],
@@ -70,6 +70,8 @@ impl Tab {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TableId {
     Slo,
+    /// The KPI tiles, a table drawn as a grid.
+    Kpis,
     Services,
     Hosts,
     Deployments,
@@ -79,8 +81,9 @@ pub enum TableId {
 }
 
 impl TableId {
-    pub const ALL: [TableId; 7] = [
+    pub const ALL: [TableId; 8] = [
         TableId::Slo,
+        TableId::Kpis,
         TableId::Services,
         TableId::Hosts,
         TableId::Deployments,
@@ -96,6 +99,7 @@ impl TableId {
     pub fn title(self) -> &'static str {
         match self {
             TableId::Slo => "Services by error budget",
+            TableId::Kpis => "KPIs",
             TableId::Services => "Services",
             TableId::Hosts => "Hosts",
             TableId::Deployments => "Deployments",

@@ -84,6 +84,8 @@ struct ObjectivesSpec {
     latency_p95_ms: Option<f64>,
     mttr: Option<Dur>,
     slo_window: Option<Dur>,
+    change_failure_rate: Option<f64>,
+    backup_success: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -462,6 +464,16 @@ impl Config {
                 .slo_window
                 .and_then(|Dur(d)| chrono::Duration::from_std(d).ok())
                 .unwrap_or(o.slo_window),
+            change_failure_rate: reader.ratio(
+                "objectives.change_failure_rate",
+                spec.objectives.change_failure_rate,
+                o.change_failure_rate,
+            ),
+            backup_success: reader.ratio(
+                "objectives.backup_success",
+                spec.objectives.backup_success,
+                o.backup_success,
+            ),
         };
         let thresholds = Thresholds {
             cpu: reader.ratio("thresholds.cpu", spec.thresholds.cpu, t.cpu),

@@ -4,8 +4,8 @@
 use chrono::Duration;
 use rand::Rng;
 
-use super::{DemoEstate, rng_for};
-use crate::domain::{Backup, DrillResult, Tier};
+use super::{DemoEstate, WINDOW, rng_for};
+use crate::domain::{Backup, DrillResult, RunCounts, Tier};
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
@@ -157,6 +157,13 @@ impl BackupModel {
             estate.at((t - self.phase).div_euclid(day) * day + self.phase)
         });
         let objective = s.tier.objectives().rto;
+        // Runs that would have finished over the window; those since the
+        // failures began failed.
+        let attempted = (WINDOW / s.every_secs) as u64;
+        let failed = s
+            .failing_since
+            .map_or(0, |since| ((t + since) / s.every_secs).max(0) as u64)
+            .min(attempted);
         Backup {
             target: s.target.to_string(),
             tier: s.tier,
@@ -173,6 +180,10 @@ impl BackupModel {
                     ),
                 }),
             },
+            runs: Some(RunCounts {
+                succeeded: attempted - failed,
+                failed,
+            }),
         }
     }
 }

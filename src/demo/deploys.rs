@@ -4,8 +4,8 @@
 
 use rand::Rng;
 
-use super::{DemoEstate, Rollout, ServiceSpec, rng_for};
-use crate::domain::{Colour, DeployEvent, Deployment, Phase, Strategy};
+use super::{DemoEstate, Rollout, ServiceSpec, WINDOW, rng_for};
+use crate::domain::{ChangeCounts, Colour, DeployEvent, Deployment, Phase, Strategy};
 
 const CANARY_STEPS: [f64; 5] = [5.0, 10.0, 25.0, 50.0, 100.0];
 const CANARY_STEP_SECS: i64 = 60;
@@ -76,10 +76,13 @@ pub fn deployment(estate: &DemoEstate, index: usize, spec: &ServiceSpec, t: i64)
             }
         })
         .collect();
-    let window_deploys = 7 * 86_400 / c.period;
-    let rollbacks = (n - window_deploys + 1..=n)
-        .filter(|&m| failed(estate, index, m) && (m < n || rolled_back))
-        .count() as u32;
+    let rolled_back_among = |releases: i64| {
+        (n - releases + 1..=n)
+            .filter(|&m| failed(estate, index, m) && (m < n || rolled_back))
+            .count() as u64
+    };
+    let rollbacks = rolled_back_among(7 * 86_400 / c.period) as u32;
+    let deploys = WINDOW / c.period;
     Deployment {
         service: spec.name.to_string(),
         environment: "production".into(),
@@ -94,6 +97,10 @@ pub fn deployment(estate: &DemoEstate, index: usize, spec: &ServiceSpec, t: i64)
         deployed_at: Some(estate.at(started)),
         rollbacks,
         history,
+        window: Some(ChangeCounts {
+            deploys: deploys as u64,
+            rollbacks: Some(rolled_back_among(deploys)),
+        }),
     }
 }
 

@@ -17,6 +17,9 @@ use crate::domain::{AlertsReading, Backup, Deployment, HealthReading, ResolvedIn
 use crate::sources::{AlertSource, Feed, FeedUpdate, Fetch, Fetched, MetricsSource, Reading};
 
 pub const DEFAULT_SEED: u64 = 42;
+/// The demo's SLO window (the default), over which it counts deployments
+/// and backup runs.
+pub const WINDOW: i64 = 30 * 86_400;
 
 /// How a service is deployed in the simulation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,19 +234,26 @@ impl DemoEstate {
     /// Every feed read at `now`, as the pollers would deliver them: for
     /// one-shot use (`status --demo`) and for tests of a known state.
     pub fn updates_at(&self, now: DateTime<Utc>, history: Duration) -> Vec<FeedUpdate> {
-        let readings = [
-            (Feed::Health, Reading::Health(self.health_at(now))),
-            (
-                Feed::Deployments,
-                Reading::Deployments(self.deployments_at(now)),
-            ),
-            (Feed::Backups, Reading::Backups(self.backups_at(now))),
-            (Feed::Alerts, Reading::Alerts(self.alerts_at(now))),
-            (
-                Feed::History,
-                Reading::History(self.history_at(now, history)),
-            ),
-        ];
+        self.feeds_at(now, &Feed::ALL, history)
+    }
+
+    /// The readings of `feeds` at `now`; the incident history over `history`.
+    pub fn feeds_at(
+        &self,
+        now: DateTime<Utc>,
+        feeds: &[Feed],
+        history: Duration,
+    ) -> Vec<FeedUpdate> {
+        let readings = feeds.iter().map(|&feed| {
+            let reading = match feed {
+                Feed::Health => Reading::Health(self.health_at(now)),
+                Feed::Deployments => Reading::Deployments(self.deployments_at(now)),
+                Feed::Backups => Reading::Backups(self.backups_at(now)),
+                Feed::Alerts => Reading::Alerts(self.alerts_at(now)),
+                Feed::History => Reading::History(self.history_at(now, history)),
+            };
+            (feed, reading)
+        });
         readings
             .into_iter()
             .map(|(feed, reading)| FeedUpdate {

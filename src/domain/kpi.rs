@@ -1,10 +1,15 @@
 //! The executive KPIs: each a value against its objective with a state and,
 //! when the value cannot be computed, the reason instead of a made-up number.
+//! Each also names what makes it up (the services, targets or incidents) and
+//! the queries it comes from, for the KPI tab's drill-down.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
+use super::reliability::{self, backup_success_rate, change_failure_rate, deploys_per_day};
 use super::slo::{self, availability, burn_rate, error_budget_remaining, level};
-use super::{Backup, Objectives, ResolvedIncident, ServiceHealth, Status, Thresholds, Tier};
+use super::{
+    Backup, Deployment, Objectives, ResolvedIncident, ServiceHealth, Status, Thresholds, Tier,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
@@ -14,11 +19,31 @@ pub enum Unit {
     Seconds,
     /// A multiple, such as a burn rate.
     Factor,
+    /// A count per day, such as deployments.
+    PerDay,
+}
+
+impl Unit {
+    /// The unit's name in `opsdeck status --json`.
+    pub fn json(self) -> &'static str {
+        match self {
+            Unit::Percent(_) => "ratio",
+            Unit::Millis => "ms",
+            Unit::Seconds => "seconds",
+            Unit::Factor => "factor",
+            Unit::PerDay => "per_day",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Kpi {
-    pub title: &'static str,
+    /// Stable, for scripts: `availability`, `error_budget`, `burn_rate`,
+    /// `error_rate`, `latency_p95`, `latency_p99`, `mttr`, `mtbf`, `rpo`,
+    /// `rto`, `backup_success`, `deploy_frequency`, `change_failure_rate`.
+    pub id: &'static str,
+    /// For people: "Availability 30d", with the window in force.
+    pub title: String,
     pub value: Option<f64>,
     pub objective: Option<f64>,
     pub unit: Unit,
@@ -27,8 +52,22 @@ pub struct Kpi {
     pub status: Status,
     /// The worst contributor, or why the value is unknown.
     pub note: String,
-    /// Recent values, oldest first, where the sources give a history.
+    /// Recent values, oldest first (filled by the app from what it saw).
     pub trend: Vec<f64>,
+    /// What the number is made of, worst first.
+    pub parts: Vec<Part>,
+    /// The named queries (docs/metrics.md) it comes from.
+    pub queries: &'static [&'static str],
+}
+
+/// One contributor to a KPI: a service, a backup target, a deployment or an
+/// incident, with its own value and state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part {
+    pub name: String,
+    pub value: Option<f64>,
+    pub unit: Unit,
+    pub status: Status,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,23 +80,94 @@ pub enum Goal {
 pub struct Inputs<'a> {
     pub services: &'a [ServiceHealth],
     pub backups: &'a [Backup],
+    pub deployments: Option<&'a [Deployment]>,
     pub resolved: Option<&'a [ResolvedIncident]>,
     pub objectives: &'a Objectives,
     pub thresholds: &'a Thresholds,
     pub now: DateTime<Utc>,
 }
 
-fn unknown(title: &'static str, unit: Unit, goal: Goal, objective: Option<f64>, why: &str) -> Kpi {
-    Kpi {
-        title,
-        value: None,
-        objective,
-        unit,
-        goal,
-        status: Status::Unknown,
-        note: why.to_string(),
-        trend: Vec::new(),
+/// A window as people write it: "30d", "12h", "90m".
+pub fn span(window: Duration) -> String {
+    let s = window.num_seconds();
+    match s {
+        s if s >= 86_400 && s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s >= 3600 && s % 3600 == 0 => format!("{}h", s / 3600),
+        s => format!("{}m", s / 60),
     }
+}
+
+/// A KPI's fixed description: everything but what the data says.
+struct Spec {
+    id: &'static str,
+    title: String,
+    unit: Unit,
+    goal: Goal,
+    objective: Option<f64>,
+    queries: &'static [&'static str],
+}
+
+impl Spec {
+    fn new(id: &'static str, title: impl Into<String>, unit: Unit, goal: Goal) -> Spec {
+        Spec {
+            id,
+            title: title.into(),
+            unit,
+            goal,
+            objective: None,
+            queries: &[],
+        }
+    }
+
+    fn objective(self, objective: f64) -> Spec {
+        Spec {
+            objective: Some(objective),
+            ..self
+        }
+    }
+
+    fn queries(self, queries: &'static [&'static str]) -> Spec {
+        Spec { queries, ..self }
+    }
+
+    fn unknown(self, why: &str) -> Kpi {
+        self.known(None, Status::Unknown, why.to_string(), Vec::new())
+    }
+
+    fn known(self, value: Option<f64>, status: Status, note: String, parts: Vec<Part>) -> Kpi {
+        Kpi {
+            id: self.id,
+            title: self.title,
+            value,
+            objective: self.objective,
+            unit: self.unit,
+            goal: self.goal,
+            status,
+            note,
+            trend: Vec::new(),
+            parts,
+            queries: self.queries,
+        }
+    }
+}
+
+fn part(name: &str, value: Option<f64>, unit: Unit, status: Status) -> Part {
+    Part {
+        name: name.to_string(),
+        value,
+        unit,
+        status,
+    }
+}
+
+/// Worst state first, then by `key` (higher first).
+fn worst_first(parts: &mut [Part], key: impl Fn(&Part) -> f64) {
+    parts.sort_by(|a, b| {
+        b.status
+            .cmp(&a.status)
+            .then(key(b).total_cmp(&key(a)))
+            .then(a.name.cmp(&b.name))
+    });
 }
 
 pub fn compute(i: &Inputs) -> Vec<Kpi> {
@@ -65,22 +175,16 @@ pub fn compute(i: &Inputs) -> Vec<Kpi> {
         availability_kpi(i),
         budget_kpi(i),
         burn_kpi(i),
-        latency_kpi(
-            i,
-            "p95 latency",
-            |s| s.latency_p95_ms,
-            i.objectives.latency_p95_ms,
-        ),
-        latency_kpi(
-            i,
-            "p99 latency",
-            |s| s.latency_p99_ms,
-            i.thresholds.latency_ms,
-        ),
         error_rate_kpi(i),
+        latency_kpi(i, Quantile::P95),
+        latency_kpi(i, Quantile::P99),
         mttr_kpi(i),
+        mtbf_kpi(i),
         rpo_kpi(i),
         rto_kpi(i),
+        backup_success_kpi(i),
+        deploy_frequency_kpi(i),
+        change_failure_kpi(i),
     ]
 }
 
@@ -91,342 +195,531 @@ fn availabilities<'a>(i: &'a Inputs) -> impl Iterator<Item = (&'a ServiceHealth,
         .filter_map(|s| availability(s.sli).map(|a| (s, a)))
 }
 
+const SLI_QUERIES: &[&str] = &["requests_window", "errors_window"];
+
 /// The worst service's availability: an SLA is per service, so one service
 /// below its objective is a breach however good the estate's total looks.
 /// The request-weighted estate figure goes in the note.
 fn availability_kpi(i: &Inputs) -> Kpi {
+    let obj = i.objectives.availability;
+    let spec = Spec::new(
+        "availability",
+        format!("Availability {}", span(i.objectives.slo_window)),
+        Unit::Percent(3),
+        Goal::AtLeast,
+    )
+    .objective(obj)
+    .queries(SLI_QUERIES);
     let (good, total) = i
         .services
         .iter()
         .filter(|s| s.sli.total > 0.0)
         .fold((0.0, 0.0), |(g, t), s| (g + s.sli.good, t + s.sli.total));
-    let obj = i.objectives.availability;
     let (Some(estate), Some((worst, value))) = (
         availability(super::SliCounts { good, total }),
         availabilities(i).min_by(|a, b| a.1.total_cmp(&b.1)),
     ) else {
-        return unknown(
-            "Availability 30d",
-            Unit::Percent(3),
-            Goal::AtLeast,
-            Some(obj),
-            "no request counts",
-        );
+        return spec.unknown("no request counts");
     };
     let below = availabilities(i).filter(|(_, a)| *a < obj).count();
     let mut note = format!("worst {} · estate {:.3}%", worst.name, estate * 100.0);
     if below > 1 {
         note.push_str(&format!(" · {below} below"));
     }
-    Kpi {
-        title: "Availability 30d",
-        value: Some(value),
-        objective: Some(obj),
-        unit: Unit::Percent(3),
-        goal: Goal::AtLeast,
-        status: slo::availability_status(Some(value), obj),
-        note,
-        trend: Vec::new(),
-    }
+    let mut parts: Vec<Part> = availabilities(i)
+        .map(|(s, a)| {
+            let status = slo::availability_status(Some(a), obj);
+            part(&s.name, Some(a), Unit::Percent(3), status)
+        })
+        .collect();
+    worst_first(&mut parts, |p| -p.value.unwrap_or(1.0));
+    let status = slo::availability_status(Some(value), obj);
+    spec.known(Some(value), status, note, parts)
 }
 
 fn budget_kpi(i: &Inputs) -> Kpi {
     let obj = i.objectives.availability;
-    let lowest = availabilities(i)
-        .filter_map(|(s, a)| error_budget_remaining(a, obj).map(|left| (s, left)))
-        .min_by(|a, b| a.1.total_cmp(&b.1));
-    let Some((service, left)) = lowest else {
-        return unknown(
-            "Error budget left",
-            Unit::Percent(1),
-            Goal::AtLeast,
-            None,
-            "no request counts",
-        );
+    let spec = Spec::new(
+        "error_budget",
+        "Error budget left",
+        Unit::Percent(1),
+        Goal::AtLeast,
+    )
+    .queries(SLI_QUERIES);
+    let mut parts: Vec<Part> = availabilities(i)
+        .filter_map(|(s, a)| {
+            let left = error_budget_remaining(a, obj)?;
+            let status = slo::availability_status(Some(a), obj);
+            Some(part(&s.name, Some(left), Unit::Percent(1), status))
+        })
+        .collect();
+    worst_first(&mut parts, |p| -p.value.unwrap_or(1.0));
+    let Some(lowest) = parts.first() else {
+        return spec.unknown("no request counts");
     };
-    let avail = availability(service.sli);
-    let status = slo::availability_status(avail, obj);
+    let service = i.services.iter().find(|s| s.name == lowest.name);
+    let avail = service.and_then(|s| availability(s.sli));
     // "31 min left of 43 min"; overspent shows what was overspent.
-    let minutes = |d: chrono::Duration| d.num_seconds() as f64 / 60.0;
-    let note = match avail
-        .and_then(|a| super::reliability::budget_time(a, obj, i.objectives.slo_window))
-    {
-        Some((left, allowed)) if left < chrono::Duration::zero() => {
-            format!(
-                "lowest {} · {:.0} min over {:.1}",
-                service.name,
-                -minutes(left),
-                minutes(allowed)
-            )
-        }
+    let minutes = |d: Duration| d.num_seconds() as f64 / 60.0;
+    let name = &lowest.name;
+    let note = match avail.and_then(|a| reliability::budget_time(a, obj, i.objectives.slo_window)) {
+        Some((left, allowed)) if left < Duration::zero() => format!(
+            "lowest {name} · {:.0} min over {:.1}",
+            -minutes(left),
+            minutes(allowed)
+        ),
         Some((left, allowed)) => format!(
-            "lowest {} · {:.0} min left of {:.1}",
-            service.name,
+            "lowest {name} · {:.0} min left of {:.1}",
             minutes(left),
             minutes(allowed)
         ),
-        None => format!("lowest {}", service.name),
+        None => format!("lowest {name}"),
     };
-    Kpi {
-        title: "Error budget left",
-        value: Some(left),
-        objective: None,
-        unit: Unit::Percent(1),
-        goal: Goal::AtLeast,
-        status,
-        note,
-        trend: Vec::new(),
-    }
+    let (value, status) = (lowest.value, lowest.status);
+    spec.known(value, status, note, parts)
 }
 
-/// Burn rate over the last hour; 14.4 pages, 6 opens a ticket (SRE workbook).
+const BURN_QUERIES: &[&str] = &[
+    "error_ratio_5m",
+    "error_ratio_30m",
+    "error_ratio_1h",
+    "error_ratio_2h",
+    "error_ratio_6h",
+    "error_ratio_1d",
+    "error_ratio_3d",
+    "requests_1h",
+    "errors_1h",
+];
+
+/// Burn rate over the last hour; the state is the SRE workbook's
+/// multi-window alert across services (a page is a breach, a ticket a
+/// warning), and the value shown is the highest one-hour rate.
 fn burn_kpi(i: &Inputs) -> Kpi {
     let obj = i.objectives.availability;
-    let worst = i
+    let spec = Spec::new("burn_rate", "Burn rate 1h", Unit::Factor, Goal::Below)
+        .objective(6.0)
+        .queries(BURN_QUERIES);
+    let mut parts: Vec<Part> = i
         .services
         .iter()
-        .filter_map(|s| burn_rate(s.error_ratio_1h, obj).map(|b| (s, b)))
-        .max_by(|a, b| a.1.total_cmp(&b.1));
-    let Some((service, rate)) = worst else {
-        return unknown(
-            "Burn rate 1h",
-            Unit::Factor,
-            Goal::Below,
-            Some(6.0),
-            "no error ratios",
-        );
-    };
-    // The state is the workbook's multi-window alert across services; the
-    // value shown is the highest one-hour rate.
-    let states: Vec<(&ServiceHealth, Status)> = i
-        .services
-        .iter()
-        .map(|s| (s, service_burn_status(s, obj)))
+        .filter_map(|s| {
+            let rate = burn_rate(s.error_ratio_1h, obj)?;
+            Some(part(
+                &s.name,
+                Some(rate),
+                Unit::Factor,
+                service_burn_status(s, obj),
+            ))
+        })
         .collect();
-    let status = Status::worst(states.iter().map(|(_, st)| *st));
+    worst_first(&mut parts, |p| p.value.unwrap_or(0.0));
+    let Some(highest) = parts
+        .iter()
+        .max_by(|a, b| a.value.unwrap_or(0.0).total_cmp(&b.value.unwrap_or(0.0)))
+    else {
+        return spec.unknown("no error ratios");
+    };
+    let status = Status::worst(i.services.iter().map(|s| service_burn_status(s, obj)));
     let named = |wanted: Status| {
-        states
+        parts
             .iter()
-            .filter(|(_, st)| *st == wanted)
-            .map(|(s, _)| s.name.as_str())
+            .filter(|p| p.status == wanted)
+            .map(|p| p.name.as_str())
             .collect::<Vec<_>>()
             .join(", ")
     };
     let note = match status {
         Status::Crit => format!("page: {}", named(Status::Crit)),
         Status::Warn => format!("ticket: {}", named(Status::Warn)),
-        _ => format!("highest {}", service.name),
+        _ => format!("highest {}", highest.name),
     };
-    Kpi {
-        title: "Burn rate 1h",
-        value: Some(rate),
-        objective: Some(6.0),
-        unit: Unit::Factor,
-        goal: Goal::Below,
-        status,
-        note,
-        trend: Vec::new(),
-    }
+    let value = highest.value;
+    spec.known(value, status, note, parts)
 }
 
-/// The worst latency among critical services.
-fn latency_kpi(
-    i: &Inputs,
-    title: &'static str,
-    pick: fn(&ServiceHealth) -> f64,
-    objective: f64,
-) -> Kpi {
-    let critical: Vec<&ServiceHealth> = i
+#[derive(Clone, Copy)]
+enum Quantile {
+    P95,
+    P99,
+}
+
+/// The worst latency among critical services: over the objective is a
+/// warning, as on the Health tab; at the alert threshold it is critical.
+fn latency_kpi(i: &Inputs, q: Quantile) -> Kpi {
+    let (spec, pick, objective): (Spec, fn(&ServiceHealth) -> f64, f64) = match q {
+        Quantile::P95 => (
+            Spec::new("latency_p95", "p95 latency", Unit::Millis, Goal::Below)
+                .queries(&["latency_p95"]),
+            |s| s.latency_p95_ms,
+            i.objectives.latency_p95_ms,
+        ),
+        Quantile::P99 => (
+            Spec::new("latency_p99", "p99 latency", Unit::Millis, Goal::Below)
+                .queries(&["latency_p99"]),
+            |s| s.latency_p99_ms,
+            i.thresholds.latency_ms,
+        ),
+    };
+    let spec = spec.objective(objective);
+    let status = |value: f64| {
+        if value >= i.thresholds.latency_ms {
+            Status::Crit
+        } else if value > objective {
+            Status::Warn
+        } else {
+            Status::Ok
+        }
+    };
+    let mut parts: Vec<Part> = i
         .services
         .iter()
         .filter(|s| s.tier == Tier::Critical && pick(s).is_finite())
+        .map(|s| part(&s.name, Some(pick(s)), Unit::Millis, status(pick(s))))
         .collect();
-    let Some(worst) = critical.iter().max_by(|a, b| pick(a).total_cmp(&pick(b))) else {
-        return unknown(
-            title,
-            Unit::Millis,
-            Goal::Below,
-            Some(objective),
-            "no critical service reports latency",
-        );
+    worst_first(&mut parts, |p| p.value.unwrap_or(0.0));
+    let Some(worst) = parts.first() else {
+        return spec.unknown("no critical service reports latency");
     };
-    let value = pick(worst);
-    // Over the objective is a warning, as on the Health tab; at the alert
-    // threshold it is critical.
-    let status = if value >= i.thresholds.latency_ms {
-        Status::Crit
-    } else if value > objective {
-        Status::Warn
-    } else {
-        Status::Ok
-    };
-    Kpi {
-        title,
-        value: Some(value),
-        objective: Some(objective),
-        unit: Unit::Millis,
-        goal: Goal::Below,
-        status,
-        note: format!("worst critical: {}", worst.name),
-        trend: worst.latency_history.clone(),
-    }
+    let (value, state) = (worst.value, worst.status);
+    let note = format!("worst critical: {}", worst.name);
+    spec.known(value, state, note, parts)
 }
 
+/// Errors ÷ requests across the estate, now (5 minutes), request-weighted.
 fn error_rate_kpi(i: &Inputs) -> Kpi {
-    let (errors, requests) = i
+    let obj = i.objectives.error_ratio;
+    let spec = Spec::new("error_rate", "Error rate", Unit::Percent(3), Goal::Below)
+        .objective(obj)
+        .queries(&["requests", "errors"]);
+    let status = |value: f64| {
+        if value >= i.thresholds.error_ratio {
+            Status::Crit
+        } else if value > obj {
+            Status::Warn
+        } else {
+            Status::Ok
+        }
+    };
+    let counted: Vec<&ServiceHealth> = i
         .services
         .iter()
         .filter(|s| s.requests_per_second.is_finite() && s.error_ratio.is_finite())
-        .fold((0.0, 0.0), |(e, r), s| {
-            (
-                e + s.error_ratio * s.requests_per_second,
-                r + s.requests_per_second,
-            )
-        });
-    let obj = i.objectives.error_ratio;
+        .collect();
+    let (errors, requests) = counted.iter().fold((0.0, 0.0), |(e, r), s| {
+        (
+            e + s.error_ratio * s.requests_per_second,
+            r + s.requests_per_second,
+        )
+    });
     if !slo::positive(requests) {
-        return unknown(
-            "Error rate",
-            Unit::Percent(3),
-            Goal::Below,
-            Some(obj),
-            "no traffic",
-        );
+        return spec.unknown("no traffic");
     }
     let value = errors / requests;
-    let status = if value >= i.thresholds.error_ratio {
-        Status::Crit
-    } else if value > obj {
-        Status::Warn
-    } else {
-        Status::Ok
-    };
-    let worst = i
-        .services
+    let mut parts: Vec<Part> = counted
         .iter()
-        .max_by(|a, b| a.error_ratio.total_cmp(&b.error_ratio));
-    let note = worst
-        .map(|s| format!("highest {} {:.2}%", s.name, s.error_ratio * 100.0))
+        .filter(|s| slo::positive(s.requests_per_second))
+        .map(|s| {
+            let status = status(s.error_ratio);
+            part(&s.name, Some(s.error_ratio), Unit::Percent(3), status)
+        })
+        .collect();
+    worst_first(&mut parts, |p| p.value.unwrap_or(0.0));
+    let note = parts
+        .first()
+        .map(|p| format!("highest {} {:.2}%", p.name, p.value.unwrap_or(0.0) * 100.0))
         .unwrap_or_default();
-    Kpi {
-        title: "Error rate",
-        value: Some(value),
-        objective: Some(obj),
-        unit: Unit::Percent(3),
-        goal: Goal::Below,
-        status,
-        note,
-        trend: Vec::new(),
-    }
+    spec.known(Some(value), status(value), note, parts)
 }
 
+/// The incidents resolved inside the window, longest first, as parts.
+fn incident_parts(resolved: &[&ResolvedIncident], objective: Duration) -> Vec<Part> {
+    let mut parts: Vec<Part> = resolved
+        .iter()
+        .map(|r| {
+            let took = r.resolved - r.started;
+            let status = if took > objective {
+                Status::Warn
+            } else {
+                Status::Ok
+            };
+            part(
+                &format!("{} UTC", r.started.format("%Y-%m-%d %H:%M")),
+                Some(took.num_seconds() as f64),
+                Unit::Seconds,
+                status,
+            )
+        })
+        .collect();
+    worst_first(&mut parts, |p| p.value.unwrap_or(0.0));
+    parts
+}
+
+fn in_window<'a>(i: &Inputs, resolved: &'a [ResolvedIncident]) -> Vec<&'a ResolvedIncident> {
+    let window = i.objectives.slo_window;
+    resolved
+        .iter()
+        .filter(|r| r.resolved <= i.now && i.now - r.resolved <= window && r.resolved >= r.started)
+        .collect()
+}
+
+/// Mean time to restore (also DORA's time to restore): see `slo::mttr`.
 fn mttr_kpi(i: &Inputs) -> Kpi {
     let obj = i.objectives.mttr;
-    let objective = Some(obj.num_seconds() as f64);
+    let spec = Spec::new(
+        "mttr",
+        format!("MTTR {}", span(i.objectives.slo_window)),
+        Unit::Seconds,
+        Goal::Below,
+    )
+    .objective(obj.num_seconds() as f64)
+    .queries(&["alerts_firing"]);
     let Some(resolved) = i.resolved else {
-        return unknown(
-            "MTTR 30d",
-            Unit::Seconds,
-            Goal::Below,
-            objective,
-            "incident history not loaded yet",
-        );
+        return spec.unknown("incident history not loaded yet");
     };
-    let window = i.objectives.slo_window;
-    let Some(mttr) = slo::mttr(resolved, i.now, window) else {
-        return unknown(
-            "MTTR 30d",
-            Unit::Seconds,
-            Goal::Below,
-            objective,
-            "no incident resolved in the window",
-        );
+    let Some(mttr) = slo::mttr(resolved, i.now, i.objectives.slo_window) else {
+        return spec.unknown("no incident resolved in the window");
     };
+    let inside = in_window(i, resolved);
     let secs = mttr.num_seconds() as f64;
-    let count = resolved
-        .iter()
-        .filter(|r| i.now - r.resolved <= window)
-        .count();
     let status = if mttr > obj {
         Status::Crit
     } else {
         level(secs, obj.num_seconds() as f64).min(Status::Warn)
     };
-    Kpi {
-        title: "MTTR 30d",
-        value: Some(secs),
-        objective,
-        unit: Unit::Seconds,
-        goal: Goal::Below,
-        status,
-        note: format!("{count} incidents resolved"),
-        trend: Vec::new(),
-    }
+    let note = format!("{} incidents resolved", inside.len());
+    spec.known(Some(secs), status, note, incident_parts(&inside, obj))
 }
 
-fn compliance(title: &'static str, judged: Vec<(&Backup, Status)>, what: &str) -> Kpi {
-    let known: Vec<&(&Backup, Status)> = judged
+/// Mean time between failures: see `reliability::mtbf`. No objective: it is
+/// shown for the trend.
+fn mtbf_kpi(i: &Inputs) -> Kpi {
+    let spec = Spec::new(
+        "mtbf",
+        format!("MTBF {}", span(i.objectives.slo_window)),
+        Unit::Seconds,
+        Goal::AtLeast,
+    )
+    .queries(&["alerts_firing"]);
+    let Some(resolved) = i.resolved else {
+        return spec.unknown("incident history not loaded yet");
+    };
+    let inside = in_window(i, resolved);
+    let owned: Vec<ResolvedIncident> = inside.iter().map(|r| **r).collect();
+    let Some(mtbf) = reliability::mtbf(&owned) else {
+        return spec.unknown("fewer than two incidents in the window");
+    };
+    let note = format!("{} incidents in the window", inside.len());
+    let parts = incident_parts(&inside, i.objectives.mttr);
+    spec.known(Some(mtbf.num_seconds() as f64), Status::Ok, note, parts)
+}
+
+/// The share of targets within their tier's objective.
+fn compliance(spec: Spec, judged: Vec<(&Backup, Option<f64>, Status)>, what: &str) -> Kpi {
+    let known = judged
         .iter()
-        .filter(|(_, s)| *s != Status::Unknown)
-        .collect();
-    if known.is_empty() {
-        return unknown(
-            title,
-            Unit::Percent(1),
-            Goal::AtLeast,
-            Some(1.0),
-            &format!("no {what} data"),
-        );
+        .filter(|(_, _, s)| *s != Status::Unknown)
+        .count();
+    if known == 0 {
+        return spec.unknown(&format!("no {what} data"));
     }
-    let within = known.iter().filter(|(_, s)| *s != Status::Crit).count();
-    let status = Status::worst(judged.iter().map(|(_, s)| *s));
-    let breaching: Vec<&str> = judged
+    let within = judged
         .iter()
-        .filter(|(_, s)| *s == Status::Crit)
-        .map(|(b, _)| b.target.as_str())
+        .filter(|(_, _, s)| !matches!(s, Status::Unknown | Status::Crit))
+        .count();
+    let status = Status::worst(judged.iter().map(|(_, _, s)| *s));
+    let mut parts: Vec<Part> = judged
+        .iter()
+        .map(|(b, v, s)| part(&b.target, *v, Unit::Seconds, *s))
         .collect();
-    let unknown_count = judged.len() - known.len();
+    worst_first(&mut parts, |p| p.value.unwrap_or(0.0));
+    let breaching: Vec<&str> = parts
+        .iter()
+        .filter(|p| p.status == Status::Crit)
+        .map(|p| p.name.as_str())
+        .collect();
     let mut note = if breaching.is_empty() {
-        format!("{within}/{} within", known.len())
+        format!("{within}/{known} within")
     } else {
         format!("breach: {}", breaching.join(", "))
     };
-    if unknown_count > 0 {
-        note.push_str(&format!(" · {unknown_count} untested"));
+    let untested = judged.len() - known;
+    if untested > 0 {
+        note.push_str(&format!(" · {untested} untested"));
     }
-    Kpi {
-        title,
-        value: Some(within as f64 / known.len() as f64),
-        objective: Some(1.0),
-        unit: Unit::Percent(1),
-        goal: Goal::AtLeast,
-        status,
-        note,
-        trend: Vec::new(),
-    }
+    spec.known(Some(within as f64 / known as f64), status, note, parts)
 }
 
+/// The share of targets whose last success is within the tier's RPO; each
+/// part is the age of the target's last success.
 fn rpo_kpi(i: &Inputs) -> Kpi {
+    let spec = Spec::new("rpo", "RPO compliance", Unit::Percent(1), Goal::AtLeast)
+        .objective(1.0)
+        .queries(&["backup_last_success", "velero_last_success"]);
     let judged = i
         .backups
         .iter()
         .map(|b| {
-            (
-                b,
-                slo::rpo_status(b.last_success, b.tier.objectives(), i.now).1,
-            )
+            let (age, status) = slo::rpo_status(b.last_success, b.tier.objectives(), i.now);
+            (b, age.map(|a| a.num_seconds() as f64), status)
         })
         .collect();
-    compliance("RPO compliance", judged, "backup")
+    compliance(spec, judged, "backup")
 }
 
+/// The share of drilled targets whose last measured RTO is within the
+/// tier's; each part is the measured RTO.
 fn rto_kpi(i: &Inputs) -> Kpi {
+    let spec = Spec::new("rto", "RTO compliance", Unit::Percent(1), Goal::AtLeast)
+        .objective(1.0)
+        .queries(&["drill_timestamp", "drill_rto"]);
     let judged = i
         .backups
         .iter()
-        .map(|b| (b, slo::rto_status(b, b.tier.objectives(), i.now)))
+        .map(|b| {
+            let rto = b.last_drill.map(|d| d.measured_rto.num_seconds() as f64);
+            (b, rto, slo::rto_status(b, b.tier.objectives(), i.now))
+        })
         .collect();
-    compliance("RTO compliance", judged, "DR drill")
+    compliance(spec, judged, "DR drill")
+}
+
+/// Backup runs that succeeded ÷ runs over the window, every target together,
+/// against the objective (99.9%) as an error budget: see
+/// `reliability::backup_success_rate`.
+fn backup_success_kpi(i: &Inputs) -> Kpi {
+    let obj = i.objectives.backup_success;
+    let spec = Spec::new(
+        "backup_success",
+        "Backup success",
+        Unit::Percent(2),
+        Goal::AtLeast,
+    )
+    .objective(obj)
+    .queries(&["backup_successes_window", "backup_failures_window"]);
+    let counted: Vec<(&Backup, super::RunCounts)> = i
+        .backups
+        .iter()
+        .filter_map(|b| b.runs.map(|r| (b, r)))
+        .collect();
+    let (succeeded, attempted) = counted.iter().fold((0, 0), |(s, a), (_, r)| {
+        (s + r.succeeded, a + r.succeeded + r.failed)
+    });
+    let Some(rate) = backup_success_rate(succeeded, attempted) else {
+        return spec.unknown("no backup runs counted in the window");
+    };
+    let mut parts: Vec<Part> = counted
+        .iter()
+        .filter_map(|(b, r)| {
+            let rate = backup_success_rate(r.succeeded, r.succeeded + r.failed)?;
+            let status = slo::availability_status(Some(rate), obj);
+            Some(part(&b.target, Some(rate), Unit::Percent(2), status))
+        })
+        .collect();
+    worst_first(&mut parts, |p| -p.value.unwrap_or(1.0));
+    let failed = attempted - succeeded;
+    let mut note = format!("{failed}/{attempted} runs failed");
+    if let Some(worst) = parts.first().filter(|p| p.status != Status::Ok) {
+        note.push_str(&format!(" · worst {}", worst.name));
+    }
+    let status = slo::availability_status(Some(rate), obj);
+    spec.known(Some(rate), status, note, parts)
+}
+
+/// Deployments that counted their window's changes.
+fn counted<'a>(i: &Inputs<'a>) -> Vec<(&'a Deployment, super::ChangeCounts)> {
+    i.deployments
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|d| d.window.map(|w| (d, w)))
+        .collect()
+}
+
+fn deployment_name(d: &Deployment) -> String {
+    format!("{}/{}", d.environment, d.service)
+}
+
+/// DORA deployment frequency: every deployment in the window ÷ its days
+/// (`reliability::deploys_per_day`). No objective: more is not better by
+/// itself, so it is always `ok` once known.
+fn deploy_frequency_kpi(i: &Inputs) -> Kpi {
+    let window = i.objectives.slo_window;
+    let spec = Spec::new(
+        "deploy_frequency",
+        format!("Deploys/day {}", span(window)),
+        Unit::PerDay,
+        Goal::AtLeast,
+    )
+    .queries(&["deployments_window"]);
+    let counted = counted(i);
+    if counted.is_empty() {
+        return spec.unknown("no deployment counts");
+    }
+    let total: u64 = counted.iter().map(|(_, w)| w.deploys).sum();
+    let Some(rate) = deploys_per_day(total, window) else {
+        return spec.unknown("the window is empty");
+    };
+    let mut parts: Vec<Part> = counted
+        .iter()
+        .map(|(d, w)| {
+            let rate = deploys_per_day(w.deploys, window);
+            part(&deployment_name(d), rate, Unit::PerDay, Status::Ok)
+        })
+        .collect();
+    worst_first(&mut parts, |p| p.value.unwrap_or(0.0));
+    let note = format!("{total} deploys by {} services", counted.len());
+    spec.known(Some(rate), Status::Ok, note, parts)
+}
+
+/// DORA change failure rate: rollbacks ÷ deployments over the window
+/// (`reliability::change_failure_rate`); over the objective (15%) is a
+/// warning, over twice it a breach.
+fn change_failure_kpi(i: &Inputs) -> Kpi {
+    let obj = i.objectives.change_failure_rate;
+    let spec = Spec::new(
+        "change_failure_rate",
+        "Change failure rate",
+        Unit::Percent(1),
+        Goal::Below,
+    )
+    .objective(obj)
+    .queries(&["deployments_window", "rollbacks_window"]);
+    let status = |rate: f64| {
+        if rate > 2.0 * obj {
+            Status::Crit
+        } else if rate > obj {
+            Status::Warn
+        } else {
+            Status::Ok
+        }
+    };
+    let counted: Vec<(&Deployment, u64, u64)> = counted(i)
+        .into_iter()
+        .filter_map(|(d, w)| Some((d, w.deploys, w.rollbacks?)))
+        .collect();
+    let (rollbacks, deploys) = counted
+        .iter()
+        .fold((0, 0), |(r, d), (_, dep, rb)| (r + rb, d + dep));
+    if counted.is_empty() {
+        return spec.unknown("no rollback counts");
+    }
+    let Some(rate) = change_failure_rate(rollbacks, deploys) else {
+        return spec.unknown("no deployments in the window");
+    };
+    let mut parts: Vec<Part> = counted
+        .iter()
+        .filter_map(|(d, dep, rb)| {
+            let rate = change_failure_rate(*rb, *dep)?;
+            Some(part(
+                &deployment_name(d),
+                Some(rate),
+                Unit::Percent(1),
+                status(rate),
+            ))
+        })
+        .collect();
+    worst_first(&mut parts, |p| p.value.unwrap_or(0.0));
+    let note = format!("{rollbacks} rollbacks of {deploys} deploys");
+    spec.known(Some(rate), status(rate), note, parts)
 }
 
 /// One service's standing against its SLO: its availability over the window
@@ -503,6 +796,7 @@ mod tests {
         compute(&Inputs {
             services,
             backups: &[],
+            deployments: None,
             resolved,
             objectives: &Objectives::default(),
             thresholds: &Thresholds::default(),
@@ -551,7 +845,7 @@ mod tests {
     #[test]
     fn without_data_every_kpi_is_unknown_with_a_reason_never_zero() {
         let k = kpis(&[], None);
-        assert_eq!(k.len(), 9);
+        assert_eq!(k.len(), 13);
         for kpi in &k {
             assert_eq!(
                 (kpi.value, kpi.status),

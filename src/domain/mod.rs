@@ -121,6 +121,10 @@ pub struct Objectives {
     pub latency_p95_ms: f64,
     pub mttr: Duration,
     pub slo_window: Duration,
+    /// DORA change failure rate: rollbacks ÷ deployments, at most.
+    pub change_failure_rate: f64,
+    /// Backup runs that succeed, at least.
+    pub backup_success: f64,
 }
 
 impl Default for Objectives {
@@ -131,6 +135,8 @@ impl Default for Objectives {
             latency_p95_ms: 200.0,
             mttr: Duration::minutes(30),
             slo_window: Duration::days(30),
+            change_failure_rate: 0.15,
+            backup_success: 0.999,
         }
     }
 }
@@ -342,6 +348,17 @@ pub struct Deployment {
     pub rollbacks: u32,
     /// Most recent first.
     pub history: Vec<DeployEvent>,
+    /// Deployments and rollbacks over the SLO window, for the DORA figures;
+    /// `None` where the source does not count them.
+    pub window: Option<ChangeCounts>,
+}
+
+/// What a pipeline did over the SLO window.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ChangeCounts {
+    pub deploys: u64,
+    /// `None` without a rollback counter: not the same as none rolled back.
+    pub rollbacks: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -359,6 +376,16 @@ pub struct Backup {
     pub duration: Duration,
     pub last_verified: Option<DateTime<Utc>>,
     pub last_drill: Option<DrillResult>,
+    /// Runs over the SLO window, for the backup success rate; `None` where
+    /// the source does not count them.
+    pub runs: Option<RunCounts>,
+}
+
+/// A backup job's runs over the SLO window.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct RunCounts {
+    pub succeeded: u64,
+    pub failed: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]

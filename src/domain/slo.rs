@@ -376,6 +376,7 @@ mod tests {
                 at: t0() - Duration::days(days),
                 measured_rto: Duration::minutes(rto_min),
             }),
+            runs: None,
         };
         assert_eq!(
             backup_status(&backup(Some(1), Some((10, 40))), t0()),

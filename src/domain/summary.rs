@@ -259,6 +259,7 @@ mod tests {
             duration: Duration::seconds(10),
             last_verified: Some(now() - Duration::hours(1)),
             last_drill: None,
+            runs: None,
         };
         let s = summarise(&parts(&[], &[], &[], std::slice::from_ref(&backup), &t, &o));
         assert_eq!(s.status, Status::Unknown);

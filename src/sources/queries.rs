@@ -141,14 +141,36 @@ const DEFAULTS: &[(&str, &str)] = &[
         r#"(sum by ({label}) (rate(http_requests_total{code=~"5.."}[3d])) or sum by ({label}) (rate(http_requests_total[3d])) * 0) / sum by ({label}) (rate(http_requests_total[3d]))"#,
     ),
     (
+        "deployments_window",
+        r#"sum by ({label}, environment) (changes(deployment_timestamp_seconds[{window}]))"#,
+    ),
+    (
+        "rollbacks_window",
+        r#"sum by ({label}, environment) (increase(deployment_rollbacks_total[{window}]))"#,
+    ),
+    (
+        "backup_successes_window",
+        r#"sum by (target) (changes(backup_last_success_timestamp_seconds[{window}]))"#,
+    ),
+    (
+        "backup_failures_window",
+        r#"sum by (target) (changes(backup_last_failure_timestamp_seconds[{window}]))"#,
+    ),
+    (
         "alerts_firing",
         r#"max by (alertname, {label}) (ALERTS{alertstate="firing"})"#,
     ),
 ];
 
+/// The SLO window as PromQL writes it: in seconds, which it takes as well
+/// as anything, and never under a minute.
+pub fn window(slo_window: chrono::Duration) -> String {
+    format!("{}s", slo_window.num_seconds().max(60))
+}
+
 /// Every query name the configuration may override.
-pub const NAMES: [&str; 38] = {
-    let mut names = [""; 38];
+pub const NAMES: [&str; 42] = {
+    let mut names = [""; 42];
     let mut i = 0;
     while i < DEFAULTS.len() {
         names[i] = DEFAULTS[i].0;

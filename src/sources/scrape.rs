@@ -290,6 +290,8 @@ impl MetricsSource for ScrapeSource {
                             measured_rto: convert::seconds(rto)?,
                         })
                     }),
+                    // One scrape is one moment: runs over a window need history.
+                    runs: None,
                     target,
                 })
             })

@@ -2,6 +2,8 @@
 
 use chrono::Duration;
 
+use crate::domain::kpi::{Goal, Kpi, Unit};
+
 /// "45s", "12m 03s", "24m", "3h 05m", "2h", "4d 2h": two units at most,
 /// the smaller one left out when it is zero.
 pub fn duration(d: Duration) -> String {
@@ -133,6 +135,44 @@ pub fn gauge(ratio: f64, cells: usize) -> (String, String) {
         0
     };
     ("━".repeat(filled), "─".repeat(cells - filled))
+}
+
+/// A KPI's (or a part's) value in its unit.
+pub fn value(unit: Unit, v: f64) -> String {
+    match unit {
+        Unit::Percent(decimals) => percent(v, decimals.into()),
+        Unit::Millis => millis(v),
+        Unit::Seconds => duration(Duration::seconds(v as i64)),
+        Unit::Factor => format!("{v:.1}x"),
+        Unit::PerDay => format!("{v:.1}/day"),
+    }
+}
+
+/// A KPI's objective in full ("obj ≥ 99.90%") and short ("≥99.90%") forms;
+/// empty without one.
+pub fn objective(kpi: &Kpi) -> (String, String) {
+    let Some(o) = kpi.objective else {
+        return (String::new(), String::new());
+    };
+    let amount = match kpi.unit {
+        Unit::Percent(_) if o >= 1.0 => "100%".to_string(),
+        Unit::Percent(_) => percent(o, 2).replace(".00%", "%"),
+        Unit::Millis => millis(o),
+        Unit::Seconds => short_duration(Duration::seconds(o as i64)),
+        Unit::Factor => format!("{o:.0}x"),
+        Unit::PerDay => format!("{o:.1}/day"),
+    };
+    let sign = match kpi.goal {
+        Goal::AtLeast if o >= 1.0 => "",
+        Goal::AtLeast => "≥",
+        Goal::Below => "<",
+    };
+    let spaced = if sign.is_empty() {
+        String::new()
+    } else {
+        format!("{sign} ")
+    };
+    (format!("obj {spaced}{amount}"), format!("{sign}{amount}"))
 }
 
 #[cfg(test)]

@@ -5,10 +5,10 @@ use ratatui::Frame;
 use ratatui::layout::Alignment;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph};
+use ratatui::widgets::{Block, BorderType, Borders, Cell, Paragraph};
 
 use super::format;
-use super::layout::{self, TILE_HEIGHT};
+use super::layout::{self, KpiGrid};
 use super::widgets::{
     Column, TablePanel, cluster_cell, col, fit_text, freshness, name_cell, panel, status_cell,
     table, widen, with_cluster,
@@ -16,7 +16,7 @@ use super::widgets::{
 use crate::app::App;
 use crate::app::tab::TableId;
 use crate::domain::ServiceHealth;
-use crate::domain::kpi::{Goal, Kpi, Unit, budget_left, service_burn_status, service_slo_status};
+use crate::domain::kpi::{Kpi, budget_left, service_burn_status, service_slo_status};
 use crate::domain::slo::{availability, availability_status, burn_rate};
 
 const COLUMNS: [Column; 7] = [
@@ -30,16 +30,9 @@ const COLUMNS: [Column; 7] = [
 ];
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let (tiles, services) = layout::kpi_split(app, area);
-    let rows_of_tiles = app.estate.kpis.len().div_ceil(3);
-    let row_areas =
-        Layout::vertical(vec![Constraint::Length(TILE_HEIGHT); rows_of_tiles]).split(tiles);
-    for (chunk, row_area) in app.estate.kpis.chunks(3).zip(row_areas.iter()) {
-        let cells = Layout::horizontal([Constraint::Ratio(1, 3); 3]).split(*row_area);
-        for (kpi, cell) in chunk.iter().zip(cells.iter()) {
-            tile(frame, *cell, app, kpi);
-        }
-    }
+    let grid = layout::kpi_grid(app, area);
+    tiles(frame, &grid, app);
+    let services = grid.rest;
     let panel_data = &app.estate.health;
     let right = freshness(app, panel_data);
     let objective = app.settings.objectives.availability;
@@ -74,54 +67,83 @@ fn slo_cells(app: &App, s: &ServiceHealth, objective: f64) -> Vec<Cell<'static>>
     ]
 }
 
-fn value(kpi: &Kpi, v: f64) -> String {
-    match kpi.unit {
-        Unit::Percent(decimals) => format::percent(v, decimals.into()),
-        Unit::Millis => format::millis(v),
-        Unit::Seconds => format::duration(chrono::Duration::seconds(v as i64)),
-        Unit::Factor => format!("{v:.1}x"),
+/// The tiles of the rows shown, and where rows are out of view, a hint on
+/// the last tile's border saying how many and the worst state among them.
+fn tiles(frame: &mut Frame, grid: &KpiGrid, app: &App) {
+    let view = app.table(TableId::Kpis);
+    let focused = app.focused_table() == TableId::Kpis;
+    let row_areas = Layout::vertical(vec![Constraint::Length(grid.tile_height); grid.rows_shown])
+        .split(grid.tiles);
+    let shown = grid.first_row * grid.cols..(grid.first_row + grid.rows_shown) * grid.cols;
+    for (r, row_area) in row_areas.iter().enumerate() {
+        let cells = Layout::horizontal(vec![Constraint::Ratio(1, grid.cols as u32); grid.cols])
+            .split(*row_area);
+        for (c, cell) in cells.iter().enumerate() {
+            let n = (grid.first_row + r) * grid.cols + c;
+            let Some(kpi) = view
+                .rows
+                .get(n)
+                .and_then(|row| app.estate.kpis.get(row.index))
+            else {
+                continue;
+            };
+            tile(frame, *cell, app, kpi, focused && n == view.selected);
+        }
     }
+    let hidden: Vec<&Kpi> = view
+        .rows
+        .iter()
+        .enumerate()
+        .filter(|(n, _)| !shown.contains(n))
+        .filter_map(|(_, row)| app.estate.kpis.get(row.index))
+        .collect();
+    if hidden.is_empty() {
+        return;
+    }
+    let worst = crate::domain::Status::worst(hidden.iter().map(|k| k.status));
+    let hint = format!(
+        " {} more tiles · worst {} {} · w then ↑↓ ",
+        hidden.len(),
+        worst.symbol(),
+        worst.label()
+    );
+    let width = (hint.chars().count() as u16).min(grid.tiles.width);
+    let at = Rect {
+        x: grid.tiles.right().saturating_sub(width + 1),
+        y: grid.tiles.bottom().saturating_sub(1),
+        width,
+        height: 1,
+    };
+    frame.render_widget(Span::styled(hint, app.theme.status(worst)), at);
 }
 
-/// The objective in full ("obj ≥ 99.90%") and short ("≥99.90%") forms.
-fn objective(kpi: &Kpi) -> (String, String) {
-    let Some(o) = kpi.objective else {
-        return (String::new(), String::new());
-    };
-    let amount = match kpi.unit {
-        Unit::Percent(_) if o >= 1.0 => "100%".to_string(),
-        Unit::Percent(_) => format::percent(o, 2).replace(".00%", "%"),
-        Unit::Millis => format::millis(o),
-        Unit::Seconds => format::short_duration(chrono::Duration::seconds(o as i64)),
-        Unit::Factor => format!("{o:.0}x"),
-    };
-    let sign = match kpi.goal {
-        Goal::AtLeast if o >= 1.0 => "",
-        Goal::AtLeast => "≥",
-        Goal::Below => "<",
-    };
-    let spaced = if sign.is_empty() {
-        String::new()
-    } else {
-        format!("{sign} ")
-    };
-    (format!("obj {spaced}{amount}"), format!("{sign}{amount}"))
-}
-
-fn tile(frame: &mut Frame, area: Rect, app: &App, kpi: &Kpi) {
+/// A tile: the value, the objective and the state in a word on the first
+/// line; then, as the height allows, the trend and the note.
+fn tile(frame: &mut Frame, area: Rect, app: &App, kpi: &Kpi, selected: bool) {
     let th = &app.theme;
     let style = th.status(kpi.status);
-    let block = panel(app, kpi.title.to_string(), false, Span::raw(""))
-        .border_style(th.status_border(kpi.status));
+    let block = if selected {
+        // Marked in words and style, so it shows in `mono` too.
+        let title = Span::styled(format!(" ▶ {} ", kpi.title), th.selection);
+        Block::default()
+            .borders(Borders::ALL)
+            .border_type(BorderType::Rounded)
+            .title(Line::from(title))
+    } else {
+        panel(app, kpi.title.clone(), false, Span::raw(""))
+    }
+    .border_style(th.status_border(kpi.status));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let word = format!("{} {}", kpi.status.symbol(), kpi.status.label());
-    let shown = kpi.value.map_or("unknown".into(), |v| value(kpi, v));
+    let shown = kpi
+        .value
+        .map_or("unknown".into(), |v| format::value(kpi.unit, v));
     // The value always; then the objective, shortened or left out, so the
     // state word on the right is never overwritten.
     let width = inner.width as usize;
     let free = width.saturating_sub(shown.chars().count() + word.chars().count() + 1);
-    let (full, short) = objective(kpi);
+    let (full, short) = format::objective(kpi);
     let (full, short) = (format!("  {full}"), format!("  {short}"));
     let objective = [full, short]
         .into_iter()
@@ -132,17 +154,29 @@ fn tile(frame: &mut Frame, area: Rect, app: &App, kpi: &Kpi) {
         Span::styled(shown, style),
         Span::styled(objective, th.muted),
     ];
-    if !kpi.trend.is_empty() && room >= 6 {
+    let trend_line = inner.height >= 3;
+    if !trend_line && kpi.trend.len() >= 2 && room >= 6 {
         first.push(Span::styled(
             format!("  {}", format::sparkline(&kpi.trend, room.min(24))),
             th.accent,
         ));
     }
-    let note = Line::from(Span::styled(
-        fit_text(&kpi.note, inner.width as usize),
+    let mut lines = vec![Line::from(first)];
+    if trend_line {
+        lines.push(if kpi.trend.len() < 2 {
+            Line::from(Span::styled("trend: gathering", th.muted))
+        } else {
+            Line::from(Span::styled(
+                format::sparkline(&kpi.trend, width),
+                th.accent,
+            ))
+        });
+    }
+    lines.push(Line::from(Span::styled(
+        fit_text(&kpi.note, width),
         th.muted,
-    ));
-    frame.render_widget(Paragraph::new(vec![Line::from(first), note]), inner);
+    )));
+    frame.render_widget(Paragraph::new(lines), inner);
     frame.render_widget(
         Paragraph::new(Span::styled(word, style)).alignment(Alignment::Right),
         Rect { height: 1, ..inner },

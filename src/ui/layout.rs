@@ -9,7 +9,12 @@ use crate::app::tab::{Tab, TableId};
 /// Smallest screen opsdeck draws into; below it, a message says so.
 pub const MIN_WIDTH: u16 = 40;
 pub const MIN_HEIGHT: u16 = 10;
-pub const TILE_HEIGHT: u16 = 4;
+/// A KPI tile is at least this wide; the grid has 3 to 5 columns.
+pub const TILE_MIN_WIDTH: u16 = 30;
+/// Rows the table below the tiles keeps, at least, with full tiles and
+/// with compact ones.
+const TABLE_ROOM: u16 = 8;
+const TABLE_ROOM_COMPACT: u16 = 6;
 
 pub struct Screen {
     pub header: Rect,
@@ -34,15 +39,53 @@ pub fn screen(area: Rect) -> Screen {
     }
 }
 
-/// The KPI tiles' area and the area below them.
-pub fn kpi_split(app: &App, body: Rect) -> (Rect, Rect) {
-    let rows_of_tiles = app.estate.kpis.len().div_ceil(3) as u16;
+/// The KPI tiles as laid out on a screen.
+pub struct KpiGrid {
+    pub cols: usize,
+    /// 5: value, trend and note; 4: value (and trend) and note; 3: value.
+    pub tile_height: u16,
+    /// The rows of tiles shown: all, or those around the selected tile.
+    pub first_row: usize,
+    pub rows_shown: usize,
+    pub rows: usize,
+    pub tiles: Rect,
+    /// Below the tiles: the services table.
+    pub rest: Rect,
+}
+
+/// Columns by width; the tallest tiles that leave the table below room;
+/// when even one-line tiles do not fit, the rows around the selected tile.
+pub fn kpi_grid(app: &App, body: Rect) -> KpiGrid {
+    let view = app.table(TableId::Kpis);
+    let cols = (body.width / TILE_MIN_WIDTH).clamp(3, 5) as usize;
+    let rows = view.rows.len().div_ceil(cols).max(1);
+    let need = |height: u16, room: u16| rows as u16 * height + room;
+    let (tile_height, rows_shown) = if body.height >= need(5, TABLE_ROOM) {
+        (5, rows)
+    } else if body.height >= need(4, TABLE_ROOM) {
+        (4, rows)
+    } else if body.height >= need(3, TABLE_ROOM_COMPACT) {
+        (3, rows)
+    } else {
+        let fit = body.height.saturating_sub(TABLE_ROOM_COMPACT) / 3;
+        (3, (fit as usize).clamp(1, rows))
+    };
+    let selected_row = view.selected / cols;
+    let first_row = (selected_row + 1).saturating_sub(rows_shown);
     let [tiles, rest] = Layout::vertical([
-        Constraint::Length(rows_of_tiles * TILE_HEIGHT),
+        Constraint::Length(rows_shown as u16 * tile_height),
         Constraint::Min(3),
     ])
     .areas(body);
-    (tiles, rest)
+    KpiGrid {
+        cols,
+        tile_height,
+        first_row,
+        rows_shown,
+        rows,
+        tiles,
+        rest,
+    }
 }
 
 /// A tab with two tables: the first takes what the second, sized to its
@@ -58,7 +101,8 @@ fn two_tables(body: Rect, second_rows: usize, max: u16) -> (Rect, Rect) {
 pub fn table_area(app: &App, body: Rect, id: TableId) -> Rect {
     let e = &app.estate;
     match (app.tab, id) {
-        (Tab::Kpis, _) => kpi_split(app, body).1,
+        (Tab::Kpis, TableId::Kpis) => kpi_grid(app, body).tiles,
+        (Tab::Kpis, _) => kpi_grid(app, body).rest,
         (Tab::Health, TableId::Hosts) => {
             two_tables(
                 body,
@@ -103,5 +147,9 @@ pub fn visible_rows(area: Rect) -> usize {
 /// Rows the focused table shows on a `width`x`height` screen.
 pub fn page_rows(app: &App, width: u16, height: u16) -> usize {
     let body = screen(Rect::new(0, 0, width, height)).body;
+    if app.tab == Tab::Kpis && app.focused_table() == TableId::Kpis {
+        let grid = kpi_grid(app, body);
+        return grid.cols * grid.rows_shown;
+    }
     visible_rows(table_area(app, body, app.focused_table())).max(1)
 }

@@ -155,6 +155,7 @@ type Detail = (String, Vec<Line<'static>>);
 fn detail_lines(app: &App, id: TableId, i: usize) -> Option<Detail> {
     match id {
         TableId::Slo | TableId::Services => service_detail(app, i),
+        TableId::Kpis => kpi_detail(app, i),
         TableId::Hosts => host_detail(app, i),
         TableId::Deployments => deployment_detail(app, i),
         TableId::Backups => backup_detail(app, i),
@@ -193,6 +194,83 @@ fn service_detail(app: &App, i: usize) -> Option<Detail> {
         f("p95 5m", format::sparkline(&s.latency_history, 60)),
     ];
     Some((s.name.clone(), lines))
+}
+
+/// Parts listed in a KPI's drill-down; the rest are counted.
+const PARTS_SHOWN: usize = 12;
+
+/// What makes up a KPI: its value and state, its trend, its parts worst
+/// first, and the queries it comes from with the PromQL in force.
+fn kpi_detail(app: &App, i: usize) -> Option<Detail> {
+    let k = app.estate.kpis.get(i)?;
+    let th = &app.theme;
+    let f = |name: &str, value: String| field(app, name, value);
+    let value = k
+        .value
+        .map_or("unknown".into(), |v| format::value(k.unit, v));
+    let (objective, _) = format::objective(k);
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled(
+                format!(" {} {}  ", k.status.symbol(), k.status.label()),
+                th.status(k.status),
+            ),
+            Span::styled(value, th.status(k.status)),
+            Span::styled(format!("  {objective}"), th.muted),
+        ]),
+        f("why", k.note.clone()),
+    ];
+    if let (Some(first), Some(last)) = (k.trend.first(), k.trend.last()) {
+        lines.push(f(
+            "last hour",
+            format!(
+                "{}  {} → {}",
+                format::sparkline(&k.trend, 40),
+                format::value(k.unit, *first),
+                format::value(k.unit, *last)
+            ),
+        ));
+    }
+    if !k.parts.is_empty() {
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled(
+            format!(" made of {}, worst first", k.parts.len()),
+            th.accent,
+        )));
+        for p in k.parts.iter().take(PARTS_SHOWN) {
+            let value = p
+                .value
+                .map_or("unknown".into(), |v| format::value(p.unit, v));
+            lines.push(Line::from(vec![
+                Span::styled(
+                    format!(" {} {:<8}", p.status.symbol(), p.status.label()),
+                    th.status(p.status),
+                ),
+                Span::styled(format!("{:<32}", fit_text(&p.name, 32)), th.text),
+                Span::styled(value, th.text),
+            ]));
+        }
+        if k.parts.len() > PARTS_SHOWN {
+            lines.push(Line::from(Span::styled(
+                format!(" … and {} more", k.parts.len() - PARTS_SHOWN),
+                th.muted,
+            )));
+        }
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(" from the queries", th.accent)));
+    for name in k.queries {
+        let text = app
+            .settings
+            .queries
+            .get(name)
+            .map_or("simulated by the demo estate", String::as_str);
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {name}  "), th.text),
+            Span::styled(text.to_string(), th.muted),
+        ]));
+    }
+    Some((k.title.clone(), lines))
 }
 
 fn host_detail(app: &App, i: usize) -> Option<Detail> {

@@ -3,7 +3,7 @@
 use chrono::Duration;
 
 use super::Answers;
-use crate::domain::{Backup, DrillResult, Tier};
+use crate::domain::{Backup, DrillResult, RunCounts, Tier};
 use crate::sources::convert::{seconds, tier as parse_tier, timestamp};
 
 pub(super) fn read(a: &Answers) -> Vec<Backup> {
@@ -15,6 +15,23 @@ pub(super) fn read(a: &Answers) -> Vec<Backup> {
         by("drill_timestamp"),
         by("drill_rto"),
     );
+    let (successes, failures) = (by("backup_successes_window"), by("backup_failures_window"));
+    let count = |m: &std::collections::BTreeMap<String, f64>, target: &str| {
+        m.get(target)
+            .copied()
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .map_or(0, |v| v.round() as u64)
+    };
+    // Counted only when the successes query answered; a job that never
+    // pushes a failure timestamp has no failures to count.
+    let runs = |target: &str| {
+        a.by_name
+            .contains_key("backup_successes_window")
+            .then(|| RunCounts {
+                succeeded: count(&successes, target),
+                failed: count(&failures, target),
+            })
+    };
     let mut out: Vec<Backup> = a
         .get("backup_last_success")
         .iter()
@@ -40,6 +57,7 @@ pub(super) fn read(a: &Answers) -> Vec<Backup> {
                     .unwrap_or_else(Duration::zero),
                 last_verified: verified.get(&target).copied().and_then(timestamp),
                 last_drill: drill,
+                runs: runs(&target),
                 target,
             })
         })
@@ -53,6 +71,7 @@ pub(super) fn read(a: &Answers) -> Vec<Backup> {
             duration: Duration::zero(),
             last_verified: None,
             last_drill: None,
+            runs: None,
         })
     }));
     out

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::{Answers, parse_phase, timestamp};
-use crate::domain::{Colour, Deployment, Phase, Strategy};
+use crate::domain::{ChangeCounts, Colour, Deployment, Phase, Strategy};
 use crate::sources::prometheus::Sample;
 
 pub(super) fn read(a: &Answers, label: &str) -> Vec<Deployment> {
@@ -26,6 +26,19 @@ pub(super) fn read(a: &Answers, label: &str) -> Vec<Deployment> {
         by_key("deployment_timestamp"),
         by_key("deployment_rollbacks"),
     );
+    let (deploys_window, rollbacks_window) =
+        (by_key("deployments_window"), by_key("rollbacks_window"));
+    let count = |v: f64| (v.is_finite() && v >= 0.0).then(|| v.round() as u64);
+    // Counted only when the query answered: a key it does not name deployed
+    // nothing in the window (its timestamp did not change).
+    let window = |k: &(String, String)| {
+        a.by_name
+            .contains_key("deployments_window")
+            .then(|| ChangeCounts {
+                deploys: deploys_window.get(k).copied().and_then(count).unwrap_or(0),
+                rollbacks: rollbacks_window.get(k).copied().and_then(count),
+            })
+    };
     let mut out: BTreeMap<(String, String), Deployment> = BTreeMap::new();
     for s in a.get("deployment_info") {
         let k = key(s, label, "environment");
@@ -74,6 +87,7 @@ pub(super) fn read(a: &Answers, label: &str) -> Vec<Deployment> {
                     .filter(|v| v.is_finite() && *v >= 0.0)
                     .unwrap_or(0.0) as u32,
                 history: Vec::new(),
+                window: window(&k),
             },
         );
     }
@@ -93,6 +107,7 @@ pub(super) fn read(a: &Answers, label: &str) -> Vec<Deployment> {
             deployed_at: None,
             rollbacks: 0,
             history: Vec::new(),
+            window: None,
         });
     }
     let replicas: BTreeMap<(String, String), f64> = a
@@ -118,6 +133,7 @@ pub(super) fn read(a: &Answers, label: &str) -> Vec<Deployment> {
             deployed_at: None,
             rollbacks: 0,
             history: Vec::new(),
+            window: None,
         });
     }
     out.into_values().collect()

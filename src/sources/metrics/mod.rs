@@ -33,9 +33,9 @@ pub struct PrometheusSource {
     label: String,
     queries: Queries,
     services: BTreeMap<String, ServiceMeta>,
-    /// The SLO-window queries, kept between refreshes: they span a month,
-    /// cost the server the most, and barely move in a minute.
-    slow: std::sync::Mutex<Option<(std::time::Instant, Answers)>>,
+    /// The SLO-window queries, kept between refreshes by feed: they span a
+    /// month, cost the server the most, and barely move in a minute.
+    slow: std::sync::Mutex<BTreeMap<&'static str, (std::time::Instant, Answers)>>,
 }
 
 /// The answers of the per-service queries, split by service once.
@@ -104,15 +104,14 @@ fn ratio(part: Option<f64>, whole: Option<f64>) -> f64 {
 
 impl PrometheusSource {
     pub fn new(endpoint: Endpoint, config: &Config) -> Result<PrometheusSource, String> {
-        // PromQL takes the window in seconds as well as anything.
-        let window = format!("{}s", config.objectives.slo_window.num_seconds().max(60));
+        let window = super::queries::window(config.objectives.slo_window);
         Ok(PrometheusSource {
             name: endpoint.name.clone(),
             cluster: endpoint.cluster.clone(),
             label: config.service_label.clone(),
             queries: Queries::new(&config.service_label, &window, &config.queries),
             services: config.services.clone(),
-            slow: std::sync::Mutex::new(None),
+            slow: std::sync::Mutex::new(BTreeMap::new()),
             api: PrometheusApi {
                 http: super::http::HttpClient::new(endpoint)?,
             },
@@ -277,17 +276,42 @@ impl PrometheusSource {
         out
     }
 
-    /// The SLO-window answers: fresh once a minute, else the last ones.
-    async fn slow(&self, now: DateTime<Utc>) -> Option<Answers> {
-        let cached = self.slow.lock().ok().and_then(|c| c.clone());
+    /// The SLO-window answers of `names` (kept under the first name): fresh
+    /// once a minute, else the last ones.
+    async fn slow(&self, names: &[&'static str], now: DateTime<Utc>) -> Option<Answers> {
+        let key = names[0];
+        let cached = self.slow.lock().ok().and_then(|c| c.get(key).cloned());
         if let Some((_, answers)) = cached.filter(|(at, _)| at.elapsed() < SLOW_EVERY) {
             return Some(answers);
         }
-        let answers = self.instant(&SLOW, now).await.ok()?;
+        let answers = self.instant(names, now).await.ok()?;
         if let Ok(mut c) = self.slow.lock() {
-            *c = Some((std::time::Instant::now(), answers.clone()));
+            c.insert(key, (std::time::Instant::now(), answers.clone()));
         }
         Some(answers)
+    }
+
+    /// The answers of `names` and the slow answers of `slow`, asked at once;
+    /// slow ones that cannot be read are a warning.
+    async fn with_slow(
+        &self,
+        names: &[&'static str],
+        slow: &[&'static str],
+        now: DateTime<Utc>,
+    ) -> Result<Answers, SourceError> {
+        let (a, s) = futures::join!(self.instant(names, now), self.slow(slow, now));
+        let mut a = a?;
+        match s {
+            Some(s) => {
+                a.warnings.extend(s.warnings);
+                a.by_name.extend(s.by_name);
+            }
+            None => a.warnings.push(format!(
+                "the SLO window queries ({}) failed",
+                slow.join(", ")
+            )),
+        }
+        Ok(a)
     }
 
     fn hosts(&self, a: &Answers, history: &BTreeMap<String, Vec<f64>>) -> Vec<Host> {
@@ -366,14 +390,7 @@ impl MetricsSource for PrometheusSource {
             "host_memory",
             "host_disk",
         ];
-        let mut a = self.instant(&NAMES, now).await?;
-        match self.slow(now).await {
-            Some(slow) => {
-                a.warnings.extend(slow.warnings);
-                a.by_name.extend(slow.by_name);
-            }
-            None => a.warnings.push("the SLO window queries failed".into()),
-        }
+        let a = self.with_slow(&NAMES, &SLOW, now).await?;
         let mut warnings = a.warnings.clone();
         let traffic = histories(
             &self.range("traffic_history", now, &mut warnings).await,
@@ -417,7 +434,9 @@ impl MetricsSource for PrometheusSource {
             "kube_deployment_updated",
             "kube_deployment_replicas",
         ];
-        let a = self.instant(&NAMES, now).await?;
+        let a = self
+            .with_slow(&NAMES, &["deployments_window", "rollbacks_window"], now)
+            .await?;
         Ok(Fetched {
             value: deploys::read(&a, &self.label),
             warnings: a.warnings,
@@ -434,7 +453,13 @@ impl MetricsSource for PrometheusSource {
             "drill_rto",
             "velero_last_success",
         ];
-        let a = self.instant(&NAMES, now).await?;
+        let a = self
+            .with_slow(
+                &NAMES,
+                &["backup_successes_window", "backup_failures_window"],
+                now,
+            )
+            .await?;
         Ok(Fetched {
             value: backups::read(&a),
             warnings: a.warnings,
