@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use crate::app::{App, Msg};
 use crate::domain::Status;
-use crate::domain::kpi::{Goal, budget_left, service_slo_status};
-use crate::domain::slo::{availability, burn_rate};
+use crate::domain::kpi::{Goal, budget_left, burn_1h, service_slo_status};
+use crate::domain::slo::availability;
 use crate::sources::poller::{self, PollPlan};
 use crate::sources::{FeedUpdate, Source};
 use crate::ui::format;
@@ -153,7 +153,7 @@ impl<'a> Glance<'a> {
                     "name": s.name, "cluster": s.cluster, "tier": s.tier.label(),
                     "availability": availability(s.sli), "objective": objective,
                     "budget_left": budget_left(s, objective).filter(|v| v.is_finite()),
-                    "burn_rate_1h": burn_rate(s.error_ratio_1h, objective),
+                    "burn_rate_1h": burn_1h(s, objective),
                     "state": state(slo),
                     "reason": if availability(s.sli).is_none() { "no request counts over the SLO window" } else { "" },
                 })
@@ -168,5 +168,129 @@ impl<'a> Glance<'a> {
             "services": services,
             "unreachable": self.unreachable,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::Settings;
+    use crate::config::keymap::Keymap;
+    use crate::config::theme::Theme;
+    use crate::domain::{HealthReading, ServiceHealth, SliCounts, Tier};
+    use crate::sources::{Feed, Reading, SourceError};
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap()
+    }
+
+    /// A quiet standard service whose 30-day availability is `availability`.
+    fn service(availability: f64) -> ServiceHealth {
+        ServiceHealth {
+            name: "checkout".into(),
+            cluster: None,
+            tier: Tier::Standard,
+            team: "payments".into(),
+            requests_per_second: 10.0,
+            error_ratio: 0.0,
+            latency_p95_ms: 50.0,
+            latency_p99_ms: 90.0,
+            saturation: 0.2,
+            targets_up: 1,
+            targets_total: 1,
+            sli: SliCounts {
+                good: 1e6 * availability,
+                total: 1e6,
+            },
+            error_ratio_1h: 0.0,
+            error_ratios: Default::default(),
+            traffic_history: vec![],
+            latency_history: vec![],
+        }
+    }
+
+    fn health(availability: f64) -> FeedUpdate {
+        FeedUpdate {
+            source: "prometheus".into(),
+            feed: Feed::Health,
+            at: now(),
+            result: Ok(Reading::Health(HealthReading {
+                services: vec![service(availability)],
+                hosts: vec![],
+            })),
+            warnings: vec![],
+        }
+    }
+
+    fn unreachable() -> FeedUpdate {
+        FeedUpdate {
+            source: "alertmanager".into(),
+            feed: Feed::Alerts,
+            at: now(),
+            result: Err(SourceError::Unreachable("connection refused".into())),
+            warnings: vec![],
+        }
+    }
+
+    fn glance(updates: Vec<FeedUpdate>) -> (u8, Value) {
+        let mut app = App::new(
+            Settings::default(),
+            Theme::builtin(),
+            Keymap::builtin(),
+            now(),
+        );
+        let g = Glance::new(&mut app, updates);
+        (g.exit_code(), g.json())
+    }
+
+    #[test]
+    fn the_exit_code_is_the_worst_state_then_unreachable_then_ok() {
+        // Against 99.9%: 99.95% leaves half the budget (ok), 99.92% a fifth
+        // (warning), 99.8% overspends it (breach).
+        let cases = [
+            (vec![health(0.9995)], EXIT_OK, "ok"),
+            (vec![health(0.9992)], EXIT_WARNING, "warn"),
+            (vec![health(0.998)], EXIT_BREACH, "crit"),
+            (
+                vec![health(0.9995), unreachable()],
+                EXIT_UNREACHABLE,
+                "unreachable",
+            ),
+            // A breach outranks a source that could not be read.
+            (vec![health(0.998), unreachable()], EXIT_BREACH, "crit"),
+        ];
+        for (updates, code, state) in cases {
+            let (exit, json) = glance(updates);
+            assert_eq!(
+                (exit, json["state"].as_str()),
+                (code, Some(state)),
+                "{json:#}"
+            );
+            assert_eq!(json["exit_code"], code);
+        }
+    }
+
+    #[test]
+    fn unknown_for_lack_of_data_does_not_change_the_exit_code() {
+        // Backups, deployments and incidents never came: their KPIs are
+        // unknown with a reason, and the glance is still ok.
+        let (exit, json) = glance(vec![health(0.9995)]);
+        assert_eq!(exit, EXIT_OK);
+        let rpo = json["kpis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["id"] == "rpo")
+            .unwrap();
+        assert_eq!(
+            (rpo["state"].as_str(), rpo["value"].is_null()),
+            (Some("unknown"), true)
+        );
+        assert_eq!(rpo["reason"], "no backup data");
+        // Nothing at all: unknown, not ok, and exit 0 (nothing is wrong
+        // that opsdeck knows of).
+        let (exit, json) = glance(vec![]);
+        assert_eq!((exit, json["state"].as_str()), (EXIT_OK, Some("unknown")));
     }
 }

@@ -3,6 +3,8 @@
 
 pub mod incidents;
 pub mod kpi;
+#[cfg(test)]
+mod properties;
 pub mod reliability;
 pub mod slo;
 pub mod summary;
@@ -386,6 +388,12 @@ pub struct Backup {
 pub struct RunCounts {
     pub succeeded: u64,
     pub failed: u64,
+}
+
+impl RunCounts {
+    pub fn attempted(&self) -> u64 {
+        self.succeeded.saturating_add(self.failed)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -181,6 +181,72 @@ mod tests {
     }
 
     #[test]
+    fn an_hour_at_14_4_spends_2_percent_of_a_30_day_budget_in_time() {
+        // 1.44% errors for 1 h of 720 h; 2% of 43.2 min is 51.84 s.
+        let avail = 1.0 - 0.0144 / 720.0;
+        let (left, allowed) = budget_time(avail, 0.999, Duration::days(30)).unwrap();
+        assert_eq!(allowed, Duration::seconds(2592), "43.2 minutes");
+        assert_eq!(left, Duration::seconds(2540), "2592 s − 51.84 s");
+    }
+
+    #[test]
+    fn budget_time_is_none_outside_ratios() {
+        let month = Duration::days(30);
+        assert_eq!(budget_time(0.999, -0.1, month), None);
+        assert_eq!(budget_time(0.999, f64::NAN, month), None);
+        assert_eq!(budget_time(1.01, 0.999, month), None);
+        assert_eq!(budget_time(-0.01, 0.999, month), None);
+        assert_eq!(
+            budget_time(1.0, 0.0, month),
+            Some((month, month)),
+            "a 0% objective allows the whole window"
+        );
+    }
+
+    #[test]
+    fn the_alert_is_unknown_only_when_no_pair_of_windows_is_complete() {
+        let rates = BurnRates {
+            h1: Some(100.0),
+            d1: Some(100.0),
+            d3: Some(100.0),
+            ..BurnRates::default()
+        };
+        assert_eq!(
+            burn_alert(&rates),
+            BurnAlert::Unknown,
+            "each pair misses one"
+        );
+        let judged = BurnRates {
+            m5: Some(0.0),
+            ..rates
+        };
+        assert_eq!(
+            burn_alert(&judged),
+            BurnAlert::None,
+            "1h and 5m judged, calm"
+        );
+        let paging = BurnRates {
+            m5: Some(20.0),
+            ..rates
+        };
+        assert_eq!(burn_alert(&paging), BurnAlert::Page);
+    }
+
+    #[test]
+    fn error_ratios_become_burn_rates_window_by_window() {
+        let ratios = ErrorRatios {
+            m5: Some(0.0144),
+            h1: Some(0.006),
+            d3: Some(-1.0),
+            ..ErrorRatios::default()
+        };
+        let b = ratios.burn_rates(0.999);
+        assert!((b.m5.unwrap() - 14.4).abs() < 1e-9);
+        assert!((b.h1.unwrap() - 6.0).abs() < 1e-9);
+        assert_eq!((b.m30, b.d3), (None, None), "missing and negative");
+    }
+
+    #[test]
     fn mtbf_is_the_mean_gap_between_starts() {
         let at = |h: i64| Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap() + Duration::hours(h);
         let incident = |h: i64| ResolvedIncident {
@@ -197,7 +263,12 @@ mod tests {
     #[test]
     fn dora_and_backup_rates_are_unknown_without_events_never_zero() {
         assert_eq!(deploys_per_day(42, Duration::days(7)), Some(6.0));
+        assert_eq!(deploys_per_day(60, Duration::days(30)), Some(2.0));
+        assert_eq!(deploys_per_day(3, Duration::hours(12)), Some(6.0));
+        assert_eq!(deploys_per_day(3, Duration::zero()), None);
         assert_eq!(change_failure_rate(3, 60), Some(0.05));
+        assert_eq!(change_failure_rate(5, 3), Some(1.0), "at most all of them");
+        assert_eq!(change_failure_rate(0, 7), Some(0.0), "counted: a real 0%");
         assert_eq!(change_failure_rate(0, 0), None);
         assert_eq!(backup_success_rate(999, 1000), Some(0.999));
         assert_eq!(backup_success_rate(0, 0), None);

@@ -266,6 +266,94 @@ mod tests {
     }
 
     #[test]
+    fn an_hour_at_burn_rate_14_4_leaves_98_percent_of_a_30_day_budget() {
+        // The workbook's page: 14.4 × 1 h / 720 h = 2% of the budget. One hour
+        // at an error ratio of 1.44%, the other 719 clean, is that month's SLI.
+        let month_hours = 30.0 * 24.0;
+        let rate = burn_rate(0.0144, 0.999).unwrap();
+        let avail = 1.0 - 0.0144 * 1.0 / month_hours;
+        let left = error_budget_remaining(avail, 0.999).unwrap();
+        assert!((left - (1.0 - rate / month_hours)).abs() < 1e-9, "{left}");
+        assert!((left - 0.98).abs() < 1e-9, "{left}");
+    }
+
+    #[test]
+    fn a_burn_rate_of_one_spends_the_budget_exactly_over_the_window() {
+        let rate = burn_rate(0.001, 0.999).unwrap();
+        assert!((rate - 1.0).abs() < 1e-9);
+        assert_eq!(error_budget_remaining(0.999, 0.999), Some(0.0));
+    }
+
+    #[test]
+    fn burn_rate_is_unknown_for_negative_or_infinite_ratios_and_no_budget() {
+        assert_eq!(burn_rate(-0.001, 0.999), None);
+        assert_eq!(burn_rate(f64::INFINITY, 0.999), None);
+        assert_eq!(burn_rate(0.001, f64::NAN), None);
+        assert_eq!(burn_rate(0.001, 1.5), None, "an objective over 100%");
+        assert_eq!(burn_rate(0.0, 0.999), Some(0.0), "no errors burn nothing");
+    }
+
+    #[test]
+    fn error_budget_is_whole_at_full_availability_and_negative_when_overspent() {
+        assert_eq!(error_budget_remaining(1.0, 0.999), Some(1.0));
+        let overspent = error_budget_remaining(0.998, 0.999).unwrap();
+        assert!((overspent + 1.0).abs() < 1e-9, "spent twice: {overspent}");
+        assert_eq!(
+            error_budget_remaining(0.999, 1.0),
+            None,
+            "no budget at 100%"
+        );
+        assert_eq!(error_budget_remaining(f64::NAN, 0.999), None);
+    }
+
+    #[test]
+    fn availability_status_breaches_below_the_objective_and_warns_under_a_quarter_left() {
+        // (availability, budget left) → state, at a 99.9% objective.
+        let cases = [
+            (Some(1.0), Status::Ok),      // all left
+            (Some(0.9997), Status::Ok),   // 30% left
+            (Some(0.9992), Status::Warn), // 20% left
+            (Some(0.999), Status::Warn),  // none left, none overspent
+            (Some(0.9989), Status::Crit), // overspent
+            (None, Status::Unknown),
+        ];
+        for (avail, expected) in cases {
+            assert_eq!(availability_status(avail, 0.999), expected, "{avail:?}");
+        }
+        assert_eq!(availability_status(Some(1.0), 1.0), Status::Unknown);
+    }
+
+    #[test]
+    fn availability_clamps_counts_that_disagree_and_ignores_infinite_ones() {
+        let a = |good, total| availability(SliCounts { good, total });
+        assert_eq!(a(1010.0, 1000.0), Some(1.0), "more good than total");
+        assert_eq!(a(-5.0, 1000.0), Some(0.0));
+        assert_eq!(a(10.0, f64::INFINITY), None);
+        assert_eq!(a(f64::INFINITY, 10.0), None);
+        assert_eq!(a(0.0, -10.0), None);
+    }
+
+    #[test]
+    fn mttr_leaves_out_future_and_backwards_incidents_and_keeps_the_window_edge() {
+        let window = Duration::days(30);
+        let incident = |resolved: DateTime<Utc>, minutes: i64| ResolvedIncident {
+            started: resolved - Duration::minutes(minutes),
+            resolved,
+        };
+        let edge = incident(t0() - window, 40);
+        assert_eq!(mttr(&[edge], t0(), window), Some(Duration::minutes(40)));
+        let past_edge = incident(t0() - window - Duration::seconds(1), 40);
+        assert_eq!(mttr(&[past_edge], t0(), window), None);
+        let future = incident(t0() + Duration::minutes(1), 40);
+        let backwards = incident(t0() - Duration::hours(1), -10);
+        let fine = incident(t0() - Duration::hours(2), 10);
+        assert_eq!(
+            mttr(&[future, backwards, fine], t0(), window),
+            Some(Duration::minutes(10))
+        );
+    }
+
+    #[test]
     fn levels_warn_from_90_percent_and_breach_at_threshold() {
         assert_eq!(level(0.70, 0.80), Status::Ok);
         assert_eq!(level(0.73, 0.80), Status::Warn);

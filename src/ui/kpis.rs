@@ -16,8 +16,8 @@ use super::widgets::{
 use crate::app::App;
 use crate::app::tab::TableId;
 use crate::domain::ServiceHealth;
-use crate::domain::kpi::{Kpi, budget_left, service_burn_status, service_slo_status};
-use crate::domain::slo::{availability, availability_status, burn_rate};
+use crate::domain::kpi::{Kpi, budget_left, burn_1h, service_burn_status, service_slo_status};
+use crate::domain::slo::{availability, availability_status};
 
 const COLUMNS: [Column; 7] = [
     col("State", 9, 0),
@@ -52,7 +52,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 fn slo_cells(app: &App, s: &ServiceHealth, objective: f64) -> Vec<Cell<'static>> {
     let avail = availability(s.sli);
     let left = budget_left(s, objective);
-    let burn = burn_rate(s.error_ratio_1h, objective);
+    let burn = burn_1h(s, objective);
     let slo = availability_status(avail, objective);
     let burning = service_burn_status(s, objective);
     let th = &app.theme;
@@ -163,14 +163,7 @@ fn tile(frame: &mut Frame, area: Rect, app: &App, kpi: &Kpi, selected: bool) {
     }
     let mut lines = vec![Line::from(first)];
     if trend_line {
-        lines.push(if kpi.trend.len() < 2 {
-            Line::from(Span::styled("trend: gathering", th.muted))
-        } else {
-            Line::from(Span::styled(
-                format::sparkline(&kpi.trend, width),
-                th.accent,
-            ))
-        });
+        lines.push(trend(kpi, width, app));
     }
     lines.push(Line::from(Span::styled(
         fit_text(&kpi.note, width),
@@ -181,4 +174,36 @@ fn tile(frame: &mut Frame, area: Rect, app: &App, kpi: &Kpi, selected: bool) {
         Paragraph::new(Span::styled(word, style)).alignment(Alignment::Right),
         Rect { height: 1, ..inner },
     );
+}
+
+/// The trend line: the sparkline and the range it spans, so a wobble in the
+/// third decimal does not look like a cliff; a flat hour says so in words.
+fn trend(kpi: &Kpi, width: usize, app: &App) -> Line<'static> {
+    let th = &app.theme;
+    if kpi.trend.len() < 2 {
+        return Line::from(Span::styled("trend: gathering", th.muted));
+    }
+    let (lo, hi) = kpi
+        .trend
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(*v), hi.max(*v))
+        });
+    let (low, high) = (format::value(kpi.unit, lo), format::value(kpi.unit, hi));
+    if low == high {
+        let steady = format!("flat: {low} all hour");
+        return Line::from(Span::styled(fit_text(&steady, width), th.muted));
+    }
+    let range = format!(" {low}–{high}");
+    let room = width.saturating_sub(range.chars().count());
+    if room < 8 {
+        return Line::from(Span::styled(
+            format::sparkline(&kpi.trend, width),
+            th.accent,
+        ));
+    }
+    Line::from(vec![
+        Span::styled(format::sparkline(&kpi.trend, room), th.accent),
+        Span::styled(range, th.muted),
+    ])
 }

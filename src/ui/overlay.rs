@@ -11,7 +11,8 @@ use super::widgets::{fit_text, panel};
 use crate::app::App;
 use crate::app::command::Command;
 use crate::app::tab::TableId;
-use crate::domain::slo::{availability, burn_rate, rpo_status, rto_status};
+use crate::domain::kpi::burn_1h;
+use crate::domain::slo::{availability, rpo_status, rto_status};
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let [h] = Layout::horizontal([Constraint::Length(width.min(area.width))])
@@ -175,7 +176,7 @@ fn service_detail(app: &App, i: usize) -> Option<Detail> {
     );
     let availability =
         availability(s.sli).map_or("unknown (no traffic)".into(), |a| format::percent(a, 4));
-    let burn = burn_rate(s.error_ratio_1h, objective).map_or("—".into(), |b| format!("{b:.2}x"));
+    let burn = burn_1h(s, objective).map_or("—".into(), |b| format!("{b:.2}x"));
     let lines = vec![
         f("tier", s.tier.label().into()),
         f("team", s.team.clone()),
