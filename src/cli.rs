@@ -45,7 +45,8 @@ pub struct GlobalArgs {
     /// Tab cycle interval in kiosk mode, e.g. 20s. [not yet available]
     #[arg(long, global = true, value_name = "DURATION")]
     pub cycle: Option<String>,
-    /// Audit log file for actions. [not yet available]
+    /// Audit log file for actions (default: the XDG data directory's
+    /// opsdeck/audit.log).
     #[arg(long, global = true, value_name = "PATH")]
     pub audit_log: Option<PathBuf>,
 }
@@ -98,10 +99,6 @@ impl GlobalArgs {
         [
             (self.kiosk, "--kiosk (war-room mode)"),
             (self.cycle.is_some(), "--cycle (kiosk tab cycling)"),
-            (
-                self.audit_log.is_some(),
-                "--audit-log (actions and their audit log)",
-            ),
         ]
         .into_iter()
         .find_map(|(given, what)| given.then_some(what))

@@ -131,6 +131,8 @@ fn dashboard(global: &GlobalArgs, estate: Estate) -> ExitCode {
     );
     let now = Utc::now();
     let mut demo = None;
+    let mut actions = opsdeck::app::actions::Actions::default();
+    let mut live_secrets = None;
     let (settings, sources, plan) = match estate {
         Estate::Demo(seed) => {
             let estate = Arc::new(DemoEstate::new(seed, now));
@@ -140,6 +142,11 @@ fn dashboard(global: &GlobalArgs, estate: Estate) -> ExitCode {
                 read_only: global.read_only,
                 ..Settings::default()
             };
+            actions.specs = config::actions::demo();
+            actions.runners.demo = Some(Arc::new(opsdeck::demo::actions::DemoRunner {
+                estate: estate.clone(),
+            }));
+            actions.common = common_parameters("service");
             (
                 settings,
                 vec![Source::Metrics(estate.clone()), Source::Alerts(estate)],
@@ -151,14 +158,29 @@ fn dashboard(global: &GlobalArgs, estate: Estate) -> ExitCode {
             let (sources, source_problems) = opsdeck::sources::from_config(&config);
             problems.extend(source_problems);
             let settings = Settings::from_config(&config, global.read_only);
+            let (runners, runner_problems) = live_runners(&config);
+            problems.extend(runner_problems);
+            actions.specs = config.actions.clone();
+            live_secrets = Some(config.secrets.clone());
+            actions.runners = runners;
+            actions.common = common_parameters(&config.service_label);
             (settings, sources, PollPlan::for_config(&config))
         }
+    };
+    let secrets = match &live_secrets {
+        Some(s) => s.clone(),
+        None => Default::default(),
+    };
+    let audit = match audit_log(global, secrets) {
+        Ok(audit) => audit,
+        Err(e) => return fail(&e),
     };
     for p in &problems {
         tracing::warn!("{p}");
     }
     let mut app = App::new(settings, theme, keymap, now);
     app.problems = problems;
+    app.actions = actions;
     if let Some(estate) = demo {
         replay_demo_hour(&mut app, &estate, now);
     }
@@ -176,7 +198,7 @@ fn dashboard(global: &GlobalArgs, estate: Estate) -> ExitCode {
             panic!("injected fault: a background task panicked");
         });
     }
-    match runtime.block_on(opsdeck::run::dashboard(app, sources, plan)) {
+    match runtime.block_on(opsdeck::run::dashboard(app, sources, plan, audit)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             opsdeck::terminal::restore();
@@ -259,6 +281,63 @@ fn replay_demo_hour(app: &mut App, estate: &DemoEstate, now: chrono::DateTime<Ut
         }
     }
     app.estate.trends = scratch.estate.trends;
+}
+
+/// Template values every action has: who asks, and the service label.
+fn common_parameters(service_label: &str) -> std::collections::BTreeMap<String, String> {
+    let who = opsdeck::actions::audit::Who::current();
+    std::collections::BTreeMap::from([
+        ("user".to_string(), who.user),
+        ("service_label".to_string(), service_label.to_string()),
+    ])
+}
+
+/// The runners of a live estate: exec and HTTP always, silences on the
+/// first Alertmanager (an HA cluster shares its silences).
+fn live_runners(config: &Config) -> (opsdeck::app::actions::Runners, Vec<config::Problem>) {
+    use opsdeck::actions::{exec::ExecRunner, http::HttpRunner, silence::SilenceRunner};
+    let mut problems = Vec::new();
+    let silence = config.alertmanager.first().and_then(|endpoint| {
+        match SilenceRunner::new(endpoint.clone()) {
+            Ok(runner) => Some(Arc::new(runner) as Arc<dyn opsdeck::actions::ActionRunner>),
+            Err(e) => {
+                problems.push(config::Problem {
+                    file: "actions".into(),
+                    message: format!("silences on {}: {e}", endpoint.name),
+                });
+                None
+            }
+        }
+    });
+    let runners = opsdeck::app::actions::Runners {
+        exec: Some(Arc::new(ExecRunner::new(config.secrets.clone()))),
+        http: Some(Arc::new(HttpRunner::new(config.secrets.clone()))),
+        silence,
+        demo: None,
+    };
+    (runners, problems)
+}
+
+/// The audit log (`--audit-log`, else the XDG data directory), opened
+/// before anything can be asked: no log, no dashboard.
+fn audit_log(
+    global: &GlobalArgs,
+    secrets: opsdeck::actions::SecretStore,
+) -> Result<opsdeck::run::Audit, String> {
+    use opsdeck::actions::audit::{AuditLog, Who};
+    let path = global
+        .audit_log
+        .clone()
+        .or_else(opsdeck::actions::audit::default_path)
+        .ok_or("no home directory for the audit log; give --audit-log PATH")?;
+    let log = AuditLog::open(&path)
+        .map_err(|e| format!("cannot open the audit log {}: {e}", path.display()))?
+        .masking(secrets);
+    let who = Who::current();
+    Ok(Box::new(move |note| {
+        log.append(&note.to_event(&who, Utc::now()))
+            .map_err(|e| format!("{}: {e}", path.display()))
+    }))
 }
 
 /// `opsdeck status`: one round of fetches, the glance, and its exit code.

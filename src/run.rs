@@ -11,6 +11,8 @@ use ratatui::crossterm::event::{self, Event};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 
+use crate::actions::ActionOutcome;
+use crate::app::actions::{AuditNote, Effect};
 use crate::app::{App, Msg};
 use crate::sources::Source;
 use crate::sources::poller::{self, PollPlan};
@@ -48,9 +50,18 @@ impl std::fmt::Display for Stop {
     }
 }
 
+/// Where audit notes go: the audit log, with who and when added. An error
+/// stops the action the note was written for from starting.
+pub type Audit = Box<dyn FnMut(&AuditNote) -> std::result::Result<(), String> + Send>;
+
 /// Runs the dashboard until `q`, a signal, or the terminal going away;
 /// returns the process exit code.
-pub async fn dashboard(mut app: App, sources: Vec<Source>, plan: PollPlan) -> Result<u8> {
+pub async fn dashboard(
+    mut app: App,
+    sources: Vec<Source>,
+    plan: PollPlan,
+    mut audit: Audit,
+) -> Result<u8> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let (stop_tx, mut stop_rx) = mpsc::unbounded_channel::<Stop>();
     let (on_screen, on_screen_rx) = watch::channel(app.feeds_on_screen());
@@ -75,7 +86,9 @@ pub async fn dashboard(mut app: App, sources: Vec<Source>, plan: PollPlan) -> Re
         app.update(Msg::Input(Event::Resize(size.width, size.height)));
     }
     let mut dirty = true;
+    let mut runs = Runs::default();
     let stop = loop {
+        dirty |= runs.carry_out(&mut app, &mut audit, &tx);
         if dirty {
             if let Err(e) = terminal.draw(|frame| ui::draw(frame, &app)) {
                 break Stop::TerminalGone(format!("drawing failed: {e}"));
@@ -104,6 +117,7 @@ pub async fn dashboard(mut app: App, sources: Vec<Source>, plan: PollPlan) -> Re
             (*feeds != now).then(|| *feeds = now).is_some()
         });
     };
+    runs.stop_all(&mut app, &mut audit, &mut rx).await;
     terminal::restore();
     // ratatui's Terminal shows the cursor again when dropped and reports a
     // failure with eprintln!, which panics when the tty is gone. restore()
@@ -146,5 +160,151 @@ fn spawn_clock(tx: mpsc::UnboundedSender<Msg>) {
                 return;
             }
         }
+    });
+}
+
+/// The runs in flight: how to cancel each.
+#[derive(Default)]
+struct Runs {
+    cancels: std::collections::BTreeMap<u64, tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Runs {
+    /// Does what the app asked, in order: audit notes are written before
+    /// the run they announce starts, and a run whose notes could not be
+    /// written does not start. True when the screen must be redrawn.
+    fn carry_out(
+        &mut self,
+        app: &mut App,
+        audit: &mut Audit,
+        tx: &mpsc::UnboundedSender<Msg>,
+    ) -> bool {
+        let effects: Vec<Effect> = app.actions.outbox.drain(..).collect();
+        let mut changed = false;
+        let mut unwritten: Option<String> = None;
+        for effect in effects {
+            match effect {
+                Effect::Audit(note) => {
+                    if let Err(e) = audit(&note) {
+                        tracing::error!("audit log: {e}");
+                        unwritten = Some(e);
+                    }
+                }
+                Effect::Start { id, request } => {
+                    let runner = app.actions.runners.for_backend(&request.backend);
+                    let refused = match (&unwritten, runner) {
+                        (Some(e), _) => Err(format!(
+                            "not started: the audit log cannot be written ({e})"
+                        )),
+                        (None, None) => Err("not started: no runner for this backend".to_string()),
+                        (None, Some(runner)) => Ok(runner),
+                    };
+                    match refused {
+                        Err(detail) => {
+                            app.update(Msg::ActionDone {
+                                id,
+                                outcome: ActionOutcome::Failed { detail },
+                                at: Utc::now(),
+                            });
+                        }
+                        Ok(runner) => {
+                            let (cancel, cancelled) = tokio::sync::oneshot::channel();
+                            self.cancels.insert(id, cancel);
+                            spawn_run(id, runner, request, cancelled, tx.clone());
+                        }
+                    }
+                    changed = true;
+                }
+                Effect::Cancel { id } => {
+                    if let Some(cancel) = self.cancels.remove(&id) {
+                        let _ = cancel.send(());
+                    }
+                }
+                Effect::Copy(text) => terminal::copy(&text),
+            }
+        }
+        // Finishing a run writes its last note; write it now.
+        if !app.actions.outbox.is_empty() {
+            changed |= self.carry_out(app, audit, tx);
+        }
+        changed
+    }
+
+    /// On the way out: every run still going is cancelled, and given a
+    /// moment to end so that its end is audited.
+    async fn stop_all(
+        &mut self,
+        app: &mut App,
+        audit: &mut Audit,
+        rx: &mut mpsc::UnboundedReceiver<Msg>,
+    ) {
+        if self.cancels.is_empty() {
+            return;
+        }
+        for (_, cancel) in std::mem::take(&mut self.cancels) {
+            let _ = cancel.send(());
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+        while app.actions.runs.iter().any(|r| r.running()) {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(msg @ (Msg::ActionDone { .. } | Msg::ActionOutput { .. }))) => {
+                    app.update(msg);
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => break,
+            }
+        }
+        // Whatever did not answer in time is recorded as left running.
+        let left: Vec<u64> = app
+            .actions
+            .runs
+            .iter()
+            .filter(|r| r.running())
+            .map(|r| r.id)
+            .collect();
+        for id in left {
+            app.update(Msg::ActionDone {
+                id,
+                outcome: ActionOutcome::Failed {
+                    detail: "opsdeck exited; the run did not stop within 3 s".into(),
+                },
+                at: Utc::now(),
+            });
+        }
+        for effect in app.actions.outbox.drain(..) {
+            if let Effect::Audit(note) = effect
+                && let Err(e) = audit(&note)
+            {
+                tracing::error!("audit log: {e}");
+            }
+        }
+    }
+}
+
+/// Runs one action on its own task, its output and end sent as messages.
+fn spawn_run(
+    id: u64,
+    runner: std::sync::Arc<dyn crate::actions::ActionRunner>,
+    request: crate::actions::ActionRequest,
+    cancel: tokio::sync::oneshot::Receiver<()>,
+    tx: mpsc::UnboundedSender<Msg>,
+) {
+    tokio::spawn(async move {
+        let (out, mut lines) = mpsc::unbounded_channel::<String>();
+        let forward = tx.clone();
+        let forwarder = tokio::spawn(async move {
+            while let Some(line) = lines.recv().await {
+                if forward.send(Msg::ActionOutput { id, line }).is_err() {
+                    return;
+                }
+            }
+        });
+        let outcome = runner.run(request, out, cancel).await;
+        let _ = forwarder.await;
+        let _ = tx.send(Msg::ActionDone {
+            id,
+            outcome,
+            at: Utc::now(),
+        });
     });
 }

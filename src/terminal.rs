@@ -48,6 +48,18 @@ pub fn restore() {
     }
 }
 
+/// Puts `text` on the clipboard of whoever owns the terminal, even over
+/// SSH, with OSC 52; base64 keeps anything in it from reaching the
+/// terminal as a control sequence. Terminals that do not support it ignore
+/// it.
+pub fn copy(text: &str) {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    let mut out = io::stdout();
+    let _ = write!(out, "\x1b]52;c;{encoded}\x07");
+    let _ = out.flush();
+}
+
 /// On a panic anywhere: restore the terminal, then report and exit, so a
 /// crashed background task never leaves a broken screen behind. The report
 /// goes to the log and, if it is still there, to stderr; nothing here may

@@ -1,10 +1,13 @@
-//! Actions change the world: rollbacks, DR drills, maintenance windows.
-//! An `ActionRunner` carries out one confirmed action and streams its
-//! output; the app decides whether it may run (confirmation, read-only,
-//! one action per target), and nothing here touches the app's state.
+//! Actions change the world: rollbacks, DR drills, maintenance windows,
+//! acknowledgements. An `ActionRunner` carries out one confirmed action and
+//! streams its output; the app decides whether it may run (read-only, one
+//! action per target, confirmation) at its one dispatch point, and nothing
+//! here touches the app's state.
 //!
-//! This version defines the contract only: the exec, HTTP, silence and demo
-//! runners, confirmation and the audit log arrive with the actions work.
+//! - `spec`: what the configuration declares (`[[actions]]`, `[secrets]`).
+//! - `template`: `{field}` and `{secret.NAME}` filled in as data, never
+//!   interpreted; secrets masked in everything shown or logged.
+//! - `exec`, `http`, `silence`: the runners; `audit`: the JSON-lines log.
 
 use std::collections::BTreeMap;
 
@@ -13,37 +16,81 @@ use chrono::Duration;
 use tokio::sync::mpsc;
 use tokio::sync::oneshot;
 
-/// What to run, with its parameters resolved from the selected row and the
-/// configuration. Secrets are referenced, never held here in clear.
-#[derive(Debug, Clone, PartialEq, Eq)]
+pub mod audit;
+pub mod exec;
+pub mod http;
+pub mod silence;
+pub mod spec;
+pub mod template;
+
+pub use spec::{ActionSpec, Backend, Confirm, Scope, SecretStore, SilenceOp};
+
+/// One action about to run: its spec and the values of the selected row
+/// (and the configuration) its templates are filled from.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ActionRequest {
+    /// The action's name in the configuration (`rollback`, `dr_drill`…).
     pub action: String,
+    /// What it acts on: a service, a backup target, an incident, a silence.
     pub target: String,
     pub environment: String,
+    /// Template values: `service`, `environment`, `version`,
+    /// `previous_version`, `target`, `alertname`, `silence_id`, `user`…
     pub parameters: BTreeMap<String, String>,
+    pub backend: Backend,
+    pub timeout: Duration,
 }
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ActionOutcome {
-    Succeeded { detail: String },
-    Failed { detail: String },
+    /// Exit code 0, an HTTP 2xx, a silence created or expired.
+    Succeeded {
+        detail: String,
+    },
+    /// A non-zero exit, an HTTP error status, a refused silence, a spawn or
+    /// connection failure: `detail` says which, secrets masked.
+    Failed {
+        detail: String,
+    },
     TimedOut,
     Cancelled,
 }
 
+impl ActionOutcome {
+    pub fn word(&self) -> &'static str {
+        match self {
+            ActionOutcome::Succeeded { .. } => "succeeded",
+            ActionOutcome::Failed { .. } => "failed",
+            ActionOutcome::TimedOut => "timed out",
+            ActionOutcome::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn detail(&self) -> &str {
+        match self {
+            ActionOutcome::Succeeded { detail } | ActionOutcome::Failed { detail } => detail,
+            ActionOutcome::TimedOut | ActionOutcome::Cancelled => "",
+        }
+    }
+}
+
 #[async_trait]
 pub trait ActionRunner: Send + Sync {
-    /// A one-line description of exactly what `run` would do, for the
-    /// confirmation dialog (argv, or method and URL), secrets masked.
-    fn describe(&self, request: &ActionRequest) -> String;
+    /// Exactly what `run` would do, secrets masked, one line per part (the
+    /// argv; or the method and URL, then the headers and body), for the
+    /// confirmation dialog and the audit log. An error when the request
+    /// cannot be run as templated (a value that would be read as an
+    /// option, a control character, an unknown field or secret).
+    fn describe(&self, request: &ActionRequest) -> Result<Vec<String>, String>;
 
-    /// Runs the action, sending each line of output as it comes, until it
-    /// finishes, `timeout` passes, or `cancel` fires (or its sender is dropped).
+    /// Runs the action, sending each line of output as it comes (secrets
+    /// masked), until it finishes, `request.timeout` passes, or `cancel`
+    /// fires (or its sender is dropped): then the process is killed or the
+    /// request aborted.
     async fn run(
         &self,
         request: ActionRequest,
-        timeout: Duration,
         output: mpsc::UnboundedSender<String>,
         cancel: oneshot::Receiver<()>,
     ) -> ActionOutcome;

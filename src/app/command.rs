@@ -25,10 +25,32 @@ pub enum Command {
     Back,
     Filter,
     Help,
+    Rollback,
+    DrDrill,
+    Acknowledge,
+    Silence,
+    Maintenance,
+    ExpireSilence,
+    Runbook,
+    CancelAction,
+    ActionHistory,
 }
 
 impl Command {
-    pub const ALL: [Command; 19] = [
+    /// The configured action a command asks for, if it is one.
+    pub fn action(self) -> Option<&'static str> {
+        Some(match self {
+            Command::Rollback => "rollback",
+            Command::DrDrill => "dr_drill",
+            Command::Acknowledge => "acknowledge",
+            Command::Silence => "silence",
+            Command::Maintenance => "maintenance",
+            Command::ExpireSilence => "expire_silence",
+            _ => return None,
+        })
+    }
+
+    pub const ALL: [Command; 28] = [
         Command::ShowKpis,
         Command::ShowHealth,
         Command::ShowDeploys,
@@ -46,6 +68,15 @@ impl Command {
         Command::Open,
         Command::Back,
         Command::Filter,
+        Command::Rollback,
+        Command::DrDrill,
+        Command::Acknowledge,
+        Command::Silence,
+        Command::Maintenance,
+        Command::ExpireSilence,
+        Command::Runbook,
+        Command::CancelAction,
+        Command::ActionHistory,
         Command::Help,
         Command::Quit,
     ];
@@ -71,6 +102,15 @@ impl Command {
             Command::Back => "close / clear filter",
             Command::Filter => "filter the table as you type",
             Command::Help => "this help",
+            Command::Rollback => "roll back the selected deployment",
+            Command::DrDrill => "start a DR drill of the selected backup target",
+            Command::Acknowledge => "acknowledge the selected incident (1h silence)",
+            Command::Silence => "silence the selected incident",
+            Command::Maintenance => "maintenance window for the selected service",
+            Command::ExpireSilence => "expire the selected silence",
+            Command::Runbook => "show and copy the incident's runbook link",
+            Command::CancelAction => "cancel the running action shown",
+            Command::ActionHistory => "actions run this session",
         }
     }
 }

@@ -1,7 +1,9 @@
 //! The one owner of state. Input, poller results and clock ticks arrive as
 //! messages; `App::update` applies them and says whether the screen changed.
 
+pub mod actions;
 pub mod command;
+mod dispatch;
 pub mod feeds;
 pub mod rows;
 pub mod tab;
@@ -34,6 +36,17 @@ pub enum Msg {
     /// The clock moved on; the header shows it.
     Tick(DateTime<Utc>),
     Feed(FeedUpdate),
+    /// A line of a running action's output.
+    ActionOutput {
+        id: u64,
+        line: String,
+    },
+    /// A run ended.
+    ActionDone {
+        id: u64,
+        outcome: crate::actions::ActionOutcome,
+        at: DateTime<Utc>,
+    },
 }
 
 impl From<FeedUpdate> for Msg {
@@ -115,12 +128,17 @@ pub enum Mode {
     Filter,
     Help,
     Detail,
+    /// An action's confirmation dialog.
+    Confirm,
+    /// The runs of this session, newest first.
+    History,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
     pub demo: bool,
     pub read_only: bool,
+    pub kiosk: bool,
     pub thresholds: Thresholds,
     pub objectives: Objectives,
     /// Runbooks from the configuration, by service: used for an incident
@@ -139,6 +157,7 @@ impl Settings {
         Settings {
             demo: false,
             read_only,
+            kiosk: false,
             thresholds: config.thresholds,
             objectives: config.objectives,
             runbooks: config
@@ -168,6 +187,12 @@ pub struct App {
     pub quit: bool,
     /// The terminal's size, for paging by what the focused table shows.
     pub viewport: (u16, u16),
+    /// Declared actions, the dialog, the runs and what the loop must do.
+    pub actions: actions::Actions,
+    /// DR drills opsdeck ran and timed, by backup target.
+    pub drills: std::collections::BTreeMap<String, crate::domain::DrillResult>,
+    /// The selected run in the history view.
+    pub history_selected: usize,
 }
 
 impl App {
@@ -185,6 +210,9 @@ impl App {
             problems: Vec::new(),
             quit: false,
             viewport: (80, 24),
+            actions: actions::Actions::default(),
+            drills: Default::default(),
+            history_selected: 0,
         }
     }
 
@@ -227,6 +255,15 @@ impl App {
                 self.derive();
                 true
             }
+            Msg::ActionOutput { id, line } => {
+                self.actions.output(id, line);
+                self.actions.pane == Some(id)
+            }
+            Msg::ActionDone { id, outcome, at } => {
+                self.action_done(id, outcome, at);
+                self.derive();
+                true
+            }
         }
     }
 
@@ -241,7 +278,10 @@ impl App {
             Feed::Deployments => {
                 e.deployments = r.merged(feed, Reading::as_deployments, feeds::concat)
             }
-            Feed::Backups => e.backups = r.merged(feed, Reading::as_backups, feeds::concat),
+            Feed::Backups => {
+                e.backups = r.merged(feed, Reading::as_backups, feeds::concat);
+                self.apply_drills();
+            }
             Feed::History => e.history = r.merged(feed, Reading::as_history, feeds::concat),
             Feed::Alerts => {
                 e.alerts = r.merged(feed, Reading::as_alerts, feeds::alerts);
@@ -312,6 +352,7 @@ impl App {
                 self.mode = Mode::Normal;
                 true
             }
+            Mode::Confirm => self.on_confirm_key(key),
             _ => match self.keymap.command_for(&key) {
                 Some(command) => self.run(command),
                 None => false,
@@ -357,6 +398,20 @@ impl App {
             Command::ShowDeploys => self.show(Tab::Deploys),
             Command::ShowBackups => self.show(Tab::Backups),
             Command::ShowIncidents => self.show(Tab::Incidents),
+            Command::Up if self.mode == Mode::History => {
+                self.history_selected = self.history_selected.saturating_sub(1)
+            }
+            Command::Down if self.mode == Mode::History => {
+                let last = self.actions.runs.len().saturating_sub(1);
+                self.history_selected = (self.history_selected + 1).min(last);
+            }
+            Command::Open if self.mode == Mode::History => {
+                // Newest first, as the view lists them.
+                let runs = &self.actions.runs;
+                let picked = runs.len().checked_sub(self.history_selected + 1);
+                self.actions.pane = picked.and_then(|i| runs.get(i)).map(|r| r.id);
+                self.mode = Mode::Normal;
+            }
             Command::Up => self.focused_view().move_by(-1),
             Command::Down => self.focused_view().move_by(1),
             Command::PageUp => self.focused_view().move_by(-(page as isize)),
@@ -372,13 +427,39 @@ impl App {
                 }
             }
             Command::Back => {
-                if self.mode == Mode::Normal {
+                if self.mode == Mode::Normal && self.actions.pane.is_some() {
+                    self.actions.pane = None;
+                } else if self.mode == Mode::Normal {
                     self.focused_view().filter.clear();
                     self.derive();
                 }
                 self.mode = Mode::Normal;
             }
             Command::Filter => self.mode = Mode::Filter,
+            Command::Rollback
+            | Command::DrDrill
+            | Command::Acknowledge
+            | Command::Silence
+            | Command::Maintenance
+            | Command::ExpireSilence => {
+                if let Some(name) = command.action() {
+                    self.dispatch(name);
+                }
+            }
+            Command::Runbook => self.runbook(),
+            Command::CancelAction => {
+                if !self.actions.cancel_shown() {
+                    self.actions.notice = Some("no action is running in the pane".into());
+                }
+            }
+            Command::ActionHistory => {
+                self.mode = if self.mode == Mode::History {
+                    Mode::Normal
+                } else {
+                    self.history_selected = 0;
+                    Mode::History
+                };
+            }
             Command::Help => {
                 self.mode = if self.mode == Mode::Help {
                     Mode::Normal

@@ -117,11 +117,21 @@ struct FileSpec {
     thresholds: ThresholdsSpec,
     #[serde(default)]
     queries: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    actions: Vec<Spanned<super::actions::ActionEntry>>,
+    #[serde(default)]
+    secrets: BTreeMap<String, Spanned<super::actions::SecretEntry>>,
 }
 
 /// A secret read from the environment or a file: never printed.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+}
 
 impl Secret {
     pub fn expose(&self) -> &str {
@@ -223,6 +233,9 @@ pub struct Config {
     pub thresholds: Thresholds,
     /// Query overrides by name, with the line they were written on.
     pub queries: BTreeMap<String, (String, usize)>,
+    /// Declared actions, then the built-in ones not replaced.
+    pub actions: Vec<crate::actions::ActionSpec>,
+    pub secrets: crate::actions::SecretStore,
 }
 
 impl Default for Config {
@@ -239,23 +252,25 @@ impl Default for Config {
             objectives: Objectives::default(),
             thresholds: Thresholds::default(),
             queries: BTreeMap::new(),
+            actions: super::actions::builtin(),
+            secrets: Default::default(),
         }
     }
 }
 
 /// Line of byte offset `at` in `text`, from 1.
-fn line_of(text: &str, at: usize) -> usize {
+pub(super) fn line_of(text: &str, at: usize) -> usize {
     text[..at.min(text.len())].matches('\n').count() + 1
 }
 
-struct Reader<'a> {
+pub(super) struct Reader<'a> {
     file: String,
-    text: &'a str,
+    pub(super) text: &'a str,
     problems: Vec<Problem>,
 }
 
 impl Reader<'_> {
-    fn problem(&mut self, line: Option<usize>, field: &str, message: impl fmt::Display) {
+    pub(super) fn problem(&mut self, line: Option<usize>, field: &str, message: impl fmt::Display) {
         let at = line.map(|l| format!("line {l}: ")).unwrap_or_default();
         self.problems.push(Problem {
             file: self.file.clone(),
@@ -263,7 +278,7 @@ impl Reader<'_> {
         });
     }
 
-    fn secret(
+    pub(super) fn secret(
         &mut self,
         line: usize,
         field: &str,
@@ -537,8 +552,12 @@ impl Config {
             objectives,
             thresholds,
             queries,
+            actions: Vec::new(),
+            secrets: Default::default(),
         };
         let mut config = config;
+        config.secrets = super::actions::read_secrets(&mut reader, &spec.secrets);
+        config.actions = super::actions::read_actions(&mut reader, &spec.actions, &config.secrets);
         let mut problems = reader.problems;
         problems.extend(config.unique_names());
         (config, problems)

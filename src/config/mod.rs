@@ -2,6 +2,7 @@
 //! (embedded in the binary) and overridden by the user's own files. A mistake
 //! in a file is a message naming the file and the field, never a crash.
 
+pub mod actions;
 pub mod file;
 pub mod keymap;
 pub mod theme;

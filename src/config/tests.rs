@@ -264,12 +264,12 @@ fn state_borders_take_the_state_colour_without_filling_the_frame() {
 fn a_user_file_can_extend_the_shipped_keymap_it_replaces() {
     let dir = user_dir(&[(
         "keymaps/default.toml",
-        "extends = \"default\"\n[bindings]\nquit = [\"x\"]\n",
+        "extends = \"default\"\n[bindings]\nquit = [\"Q\"]\n",
     )]);
     let (map, problems) = Keymap::load("default", Some(&dir));
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(
-        map.command_for(&key(KeyCode::Char('x'), KeyModifiers::NONE)),
+        map.command_for(&key(KeyCode::Char('Q'), KeyModifiers::SHIFT)),
         Some(Command::Quit)
     );
     assert_eq!(

@@ -254,13 +254,42 @@ fn silences(estate: &DemoEstate) -> Vec<Silence> {
 /// Firing alerts and silences at `t`, as Alertmanager would report them.
 pub fn alerts(estate: &DemoEstate, t: i64) -> AlertsReading {
     let now = estate.at(t);
-    let silences = silences(estate);
-    let silenced_by = |service: &str| {
-        silences
+    // The estate's own silences match on service; those made by actions on
+    // their label pairs. An expired one ends when it was expired.
+    let mut matched: Vec<(Silence, Vec<(String, String)>)> = silences(estate)
+        .into_iter()
+        .map(|s| {
+            let service = s
+                .matchers
+                .trim_start_matches("service=\"")
+                .trim_end_matches('"');
+            let pairs = vec![("service".to_string(), service.to_string())];
+            (s, pairs)
+        })
+        .collect();
+    if let Ok(changes) = estate.changes.lock() {
+        matched.extend(changes.silences.iter().cloned());
+        for (s, _) in matched.iter_mut() {
+            if let Some(at) = changes.expired.get(&s.id) {
+                s.ends_at = s.ends_at.min(*at);
+            }
+        }
+    }
+    matched.retain(|(s, _)| s.ends_at > now);
+    let silenced = |name: &str, service: &str| {
+        matched
             .iter()
-            .find(|s| s.is_active(now) && s.matchers == format!("service=\"{service}\""))
-            .map(|s| s.id.clone())
+            .find(|(s, pairs)| {
+                s.is_active(now)
+                    && pairs.iter().all(|(k, v)| match k.as_str() {
+                        "alertname" => v == name,
+                        "service" => v == service,
+                        _ => false,
+                    })
+            })
+            .map(|(s, _)| s.id.clone())
     };
+    let silences: Vec<Silence> = matched.iter().map(|(s, _)| s.clone()).collect();
     let mut alerts = Vec::new();
     for occ in active(estate.seed, t) {
         for copy in 0..occ.alerts {
@@ -271,7 +300,7 @@ pub fn alerts(estate: &DemoEstate, t: i64) -> AlertsReading {
                 summary: occ.summary.to_string(),
                 runbook: Some(runbook(occ.name)),
                 starts_at: estate.at(occ.start),
-                silenced_by: silenced_by(occ.service),
+                silenced_by: silenced(occ.name, occ.service),
                 inhibited: false,
                 fingerprint: format!("{}/{}/{}/{copy}", occ.name, occ.service, occ.start),
                 sources: vec!["demo".into()],
@@ -286,7 +315,7 @@ pub fn alerts(estate: &DemoEstate, t: i64) -> AlertsReading {
         summary: "filesystem /var/lib/postgresql above 90%".into(),
         runbook: Some(runbook("HostDiskAlmostFull")),
         starts_at: estate.at(-Duration::minutes(133).num_seconds()),
-        silenced_by: None,
+        silenced_by: silenced("HostDiskAlmostFull", "db-02"),
         inhibited: false,
         fingerprint: "HostDiskAlmostFull/db-02".into(),
         sources: vec!["demo".into()],

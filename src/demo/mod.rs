@@ -3,6 +3,7 @@
 //! a seed always shows the same estate at the same moment. It implements the
 //! same source traits as the live sources.
 
+pub mod actions;
 mod backups;
 mod deploys;
 mod incidents;
@@ -166,7 +167,8 @@ fn rng_for(seed: u64, parts: &[u64]) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(mixed)
 }
 
-/// The simulated estate. Cheap to query; holds no mutable state.
+/// The simulated estate. Cheap to query; a function of the seed and time,
+/// plus what actions changed (shared between clones).
 #[derive(Debug, Clone)]
 pub struct DemoEstate {
     seed: u64,
@@ -174,6 +176,7 @@ pub struct DemoEstate {
     services: Vec<signals::ServiceModel>,
     hosts: Vec<signals::HostModel>,
     backups: Vec<backups::BackupModel>,
+    changes: std::sync::Arc<std::sync::Mutex<actions::Changes>>,
 }
 
 impl DemoEstate {
@@ -184,6 +187,7 @@ impl DemoEstate {
             services: signals::service_models(seed),
             hosts: signals::host_models(seed),
             backups: backups::backup_models(seed),
+            changes: Default::default(),
         }
     }
 
@@ -215,11 +219,15 @@ impl DemoEstate {
 
     pub fn deployments_at(&self, now: DateTime<Utc>) -> Vec<Deployment> {
         let t = self.elapsed(now);
-        SERVICES
+        let mut out: Vec<Deployment> = SERVICES
             .iter()
             .enumerate()
             .map(|(i, spec)| deploys::deployment(self, i, spec, t))
-            .collect()
+            .collect();
+        if let Ok(changes) = self.changes.lock() {
+            changes.apply_rollbacks(&mut out);
+        }
+        out
     }
 
     pub fn backups_at(&self, now: DateTime<Utc>) -> Vec<Backup> {

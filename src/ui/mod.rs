@@ -1,6 +1,7 @@
 //! Drawing: a pure function of the app's state. No I/O, no locks, no
 //! network; only the rows that fit on screen are built.
 
+mod actions;
 mod backups;
 mod deploys;
 pub mod format;
@@ -51,10 +52,13 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Tab::Backups => backups::draw(frame, body, app),
         Tab::Incidents => incidents::draw(frame, body, app),
     }
+    actions::pane(frame, body, app);
     draw_footer(frame, footer, app);
     match app.mode {
         Mode::Help => overlay::help(frame, area, app),
         Mode::Detail => overlay::detail(frame, body, app),
+        Mode::Confirm => actions::confirm(frame, area, app),
+        Mode::History => actions::history(frame, body, app),
         Mode::Normal | Mode::Filter => {}
     }
 }
@@ -164,6 +168,16 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
             Span::styled("  Enter keep · Esc clear", th.muted),
         ])
     } else {
+        let tab_hints: &[(Command, &str)] = match app.tab {
+            Tab::Deploys => &[(Command::Rollback, "rollback")],
+            Tab::Backups => &[(Command::DrDrill, "DR drill")],
+            Tab::Incidents => &[
+                (Command::Acknowledge, "ack"),
+                (Command::Silence, "silence"),
+                (Command::Runbook, "runbook"),
+            ],
+            Tab::Kpis | Tab::Health => &[(Command::Maintenance, "maintenance")],
+        };
         let hints = [
             (Command::Help, "help"),
             (Command::Filter, "filter"),
@@ -184,7 +198,15 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
             );
             spans.push(Span::styled(text, th.warn));
         }
-        for (command, what) in hints {
+        if let Some(notice) = &app.actions.notice {
+            let style = if notice.contains("refused") || notice.contains("failed") {
+                th.crit
+            } else {
+                th.accent
+            };
+            spans.push(Span::styled(format!(" {notice} "), style));
+        }
+        for (command, what) in tab_hints.iter().copied().chain(hints) {
             spans.push(Span::styled(format!(" {}", key(app, command)), th.accent));
             spans.push(Span::styled(format!(" {what} "), th.muted));
         }

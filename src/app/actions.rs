@@ -1,0 +1,497 @@
+//! Actions on the app's side: the one dispatch point every route goes
+//! through (keys now, the `:` prompt later), the confirmation dialog, the
+//! runs and their output. Nothing here runs anything: a confirmed action
+//! leaves as an `Effect` for the event loop, which also writes the audit
+//! log from the `Effect::Audit` notes, in order, before it starts a run.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::actions::audit::{AuditEvent, Stage, Who};
+use crate::actions::{ActionOutcome, ActionRequest, ActionRunner, ActionSpec, Backend, Confirm};
+
+/// Runs kept for the history view, and output lines kept per run.
+pub const RUNS_KEPT: usize = 50;
+pub const OUTPUT_LINES_KEPT: usize = 500;
+
+/// The runner of each backend, as configured.
+#[derive(Default)]
+pub struct Runners {
+    pub exec: Option<Arc<dyn ActionRunner>>,
+    pub http: Option<Arc<dyn ActionRunner>>,
+    pub silence: Option<Arc<dyn ActionRunner>>,
+    pub demo: Option<Arc<dyn ActionRunner>>,
+}
+
+impl Runners {
+    pub fn for_backend(&self, backend: &Backend) -> Option<Arc<dyn ActionRunner>> {
+        match backend {
+            Backend::Exec { .. } => self.exec.clone(),
+            Backend::Http { .. } => self.http.clone(),
+            Backend::Silence(_) => self.silence.clone(),
+            Backend::Demo => self.demo.clone(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Runners {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Runners")
+    }
+}
+
+/// What the event loop must do for the app.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Append to the audit log, before anything after it happens.
+    Audit(AuditNote),
+    Start {
+        id: u64,
+        request: ActionRequest,
+    },
+    Cancel {
+        id: u64,
+    },
+    /// Put text on the clipboard of the terminal's owner (OSC 52).
+    Copy(String),
+}
+
+/// One audit event, before the loop adds who and when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditNote {
+    /// asked, refused, confirmed, cancelled, started, finished.
+    pub event: &'static str,
+    pub action: String,
+    pub target: String,
+    pub environment: String,
+    pub parameters: BTreeMap<String, String>,
+    pub description: Vec<String>,
+    pub outcome: Option<String>,
+    pub detail: Option<String>,
+    pub reason: Option<String>,
+    pub duration_ms: Option<u64>,
+    pub measured_rto_s: Option<u64>,
+}
+
+impl AuditNote {
+    /// The audit log's line for this note: who, when, and what.
+    pub fn to_event(&self, who: &Who, time: DateTime<Utc>) -> AuditEvent {
+        let stage = match self.event {
+            "asked" => Stage::Asked,
+            "refused" => Stage::Refused,
+            "confirmed" => Stage::Confirmed,
+            "cancelled" => Stage::Cancelled,
+            "started" => Stage::Started,
+            _ => Stage::Finished,
+        };
+        AuditEvent {
+            time,
+            event: stage,
+            user: who.user.clone(),
+            host: who.host.clone(),
+            ssh_client: who.ssh_client.clone(),
+            action: self.action.clone(),
+            target: self.target.clone(),
+            environment: self.environment.clone(),
+            parameters: self.parameters.clone(),
+            description: self.description.clone(),
+            outcome: self.outcome.clone(),
+            detail: self.detail.clone(),
+            reason: self.reason.clone(),
+            duration_ms: self.duration_ms,
+            measured_rto_s: self.measured_rto_s,
+        }
+    }
+
+    fn new(event: &'static str, action: &str, target: &str, environment: &str) -> AuditNote {
+        AuditNote {
+            event,
+            action: action.to_string(),
+            target: target.to_string(),
+            environment: environment.to_string(),
+            parameters: BTreeMap::new(),
+            description: Vec::new(),
+            outcome: None,
+            detail: None,
+            reason: None,
+            duration_ms: None,
+            measured_rto_s: None,
+        }
+    }
+
+    fn of(event: &'static str, request: &ActionRequest, description: &[String]) -> AuditNote {
+        AuditNote {
+            parameters: request.parameters.clone(),
+            description: description.to_vec(),
+            ..AuditNote::new(
+                event,
+                &request.action,
+                &request.target,
+                &request.environment,
+            )
+        }
+    }
+}
+
+/// An editable value of the dialog: a maintenance window's start and
+/// length, a silence's length.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    pub label: &'static str,
+    pub value: String,
+}
+
+/// Where the dialog's focus is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Field(usize),
+    /// The box where the target's name is typed.
+    Name,
+    Cancel,
+    Run,
+}
+
+/// An action shown before it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confirmation {
+    pub spec: ActionSpec,
+    pub request: ActionRequest,
+    /// Exactly what will run, secrets masked; or why it cannot.
+    pub description: Result<Vec<String>, String>,
+    pub fields: Vec<Field>,
+    /// The target's name must be typed (production, or configured so).
+    pub needs_name: bool,
+    pub typed: String,
+    pub focus: Focus,
+    /// Why the last Run was not accepted.
+    pub problem: Option<String>,
+}
+
+impl Confirmation {
+    /// Whether Run is allowed now: a description, the name typed when asked.
+    pub fn ready(&self) -> bool {
+        self.description.is_ok() && (!self.needs_name || self.typed == self.request.target)
+    }
+
+    fn order(&self) -> Vec<Focus> {
+        let mut order: Vec<Focus> = (0..self.fields.len()).map(Focus::Field).collect();
+        if self.needs_name {
+            order.push(Focus::Name);
+        }
+        order.extend([Focus::Cancel, Focus::Run]);
+        order
+    }
+
+    pub fn move_focus(&mut self, forward: bool) {
+        let order = self.order();
+        let at = order.iter().position(|f| *f == self.focus).unwrap_or(0);
+        let n = order.len();
+        self.focus = order[if forward {
+            (at + 1) % n
+        } else {
+            (at + n - 1) % n
+        }];
+    }
+}
+
+/// One run, from start to its outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Run {
+    pub id: u64,
+    pub request: ActionRequest,
+    pub description: Vec<String>,
+    pub started: DateTime<Utc>,
+    pub output: VecDeque<String>,
+    /// Lines dropped from the front to keep the output bounded.
+    pub dropped: usize,
+    pub finished: Option<(DateTime<Utc>, ActionOutcome)>,
+}
+
+impl Run {
+    pub fn running(&self) -> bool {
+        self.finished.is_none()
+    }
+
+    pub fn push(&mut self, line: String) {
+        if self.output.len() == OUTPUT_LINES_KEPT {
+            self.output.pop_front();
+            self.dropped += 1;
+        }
+        self.output.push_back(line);
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Actions {
+    pub specs: Vec<ActionSpec>,
+    pub runners: Runners,
+    /// Template values every request has: `user`, `service_label`.
+    pub common: BTreeMap<String, String>,
+    pub confirm: Option<Confirmation>,
+    /// Oldest first, at most `RUNS_KEPT`.
+    pub runs: VecDeque<Run>,
+    /// The run whose output pane is open.
+    pub pane: Option<u64>,
+    /// The last refusal or notice, for the footer.
+    pub notice: Option<String>,
+    pub outbox: Vec<Effect>,
+    next_id: u64,
+}
+
+impl Actions {
+    pub fn run(&self, id: u64) -> Option<&Run> {
+        self.runs.iter().find(|r| r.id == id)
+    }
+
+    fn run_mut(&mut self, id: u64) -> Option<&mut Run> {
+        self.runs.iter_mut().find(|r| r.id == id)
+    }
+
+    /// A refusal: said on screen and audited.
+    pub fn refuse(&mut self, action: &str, target: &str, environment: &str, reason: String) {
+        let mut note = AuditNote::new("refused", action, target, environment);
+        note.reason = Some(reason.clone());
+        self.outbox.push(Effect::Audit(note));
+        self.notice = Some(format!("{action} refused: {reason}"));
+    }
+
+    /// Opens the dialog for `request` under `spec`, or refuses when a run
+    /// for the same target is still going (one action per target).
+    pub fn ask(&mut self, spec: ActionSpec, request: ActionRequest, fields: Vec<Field>) -> bool {
+        self.outbox
+            .push(Effect::Audit(AuditNote::of("asked", &request, &[])));
+        if let Some(busy) = self
+            .runs
+            .iter()
+            .find(|r| r.running() && r.request.target == request.target)
+        {
+            let reason = format!(
+                "{} of {} is still running",
+                busy.request.action, busy.request.target
+            );
+            self.refuse(
+                &request.action,
+                &request.target,
+                &request.environment,
+                reason,
+            );
+            return false;
+        }
+        let needs_name = spec.confirm == Confirm::TypeName || is_production(&request.environment);
+        let focus = if fields.is_empty() {
+            if needs_name {
+                Focus::Name
+            } else {
+                Focus::Cancel
+            }
+        } else {
+            Focus::Field(0)
+        };
+        let mut dialog = Confirmation {
+            spec,
+            request,
+            description: Err(String::new()),
+            fields,
+            needs_name,
+            typed: String::new(),
+            focus,
+            problem: None,
+        };
+        self.describe(&mut dialog);
+        self.confirm = Some(dialog);
+        self.notice = None;
+        true
+    }
+
+    /// Fills the request's parameters from the dialog's fields and
+    /// describes it with its runner.
+    pub fn describe(&self, dialog: &mut Confirmation) {
+        let parsed = apply_fields(&dialog.fields, &mut dialog.request.parameters, Utc::now());
+        dialog.description = match (parsed, self.runners.for_backend(&dialog.request.backend)) {
+            (Err(e), _) => Err(e),
+            (Ok(()), None) => Err("no runner for this backend is configured".into()),
+            (Ok(()), Some(runner)) => runner.describe(&dialog.request),
+        };
+    }
+
+    /// The dialog was cancelled: nothing runs.
+    pub fn cancel_dialog(&mut self) {
+        if let Some(d) = self.confirm.take() {
+            let desc = d.description.clone().unwrap_or_default();
+            self.outbox
+                .push(Effect::Audit(AuditNote::of("cancelled", &d.request, &desc)));
+        }
+    }
+
+    /// Run was chosen: confirmed, audited, started.
+    pub fn confirm(&mut self, now: DateTime<Utc>) {
+        let Some(mut d) = self.confirm.take() else {
+            return;
+        };
+        self.describe(&mut d);
+        if !d.ready() {
+            d.problem = Some(match &d.description {
+                Err(e) => e.clone(),
+                Ok(_) => format!(
+                    "the name typed does not match: type {} first",
+                    d.request.target
+                ),
+            });
+            self.confirm = Some(d);
+            return;
+        }
+        let description = d.description.clone().unwrap_or_default();
+        self.next_id += 1;
+        let id = self.next_id;
+        for event in ["confirmed", "started"] {
+            self.outbox.push(Effect::Audit(AuditNote::of(
+                event,
+                &d.request,
+                &description,
+            )));
+        }
+        self.outbox.push(Effect::Start {
+            id,
+            request: d.request.clone(),
+        });
+        if self.runs.len() == RUNS_KEPT {
+            self.runs.pop_front();
+        }
+        self.runs.push_back(Run {
+            id,
+            request: d.request,
+            description,
+            started: now,
+            output: VecDeque::new(),
+            dropped: 0,
+            finished: None,
+        });
+        self.pane = Some(id);
+    }
+
+    pub fn output(&mut self, id: u64, line: String) {
+        if let Some(run) = self.run_mut(id) {
+            run.push(line);
+        }
+    }
+
+    /// A run ended: kept with its outcome and audited. Returns the run.
+    pub fn finished(&mut self, id: u64, outcome: ActionOutcome, at: DateTime<Utc>) -> Option<&Run> {
+        let run = self.run_mut(id)?;
+        if run.finished.is_some() {
+            return None;
+        }
+        run.finished = Some((at, outcome.clone()));
+        let took = (at - run.started).max(Duration::zero());
+        let mut note = AuditNote::of("finished", &run.request, &run.description);
+        note.outcome = Some(outcome.word().to_string());
+        note.detail = Some(outcome.detail().to_string()).filter(|d| !d.is_empty());
+        note.duration_ms = Some(took.num_milliseconds() as u64);
+        if run.request.action == "dr_drill" && matches!(outcome, ActionOutcome::Succeeded { .. }) {
+            note.measured_rto_s = Some(took.num_seconds() as u64);
+        }
+        self.outbox.push(Effect::Audit(note));
+        self.run(id)
+    }
+
+    /// Cancels the run in the pane, if it is still going.
+    pub fn cancel_shown(&mut self) -> bool {
+        let Some(id) = self.pane else { return false };
+        if self.run(id).is_some_and(Run::running) {
+            self.outbox.push(Effect::Cancel { id });
+            self.notice = Some("cancelling…".into());
+            return true;
+        }
+        false
+    }
+}
+
+/// Production needs the target's name typed, whatever is configured.
+pub fn is_production(environment: &str) -> bool {
+    matches!(
+        environment.to_ascii_lowercase().as_str(),
+        "production" | "prod" | "prd"
+    )
+}
+
+/// A start as typed: `now`, `HH:MM` (the next such time, UTC), or RFC 3339.
+pub fn parse_start(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("now") || text.is_empty() {
+        return Ok(now);
+    }
+    if let Ok(t) = chrono::NaiveTime::parse_from_str(text, "%H:%M") {
+        let today = now.date_naive().and_time(t).and_utc();
+        return Ok(if today < now {
+            today + Duration::days(1)
+        } else {
+            today
+        });
+    }
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| format!("start {text:?}: write now, HH:MM (UTC) or an RFC 3339 time"))
+}
+
+/// A length as typed: `90m`, `2h`, `1h30m`.
+pub fn parse_length(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .ok()
+        .and_then(|d| Duration::from_std(d).ok())
+        .filter(|d| *d > Duration::zero() && *d <= Duration::days(30))
+        .ok_or_else(|| format!("length {text:?}: write it like 30m or 2h (at most 30 days)"))
+}
+
+/// The dialog's fields into `starts_at` and `ends_at`.
+fn apply_fields(
+    fields: &[Field],
+    parameters: &mut BTreeMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
+    let value = |label: &str| fields.iter().find(|f| f.label == label).map(|f| &f.value);
+    let (Some(starts), Some(length)) = (value("starts"), value("length")) else {
+        if let Some(length) = value("length") {
+            let ends = now + parse_length(length)?;
+            parameters.insert("starts_at".into(), now.to_rfc3339());
+            parameters.insert("ends_at".into(), ends.to_rfc3339());
+        }
+        return Ok(());
+    };
+    let start = parse_start(starts, now)?;
+    let ends = start + parse_length(length)?;
+    parameters.insert("starts_at".into(), start.to_rfc3339());
+    parameters.insert("ends_at".into(), ends.to_rfc3339());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_start_is_now_a_time_of_day_ahead_or_rfc_3339() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap();
+        assert_eq!(parse_start("now", now), Ok(now));
+        assert_eq!(
+            parse_start("02:00", now),
+            Ok(Utc.with_ymd_and_hms(2026, 11, 23, 2, 0, 0).unwrap()),
+            "02:00 has passed today: tomorrow's"
+        );
+        assert_eq!(
+            parse_start("04:30", now),
+            Ok(Utc.with_ymd_and_hms(2026, 11, 22, 4, 30, 0).unwrap())
+        );
+        assert!(parse_start("soon", now).unwrap_err().contains("HH:MM"));
+        assert_eq!(parse_length("4h"), Ok(Duration::hours(4)));
+        assert!(parse_length("0s").is_err() && parse_length("90d").is_err());
+    }
+
+    #[test]
+    fn production_is_recognised_in_its_usual_spellings() {
+        assert!(is_production("production") && is_production("PROD") && is_production("prd"));
+        assert!(!is_production("staging") && !is_production(""));
+    }
+}

@@ -1,0 +1,326 @@
+//! The one place actions are dispatched: every route (a key, the `:`
+//! prompt, a configured action) asks `App::dispatch`, which refuses in
+//! read-only mode before anything else, finds the action that applies to
+//! the selected row, and opens its confirmation dialog.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::actions::{Field, Focus};
+use super::tab::TableId;
+use super::{App, Mode};
+use crate::actions::{ActionOutcome, ActionRequest, Scope};
+use crate::domain::DrillResult;
+
+/// The selected row as an action sees it.
+struct Row {
+    scope: Scope,
+    target: String,
+    environment: String,
+    /// The row's service, for actions on a service from any tab.
+    service: Option<String>,
+    parameters: BTreeMap<String, String>,
+}
+
+impl App {
+    /// Asks for action `name` on the selected row: refused in read-only
+    /// mode (and audited), else shown in its confirmation dialog.
+    pub fn dispatch(&mut self, name: &str) -> bool {
+        let row = self.selected_for_actions();
+        let (target, environment) = row.as_ref().map_or((String::new(), String::new()), |r| {
+            (r.target.clone(), r.environment.clone())
+        });
+        if self.settings.read_only {
+            let why = if self.settings.kiosk {
+                "kiosk mode is read-only"
+            } else {
+                "opsdeck runs read-only (--read-only)"
+            };
+            self.actions.refuse(name, &target, &environment, why.into());
+            return true;
+        }
+        let Some(row) = row else {
+            self.actions
+                .refuse(name, "", "", "no row is selected here".into());
+            return true;
+        };
+        let wanted = if name == "maintenance" {
+            Scope::Service
+        } else {
+            row.scope
+        };
+        let Some(mut row) = (if wanted == Scope::Service {
+            row.service.clone().map(|service| Row {
+                scope: Scope::Service,
+                target: service.clone(),
+                parameters: BTreeMap::from([("service".to_string(), service)]),
+                ..row
+            })
+        } else {
+            Some(row)
+        }) else {
+            self.actions.refuse(
+                name,
+                &target,
+                &environment,
+                "the selected row has no service".into(),
+            );
+            return true;
+        };
+        row.parameters.extend(self.actions.common.clone());
+        row.parameters
+            .insert("environment".into(), row.environment.clone());
+        let named: Vec<_> = self
+            .actions
+            .specs
+            .iter()
+            .filter(|s| s.name == name)
+            .collect();
+        if named.is_empty() {
+            let reason = format!("no {name} action is configured (docs/actions.md)");
+            self.actions
+                .refuse(name, &row.target, &row.environment, reason);
+            return true;
+        }
+        let applies = |s: &&&crate::actions::ActionSpec| {
+            s.scope == row.scope
+                && s.when
+                    .iter()
+                    .all(|(k, v)| row.parameters.get(k).is_some_and(|x| x == v))
+        };
+        let Some(spec) = named.iter().find(applies).map(|s| (**s).clone()) else {
+            let reason = format!("{name} does not apply to {} here", row.target);
+            self.actions
+                .refuse(name, &row.target, &row.environment, reason);
+            return true;
+        };
+        let fields = match name {
+            "maintenance" => vec![
+                Field {
+                    label: "starts",
+                    value: "now".into(),
+                },
+                Field {
+                    label: "length",
+                    value: "2h".into(),
+                },
+            ],
+            "silence" => vec![Field {
+                label: "length",
+                value: "4h".into(),
+            }],
+            _ => Vec::new(),
+        };
+        let request = ActionRequest {
+            action: spec.name.clone(),
+            target: row.target,
+            environment: row.environment,
+            parameters: row.parameters,
+            backend: spec.backend.clone(),
+            timeout: spec.timeout,
+        };
+        if self.actions.ask(spec, request, fields) {
+            self.mode = Mode::Confirm;
+        }
+        true
+    }
+
+    /// The focused table's selected row, with the template values it gives.
+    fn selected_for_actions(&self) -> Option<Row> {
+        let id = self.focused_table();
+        let index = self.table(id).selected_row()?.index;
+        let e = &self.estate;
+        let params = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        Some(match id {
+            TableId::Deployments => {
+                let d = e.deployments.data.as_ref()?.get(index)?;
+                Row {
+                    scope: Scope::Deployment,
+                    target: d.service.clone(),
+                    environment: d.environment.clone(),
+                    service: Some(d.service.clone()),
+                    parameters: params(&[
+                        ("service", &d.service),
+                        ("version", &d.version),
+                        (
+                            "previous_version",
+                            d.previous_version.as_deref().unwrap_or(""),
+                        ),
+                    ]),
+                }
+            }
+            TableId::Backups => {
+                let b = e.backups.data.as_ref()?.get(index)?;
+                Row {
+                    scope: Scope::Backup,
+                    target: b.target.clone(),
+                    environment: String::new(),
+                    service: None,
+                    parameters: params(&[("target", &b.target), ("tier", b.tier.label())]),
+                }
+            }
+            TableId::Incidents => {
+                let i = e.incidents.get(index)?;
+                Row {
+                    scope: Scope::Incident,
+                    target: format!("{}/{}", i.name, i.service),
+                    environment: String::new(),
+                    service: Some(i.service.clone()),
+                    parameters: params(&[("alertname", &i.name), ("service", &i.service)]),
+                }
+            }
+            TableId::Silences => {
+                let s = e.alerts.data.as_ref()?.silences.get(index)?;
+                Row {
+                    scope: Scope::Silence,
+                    target: s.id.clone(),
+                    environment: String::new(),
+                    service: None,
+                    parameters: params(&[("silence_id", &s.id), ("matchers", &s.matchers)]),
+                }
+            }
+            TableId::Slo | TableId::Services => {
+                let s = e.services().get(index)?;
+                Row {
+                    scope: Scope::Service,
+                    target: s.name.clone(),
+                    environment: String::new(),
+                    service: Some(s.name.clone()),
+                    parameters: params(&[("service", &s.name)]),
+                }
+            }
+            TableId::Hosts | TableId::Kpis => return None,
+        })
+    }
+
+    /// Keys in the confirmation dialog. A held key repeats, and a repeat
+    /// never confirms: repeats are ignored, and Run must be reached with
+    /// its own key before Enter runs it.
+    pub(super) fn on_confirm_key(&mut self, key: KeyEvent) -> bool {
+        if key.kind == KeyEventKind::Repeat {
+            return false;
+        }
+        let Some(dialog) = self.actions.confirm.as_mut() else {
+            self.mode = Mode::Normal;
+            return true;
+        };
+        dialog.problem = None;
+        match key.code {
+            KeyCode::Esc => {
+                self.actions.cancel_dialog();
+                self.mode = Mode::Normal;
+            }
+            KeyCode::Tab | KeyCode::Down => dialog.move_focus(true),
+            KeyCode::BackTab | KeyCode::Up => dialog.move_focus(false),
+            KeyCode::Left if dialog.focus == Focus::Run => dialog.focus = Focus::Cancel,
+            KeyCode::Right if dialog.focus == Focus::Cancel => dialog.focus = Focus::Run,
+            KeyCode::Enter => match dialog.focus {
+                Focus::Cancel => {
+                    self.actions.cancel_dialog();
+                    self.mode = Mode::Normal;
+                }
+                Focus::Run => {
+                    let now = self.now;
+                    self.actions.confirm(now);
+                    if self.actions.confirm.is_none() {
+                        self.mode = Mode::Normal;
+                    }
+                }
+                _ => dialog.move_focus(true),
+            },
+            KeyCode::Backspace => {
+                match dialog.focus {
+                    Focus::Name => {
+                        dialog.typed.pop();
+                    }
+                    Focus::Field(i) => {
+                        dialog.fields[i].value.pop();
+                    }
+                    _ => return false,
+                }
+                let mut d = self.actions.confirm.take().expect("checked above");
+                self.actions.describe(&mut d);
+                self.actions.confirm = Some(d);
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                match dialog.focus {
+                    Focus::Name => dialog.typed.push(c),
+                    Focus::Field(i) => dialog.fields[i].value.push(c),
+                    _ => return false,
+                }
+                let mut d = self.actions.confirm.take().expect("checked above");
+                self.actions.describe(&mut d);
+                self.actions.confirm = Some(d);
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// A run ended. A DR drill that succeeded is a measured RTO for its
+    /// target, shown on the Backups and KPI tabs from now on.
+    pub(super) fn action_done(&mut self, id: u64, outcome: ActionOutcome, at: DateTime<Utc>) {
+        let Some(run) = self.actions.finished(id, outcome, at) else {
+            return;
+        };
+        let notice = format!(
+            "{} {}: {}",
+            run.request.action,
+            run.request.target,
+            run.finished.as_ref().map_or("", |(_, o)| o.word())
+        );
+        let drill = (run.request.action == "dr_drill"
+            && matches!(run.finished, Some((_, ActionOutcome::Succeeded { .. }))))
+        .then(|| {
+            let result = DrillResult {
+                at,
+                measured_rto: at - run.started,
+            };
+            (run.request.target.clone(), result)
+        });
+        self.actions.notice = Some(notice);
+        if let Some((target, result)) = drill {
+            self.drills.insert(target, result);
+            self.apply_drills();
+        }
+    }
+
+    /// opsdeck's own drill results over what the sources say, when newer.
+    pub(super) fn apply_drills(&mut self) {
+        let Some(backups) = self.estate.backups.data.as_mut() else {
+            return;
+        };
+        for b in backups.iter_mut() {
+            if let Some(ours) = self.drills.get(&b.target)
+                && b.last_drill.is_none_or(|theirs| theirs.at < ours.at)
+            {
+                b.last_drill = Some(*ours);
+            }
+        }
+    }
+
+    /// The selected incident's runbook: shown, and copied with OSC 52.
+    pub(super) fn runbook(&mut self) {
+        let link = (self.focused_table() == TableId::Incidents)
+            .then(|| self.table(TableId::Incidents).selected_row())
+            .flatten()
+            .and_then(|r| self.estate.incidents.get(r.index))
+            .and_then(|i| i.runbook.clone());
+        match link {
+            Some(url) => {
+                self.actions.notice = Some(format!("runbook (copied): {url}"));
+                self.actions.outbox.push(super::actions::Effect::Copy(url));
+            }
+            None => {
+                self.actions.notice = Some("the selected incident has no runbook link".into());
+            }
+        }
+    }
+}

@@ -1,0 +1,339 @@
+//! `[[actions]]` and `[secrets]` in the configuration file: what each
+//! action does and where it applies, and the secrets its templates name.
+//! The built-in Alertmanager actions (acknowledge, silence, maintenance,
+//! expire a silence) are there unless the file declares its own.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::file::{Dur, Reader, Secret};
+use crate::actions::{ActionSpec, Backend, Confirm, Scope, SecretStore, SilenceOp};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionEntry {
+    name: String,
+    /// deployment, backup, incident, silence, service.
+    applies_to: String,
+    #[serde(default)]
+    when: BTreeMap<String, String>,
+    /// exec, http, silence.
+    backend: String,
+    argv: Option<Vec<String>>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    dir: Option<PathBuf>,
+    method: Option<String>,
+    url: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    body: Option<toml::Value>,
+    /// For the silence backend: acknowledge, maintenance, expire.
+    silence: Option<String>,
+    /// An acknowledgement's length.
+    duration: Option<Dur>,
+    timeout: Option<Dur>,
+    /// dialog (the default) or type_name.
+    confirm: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretEntry {
+    env: Option<String>,
+    file: Option<PathBuf>,
+}
+
+/// The actions every estate has: Alertmanager silences.
+pub fn builtin() -> Vec<ActionSpec> {
+    let silence = |name: &str, scope: Scope, op: SilenceOp| ActionSpec {
+        name: name.to_string(),
+        scope,
+        when: BTreeMap::new(),
+        backend: Backend::Silence(op),
+        timeout: chrono::Duration::seconds(30),
+        confirm: Confirm::Dialog,
+    };
+    vec![
+        silence(
+            "acknowledge",
+            Scope::Incident,
+            SilenceOp::Acknowledge {
+                duration: chrono::Duration::hours(1),
+            },
+        ),
+        // The length comes from the dialog.
+        silence(
+            "silence",
+            Scope::Incident,
+            SilenceOp::Acknowledge {
+                duration: chrono::Duration::hours(4),
+            },
+        ),
+        silence("maintenance", Scope::Service, SilenceOp::Maintenance),
+        silence("expire_silence", Scope::Silence, SilenceOp::Expire),
+    ]
+}
+
+/// The demo's actions: every built-in one, simulated.
+pub fn demo() -> Vec<ActionSpec> {
+    let simulated = |name: &str, scope: Scope| ActionSpec {
+        name: name.to_string(),
+        scope,
+        when: BTreeMap::new(),
+        backend: Backend::Demo,
+        timeout: chrono::Duration::minutes(2),
+        confirm: Confirm::Dialog,
+    };
+    vec![
+        simulated("rollback", Scope::Deployment),
+        simulated("dr_drill", Scope::Backup),
+        simulated("acknowledge", Scope::Incident),
+        simulated("silence", Scope::Incident),
+        simulated("maintenance", Scope::Service),
+        simulated("expire_silence", Scope::Silence),
+    ]
+}
+
+fn line(reader: &Reader, span: std::ops::Range<usize>) -> usize {
+    super::file::line_of(reader.text, span.start)
+}
+
+pub(super) fn read_secrets(
+    reader: &mut Reader,
+    entries: &BTreeMap<String, Spanned<SecretEntry>>,
+) -> SecretStore {
+    let mut out: BTreeMap<String, Secret> = BTreeMap::new();
+    for (name, entry) in entries {
+        let at = line(reader, entry.span());
+        let field = format!("secrets.{name}");
+        let e = entry.get_ref();
+        if e.env.is_none() && e.file.is_none() {
+            reader.problem(Some(at), &field, "give env = \"VAR\" or file = \"/path\"");
+            continue;
+        }
+        if let Some(secret) = reader.secret(at, &field, &e.env, &e.file) {
+            out.insert(name.clone(), secret);
+        }
+    }
+    SecretStore::new(out)
+}
+
+/// The declared actions, then the built-in ones the file does not replace.
+pub(super) fn read_actions(
+    reader: &mut Reader,
+    entries: &[Spanned<ActionEntry>],
+    secrets: &SecretStore,
+) -> Vec<ActionSpec> {
+    let mut out: Vec<ActionSpec> = Vec::new();
+    for entry in entries {
+        let at = line(reader, entry.span());
+        let e = entry.get_ref();
+        let field = format!("actions.{}", e.name);
+        if out.iter().any(|a| a.name == e.name && a.when == e.when) {
+            reader.problem(Some(at), &field, "declared twice; the first is kept");
+            continue;
+        }
+        match action(e, secrets) {
+            Ok(spec) => out.push(spec),
+            Err(why) => reader.problem(Some(at), &field, why),
+        }
+    }
+    for spec in builtin() {
+        if !out.iter().any(|a| a.name == spec.name) {
+            out.push(spec);
+        }
+    }
+    out
+}
+
+fn action(e: &ActionEntry, secrets: &SecretStore) -> Result<ActionSpec, String> {
+    let scope = match e.applies_to.as_str() {
+        "deployment" => Scope::Deployment,
+        "backup" => Scope::Backup,
+        "incident" => Scope::Incident,
+        "silence" => Scope::Silence,
+        "service" => Scope::Service,
+        other => {
+            return Err(format!(
+                "applies_to {other:?}: write deployment, backup, incident, silence or service"
+            ));
+        }
+    };
+    let confirm = match e.confirm.as_deref() {
+        None | Some("dialog") => Confirm::Dialog,
+        Some("type_name") => Confirm::TypeName,
+        Some(other) => return Err(format!("confirm {other:?}: write dialog or type_name")),
+    };
+    let backend = match e.backend.as_str() {
+        "exec" => {
+            let argv = e.argv.clone().unwrap_or_default();
+            if argv.is_empty() || argv[0].contains('{') {
+                return Err("an exec action needs argv, a program first (not a template)".into());
+            }
+            Backend::Exec {
+                argv,
+                env: e.env.clone(),
+                dir: e.dir.clone(),
+            }
+        }
+        "http" => {
+            let url = e.url.clone().ok_or("an http action needs url")?;
+            let fixed = url.split("{").next().unwrap_or("");
+            let parsed = reqwest::Url::parse(fixed).map_err(|err| format!("url {url:?}: {err}"))?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+                return Err(format!("url {url:?}: http(s) with a fixed host"));
+            }
+            let body = e
+                .body
+                .clone()
+                .map(serde_json::to_value)
+                .transpose()
+                .map_err(|err| format!("body: {err}"))?;
+            Backend::Http {
+                method: e
+                    .method
+                    .clone()
+                    .unwrap_or_else(|| "POST".into())
+                    .to_uppercase(),
+                url,
+                headers: e.headers.clone(),
+                body,
+            }
+        }
+        "silence" => Backend::Silence(match e.silence.as_deref() {
+            Some("acknowledge") | None => SilenceOp::Acknowledge {
+                duration: e
+                    .duration
+                    .as_ref()
+                    .and_then(|Dur(d)| chrono::Duration::from_std(*d).ok())
+                    .unwrap_or(chrono::Duration::hours(1)),
+            },
+            Some("maintenance") => SilenceOp::Maintenance,
+            Some("expire") => SilenceOp::Expire,
+            Some(other) => {
+                return Err(format!(
+                    "silence {other:?}: write acknowledge, maintenance or expire"
+                ));
+            }
+        }),
+        other => return Err(format!("backend {other:?}: write exec, http or silence")),
+    };
+    // A template may only name a secret that exists.
+    let texts = match &backend {
+        Backend::Exec { argv, env, .. } => argv.iter().chain(env.values()).cloned().collect(),
+        Backend::Http {
+            url, headers, body, ..
+        } => {
+            let mut t: Vec<String> = vec![url.clone()];
+            t.extend(headers.values().cloned());
+            t.extend(body.iter().map(|b| b.to_string()));
+            t
+        }
+        _ => Vec::new(),
+    };
+    for text in texts {
+        for part in text.split("{secret.").skip(1) {
+            let name = part.split('}').next().unwrap_or("");
+            if secrets.get(name).is_none() {
+                return Err(format!(
+                    "names secret {name:?}, which [secrets] does not give"
+                ));
+            }
+        }
+    }
+    let timeout = e
+        .timeout
+        .as_ref()
+        .and_then(|Dur(d)| chrono::Duration::from_std(*d).ok())
+        .unwrap_or(chrono::Duration::minutes(10));
+    Ok(ActionSpec {
+        name: e.name.clone(),
+        scope,
+        when: e.when.clone(),
+        backend,
+        timeout,
+        confirm,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::file::Config;
+
+    #[test]
+    fn a_rollback_playbook_and_an_argo_call_are_read_with_the_builtins() {
+        let text = r#"
+[secrets]
+argocd = { env = "PATH" }
+
+[[actions]]
+name = "rollback"
+applies_to = "deployment"
+when = { environment = "production" }
+backend = "exec"
+argv = ["ansible-playbook", "-i", "inventory/production", "playbooks/production/deployment/rollback.yml", "-e", "application_name={service}", "-e", "target_version={previous_version}"]
+timeout = "15m"
+confirm = "type_name"
+
+[[actions]]
+name = "rollback"
+applies_to = "deployment"
+backend = "http"
+url = "https://argocd.example.com/api/v1/applications/{service}/rollback"
+headers = { Authorization = "Bearer {secret.argocd}" }
+body = { id = "{previous_version}" }
+"#;
+        let (config, problems) = Config::parse(Path::new("opsdeck.toml"), text);
+        assert!(problems.is_empty(), "{problems:?}");
+        let names: Vec<&str> = config.actions.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "rollback",
+                "rollback",
+                "acknowledge",
+                "silence",
+                "maintenance",
+                "expire_silence"
+            ]
+        );
+        let first = &config.actions[0];
+        assert_eq!(first.confirm, Confirm::TypeName);
+        assert_eq!(first.timeout, chrono::Duration::minutes(15));
+        assert_eq!(first.when["environment"], "production");
+        assert!(
+            matches!(&config.actions[1].backend, Backend::Http { method, .. } if method == "POST")
+        );
+    }
+
+    #[test]
+    fn mistakes_in_actions_name_line_and_field_and_the_rest_loads() {
+        let text = "[[actions]]\nname = \"a\"\napplies_to = \"host\"\nbackend = \"exec\"\nargv = [\"true\"]\n\n[[actions]]\nname = \"b\"\napplies_to = \"deployment\"\nbackend = \"http\"\nurl = \"https://x.example/{secret.nope}\"\n\n[[actions]]\nname = \"c\"\napplies_to = \"deployment\"\nbackend = \"exec\"\nargv = [\"{service}\"]\n\n[[actions]]\nname = \"d\"\napplies_to = \"backup\"\nbackend = \"exec\"\nargv = [\"/usr/bin/true\"]\n";
+        let (config, problems) = Config::parse(Path::new("opsdeck.toml"), text);
+        let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(
+            problems[0].contains("line 1: actions.a: applies_to \"host\""),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].contains("line 7: actions.b: names secret \"nope\""),
+            "{problems:?}"
+        );
+        assert!(
+            problems[2].contains("line 13: actions.c: an exec action needs argv"),
+            "{problems:?}"
+        );
+        assert!(
+            config.actions.iter().any(|a| a.name == "d"),
+            "the good one loads"
+        );
+    }
+}

@@ -1,0 +1,193 @@
+//! Actions on the demo estate: a rollback puts the previous version back,
+//! an acknowledgement or maintenance window is a silence the estate's
+//! alerts honour, an expired silence ends, and a DR drill takes a few
+//! seconds that opsdeck times like a real one. The estate stays a function
+//! of time plus these changes.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, oneshot};
+
+use super::DemoEstate;
+use crate::actions::{ActionOutcome, ActionRequest, ActionRunner};
+use crate::domain::{Deployment, Phase, Silence};
+
+/// What actions have changed in the estate.
+#[derive(Debug, Default)]
+pub struct Changes {
+    /// Rollbacks by service, and when.
+    pub rollbacks: BTreeMap<String, DateTime<Utc>>,
+    /// Silences made by actions, with their matchers as label pairs.
+    pub silences: Vec<(Silence, Vec<(String, String)>)>,
+    /// Silences expired by actions, and when.
+    pub expired: BTreeMap<String, DateTime<Utc>>,
+}
+
+impl Changes {
+    /// A rollback after the current release started undoes it.
+    pub fn apply_rollbacks(&self, deployments: &mut [Deployment]) {
+        for d in deployments.iter_mut() {
+            let Some(at) = self.rollbacks.get(&d.service) else {
+                continue;
+            };
+            if d.deployed_at.is_some_and(|started| started <= *at) && d.phase != Phase::RolledBack {
+                let previous = d.previous_version.replace(d.version.clone());
+                d.version = previous.unwrap_or_else(|| d.version.clone());
+                d.phase = Phase::RolledBack;
+                d.rollbacks += 1;
+            }
+        }
+    }
+}
+
+/// Runs every action against the demo estate, after a short, visible show
+/// of work that can be cancelled like a real one.
+pub struct DemoRunner {
+    pub estate: Arc<DemoEstate>,
+}
+
+fn steps(request: &ActionRequest) -> Vec<String> {
+    let p = |k: &str| request.parameters.get(k).cloned().unwrap_or_default();
+    match request.action.as_str() {
+        "rollback" => vec![
+            format!(
+                "PLAY [rollback {} in {}]",
+                p("service"),
+                request.environment
+            ),
+            format!("TASK [switch traffic to {}]", p("previous_version")),
+            "ok: [lb-01] ok: [lb-02]".into(),
+            format!("TASK [scale down {}]", p("version")),
+            "changed: [k8s-prod]".into(),
+            "TASK [wait for healthy targets]".into(),
+            "ok: [k8s-prod] 4/4 healthy".into(),
+            "PLAY RECAP ok=5 changed=1 failed=0".into(),
+        ],
+        "dr_drill" => vec![
+            format!(
+                "restoring {} from its last backup into the DR site",
+                p("target")
+            ),
+            "restore: 25%".into(),
+            "restore: 60%".into(),
+            "restore: 100%".into(),
+            "verifying row counts and checksums".into(),
+            "switching the DR replica to read-write".into(),
+            "smoke tests passed".into(),
+        ],
+        _ => vec![format!("POST /api/v2/silences ({})", request.action)],
+    }
+}
+
+#[async_trait]
+impl ActionRunner for DemoRunner {
+    fn describe(&self, request: &ActionRequest) -> Result<Vec<String>, String> {
+        let p = |k: &str| request.parameters.get(k).cloned().unwrap_or_default();
+        let what = match request.action.as_str() {
+            "rollback" => format!(
+                "roll {} back from {} to {}",
+                request.target,
+                p("version"),
+                p("previous_version")
+            ),
+            "dr_drill" => format!("restore {} into the DR site and time it", request.target),
+            "acknowledge" | "silence" => format!(
+                "silence alertname=\"{}\", service=\"{}\" until {}",
+                p("alertname"),
+                p("service"),
+                p("ends_at")
+            ),
+            "maintenance" => format!(
+                "silence service=\"{}\" from {} until {}",
+                p("service"),
+                p("starts_at"),
+                p("ends_at")
+            ),
+            "expire_silence" => format!("expire silence {}", p("silence_id")),
+            other => format!("{other} {}", request.target),
+        };
+        Ok(vec![what, "(simulated on the demo estate)".into()])
+    }
+
+    async fn run(
+        &self,
+        request: ActionRequest,
+        output: mpsc::UnboundedSender<String>,
+        mut cancel: oneshot::Receiver<()>,
+    ) -> ActionOutcome {
+        let pause = if request.action == "dr_drill" {
+            700
+        } else {
+            400
+        };
+        for line in steps(&request) {
+            tokio::select! {
+                _ = &mut cancel => return ActionOutcome::Cancelled,
+                _ = tokio::time::sleep(std::time::Duration::from_millis(pause)) => {}
+            }
+            let _ = output.send(line);
+        }
+        match self.apply(&request, Utc::now()) {
+            Ok(detail) => ActionOutcome::Succeeded { detail },
+            Err(detail) => ActionOutcome::Failed { detail },
+        }
+    }
+}
+
+impl DemoRunner {
+    fn apply(&self, request: &ActionRequest, now: DateTime<Utc>) -> Result<String, String> {
+        let p = |k: &str| request.parameters.get(k).cloned().unwrap_or_default();
+        let time = |k: &str| {
+            DateTime::parse_from_rfc3339(&p(k))
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| format!("{k} is not a time"))
+        };
+        let mut changes = self
+            .estate
+            .changes
+            .lock()
+            .map_err(|_| "the demo is broken")?;
+        match request.action.as_str() {
+            "rollback" => {
+                changes.rollbacks.insert(p("service"), now);
+                Ok("rolled back".into())
+            }
+            "dr_drill" => Ok("drill passed".into()),
+            "acknowledge" | "silence" | "maintenance" => {
+                let mut pairs = vec![("service".to_string(), p("service"))];
+                if request.action != "maintenance" {
+                    pairs.insert(0, ("alertname".to_string(), p("alertname")));
+                }
+                let (starts_at, ends_at) = if request.action == "maintenance" {
+                    (time("starts_at")?, time("ends_at")?)
+                } else {
+                    (now, time("ends_at")?)
+                };
+                let id = format!("demo{:04}", changes.silences.len() + 1);
+                let matchers = pairs
+                    .iter()
+                    .map(|(k, v)| format!("{k}=\"{v}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let silence = Silence {
+                    id: id.clone(),
+                    matchers,
+                    created_by: p("user"),
+                    comment: format!("{} in opsdeck (demo)", request.action),
+                    starts_at,
+                    ends_at,
+                };
+                changes.silences.push((silence, pairs));
+                Ok(format!("silence {id} created"))
+            }
+            "expire_silence" => {
+                changes.expired.insert(p("silence_id"), now);
+                Ok(format!("silence {} expired", p("silence_id")))
+            }
+            other => Err(format!("the demo has no {other} action")),
+        }
+    }
+}

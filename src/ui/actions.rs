@@ -1,0 +1,232 @@
+//! Actions on screen: the confirmation dialog (what will run, on what, in
+//! which environment; Cancel first), the output pane of a run, and the
+//! history of this session's runs.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+
+use super::format;
+use super::widgets::{fit_text, panel};
+use crate::actions::ActionOutcome;
+use crate::app::App;
+use crate::app::actions::{Focus, Run, is_production};
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let [h] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [v] = Layout::vertical([Constraint::Length(height.min(area.height))])
+        .flex(Flex::Center)
+        .areas(h);
+    v
+}
+
+const DIALOG_WIDTH: u16 = 84;
+
+pub fn confirm(frame: &mut Frame, area: Rect, app: &App) {
+    let Some(d) = app.actions.confirm.as_ref() else {
+        return;
+    };
+    let th = &app.theme;
+    let inner = DIALOG_WIDTH.min(area.width).saturating_sub(2) as usize;
+    let label = |text: &str| Span::styled(format!(" {text:<12}"), th.muted);
+    let environment = if d.request.environment.is_empty() {
+        "—".to_string()
+    } else {
+        d.request.environment.clone()
+    };
+    let env_style = if is_production(&d.request.environment) {
+        th.crit
+    } else {
+        th.text
+    };
+    let mut lines = vec![
+        Line::from(vec![
+            label("target"),
+            Span::styled(d.request.target.clone(), th.accent),
+        ]),
+        Line::from(vec![
+            label("environment"),
+            Span::styled(environment, env_style),
+        ]),
+        Line::from(vec![
+            label("timeout"),
+            Span::styled(format::duration(d.request.timeout), th.text),
+        ]),
+        Line::from(""),
+    ];
+    match &d.description {
+        Ok(parts) => {
+            lines.push(Line::from(Span::styled(" will run:", th.muted)));
+            lines.extend(
+                parts
+                    .iter()
+                    .map(|p| Line::from(Span::styled(format!("   {p}"), th.text))),
+            );
+        }
+        Err(why) => lines.push(Line::from(Span::styled(
+            format!(" cannot run: {why}"),
+            th.crit,
+        ))),
+    }
+    let focused = |f: Focus| if d.focus == f { th.selection } else { th.text };
+    if !d.fields.is_empty() {
+        lines.push(Line::from(""));
+    }
+    for (i, field) in d.fields.iter().enumerate() {
+        let cursor = if d.focus == Focus::Field(i) {
+            "▏"
+        } else {
+            ""
+        };
+        lines.push(Line::from(vec![
+            label(field.label),
+            Span::styled(format!("{}{cursor}", field.value), focused(Focus::Field(i))),
+        ]));
+    }
+    if d.needs_name {
+        let cursor = if d.focus == Focus::Name { "▏" } else { "" };
+        lines.push(Line::from(""));
+        lines.push(Line::from(vec![
+            Span::styled(format!(" type {} to confirm: ", d.request.target), th.warn),
+            Span::styled(format!("{}{cursor}", d.typed), focused(Focus::Name)),
+        ]));
+    }
+    if let Some(problem) = &d.problem {
+        lines.push(Line::from(Span::styled(format!(" {problem}"), th.crit)));
+    }
+    lines.push(Line::from(""));
+    let run_style = if d.ready() {
+        focused(Focus::Run)
+    } else {
+        th.muted
+    };
+    lines.push(Line::from(vec![
+        Span::raw(" "),
+        Span::styled("[ Cancel ]", focused(Focus::Cancel)),
+        Span::raw("   "),
+        Span::styled("[ Run ]", run_style),
+        Span::styled("    Tab moves · Enter chooses · Esc cancels", th.muted),
+    ]));
+    let rows: usize = lines
+        .iter()
+        .map(|l| l.width().div_ceil(inner.max(1)).max(1))
+        .sum();
+    let rect = centered(area, DIALOG_WIDTH, rows as u16 + 2);
+    frame.render_widget(Clear, rect);
+    let title = format!("Confirm: {}", d.request.action);
+    let block = panel(app, title, true, Span::raw("")).border_style(th.warn);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        rect,
+    );
+}
+
+/// A run's state in a few words: "running 12s", "succeeded in 3s (exit 0)".
+fn state(app: &App, run: &Run) -> String {
+    match &run.finished {
+        None => format!(
+            "running {}",
+            format::duration(app.now.max(run.started) - run.started)
+        ),
+        Some((at, outcome)) => {
+            let took = format::duration(*at - run.started);
+            match outcome {
+                ActionOutcome::Succeeded { detail } | ActionOutcome::Failed { detail } => {
+                    format!("{} in {took} ({detail})", outcome.word())
+                }
+                _ => format!("{} after {took}", outcome.word()),
+            }
+        }
+    }
+}
+
+fn outcome_style(app: &App, run: &Run) -> ratatui::style::Style {
+    match &run.finished {
+        None => app.theme.accent,
+        Some((_, ActionOutcome::Succeeded { .. })) => app.theme.ok,
+        Some(_) => app.theme.crit,
+    }
+}
+
+/// The output of the run in the pane, over the bottom of the body.
+pub fn pane(frame: &mut Frame, body: Rect, app: &App) {
+    let Some(run) = app.actions.pane.and_then(|id| app.actions.run(id)) else {
+        return;
+    };
+    let height = (body.height / 2).clamp(5, 14).min(body.height);
+    let rect = Rect {
+        y: body.bottom() - height,
+        height,
+        ..body
+    };
+    let hint = if run.running() {
+        " x cancel · Esc hide "
+    } else {
+        " A history · Esc hide "
+    };
+    let title = format!("{} {}", run.request.action, run.request.target);
+    let block = panel(app, title, true, Span::styled(hint, app.theme.muted));
+    let inner = block.inner(rect);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(block, rect);
+    let width = inner.width as usize;
+    let mut lines = vec![Line::from(Span::styled(
+        fit_text(&state(app, run), width),
+        outcome_style(app, run),
+    ))];
+    let room = (inner.height as usize).saturating_sub(1);
+    let skip = run.output.len().saturating_sub(room);
+    lines.extend(
+        run.output
+            .iter()
+            .skip(skip)
+            .map(|l| Line::from(Span::styled(fit_text(l, width), app.theme.text))),
+    );
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// This session's runs, newest first.
+pub fn history(frame: &mut Frame, area: Rect, app: &App) {
+    let th = &app.theme;
+    let runs: Vec<&Run> = app.actions.runs.iter().rev().collect();
+    let mut lines: Vec<Line> = if runs.is_empty() {
+        vec![Line::from(Span::styled(" no action has run yet", th.muted))]
+    } else {
+        runs.iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let style = if i == app.history_selected {
+                    th.selection
+                } else {
+                    th.text
+                };
+                Line::from(vec![
+                    Span::styled(
+                        format!(
+                            " {}  {:<14} {:<24} ",
+                            r.started.format("%H:%M:%S"),
+                            fit_text(&r.request.action, 14),
+                            fit_text(&r.request.target, 24)
+                        ),
+                        style,
+                    ),
+                    Span::styled(state(app, r), outcome_style(app, r)),
+                ])
+            })
+            .collect()
+    };
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        " ↑↓ select · Enter shows its output · Esc closes",
+        th.muted,
+    )));
+    let rect = centered(area, 96, lines.len() as u16 + 2);
+    frame.render_widget(Clear, rect);
+    let block = panel(app, "Actions this session".into(), true, Span::raw(""));
+    frame.render_widget(Paragraph::new(lines).block(block), rect);
+}

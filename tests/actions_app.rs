@@ -1,0 +1,234 @@
+//! The app's side of actions, headless on the demo estate: the dispatch
+//! point, the dialog's rules, one action per target, and what a finished
+//! DR drill changes. What the event loop is asked to do is read from the
+//! app's outbox.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use opsdeck::actions::ActionOutcome;
+use opsdeck::app::actions::Effect;
+use opsdeck::app::command::Command;
+use opsdeck::app::tab::TableId;
+use opsdeck::app::{App, Mode, Msg, Settings};
+use opsdeck::config::keymap::Keymap;
+use opsdeck::config::theme::Theme;
+use opsdeck::demo::DemoEstate;
+use opsdeck::demo::actions::DemoRunner;
+use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap()
+}
+
+fn app(read_only: bool) -> App {
+    let settings = Settings {
+        demo: true,
+        read_only,
+        ..Settings::default()
+    };
+    let mut app = App::new(settings, Theme::builtin(), Keymap::builtin(), start());
+    let estate = Arc::new(DemoEstate::new(11, start()));
+    app.actions.specs = opsdeck::config::actions::demo();
+    app.actions.runners.demo = Some(Arc::new(DemoRunner {
+        estate: estate.clone(),
+    }));
+    app.actions.common = [("user".to_string(), "alice".to_string())].into();
+    for update in estate.updates_at(start(), Duration::days(30)) {
+        app.update(Msg::Feed(update));
+    }
+    app
+}
+
+fn key(app: &mut App, code: KeyCode, kind: KeyEventKind) {
+    let mut k = KeyEvent::new(code, KeyModifiers::NONE);
+    k.kind = kind;
+    app.update(Msg::Input(Event::Key(k)));
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    key(app, code, KeyEventKind::Press);
+}
+
+/// The audit events in the outbox, in order, and the outbox emptied.
+fn drain(app: &mut App) -> (Vec<&'static str>, Vec<Effect>) {
+    let effects: Vec<Effect> = app.actions.outbox.drain(..).collect();
+    let events = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Audit(note) => Some(note.event),
+            _ => None,
+        })
+        .collect();
+    (events, effects)
+}
+
+fn started(effects: &[Effect]) -> Option<u64> {
+    effects.iter().find_map(|e| match e {
+        Effect::Start { id, .. } => Some(*id),
+        _ => None,
+    })
+}
+
+#[test]
+fn read_only_refuses_at_dispatch_whatever_the_route() {
+    let mut app = app(true);
+    app.run(Command::ShowDeploys);
+    // By key, and by asking the dispatch point directly (as the `:` prompt
+    // and configured commands will).
+    press(&mut app, KeyCode::Char('R'));
+    assert!(app.dispatch("rollback"));
+    assert_eq!(app.mode, Mode::Normal, "no dialog opens");
+    assert!(app.actions.confirm.is_none());
+    let (events, effects) = drain(&mut app);
+    assert_eq!(events, ["refused", "refused"]);
+    assert!(started(&effects).is_none());
+    assert!(
+        app.actions
+            .notice
+            .as_deref()
+            .is_some_and(|n| n.contains("read-only")),
+        "{:?}",
+        app.actions.notice
+    );
+}
+
+#[test]
+fn cancel_is_the_default_and_a_held_key_cannot_confirm() {
+    let mut app = app(false);
+    app.run(Command::ShowBackups);
+    press(&mut app, KeyCode::Char('D'));
+    assert_eq!(app.mode, Mode::Confirm);
+    let dialog = app.actions.confirm.as_ref().unwrap();
+    assert!(!dialog.needs_name, "backups here have no environment");
+    // Enter straight away chooses Cancel.
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.mode, Mode::Normal);
+    let (events, effects) = drain(&mut app);
+    assert_eq!(events, ["asked", "cancelled"]);
+    assert!(started(&effects).is_none());
+    // Held keys arrive as repeats: ignored, so they can neither move to Run
+    // nor choose it.
+    press(&mut app, KeyCode::Char('D'));
+    for _ in 0..5 {
+        key(&mut app, KeyCode::Tab, KeyEventKind::Repeat);
+        key(&mut app, KeyCode::Enter, KeyEventKind::Repeat);
+    }
+    assert_eq!(app.mode, Mode::Confirm, "still asking");
+    press(&mut app, KeyCode::Esc);
+    let (events, effects) = drain(&mut app);
+    assert_eq!(events, ["asked", "cancelled"]);
+    assert!(started(&effects).is_none());
+}
+
+#[test]
+fn one_action_per_target_and_a_finished_drill_is_a_measured_rto() {
+    let mut app = app(false);
+    app.run(Command::ShowBackups);
+    let target = {
+        let row = app.table(TableId::Backups).selected_row().unwrap();
+        app.estate.backups.data.as_ref().unwrap()[row.index]
+            .target
+            .clone()
+    };
+    press(&mut app, KeyCode::Char('D'));
+    press(&mut app, KeyCode::Tab); // Cancel → Run
+    press(&mut app, KeyCode::Enter);
+    let (events, effects) = drain(&mut app);
+    assert_eq!(events, ["asked", "confirmed", "started"]);
+    let id = started(&effects).expect("started");
+    // A second drill of the same target while the first runs: refused.
+    press(&mut app, KeyCode::Char('D'));
+    assert_eq!(app.mode, Mode::Normal);
+    let (events, _) = drain(&mut app);
+    assert_eq!(events, ["asked", "refused"]);
+    assert!(
+        app.actions
+            .notice
+            .as_deref()
+            .unwrap()
+            .contains(&format!("dr_drill of {target} is still running"))
+    );
+    // It finishes 20 minutes later: the target's RTO is that, measured now.
+    let done = start() + Duration::minutes(20);
+    app.update(Msg::ActionOutput {
+        id,
+        line: "smoke tests passed".into(),
+    });
+    app.update(Msg::ActionDone {
+        id,
+        outcome: ActionOutcome::Succeeded {
+            detail: "drill passed".into(),
+        },
+        at: done,
+    });
+    let (events, effects) = drain(&mut app);
+    assert_eq!(events, ["finished"]);
+    let Effect::Audit(note) = &effects[0] else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(note.measured_rto_s, Some(1200));
+    assert_eq!(note.outcome.as_deref(), Some("succeeded"));
+    let backup = app
+        .estate
+        .backups
+        .data
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|b| b.target == target)
+        .unwrap();
+    let drill = backup.last_drill.unwrap();
+    assert_eq!(
+        (drill.at, drill.measured_rto),
+        (done, Duration::minutes(20))
+    );
+    let run = app.actions.run(id).unwrap();
+    assert_eq!(
+        run.output.back().map(String::as_str),
+        Some("smoke tests passed")
+    );
+    // A later reading of the same target keeps opsdeck's newer drill.
+    let later = DemoEstate::new(11, start()).updates_at(done, Duration::days(30));
+    for update in later {
+        app.update(Msg::Feed(update));
+    }
+    let again = app.estate.backups.data.as_ref().unwrap();
+    let kept = again.iter().find(|b| b.target == target).unwrap();
+    assert_eq!(kept.last_drill.map(|d| d.at), Some(done));
+}
+
+#[test]
+fn a_maintenance_window_takes_a_start_and_a_length_and_says_when_they_are_wrong() {
+    let mut app = app(false);
+    app.run(Command::ShowHealth);
+    press(&mut app, KeyCode::Char('m'));
+    assert_eq!(app.mode, Mode::Confirm);
+    // The start field has the focus: "now" becomes "04:30".
+    for _ in 0..3 {
+        press(&mut app, KeyCode::Backspace);
+    }
+    for c in "04:30".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    let dialog = app.actions.confirm.as_ref().unwrap();
+    let described = dialog.description.as_ref().unwrap().join(" ");
+    assert!(described.contains("T04:30:00"), "{described}");
+    assert!(
+        described.contains("T06:30:00"),
+        "two hours by default: {described}"
+    );
+    // A length nobody can read: described as the problem, Run refused.
+    press(&mut app, KeyCode::Tab);
+    for c in "soon".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    let dialog = app.actions.confirm.as_ref().unwrap();
+    assert!(dialog.description.as_ref().unwrap_err().contains("length"));
+    press(&mut app, KeyCode::Tab); // Cancel
+    press(&mut app, KeyCode::Tab); // Run
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.mode, Mode::Confirm, "not run");
+    let (_, effects) = drain(&mut app);
+    assert!(started(&effects).is_none());
+}

@@ -1,0 +1,167 @@
+//! Actions end to end: the real binary in tmux on the demo estate, a
+//! rollback from the keyboard through its dialog to its result, and the
+//! audit log it leaves; the same attempt read-only is refused and audited.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use support::{Expect, Harness, Tmux, require_tmux, sh_quote};
+
+const BIN: &str = env!("CARGO_BIN_EXE_opsdeck");
+const HARNESS: Harness = Harness {
+    prefix: "opsdeck-actions",
+    wait: Duration::from_secs(15),
+    poll: Duration::from_millis(50),
+};
+
+fn launch(t: &mut Tmux, extra: &str) -> String {
+    let audit = t.path("audit.log");
+    let script = format!(
+        "{} demo --audit-log {} {extra}; echo EXITED $?; sleep 30",
+        sh_quote(BIN),
+        sh_quote(&audit)
+    );
+    t.start(120, 40, &script);
+    t.expect(
+        "the first screen",
+        Expect::on(1).lines(&[&[" opsdeck ", " DEMO ", "UTC"]]),
+    );
+    audit
+}
+
+fn audit_lines(path: &str) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// The word between "type " and " to confirm" on the dialog.
+fn name_to_type(screen: &str) -> String {
+    let line = screen
+        .lines()
+        .find(|l| l.contains(" to confirm: "))
+        .unwrap_or_else(|| panic!("no name to type in\n{screen}"));
+    let after = &line[line.find("type ").expect("type") + 5..];
+    after[..after.find(" to confirm").expect("to confirm")].to_string()
+}
+
+#[test]
+fn a_rollback_is_shown_confirmed_by_name_run_and_audited() {
+    require_tmux();
+    let mut t = Tmux::new(HARNESS, "rollback");
+    let audit = launch(&mut t, "");
+    t.go_to_tab(3);
+    t.expect(
+        "the deployments",
+        Expect::on(3).has(&["production", "blue-green"]),
+    );
+    t.send("R");
+    let dialog = t.expect(
+        "the rollback dialog",
+        Expect::on(3).has(&[
+            "Confirm: rollback",
+            "environment",
+            "production",
+            "will run:",
+            "(simulated on the demo estate)",
+            "[ Cancel ]",
+            "[ Run ]",
+        ]),
+    );
+    let service = name_to_type(&dialog);
+    let target_line = dialog
+        .lines()
+        .find(|l| l.contains("target"))
+        .expect("a target line");
+    assert!(target_line.contains(&service), "{target_line}");
+    // Run without the name typed runs nothing.
+    t.send("Tab");
+    t.send("Tab");
+    t.send("Enter");
+    t.expect(
+        "Run refused until the name is typed",
+        Expect::on(3).has(&["Confirm: rollback", "the name typed does not match"]),
+    );
+    // Tab wraps round to the name.
+    t.send("Tab");
+    t.type_text(&service);
+    t.send("Tab");
+    t.send("Tab");
+    t.send("Enter");
+    t.expect(
+        "the output pane and the result",
+        Expect::on(3).has(&["PLAY RECAP", "succeeded in", &format!("rollback {service}")]),
+    );
+    let row = t.expect(
+        "the deployment rolled back",
+        Expect::on(3).lines(&[&[&service, "rolled back"]]),
+    );
+    assert!(!row.contains("Confirm: rollback"), "the dialog closed");
+
+    let lines = audit_lines(&audit);
+    let events: Vec<&str> = lines.iter().map(|l| l["event"].as_str().unwrap()).collect();
+    assert_eq!(
+        events,
+        ["asked", "confirmed", "started", "finished"],
+        "{lines:#?}"
+    );
+    for line in &lines {
+        assert_eq!(line["action"], "rollback");
+        assert_eq!(line["target"], service.as_str());
+        assert_eq!(line["environment"], "production");
+        assert!(
+            line["user"].as_str().is_some_and(|u| !u.is_empty()),
+            "{line}"
+        );
+        assert!(
+            line["host"].as_str().is_some_and(|h| !h.is_empty()),
+            "{line}"
+        );
+    }
+    let finished = &lines[3];
+    assert_eq!(finished["outcome"], "succeeded");
+    assert!(
+        finished["duration_ms"].as_u64().unwrap() >= 1_000,
+        "{finished}"
+    );
+    assert!(
+        finished["description"][0]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("roll {service} back from ")),
+        "{finished}"
+    );
+}
+
+#[test]
+fn read_only_refuses_the_rollback_and_audits_the_refusal() {
+    require_tmux();
+    let mut t = Tmux::new(HARNESS, "read-only");
+    let audit = launch(&mut t, "--read-only");
+    t.go_to_tab(3);
+    t.expect(
+        "the deployments",
+        Expect::on(3).has(&["production", "blue-green"]),
+    );
+    t.send("R");
+    t.expect(
+        "the refusal in the footer",
+        Expect::on(3)
+            .has(&["rollback refused: opsdeck runs read-only", "READ-ONLY"])
+            .lacks(&["Confirm: rollback"]),
+    );
+    let lines = audit_lines(&audit);
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert_eq!(lines[0]["event"], "refused");
+    assert_eq!(lines[0]["action"], "rollback");
+    assert!(
+        lines[0]["reason"].as_str().unwrap().contains("read-only"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[0]["target"].as_str().is_some_and(|t| !t.is_empty()));
+}
