@@ -44,6 +44,7 @@ cargo build --release
 # --- private tmux server ---------------------------------------------------
 TMP="$(mktemp -d)"
 SOCKET="$TMP/tmux.sock"  # private server: never the user's default one
+CMD="$CMD --audit-log $TMP/audit.log"  # the rollback shot must not write to your own audit log
 t() { tmux -S "$SOCKET" -f /dev/null "$@"; }
 cleanup() {
     t kill-server 2>/dev/null || true
@@ -115,6 +116,19 @@ done
 key big 1
 key big '?'
 shot big help
+key big Escape
+
+# An action: the rollback dialog on the Deploys tab, then its output.
+key big 3
+key big R
+shot big action-dialog
+target="$(t capture-pane -p -t big | sed -n 's/.*type \([^ ]*\) to confirm.*/\1/p' | head -1)"
+[ -n "$target" ] || die "the rollback dialog did not ask for a name"
+t send-keys -t big -l "$target"
+t send-keys -t big Tab Tab Enter
+wait_for big "PLAY RECAP" 15
+sleep 1
+shot big action-output
 key big Escape
 
 start small 80 24

@@ -171,7 +171,7 @@ fn dashboard(global: &GlobalArgs, estate: Estate) -> ExitCode {
         Some(s) => s.clone(),
         None => Default::default(),
     };
-    let audit = match audit_log(global, secrets) {
+    let (audit, drills) = match audit_log(global, secrets) {
         Ok(audit) => audit,
         Err(e) => return fail(&e),
     };
@@ -181,6 +181,7 @@ fn dashboard(global: &GlobalArgs, estate: Estate) -> ExitCode {
     let mut app = App::new(settings, theme, keymap, now);
     app.problems = problems;
     app.actions = actions;
+    app.drills = drills;
     if let Some(estate) = demo {
         replay_demo_hour(&mut app, &estate, now);
     }
@@ -323,7 +324,7 @@ fn live_runners(config: &Config) -> (opsdeck::app::actions::Runners, Vec<config:
 fn audit_log(
     global: &GlobalArgs,
     secrets: opsdeck::actions::SecretStore,
-) -> Result<opsdeck::run::Audit, String> {
+) -> Result<(opsdeck::run::Audit, Drills), String> {
     use opsdeck::actions::audit::{AuditLog, Who};
     let path = global
         .audit_log
@@ -333,11 +334,45 @@ fn audit_log(
     let log = AuditLog::open(&path)
         .map_err(|e| format!("cannot open the audit log {}: {e}", path.display()))?
         .masking(secrets);
+    let drills = drills_in(&path);
     let who = Who::current();
-    Ok(Box::new(move |note| {
+    let audit: opsdeck::run::Audit = Box::new(move |note| {
         log.append(&note.to_event(&who, Utc::now()))
             .map_err(|e| format!("{}: {e}", path.display()))
-    }))
+    });
+    Ok((audit, drills))
+}
+
+type Drills = std::collections::BTreeMap<String, opsdeck::domain::DrillResult>;
+
+/// The DR drills opsdeck ran before, from the audit log: the last that
+/// succeeded per target, with its measured RTO. Lines that do not parse
+/// are skipped; the log is the record, not a configuration.
+fn drills_in(path: &std::path::Path) -> Drills {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut out = Drills::new();
+    for line in text.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let (Some(target), Some(rto), Some(at)) = (
+            v["target"].as_str(),
+            v["measured_rto_s"].as_i64(),
+            v["time"]
+                .as_str()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()),
+        ) else {
+            continue;
+        };
+        if v["action"] == "dr_drill" && v["event"] == "finished" {
+            let drill = opsdeck::domain::DrillResult {
+                at: at.with_timezone(&Utc),
+                measured_rto: chrono::Duration::seconds(rto),
+            };
+            out.insert(target.to_string(), drill);
+        }
+    }
+    out
 }
 
 /// `opsdeck status`: one round of fetches, the glance, and its exit code.

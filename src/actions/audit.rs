@@ -129,10 +129,12 @@ fn ssh_client(connection: Option<String>, client: Option<String>) -> Option<Stri
         .find_map(|v| v.split_whitespace().next().map(str::to_string))
 }
 
-/// Where the audit log lives by default: beside opsdeck's logs in the state
-/// directory (`~/.local/state/opsdeck/audit.log` on Linux).
+/// Where the audit log lives by default: the XDG data directory
+/// (`~/.local/share/opsdeck/audit.log` on Linux), not the state directory
+/// beside the logs: it is the record of what was done (DR drills' measured
+/// RTOs are read back from it), not a log to rotate away.
 pub fn default_path() -> Option<PathBuf> {
-    crate::config::state_dir().map(|dir| dir.join("audit.log"))
+    crate::config::project_dirs().map(|dirs| dirs.data_dir().join("audit.log"))
 }
 
 /// An append-only JSON-lines file, safe to share between threads.
@@ -332,6 +334,17 @@ mod tests {
             some("2001:db8::1")
         );
         assert_eq!(ssh_client(None, None), None);
+    }
+
+    #[test]
+    fn the_default_path_is_in_the_data_directory() {
+        let path = default_path().expect("a home directory");
+        let data = crate::config::project_dirs()
+            .unwrap()
+            .data_dir()
+            .to_path_buf();
+        assert_eq!(path, data.join("audit.log"));
+        assert!(path.ends_with("opsdeck/audit.log"), "{}", path.display());
     }
 
     #[test]

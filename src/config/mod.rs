@@ -48,7 +48,8 @@ pub fn user_config_dir() -> Option<PathBuf> {
     project_dirs().map(|d| d.config_dir().to_path_buf())
 }
 
-/// Where logs and the audit trail live (`~/.local/state/opsdeck` on Linux).
+/// Where logs live (`~/.local/state/opsdeck` on Linux); the audit log is
+/// data, in the data directory (`actions::audit::default_path`).
 pub fn state_dir() -> Option<PathBuf> {
     project_dirs().map(|d| {
         d.state_dir()
