@@ -232,3 +232,39 @@ fn a_maintenance_window_takes_a_start_and_a_length_and_says_when_they_are_wrong(
     let (_, effects) = drain(&mut app);
     assert!(started(&effects).is_none());
 }
+
+#[test]
+fn a_failed_run_is_audited_as_failed_and_said_so() {
+    let mut app = app(false);
+    app.run(Command::ShowIncidents);
+    press(&mut app, KeyCode::Char('a'));
+    assert_eq!(app.mode, Mode::Confirm);
+    press(&mut app, KeyCode::Tab); // Cancel → Run
+    press(&mut app, KeyCode::Enter);
+    let (_, effects) = drain(&mut app);
+    let id = started(&effects).expect("started");
+    app.update(Msg::ActionDone {
+        id,
+        outcome: ActionOutcome::Failed {
+            detail: "Alertmanager answered HTTP 400: bad matcher".into(),
+        },
+        at: start() + Duration::seconds(2),
+    });
+    let (events, effects) = drain(&mut app);
+    assert_eq!(events, ["finished"]);
+    let Effect::Audit(note) = &effects[0] else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(note.outcome.as_deref(), Some("failed"));
+    assert_eq!(
+        note.detail.as_deref(),
+        Some("Alertmanager answered HTTP 400: bad matcher")
+    );
+    assert_eq!(note.duration_ms, Some(2_000));
+    assert_eq!(note.measured_rto_s, None, "only a DR drill measures an RTO");
+    assert!(
+        app.actions.notice.as_deref().unwrap().ends_with(": failed"),
+        "{:?}",
+        app.actions.notice
+    );
+}

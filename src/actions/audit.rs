@@ -101,13 +101,18 @@ pub struct Who {
 }
 
 impl Who {
-    /// `$USER` (else `$LOGNAME`, else `uid N`), the host name, and the SSH
-    /// client's address from `$SSH_CONNECTION` or `$SSH_CLIENT`.
+    /// The account of the real user id (from /etc/passwd: `$USER` is only
+    /// what the environment claims), else `$USER`, else `uid N`; the host
+    /// name; and the SSH client's address from `$SSH_CONNECTION` or
+    /// `$SSH_CLIENT`.
     pub fn current() -> Who {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let user = var("USER")
+        let uid = rustix::process::getuid().as_raw();
+        let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+        let user = account(&passwd, uid)
+            .or_else(|| var("USER"))
             .or_else(|| var("LOGNAME"))
-            .unwrap_or_else(|| format!("uid {}", rustix::process::getuid().as_raw()));
+            .unwrap_or_else(|| format!("uid {uid}"));
         let host = rustix::system::uname()
             .nodename()
             .to_string_lossy()
@@ -118,6 +123,16 @@ impl Who {
             ssh_client: ssh_client(var("SSH_CONNECTION"), var("SSH_CLIENT")),
         }
     }
+}
+
+/// The name of account `uid` in a passwd file's text.
+fn account(passwd: &str, uid: u32) -> Option<String> {
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let id = fields.nth(1)?.parse::<u32>().ok()?;
+        (id == uid && !name.is_empty()).then(|| name.to_string())
+    })
 }
 
 /// The first field of `SSH_CONNECTION` ("client port server port"), else
@@ -352,5 +367,13 @@ mod tests {
         let who = Who::current();
         assert!(!who.user.is_empty());
         assert!(!who.host.is_empty());
+    }
+
+    #[test]
+    fn the_user_is_the_account_of_the_real_uid() {
+        let passwd = "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/sh\n";
+        assert_eq!(account(passwd, 1000).as_deref(), Some("alice"));
+        assert_eq!(account(passwd, 0).as_deref(), Some("root"));
+        assert_eq!(account(passwd, 4242), None);
     }
 }

@@ -259,7 +259,13 @@ impl Actions {
 
     /// Opens the dialog for `request` under `spec`, or refuses when a run
     /// for the same target is still going (one action per target).
-    pub fn ask(&mut self, spec: ActionSpec, request: ActionRequest, fields: Vec<Field>) -> bool {
+    pub fn ask(
+        &mut self,
+        spec: ActionSpec,
+        request: ActionRequest,
+        fields: Vec<Field>,
+        now: DateTime<Utc>,
+    ) -> bool {
         self.outbox
             .push(Effect::Audit(AuditNote::of("asked", &request, &[])));
         if let Some(busy) = self
@@ -299,7 +305,7 @@ impl Actions {
             focus,
             problem: None,
         };
-        self.describe(&mut dialog);
+        self.describe(&mut dialog, now);
         self.confirm = Some(dialog);
         self.notice = None;
         true
@@ -307,8 +313,8 @@ impl Actions {
 
     /// Fills the request's parameters from the dialog's fields and
     /// describes it with its runner.
-    pub fn describe(&self, dialog: &mut Confirmation) {
-        let parsed = apply_fields(&dialog.fields, &mut dialog.request.parameters, Utc::now());
+    pub fn describe(&self, dialog: &mut Confirmation, now: DateTime<Utc>) {
+        let parsed = apply_fields(&dialog.fields, &mut dialog.request.parameters, now);
         dialog.description = match (parsed, self.runners.for_backend(&dialog.request.backend)) {
             (Err(e), _) => Err(e),
             (Ok(()), None) => Err("no runner for this backend is configured".into()),
@@ -330,7 +336,7 @@ impl Actions {
         let Some(mut d) = self.confirm.take() else {
             return;
         };
-        self.describe(&mut d);
+        self.describe(&mut d, now);
         if !d.ready() {
             d.problem = Some(match &d.description {
                 Err(e) => e.clone(),

@@ -121,7 +121,7 @@ impl App {
             backend: spec.backend.clone(),
             timeout: spec.timeout,
         };
-        if self.actions.ask(spec, request, fields) {
+        if self.actions.ask(spec, request, fields, self.now) {
             self.mode = Mode::Confirm;
         }
         true
@@ -246,7 +246,7 @@ impl App {
                     _ => return false,
                 }
                 let mut d = self.actions.confirm.take().expect("checked above");
-                self.actions.describe(&mut d);
+                self.actions.describe(&mut d, self.now);
                 self.actions.confirm = Some(d);
             }
             KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
@@ -256,7 +256,7 @@ impl App {
                     _ => return false,
                 }
                 let mut d = self.actions.confirm.take().expect("checked above");
-                self.actions.describe(&mut d);
+                self.actions.describe(&mut d, self.now);
                 self.actions.confirm = Some(d);
             }
             _ => return false,
