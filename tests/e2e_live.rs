@@ -433,3 +433,99 @@ fn dead_prometheus_shows_an_error_while_incidents_stay_live() {
         started.elapsed()
     );
 }
+
+// ---------------------------------------------------------------------------
+// 3. An acknowledgement from the keyboard reaches a real Alertmanager
+// ---------------------------------------------------------------------------
+
+#[test]
+fn acknowledging_an_incident_silences_it_in_alertmanager_and_is_audited() {
+    require_tmux();
+    let alertmanager = Alertmanager::start();
+    alertmanager.post_alerts(serde_json::json!([{
+        "labels": {"alertname": "DiskFull", "service": "db", "severity": "critical"},
+        "annotations": {"summary": "disk above 95%"}
+    }]));
+    let mut t = Tmux::new(HARNESS, "acknowledge");
+    // Prometheus is not needed here: a dead port, whose errors stay on
+    // their panels while the incidents come from Alertmanager.
+    let prometheus = format!("http://127.0.0.1:{}", dead_port());
+    let pid = t.launch(120, 40, &prometheus, &alertmanager.url());
+    // Keys only once opsdeck owns the terminal, or the shell echoes them.
+    t.expect(
+        "the first screen",
+        Expect::default().lines(&[&[" opsdeck ", "UTC"]]),
+    );
+    t.go_to_tab(5);
+    t.expect(
+        "the incident",
+        Expect::on(5).lines(&[&["DiskFull", "db", "disk above 95%"]]),
+    );
+    t.send("a");
+    t.expect(
+        "the acknowledge dialog",
+        Expect::on(5).has(&[
+            "Confirm: acknowledge",
+            &format!("POST {}/api/v2/silences", alertmanager.url()),
+            "alertname=\"DiskFull\", service=\"db\"",
+        ]),
+    );
+    t.send("Tab");
+    t.send("Enter");
+    // The output pane covers the silences panel: no tab check from here.
+    t.expect(
+        "the silence created",
+        Expect::default().has(&["acknowledge DiskFull/db: succeeded", "created"]),
+    );
+    let silences = alertmanager.silences();
+    let silence = silences
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["status"]["state"] == "active")
+        .unwrap_or_else(|| panic!("no active silence: {silences:#}"));
+    let matchers: Vec<(String, String)> = silence["matchers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            assert_eq!(m["isRegex"], false, "{m}");
+            (
+                m["name"].as_str().unwrap().to_string(),
+                m["value"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        matchers.contains(&("alertname".into(), "DiskFull".into())),
+        "{silence:#}"
+    );
+    assert!(
+        matchers.contains(&("service".into(), "db".into())),
+        "{silence:#}"
+    );
+    assert_eq!(silence["comment"], "acknowledged in opsdeck");
+    // The incident says so once Alertmanager applies the silence.
+    t.expect(
+        "the incident silenced",
+        Expect::default().lines(&[&["DiskFull", "[silenced]"]]),
+    );
+    let audit = std::fs::read_to_string(t.path(".local/share/opsdeck/audit.log"))
+        .expect("the audit log in the private home");
+    let events: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let stages: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        stages,
+        ["asked", "confirmed", "started", "finished"],
+        "{audit}"
+    );
+    assert_eq!(events[3]["outcome"], "succeeded");
+    assert_eq!(events[3]["target"], "DiskFull/db");
+    assert_eq!(t.quit(pid), 0);
+}
