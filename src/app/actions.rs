@@ -457,18 +457,19 @@ fn apply_fields(
     now: DateTime<Utc>,
 ) -> Result<(), String> {
     let value = |label: &str| fields.iter().find(|f| f.label == label).map(|f| &f.value);
+    let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let (Some(starts), Some(length)) = (value("starts"), value("length")) else {
         if let Some(length) = value("length") {
             let ends = now + parse_length(length)?;
-            parameters.insert("starts_at".into(), now.to_rfc3339());
-            parameters.insert("ends_at".into(), ends.to_rfc3339());
+            parameters.insert("starts_at".into(), stamp(now));
+            parameters.insert("ends_at".into(), stamp(ends));
         }
         return Ok(());
     };
     let start = parse_start(starts, now)?;
     let ends = start + parse_length(length)?;
-    parameters.insert("starts_at".into(), start.to_rfc3339());
-    parameters.insert("ends_at".into(), ends.to_rfc3339());
+    parameters.insert("starts_at".into(), stamp(start));
+    parameters.insert("ends_at".into(), stamp(ends));
     Ok(())
 }
 

@@ -249,7 +249,11 @@ impl App {
                 self.actions.describe(&mut d, self.now);
                 self.actions.confirm = Some(d);
             }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+            KeyCode::Char(c)
+                if !key
+                    .modifiers
+                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+            {
                 match dialog.focus {
                     Focus::Name => dialog.typed.push(c),
                     Focus::Field(i) => dialog.fields[i].value.push(c),

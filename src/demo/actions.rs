@@ -95,10 +95,13 @@ impl ActionRunner for DemoRunner {
             ),
             "dr_drill" => format!("restore {} into the DR site and time it", request.target),
             "acknowledge" | "silence" => format!(
-                "silence alertname=\"{}\", service=\"{}\" until {}",
+                "silence alertname=\"{}\", service=\"{}\" {}",
                 p("alertname"),
                 p("service"),
-                p("ends_at")
+                match request.parameters.get("ends_at") {
+                    Some(ends) => format!("until {ends}"),
+                    None => "for 1h".to_string(),
+                }
             ),
             "maintenance" => format!(
                 "silence service=\"{}\" from {} until {}",
@@ -163,8 +166,11 @@ impl DemoRunner {
                 }
                 let (starts_at, ends_at) = if request.action == "maintenance" {
                     (time("starts_at")?, time("ends_at")?)
-                } else {
+                } else if request.parameters.contains_key("ends_at") {
                     (now, time("ends_at")?)
+                } else {
+                    // An acknowledgement: the built-in hour.
+                    (now, now + chrono::Duration::hours(1))
                 };
                 let id = format!("demo{:04}", changes.silences.len() + 1);
                 let matchers = pairs

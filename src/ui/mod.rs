@@ -171,6 +171,9 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
         let tab_hints: &[(Command, &str)] = match app.tab {
             Tab::Deploys => &[(Command::Rollback, "rollback")],
             Tab::Backups => &[(Command::DrDrill, "DR drill")],
+            Tab::Incidents if app.focused_table() == crate::app::tab::TableId::Silences => {
+                &[(Command::ExpireSilence, "expire")]
+            }
             Tab::Incidents => &[
                 (Command::Acknowledge, "ack"),
                 (Command::Silence, "silence"),
