@@ -171,7 +171,7 @@ fn dashboard(global: &GlobalArgs, estate: Estate) -> ExitCode {
         Some(s) => s.clone(),
         None => Default::default(),
     };
-    let (audit, drills) = match audit_log(global, secrets) {
+    let (audit, drills) = match audit_log(global, secrets, demo.is_some()) {
         Ok(audit) => audit,
         Err(e) => return fail(&e),
     };
@@ -324,12 +324,24 @@ fn live_runners(config: &Config) -> (opsdeck::app::actions::Runners, Vec<config:
 fn audit_log(
     global: &GlobalArgs,
     secrets: opsdeck::actions::SecretStore,
+    demo: bool,
 ) -> Result<(opsdeck::run::Audit, Drills), String> {
     use opsdeck::actions::audit::{AuditLog, Who};
+    // The demo keeps its own log: its simulated drills must never reach a
+    // live estate's Backups tab.
+    let default = || {
+        opsdeck::actions::audit::default_path().map(|p| {
+            if demo {
+                p.with_file_name("demo-audit.log")
+            } else {
+                p
+            }
+        })
+    };
     let path = global
         .audit_log
         .clone()
-        .or_else(opsdeck::actions::audit::default_path)
+        .or_else(default)
         .ok_or("no home directory for the audit log; give --audit-log PATH")?;
     let log = AuditLog::open(&path)
         .map_err(|e| format!("cannot open the audit log {}: {e}", path.display()))?

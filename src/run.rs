@@ -209,7 +209,11 @@ impl Runs {
                         }
                         Ok(runner) => {
                             let (cancel, cancelled) = tokio::sync::oneshot::channel();
+                            // Runs that ended need no way to cancel them.
+                            self.cancels
+                                .retain(|id, _| app.actions.run(*id).is_some_and(|r| r.running()));
                             self.cancels.insert(id, cancel);
+                            app.actions.mark_started(id, Utc::now());
                             spawn_run(id, runner, request, cancelled, tx.clone());
                         }
                     }
@@ -244,7 +248,9 @@ impl Runs {
         for (_, cancel) in std::mem::take(&mut self.cancels) {
             let _ = cancel.send(());
         }
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+        // Longer than an exec run's own stop (2 s from SIGTERM to SIGKILL,
+        // then up to 1 s for its last output).
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         while app.actions.runs.iter().any(|r| r.running()) {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
                 Ok(Some(msg @ (Msg::ActionDone { .. } | Msg::ActionOutput { .. }))) => {
@@ -266,7 +272,7 @@ impl Runs {
             app.update(Msg::ActionDone {
                 id,
                 outcome: ActionOutcome::Failed {
-                    detail: "opsdeck exited; the run did not stop within 3 s".into(),
+                    detail: "opsdeck exited; the run did not stop within 5 s".into(),
                 },
                 at: Utc::now(),
             });

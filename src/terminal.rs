@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
-use ratatui::crossterm::{cursor, execute, terminal};
+use ratatui::crossterm::{cursor, event, execute, terminal};
 
 pub type Tui = Terminal<CrosstermBackend<Stdout>>;
 
@@ -33,7 +33,14 @@ pub fn guarded<T>(f: impl FnOnce() -> T + std::panic::UnwindSafe) -> Option<T> {
 pub fn enter() -> io::Result<Tui> {
     terminal::enable_raw_mode()?;
     ACTIVE.store(true, Ordering::SeqCst);
-    execute!(io::stdout(), terminal::EnterAlternateScreen, cursor::Hide)?;
+    // Bracketed paste: pasted text arrives as one paste event, never as
+    // keys that could answer a confirmation dialog.
+    execute!(
+        io::stdout(),
+        terminal::EnterAlternateScreen,
+        cursor::Hide,
+        event::EnableBracketedPaste
+    )?;
     Terminal::new(CrosstermBackend::new(io::stdout()))
 }
 
@@ -42,7 +49,12 @@ pub fn enter() -> io::Result<Tui> {
 pub fn restore() {
     if ACTIVE.swap(false, Ordering::SeqCst) {
         let mut out = io::stdout();
-        let _ = execute!(out, terminal::LeaveAlternateScreen, cursor::Show);
+        let _ = execute!(
+            out,
+            event::DisableBracketedPaste,
+            terminal::LeaveAlternateScreen,
+            cursor::Show
+        );
         let _ = terminal::disable_raw_mode();
         let _ = out.flush();
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use opsdeck::actions::ActionOutcome;
-use opsdeck::app::actions::Effect;
+use opsdeck::app::actions::{Effect, Focus};
 use opsdeck::app::command::Command;
 use opsdeck::app::tab::TableId;
 use opsdeck::app::{App, Mode, Msg, Settings};
@@ -34,6 +34,8 @@ fn app(read_only: bool) -> App {
         estate: estate.clone(),
     }));
     app.actions.common = [("user".to_string(), "alice".to_string())].into();
+    // Keys arrive at once here; the typed-ahead guard has its own test.
+    app.actions.arm_delay = std::time::Duration::ZERO;
     for update in estate.updates_at(start(), Duration::days(30)) {
         app.update(Msg::Feed(update));
     }
@@ -61,6 +63,50 @@ fn drain(app: &mut App) -> (Vec<&'static str>, Vec<Effect>) {
         })
         .collect();
     (events, effects)
+}
+
+/// Answers the open dialog with Run: types the target's name where it is
+/// asked for, then moves to Run and chooses it.
+fn run_dialog(app: &mut App) {
+    for _ in 0..10 {
+        let Some(d) = app.actions.confirm.as_ref() else {
+            return;
+        };
+        match d.focus {
+            Focus::Name if d.typed != d.request.target => {
+                let name = d.request.target.clone();
+                for c in name.chars() {
+                    press(app, KeyCode::Char(c));
+                }
+            }
+            Focus::Run => {
+                press(app, KeyCode::Enter);
+                return;
+            }
+            _ => press(app, KeyCode::Tab),
+        }
+    }
+    panic!("the dialog never reached Run");
+}
+
+/// Moves the focus to Run without typing anything.
+fn tab_to_run(app: &mut App) {
+    while app.actions.confirm.as_ref().unwrap().focus != Focus::Run {
+        press(app, KeyCode::Tab);
+    }
+}
+
+/// Selects the first backup target outside the critical tier.
+fn select_uncritical_backup(app: &mut App) -> String {
+    for _ in 0..20 {
+        let row = app.table(TableId::Backups).selected_row().unwrap();
+        let b = &app.estate.backups.data.as_ref().unwrap()[row.index];
+        if b.tier != opsdeck::domain::Tier::Critical {
+            return b.target.clone();
+        }
+        press(app, KeyCode::Down);
+    }
+    panic!("every backup target is critical");
 }
 
 fn started(effects: &[Effect]) -> Option<u64> {
@@ -97,10 +143,14 @@ fn read_only_refuses_at_dispatch_whatever_the_route() {
 fn cancel_is_the_default_and_a_held_key_cannot_confirm() {
     let mut app = app(false);
     app.run(Command::ShowBackups);
+    select_uncritical_backup(&mut app);
     press(&mut app, KeyCode::Char('D'));
     assert_eq!(app.mode, Mode::Confirm);
     let dialog = app.actions.confirm.as_ref().unwrap();
-    assert!(!dialog.needs_name, "backups here have no environment");
+    assert!(
+        !dialog.needs_name,
+        "an uncritical target outside production"
+    );
     // Enter straight away chooses Cancel.
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.mode, Mode::Normal);
@@ -132,8 +182,11 @@ fn one_action_per_target_and_a_finished_drill_is_a_measured_rto() {
             .clone()
     };
     press(&mut app, KeyCode::Char('D'));
-    press(&mut app, KeyCode::Tab); // Cancel → Run
-    press(&mut app, KeyCode::Enter);
+    assert!(
+        app.actions.confirm.as_ref().unwrap().needs_name,
+        "a critical target's drill needs its name typed"
+    );
+    run_dialog(&mut app);
     let (events, effects) = drain(&mut app);
     assert_eq!(events, ["asked", "confirmed", "started"]);
     let id = started(&effects).expect("started");
@@ -225,8 +278,7 @@ fn a_maintenance_window_takes_a_start_and_a_length_and_says_when_they_are_wrong(
     }
     let dialog = app.actions.confirm.as_ref().unwrap();
     assert!(dialog.description.as_ref().unwrap_err().contains("length"));
-    press(&mut app, KeyCode::Tab); // Cancel
-    press(&mut app, KeyCode::Tab); // Run
+    tab_to_run(&mut app);
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.mode, Mode::Confirm, "not run");
     let (_, effects) = drain(&mut app);
@@ -239,8 +291,13 @@ fn a_failed_run_is_audited_as_failed_and_said_so() {
     app.run(Command::ShowIncidents);
     press(&mut app, KeyCode::Char('a'));
     assert_eq!(app.mode, Mode::Confirm);
-    press(&mut app, KeyCode::Tab); // Cancel → Run
-    press(&mut app, KeyCode::Enter);
+    let dialog = app.actions.confirm.as_ref().unwrap();
+    assert_eq!(
+        dialog.request.environment, "production",
+        "from its deployment"
+    );
+    assert!(dialog.needs_name);
+    run_dialog(&mut app);
     let (_, effects) = drain(&mut app);
     let id = started(&effects).expect("started");
     app.update(Msg::ActionDone {
@@ -267,4 +324,24 @@ fn a_failed_run_is_audited_as_failed_and_said_so() {
         "{:?}",
         app.actions.notice
     );
+}
+
+#[test]
+fn keys_typed_ahead_of_the_dialog_are_ignored_and_esc_still_cancels() {
+    let mut app = app(false);
+    app.actions.arm_delay = std::time::Duration::from_secs(60);
+    app.run(Command::ShowBackups);
+    // D, then → and Enter in the same breath (typed ahead, or pasted as keys).
+    press(&mut app, KeyCode::Char('D'));
+    press(&mut app, KeyCode::Right);
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.mode, Mode::Confirm, "still asking");
+    let (events, effects) = drain(&mut app);
+    assert_eq!(events, ["asked"]);
+    assert!(started(&effects).is_none());
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.mode, Mode::Normal);
+    let (events, _) = drain(&mut app);
+    assert_eq!(events, ["cancelled"]);
 }

@@ -128,6 +128,33 @@ async fn an_acknowledgement_silences_the_alert_by_name_and_service() {
 }
 
 #[tokio::test]
+async fn a_silence_lasts_the_length_chosen_in_the_dialog_not_the_configured_one() {
+    let am = Alertmanager::start();
+    let runner = runner(&am.url());
+    let ends = (Utc::now() + Duration::minutes(30)).to_rfc3339();
+    let silence_for = request(
+        SilenceOp::Acknowledge {
+            duration: Duration::hours(4),
+        },
+        &[
+            ("alertname", "CheckoutDown"),
+            ("service_label", "service"),
+            ("service", "checkout"),
+            ("user", "alice"),
+            ("ends_at", ends.as_str()),
+        ],
+    );
+    let id = created_id(&run(&runner, silence_for).await);
+    let created = silence(&am, &id);
+    let ends = chrono::DateTime::parse_from_rfc3339(created["endsAt"].as_str().unwrap()).unwrap();
+    let left = ends.with_timezone(&Utc) - Utc::now();
+    assert!(
+        left > Duration::minutes(29) && left <= Duration::minutes(30),
+        "30 minutes as chosen, not 4 hours: {left}"
+    );
+}
+
+#[tokio::test]
 async fn a_maintenance_window_in_the_future_is_pending_and_one_starting_now_is_active() {
     let am = Alertmanager::start();
     let runner = runner(&am.url());

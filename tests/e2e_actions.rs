@@ -73,6 +73,8 @@ fn a_rollback_is_shown_confirmed_by_name_run_and_audited() {
         ]),
     );
     let service = name_to_type(&dialog);
+    // The dialog ignores keys for its first 300 ms (typed ahead or pasted).
+    std::thread::sleep(Duration::from_millis(400));
     let target_line = dialog
         .lines()
         .find(|l| l.contains("target"))

@@ -470,6 +470,8 @@ fn acknowledging_an_incident_silences_it_in_alertmanager_and_is_audited() {
             "alertname=\"DiskFull\", service=\"db\"",
         ]),
     );
+    // The dialog ignores keys for its first 300 ms (typed ahead or pasted).
+    std::thread::sleep(Duration::from_millis(400));
     t.send("Tab");
     t.send("Enter");
     // The output pane covers the silences panel: no tab check from here.

@@ -353,8 +353,13 @@ impl OutputLines {
     }
 
     fn take(&mut self) -> String {
-        let bytes = std::mem::take(&mut self.pending);
+        let mut bytes = std::mem::take(&mut self.pending);
         let cut = std::mem::replace(&mut self.cut, false);
+        // A secret straddling the cut would show its first part unmasked:
+        // a cut line loses as many bytes as the longest secret has.
+        if cut {
+            bytes.truncate(bytes.len().saturating_sub(self.secrets.longest()));
+        }
         let text = String::from_utf8_lossy(&bytes);
         let text = self.secrets.mask(text.strip_suffix('\r').unwrap_or(&text));
         let shown: Vec<String> = text.split('\t').map(clean).collect();

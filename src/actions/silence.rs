@@ -118,9 +118,14 @@ fn plan(request: &ActionRequest, now: DateTime<Utc>) -> Result<Plan, String> {
     };
     Ok(match op {
         SilenceOp::Acknowledge { duration } => {
-            let duration = duration
+            // A length chosen in the dialog wins over the configured one.
+            let ends_at = match param(request, "ends_at")? {
+                Some(_) => time(request, "ends_at")?,
+                None => now + duration,
+            };
+            let duration = (ends_at - now)
                 .to_std()
-                .map_err(|_| format!("{}: the duration is negative", request.action))?;
+                .map_err(|_| format!("{}: the silence would end before now", request.action))?;
             let mut matchers = vec![exact("alertname", required(request, "alertname")?)];
             // An alert without the service label is acknowledged by name.
             if param(request, "service")?.is_some() {
@@ -130,7 +135,7 @@ fn plan(request: &ActionRequest, now: DateTime<Utc>) -> Result<Plan, String> {
                 silence: NewSilence {
                     matchers,
                     starts_at: now,
-                    ends_at: now + duration,
+                    ends_at,
                     created_by,
                     comment: comment(ACKNOWLEDGE_COMMENT)?,
                 },

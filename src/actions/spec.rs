@@ -104,6 +104,15 @@ impl SecretStore {
         self.secrets.get(name)
     }
 
+    /// The length in bytes of the longest secret.
+    pub fn longest(&self) -> usize {
+        self.secrets
+            .values()
+            .map(|s| s.expose().len())
+            .max()
+            .unwrap_or(0)
+    }
+
     /// `text` with every secret's value replaced by the mask.
     pub fn mask(&self, text: &str) -> String {
         let mut out = text.to_string();

@@ -167,6 +167,9 @@ pub struct Confirmation {
     pub focus: Focus,
     /// Why the last Run was not accepted.
     pub problem: Option<String>,
+    /// When it opened: keys typed ahead of it, or pasted, arrive before an
+    /// operator can have read it, and are ignored (`Actions::arm_delay`).
+    pub opened: std::time::Instant,
 }
 
 impl Confirmation {
@@ -223,7 +226,7 @@ impl Run {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Actions {
     pub specs: Vec<ActionSpec>,
     pub runners: Runners,
@@ -237,7 +240,26 @@ pub struct Actions {
     /// The last refusal or notice, for the footer.
     pub notice: Option<String>,
     pub outbox: Vec<Effect>,
+    /// How long a new dialog ignores keys other than Esc (300 ms).
+    pub arm_delay: std::time::Duration,
     next_id: u64,
+}
+
+impl Default for Actions {
+    fn default() -> Actions {
+        Actions {
+            specs: Vec::new(),
+            runners: Runners::default(),
+            common: BTreeMap::new(),
+            confirm: None,
+            runs: VecDeque::new(),
+            pane: None,
+            notice: None,
+            outbox: Vec::new(),
+            arm_delay: std::time::Duration::from_millis(300),
+            next_id: 0,
+        }
+    }
 }
 
 impl Actions {
@@ -266,13 +288,15 @@ impl Actions {
         fields: Vec<Field>,
         now: DateTime<Utc>,
     ) -> bool {
+        // A dialog already open is cancelled, not silently replaced.
+        self.cancel_dialog();
         self.outbox
             .push(Effect::Audit(AuditNote::of("asked", &request, &[])));
-        if let Some(busy) = self
-            .runs
-            .iter()
-            .find(|r| r.running() && r.request.target == request.target)
-        {
+        if let Some(busy) = self.runs.iter().find(|r| {
+            r.running()
+                && r.request.target == request.target
+                && r.request.environment == request.environment
+        }) {
             let reason = format!(
                 "{} of {} is still running",
                 busy.request.action, busy.request.target
@@ -285,7 +309,14 @@ impl Actions {
             );
             return false;
         }
-        let needs_name = spec.confirm == Confirm::TypeName || is_production(&request.environment);
+        // Production, or a critical-tier backup target (its DR drill is
+        // production's data), needs the name typed.
+        let critical = request
+            .parameters
+            .get("tier")
+            .is_some_and(|t| t == "critical");
+        let needs_name =
+            spec.confirm == Confirm::TypeName || is_production(&request.environment) || critical;
         let focus = if fields.is_empty() {
             if needs_name {
                 Focus::Name
@@ -304,6 +335,7 @@ impl Actions {
             typed: String::new(),
             focus,
             problem: None,
+            opened: std::time::Instant::now(),
         };
         self.describe(&mut dialog, now);
         self.confirm = Some(dialog);
@@ -362,8 +394,12 @@ impl Actions {
             id,
             request: d.request.clone(),
         });
-        if self.runs.len() == RUNS_KEPT {
-            self.runs.pop_front();
+        // The oldest finished run makes room; a run still going is never
+        // dropped, so it stays tracked, blocks its target and is audited.
+        if self.runs.len() >= RUNS_KEPT
+            && let Some(i) = self.runs.iter().position(|r| !r.running())
+        {
+            self.runs.remove(i);
         }
         self.runs.push_back(Run {
             id,
@@ -403,14 +439,28 @@ impl Actions {
     }
 
     /// Cancels the run in the pane, if it is still going.
+    /// Cancels the run in the pane if it is going, else the latest run
+    /// still going.
     pub fn cancel_shown(&mut self) -> bool {
-        let Some(id) = self.pane else { return false };
-        if self.run(id).is_some_and(Run::running) {
-            self.outbox.push(Effect::Cancel { id });
-            self.notice = Some("cancelling…".into());
-            return true;
+        let shown = self
+            .pane
+            .filter(|id| self.run(*id).is_some_and(Run::running));
+        let latest = || self.runs.iter().rev().find(|r| r.running()).map(|r| r.id);
+        let Some(id) = shown.or_else(latest) else {
+            return false;
+        };
+        self.outbox.push(Effect::Cancel { id });
+        self.pane = Some(id);
+        self.notice = Some("cancelling…".into());
+        true
+    }
+
+    /// The loop started run `id` now: its clock starts here, not at the
+    /// last tick, so durations and measured RTOs are to the millisecond.
+    pub fn mark_started(&mut self, id: u64, at: DateTime<Utc>) {
+        if let Some(run) = self.run_mut(id) {
+            run.started = at;
         }
-        false
     }
 }
 

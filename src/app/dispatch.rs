@@ -42,8 +42,11 @@ impl App {
             return true;
         }
         let Some(row) = row else {
-            self.actions
-                .refuse(name, "", "", "no row is selected here".into());
+            let why = match self.focused_table() {
+                TableId::Hosts | TableId::Kpis => "no action applies to the rows of this panel",
+                _ => "no row is selected here",
+            };
+            self.actions.refuse(name, "", "", why.into());
             return true;
         };
         let wanted = if name == "maintenance" {
@@ -55,6 +58,7 @@ impl App {
             row.service.clone().map(|service| Row {
                 scope: Scope::Service,
                 target: service.clone(),
+                environment: self.environment_of(&service),
                 parameters: BTreeMap::from([("service".to_string(), service)]),
                 ..row
             })
@@ -146,14 +150,17 @@ impl App {
                     target: d.service.clone(),
                     environment: d.environment.clone(),
                     service: Some(d.service.clone()),
-                    parameters: params(&[
-                        ("service", &d.service),
-                        ("version", &d.version),
-                        (
-                            "previous_version",
-                            d.previous_version.as_deref().unwrap_or(""),
-                        ),
-                    ]),
+                    parameters: {
+                        // No previous version: the field is missing, so a
+                        // template naming it is refused, not filled with "".
+                        let mut p = params(&[("service", &d.service), ("version", &d.version)]);
+                        if let Some(previous) =
+                            d.previous_version.as_ref().filter(|v| !v.is_empty())
+                        {
+                            p.insert("previous_version".into(), previous.clone());
+                        }
+                        p
+                    },
                 }
             }
             TableId::Backups => {
@@ -168,12 +175,19 @@ impl App {
             }
             TableId::Incidents => {
                 let i = e.incidents.get(index)?;
+                // An alert with no service label at all has "—": silenced
+                // by its name alone.
+                let service = (i.service != "—").then(|| i.service.clone());
+                let mut parameters = params(&[("alertname", &i.name)]);
+                if let Some(s) = &service {
+                    parameters.insert("service".into(), s.clone());
+                }
                 Row {
                     scope: Scope::Incident,
                     target: format!("{}/{}", i.name, i.service),
-                    environment: String::new(),
-                    service: Some(i.service.clone()),
-                    parameters: params(&[("alertname", &i.name), ("service", &i.service)]),
+                    environment: self.environment_of(&i.service),
+                    service,
+                    parameters,
                 }
             }
             TableId::Silences => {
@@ -191,13 +205,29 @@ impl App {
                 Row {
                     scope: Scope::Service,
                     target: s.name.clone(),
-                    environment: String::new(),
+                    environment: self.environment_of(&s.name),
                     service: Some(s.name.clone()),
                     parameters: params(&[("service", &s.name)]),
                 }
             }
             TableId::Hosts | TableId::Kpis => return None,
         })
+    }
+
+    /// The environment a service runs in, from its deployments: production
+    /// when any of them is, so production always needs its name typed.
+    fn environment_of(&self, service: &str) -> String {
+        let deployments = self.estate.deployments.data.as_deref().unwrap_or(&[]);
+        let mut envs = deployments
+            .iter()
+            .filter(|d| d.service == service)
+            .map(|d| d.environment.as_str());
+        let first = envs.next().unwrap_or("").to_string();
+        if super::actions::is_production(&first) {
+            return first;
+        }
+        envs.find(|e| super::actions::is_production(e))
+            .map_or(first, str::to_string)
     }
 
     /// Keys in the confirmation dialog. A held key repeats, and a repeat
@@ -207,10 +237,16 @@ impl App {
         if key.kind == KeyEventKind::Repeat {
             return false;
         }
+        let arm = self.actions.arm_delay;
         let Some(dialog) = self.actions.confirm.as_mut() else {
             self.mode = Mode::Normal;
             return true;
         };
+        // Typed ahead or pasted before the dialog could be read: ignored,
+        // except Esc, which only ever cancels.
+        if key.code != KeyCode::Esc && dialog.opened.elapsed() < arm {
+            return false;
+        }
         dialog.problem = None;
         match key.code {
             KeyCode::Esc => {

@@ -153,16 +153,10 @@ fn outcome_style(app: &App, run: &Run) -> ratatui::style::Style {
     }
 }
 
-/// The output of the run in the pane, over the bottom of the body.
-pub fn pane(frame: &mut Frame, body: Rect, app: &App) {
+/// The output of the run in the pane, below the tab (`layout::split_pane`).
+pub fn pane(frame: &mut Frame, rect: Rect, app: &App) {
     let Some(run) = app.actions.pane.and_then(|id| app.actions.run(id)) else {
         return;
-    };
-    let height = (body.height / 2).clamp(5, 14).min(body.height);
-    let rect = Rect {
-        y: body.bottom() - height,
-        height,
-        ..body
     };
     let hint = if run.running() {
         " x cancel · Esc hide "

@@ -39,6 +39,18 @@ pub fn screen(area: Rect) -> Screen {
     }
 }
 
+/// The body split for the output pane of an action, when it is open: the
+/// tab keeps the top, so the pane never hides the row an action acts on.
+pub fn split_pane(app: &App, body: Rect) -> (Rect, Option<Rect>) {
+    if app.actions.pane.is_none() || body.height < 10 {
+        return (body, None);
+    }
+    let height = (body.height / 2).clamp(5, 14);
+    let [top, pane] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(height)]).areas(body);
+    (top, Some(pane))
+}
+
 /// The KPI tiles as laid out on a screen.
 pub struct KpiGrid {
     pub cols: usize,
@@ -146,7 +158,7 @@ pub fn visible_rows(area: Rect) -> usize {
 
 /// Rows the focused table shows on a `width`x`height` screen.
 pub fn page_rows(app: &App, width: u16, height: u16) -> usize {
-    let body = screen(Rect::new(0, 0, width, height)).body;
+    let body = split_pane(app, screen(Rect::new(0, 0, width, height)).body).0;
     if app.tab == Tab::Kpis && app.focused_table() == TableId::Kpis {
         let grid = kpi_grid(app, body);
         return grid.cols * grid.rows_shown;

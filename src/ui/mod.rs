@@ -45,6 +45,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     } = layout::screen(area);
     draw_header(frame, header, app);
     draw_tabs(frame, tabs, app);
+    let (body, pane) = layout::split_pane(app, body);
     match app.tab {
         Tab::Kpis => kpis::draw(frame, body, app),
         Tab::Health => health::draw(frame, body, app),
@@ -52,7 +53,9 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Tab::Backups => backups::draw(frame, body, app),
         Tab::Incidents => incidents::draw(frame, body, app),
     }
-    actions::pane(frame, body, app);
+    if let Some(pane) = pane {
+        actions::pane(frame, pane, app);
+    }
     draw_footer(frame, footer, app);
     match app.mode {
         Mode::Help => overlay::help(frame, area, app),
