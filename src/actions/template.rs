@@ -318,11 +318,12 @@ pub fn render_json(
         Value::Object(fields) => {
             let mut clear = serde_json::Map::new();
             let mut masked = serde_json::Map::new();
+            // Keys are the configuration's own: a value from a row could
+            // otherwise name a key and replace a fixed field.
             for (key, value) in fields {
-                let k = render(key, params, secrets)?;
                 let v = render_json(value, params, secrets)?;
-                clear.insert(k.clear, v.clear);
-                masked.insert(k.masked, v.masked);
+                clear.insert(key.clone(), v.clear);
+                masked.insert(key.clone(), v.masked);
             }
             RenderedJson {
                 clear: Value::Object(clear),
@@ -524,16 +525,15 @@ mod tests {
     }
 
     #[test]
-    fn json_values_are_string_data_keys_included() {
-        let p = params(&[
-            ("service", "x\"}, \"admin\": true, \"y\": {\""),
-            ("k", "name"),
-        ]);
+    fn json_values_are_string_data_and_keys_are_never_templated() {
+        let p = params(&[("service", "x\"}, \"admin\": true, \"y\": {\""), ("k", "n")]);
+        // A key naming a field cannot be filled: "{k}" stays as written, so
+        // a row's value can never replace the fixed "n".
         let body = json!({"{k}": "{service}", "n": 3, "list": ["{secret.token}", null, true]});
         let r = render_json(&body, &p, &secrets()).unwrap();
         assert_eq!(
             r.clear,
-            json!({"name": "x\"}, \"admin\": true, \"y\": {\"", "n": 3, "list": ["t0k3n", null, true]})
+            json!({"{k}": "x\"}, \"admin\": true, \"y\": {\"", "n": 3, "list": ["t0k3n", null, true]})
         );
         assert_eq!(r.masked["list"][0], json!(MASK));
         assert_eq!(r.clear.as_object().unwrap().len(), 3);
