@@ -2,7 +2,7 @@
 //! out — normal exit, panic in any thread, SIGTERM, SIGHUP, SIGINT — and a
 //! watchdog that notices when the terminal itself has gone.
 
-use std::io::{self, Stdout, Write};
+use std::io::{self, Write};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -11,7 +11,7 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::{cursor, event, execute, terminal};
 
-pub type Tui = Terminal<CrosstermBackend<Stdout>>;
+pub type Tui = Terminal<CrosstermBackend<FrameWriter>>;
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 
@@ -41,7 +41,64 @@ pub fn enter() -> io::Result<Tui> {
         cursor::Hide,
         event::EnableBracketedPaste
     )?;
-    Terminal::new(CrosstermBackend::new(io::stdout()))
+    Terminal::new(CrosstermBackend::new(FrameWriter::default()))
+}
+
+/// The terminal's writer for frames: holds a frame's bytes until it is
+/// flushed, then writes them only if they change something on screen. A
+/// redraw whose cells are all unchanged still has ratatui write its colour
+/// reset and cursor hiding; those alone are dropped, so an unchanged frame
+/// writes nothing (a slow SSH link and a war-room screen for days care).
+#[derive(Default)]
+pub struct FrameWriter {
+    frame: Vec<u8>,
+}
+
+impl Write for FrameWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.frame.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let frame = std::mem::take(&mut self.frame);
+        if changes_the_screen(&frame) {
+            let mut out = io::stdout();
+            out.write_all(&frame)?;
+            out.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether `bytes` do more than set colours, move or hide the cursor: any
+/// text, and any other control sequence (a clear, a mode change), counts.
+pub fn changes_the_screen(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != 0x1b {
+            return true;
+        }
+        // CSI: ESC [ parameters… final byte.
+        if bytes.get(i + 1) != Some(&b'[') {
+            return true;
+        }
+        let start = i + 2;
+        let Some(len) = bytes[start..].iter().position(|b| (0x40..=0x7e).contains(b)) else {
+            return true;
+        };
+        let params = &bytes[start..start + len];
+        let harmless = match bytes[start + len] {
+            b'm' | b'H' => true,
+            b'l' | b'h' => params == b"?25",
+            _ => false,
+        };
+        if !harmless {
+            return true;
+        }
+        i = start + len + 1;
+    }
+    false
 }
 
 /// Puts the terminal back as it was. Safe to call more than once and from a
@@ -136,4 +193,22 @@ pub fn spawn_hangup_watchdog(every: Duration, on_hangup: impl FnOnce() + Send + 
             }
         })
         .expect("spawning a thread at start-up");
+}
+
+#[cfg(test)]
+mod frame_tests {
+    use super::changes_the_screen;
+
+    #[test]
+    fn colour_resets_and_cursor_moves_alone_change_nothing() {
+        assert!(!changes_the_screen(b""));
+        assert!(!changes_the_screen(b"\x1b[39m\x1b[49m\x1b[59m\x1b[0m\x1b[?25l"));
+        assert!(!changes_the_screen(b"\x1b[12;40H\x1b[0m"));
+        assert!(changes_the_screen(b"\x1b[12;40H5"), "a cell");
+        assert!(changes_the_screen(b"\x1b[12;40H "), "a cell cleared to a space");
+        assert!(changes_the_screen(b"\x1b[2J"), "a clear");
+        assert!(changes_the_screen(b"\x1b[?1049h"), "the alternate screen");
+        assert!(changes_the_screen(b"\x1b]52;c;aGk=\x07"), "not CSI");
+        assert!(changes_the_screen(b"\x1b[12"), "a cut sequence is kept");
+    }
 }
