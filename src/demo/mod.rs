@@ -7,6 +7,7 @@ pub mod actions;
 mod backups;
 mod deploys;
 mod incidents;
+pub mod scaled;
 mod signals;
 
 use async_trait::async_trait;
