@@ -84,7 +84,10 @@ pub fn changes_the_screen(bytes: &[u8]) -> bool {
             return true;
         }
         let start = i + 2;
-        let Some(len) = bytes[start..].iter().position(|b| (0x40..=0x7e).contains(b)) else {
+        let Some(len) = bytes[start..]
+            .iter()
+            .position(|b| (0x40..=0x7e).contains(b))
+        else {
             return true;
         };
         let params = &bytes[start..start + len];
@@ -202,10 +205,15 @@ mod frame_tests {
     #[test]
     fn colour_resets_and_cursor_moves_alone_change_nothing() {
         assert!(!changes_the_screen(b""));
-        assert!(!changes_the_screen(b"\x1b[39m\x1b[49m\x1b[59m\x1b[0m\x1b[?25l"));
+        assert!(!changes_the_screen(
+            b"\x1b[39m\x1b[49m\x1b[59m\x1b[0m\x1b[?25l"
+        ));
         assert!(!changes_the_screen(b"\x1b[12;40H\x1b[0m"));
         assert!(changes_the_screen(b"\x1b[12;40H5"), "a cell");
-        assert!(changes_the_screen(b"\x1b[12;40H "), "a cell cleared to a space");
+        assert!(
+            changes_the_screen(b"\x1b[12;40H "),
+            "a cell cleared to a space"
+        );
         assert!(changes_the_screen(b"\x1b[2J"), "a clear");
         assert!(changes_the_screen(b"\x1b[?1049h"), "the alternate screen");
         assert!(changes_the_screen(b"\x1b]52;c;aGk=\x07"), "not CSI");
