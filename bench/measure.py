@@ -31,6 +31,7 @@ How it measures (all times from one clock, CLOCK_REALTIME, in ns):
 """
 
 import argparse
+import bisect
 import json
 import os
 import re
@@ -136,6 +137,7 @@ class Pane:
             ["tmux", "-L", self.sock, "-C", "attach-session", "-t", "main", "-f", "ignore-size,no-output"],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env)
         self.tail = Tail(self.ts)
+        self.frame_end_known = False  # set once FRAME_END has been seen in the output
 
     def tmux(self, *args):
         return subprocess.run(["tmux", "-L", self.sock, "-f", "/dev/null", *args], env=self.env,
@@ -261,12 +263,26 @@ def first_frame(pane, t_exec, wait_s=4.0):
                 start_idx = i
                 break
             off += n
+    # ratatui ends every draw with this reset: the end of the first frame.
+    sig = data.find(FRAME_END, max(alt, 0))
+    if sig >= 0:
+        idx = chunk_at(pane.tail.offsets, sig + len(FRAME_END) - 1)
+        res["first_frame_ms"] = (chunks[idx][0] - t_exec) / 1e6
+        res["first_frame_bytes"] = sig + len(FRAME_END) - max(alt, 0)
+        res["frame_end"] = "ratatui reset"
+        return res
     for s, e, b, _ in bursts(chunks[start_idx:]):
         if b >= MIN_FRAME_BYTES:
             res["first_frame_ms"] = (e - t_exec) / 1e6
             res["first_frame_bytes"] = b
+            res["frame_end"] = "burst"
             break
     return res
+
+
+def chunk_at(offsets, pos):
+    """Index of the chunk that holds byte pos of the output."""
+    return max(0, bisect.bisect_right(offsets, pos) - 1)
 
 
 def press(pane, key, quiet_ms=QUIET_MS):
@@ -282,15 +298,33 @@ def press(pane, key, quiet_ms=QUIET_MS):
     n_before = len(tail.chunks)
     t = pane.send(key)
     end_wait = time.time() + PRESS_TIMEOUT_S
-    while time.time() < end_wait:
-        time.sleep(0.0005)
-        tail.poll()
-        new = [c for c in tail.chunks[n_before:] if c[0] > t]
-        if new and now() - tail.last_time() > GAP_MS * 1_000_000:
-            b = bursts(new)[0]
-            return (b[0] - t) / 1e6, (b[1] - t) / 1e6, b[2]
+    with open(pane.bin, "rb") as f:
+        while time.time() < end_wait:
+            time.sleep(0.0005)
+            tail.poll()
+            new = [i for i in range(n_before, len(tail.chunks)) if tail.chunks[i][0] > t]
+            if not new:
+                continue
+            first = new[0]
+            if pane.frame_end_known:
+                # The frame is done when ratatui's end-of-draw reset is in.
+                f.seek(tail.offsets[first])
+                data = f.read(tail.offset - tail.offsets[first])
+                k = data.find(FRAME_END)
+                if k >= 0:
+                    idx = chunk_at(tail.offsets, tail.offsets[first] + k + len(FRAME_END) - 1)
+                    return ((tail.chunks[first][0] - t) / 1e6, (tail.chunks[idx][0] - t) / 1e6,
+                            k + len(FRAME_END))
+            elif now() - tail.last_time() > GAP_MS * 1_000_000:
+                b = bursts([tail.chunks[i] for i in new])[0]
+                return (b[0] - t) / 1e6, (b[1] - t) / 1e6, b[2]
     return None, None, None
 
+
+# ratatui's CrosstermBackend ends every draw by resetting colours and
+# attributes (fg, bg, underline colour, SGR 0); nothing else in a frame
+# writes SGR 0, so this marks the end of a frame in the byte stream.
+FRAME_END = b"\x1b[39m\x1b[49m\x1b[59m\x1b[0m"
 
 # What a frame with no change may still write: attribute resets, cursor
 # shown/hidden/moved. A write made only of these changed no cell.
@@ -486,6 +520,9 @@ def main():
             return out
 
         sleep_sampling(a.warmup)
+        with open(p.bin, "rb") as f:
+            p.frame_end_known = FRAME_END in f.read()
+        result["frame_end"] = "ratatui's end-of-draw reset" if p.frame_end_known else "end of burst"
         windows = []
         tab_switch = []
         proxy_mark = now()

@@ -271,12 +271,14 @@ METHOD = """<details><summary>How each figure is measured</summary>
   `tmux pipe-pane -o` feeds every byte the program writes to `bench/tap.py`, which stores the bytes and the time of each
   read (µs clock). The pane starts a wrapper blocked on a FIFO; once the tap is listening the FIFO is released, the wrapper
   notes `$EPOCHREALTIME` and execs the program, so no byte is missed and exec is a known instant.
-- **First frame**: exec → the end of the first burst of output (reads under 15 ms apart) that starts with or after the
-  switch to the alternate screen and holds ≥ 500 bytes; median of FIRST_FRAME_RUNS starts, with the Prometheus URL live
-  (through the proxy) and dead (a closed loopback port). Resolution: the tap's read times, plus tmux's hand-off (< 1 ms).
-  Both programs draw their first frame before any data arrives.
+- **End of a frame**: both programs draw with ratatui, whose backend ends every draw with the same reset
+  (`ESC[39m ESC[49m ESC[59m ESC[0m`, written nowhere else); a frame ends at the read that brings that sequence. (For a
+  program that never writes it, the end of a burst of reads under 15 ms apart is used instead.)
+- **First frame**: exec → the end of the first frame after the switch to the alternate screen; median of FIRST_FRAME_RUNS
+  starts, with the Prometheus URL live (through the proxy) and dead (a closed loopback port). Resolution: the tap's read
+  times, plus tmux's hand-off (< 1 ms). Both programs draw their first frame before any data arrives.
 - **Key to frame**: keys go in through a tmux control-mode client (a pipe write, no process start). Before each press the
-  pane must have been silent for 60 ms; the figure is the press → the end of the first burst of output after it. opsdeck:
+  pane must have been silent for 60 ms; the figure is the press → the end of the first frame after it. opsdeck:
   ↓/↑ alternately on the Health tab; grafatui: ↓/↑ (moves the selected panel). A press with no output within 5 s is
   counted as unanswered.
 - **Steady windows**: each tab (opsdeck: keys 1–5) gets its time; the first 2 s after the switch are left out. CPU is
