@@ -58,7 +58,7 @@ fn drain(app: &mut App) -> (Vec<&'static str>, Vec<Effect>) {
     let events = effects
         .iter()
         .filter_map(|e| match e {
-            Effect::Audit(note) => Some(note.event),
+            Effect::Audit(note) => Some(note.event.word()),
             _ => None,
         })
         .collect();

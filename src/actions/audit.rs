@@ -34,6 +34,20 @@ pub enum Stage {
     Finished,
 }
 
+impl Stage {
+    /// The word the audit log writes for it.
+    pub fn word(self) -> &'static str {
+        match self {
+            Stage::Asked => "asked",
+            Stage::Refused => "refused",
+            Stage::Confirmed => "confirmed",
+            Stage::Cancelled => "cancelled",
+            Stage::Started => "started",
+            Stage::Finished => "finished",
+        }
+    }
+}
+
 /// One line of the audit log.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditEvent {

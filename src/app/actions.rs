@@ -61,8 +61,8 @@ pub enum Effect {
 /// One audit event, before the loop adds who and when.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditNote {
-    /// asked, refused, confirmed, cancelled, started, finished.
-    pub event: &'static str,
+    /// Which step: asked, refused, confirmed, cancelled, started, finished.
+    pub event: Stage,
     pub action: String,
     pub target: String,
     pub environment: String,
@@ -78,17 +78,9 @@ pub struct AuditNote {
 impl AuditNote {
     /// The audit log's line for this note: who, when, and what.
     pub fn to_event(&self, who: &Who, time: DateTime<Utc>) -> AuditEvent {
-        let stage = match self.event {
-            "asked" => Stage::Asked,
-            "refused" => Stage::Refused,
-            "confirmed" => Stage::Confirmed,
-            "cancelled" => Stage::Cancelled,
-            "started" => Stage::Started,
-            _ => Stage::Finished,
-        };
         AuditEvent {
             time,
-            event: stage,
+            event: self.event,
             user: who.user.clone(),
             host: who.host.clone(),
             ssh_client: who.ssh_client.clone(),
@@ -105,7 +97,7 @@ impl AuditNote {
         }
     }
 
-    fn new(event: &'static str, action: &str, target: &str, environment: &str) -> AuditNote {
+    fn new(event: Stage, action: &str, target: &str, environment: &str) -> AuditNote {
         AuditNote {
             event,
             action: action.to_string(),
@@ -121,7 +113,7 @@ impl AuditNote {
         }
     }
 
-    fn of(event: &'static str, request: &ActionRequest, description: &[String]) -> AuditNote {
+    fn of(event: Stage, request: &ActionRequest, description: &[String]) -> AuditNote {
         AuditNote {
             parameters: request.parameters.clone(),
             description: description.to_vec(),
@@ -273,7 +265,7 @@ impl Actions {
 
     /// A refusal: said on screen and audited.
     pub fn refuse(&mut self, action: &str, target: &str, environment: &str, reason: String) {
-        let mut note = AuditNote::new("refused", action, target, environment);
+        let mut note = AuditNote::new(Stage::Refused, action, target, environment);
         note.reason = Some(reason.clone());
         self.outbox.push(Effect::Audit(note));
         self.notice = Some(format!("{action} refused: {reason}"));
@@ -291,7 +283,7 @@ impl Actions {
         // A dialog already open is cancelled, not silently replaced.
         self.cancel_dialog();
         self.outbox
-            .push(Effect::Audit(AuditNote::of("asked", &request, &[])));
+            .push(Effect::Audit(AuditNote::of(Stage::Asked, &request, &[])));
         if let Some(busy) = self.runs.iter().find(|r| {
             r.running()
                 && r.request.target == request.target
@@ -358,8 +350,11 @@ impl Actions {
     pub fn cancel_dialog(&mut self) {
         if let Some(d) = self.confirm.take() {
             let desc = d.description.clone().unwrap_or_default();
-            self.outbox
-                .push(Effect::Audit(AuditNote::of("cancelled", &d.request, &desc)));
+            self.outbox.push(Effect::Audit(AuditNote::of(
+                Stage::Cancelled,
+                &d.request,
+                &desc,
+            )));
         }
     }
 
@@ -383,7 +378,7 @@ impl Actions {
         let description = d.description.clone().unwrap_or_default();
         self.next_id += 1;
         let id = self.next_id;
-        for event in ["confirmed", "started"] {
+        for event in [Stage::Confirmed, Stage::Started] {
             self.outbox.push(Effect::Audit(AuditNote::of(
                 event,
                 &d.request,
@@ -427,7 +422,7 @@ impl Actions {
         }
         run.finished = Some((at, outcome.clone()));
         let took = (at - run.started).max(Duration::zero());
-        let mut note = AuditNote::of("finished", &run.request, &run.description);
+        let mut note = AuditNote::of(Stage::Finished, &run.request, &run.description);
         note.outcome = Some(outcome.word().to_string());
         note.detail = Some(outcome.detail().to_string()).filter(|d| !d.is_empty());
         note.duration_ms = Some(took.num_milliseconds() as u64);
