@@ -98,11 +98,13 @@ pub async fn dashboard(
         tokio::select! {
             msg = rx.recv() => {
                 let Some(msg) = msg else { break Stop::Quit };
-                dirty |= app.update(msg);
-                // Coalesce: apply everything already queued before drawing.
+                dirty |= app.apply(msg);
+                // Coalesce: apply everything already queued, then recompute
+                // what it changed once, before drawing.
                 while let Ok(msg) = rx.try_recv() {
-                    dirty |= app.update(msg);
+                    dirty |= app.apply(msg);
                 }
+                app.settle();
             }
             Some(stop) = stop_rx.recv() => break stop,
             _ = sigterm.recv() => break Stop::Signal("SIGTERM", 15),

@@ -193,6 +193,67 @@ pub struct App {
     pub drills: std::collections::BTreeMap<String, crate::domain::DrillResult>,
     /// The selected run in the history view.
     pub history_selected: usize,
+    /// What must be recomputed before the state is next read.
+    stale: Stale,
+}
+
+/// What changed data leaves to recompute: the KPI groups, the estate's
+/// summary and table rows that depend on it. Marked as messages are
+/// applied, cleared by `App::settle`, so a batch of messages costs one
+/// recomputation of what it touched and nothing else.
+#[derive(Debug, Clone, Copy, Default)]
+struct Stale {
+    /// By `kpi::Group`, in `Group::ALL` order.
+    kpis: [bool; 3],
+    summary: bool,
+    /// By `TableId::index`.
+    tables: [bool; 8],
+}
+
+impl Stale {
+    fn everything() -> Stale {
+        Stale {
+            kpis: [true; 3],
+            summary: true,
+            tables: [true; 8],
+        }
+    }
+
+    fn with(mut self, groups: &[kpi::Group], summary: bool, tables: &[TableId]) -> Stale {
+        for g in groups {
+            self.kpis[g.index()] = true;
+        }
+        self.summary |= summary;
+        for t in tables {
+            self.tables[t.index()] = true;
+        }
+        self
+    }
+
+    /// What new data on `feed` changes.
+    fn feed(self, feed: Feed) -> Stale {
+        use TableId as T;
+        use kpi::Group as G;
+        match feed {
+            Feed::Health => self.with(&[G::Services], true, &[T::Slo, T::Services, T::Hosts]),
+            Feed::Deployments => self.with(&[G::Deployments], false, &[T::Deployments]),
+            Feed::Backups => self.with(&[G::Clock], true, &[T::Backups]),
+            Feed::History => self.with(&[G::Clock], false, &[]),
+            Feed::Alerts => self.with(&[], true, &[T::Incidents, T::Silences]),
+        }
+    }
+
+    /// What the clock moving on changes: only what is judged by age (backups,
+    /// incidents in the window, silences pending or active). The services'
+    /// and deployments' figures and orders do not depend on the clock.
+    fn tick(self) -> Stale {
+        use TableId as T;
+        self.with(&[kpi::Group::Clock], true, &[T::Backups, T::Silences])
+    }
+
+    fn any(&self) -> bool {
+        self.summary || self.kpis.contains(&true) || self.tables.contains(&true)
+    }
 }
 
 impl App {
@@ -213,6 +274,7 @@ impl App {
             actions: actions::Actions::default(),
             drills: Default::default(),
             history_selected: 0,
+            stale: Stale::everything(),
         }
     }
 
@@ -235,10 +297,24 @@ impl App {
         &mut self.tables[id.index()]
     }
 
-    /// Applies one message; true when the screen must be redrawn.
+    /// Applies one message and settles; true when the screen must be
+    /// redrawn.
     pub fn update(&mut self, msg: Msg) -> bool {
+        let changed = self.apply(msg);
+        self.settle();
+        changed
+    }
+
+    /// Applies one message, leaving what derives from data to `settle`: the
+    /// event loop applies a whole batch, then settles once before drawing.
+    /// A key is always handled on settled state, so that it acts on the rows
+    /// as shown.
+    pub fn apply(&mut self, msg: Msg) -> bool {
         match msg {
-            Msg::Input(Event::Key(key)) if key.kind != KeyEventKind::Release => self.on_key(key),
+            Msg::Input(Event::Key(key)) if key.kind != KeyEventKind::Release => {
+                self.settle();
+                self.on_key(key)
+            }
             Msg::Input(Event::Resize(width, height)) => {
                 self.viewport = (width, height);
                 true
@@ -247,12 +323,12 @@ impl App {
             Msg::Command(command) => self.run(command),
             Msg::Tick(now) => {
                 self.now = now;
-                self.derive();
+                self.stale = self.stale.tick();
                 true
             }
             Msg::Feed(update) => {
+                self.stale = self.stale.feed(update.feed);
                 self.store(update);
-                self.derive();
                 true
             }
             Msg::ActionOutput { id, line } => {
@@ -261,7 +337,7 @@ impl App {
             }
             Msg::ActionDone { id, outcome, at } => {
                 self.action_done(id, outcome, at);
-                self.derive();
+                self.stale = Stale::everything();
                 true
             }
         }
@@ -294,39 +370,64 @@ impl App {
         }
     }
 
-    /// Recomputes what is derived from data and time: KPIs and table rows.
-    fn derive(&mut self) {
+    /// Recomputes what the messages applied since the last call left stale:
+    /// the KPI groups whose inputs changed, the summary, and the rows of the
+    /// tables whose data or order changed.
+    pub fn settle(&mut self) {
+        let stale = std::mem::take(&mut self.stale);
+        if !stale.any() {
+            return;
+        }
         let e = &self.estate;
-        let services = e.services();
-        let backups = e.backups.data.as_deref().unwrap_or(&[]);
-        let kpis = kpi::compute(&kpi::Inputs {
-            services,
-            backups,
+        let inputs = kpi::Inputs {
+            services: e.services(),
+            backups: e.backups.data.as_deref().unwrap_or(&[]),
             deployments: e.deployments.data.as_deref(),
             resolved: e.history.data.as_deref(),
             objectives: &self.settings.objectives,
             thresholds: &self.settings.thresholds,
             now: self.now,
+        };
+        let whole = e.kpis.is_empty();
+        let fresh: Vec<(kpi::Group, Vec<Kpi>)> = kpi::Group::ALL
+            .iter()
+            .zip(stale.kpis)
+            .filter(|(_, stale)| whole || *stale)
+            .map(|(g, _)| (*g, kpi::compute_group(*g, &inputs)))
+            .collect();
+        let summary = stale.summary.then(|| {
+            summary::summarise(&summary::Parts {
+                services: e.health.data.as_ref().map(|h| &h.services[..]),
+                hosts: e.health.data.as_ref().map(|h| &h.hosts[..]),
+                incidents: e.alerts.data.is_some().then_some(&e.incidents[..]),
+                backups: e.backups.data.as_deref(),
+                thresholds: &self.settings.thresholds,
+                objectives: &self.settings.objectives,
+                now: self.now,
+            })
         });
-        let summary = summary::summarise(&summary::Parts {
-            services: e.health.data.as_ref().map(|h| &h.services[..]),
-            hosts: e.health.data.as_ref().map(|h| &h.hosts[..]),
-            incidents: e.alerts.data.is_some().then_some(&e.incidents[..]),
-            backups: e.backups.data.as_deref(),
-            thresholds: &self.settings.thresholds,
-            objectives: &self.settings.objectives,
-            now: self.now,
-        });
-        let mut kpis = kpis;
-        self.estate.trends.sample(&kpis, self.now);
-        for k in &mut kpis {
-            k.trend = self.estate.trends.of(k.id).collect();
+        if let Some(summary) = summary {
+            self.estate.summary = summary;
         }
-        self.estate.kpis = kpis;
-        self.estate.summary = summary;
+        let mut tables = stale.tables;
+        if !fresh.is_empty() {
+            let kpis = &mut self.estate.kpis;
+            for (group, computed) in fresh {
+                if whole {
+                    kpis.extend(computed);
+                } else {
+                    kpis.splice(group.range(), computed);
+                }
+            }
+            self.estate.trends.sample(kpis, self.now);
+            for k in kpis.iter_mut() {
+                k.trend = self.estate.trends.of(k.id).collect();
+            }
+            tables[TableId::Kpis.index()] = true;
+        }
         let focused = self.focused_table();
         let shown = self.table(focused).selected_row().map(|r| r.key.clone());
-        for id in TableId::ALL {
+        for id in TableId::ALL.into_iter().filter(|id| tables[id.index()]) {
             let (rows, total) = rows::rows(self, id);
             self.tables[id.index()].set_rows(rows, total);
         }
@@ -336,6 +437,13 @@ impl App {
         if self.mode == Mode::Detail && still != shown.as_ref() {
             self.mode = Mode::Normal;
         }
+    }
+
+    /// The focused table's filter changed: its rows are rebuilt now.
+    fn refilter(&mut self) {
+        let id = self.focused_table();
+        self.stale.tables[id.index()] = true;
+        self.settle();
     }
 
     fn on_key(&mut self, key: KeyEvent) -> bool {
@@ -376,7 +484,7 @@ impl App {
             }
             _ => return false,
         }
-        self.derive();
+        self.refilter();
         true
     }
 
@@ -431,7 +539,7 @@ impl App {
                     self.actions.pane = None;
                 } else if self.mode == Mode::Normal {
                     self.focused_view().filter.clear();
-                    self.derive();
+                    self.refilter();
                 }
                 self.mode = Mode::Normal;
             }

@@ -56,33 +56,27 @@ fn service_key(s: &crate::domain::ServiceHealth) -> String {
 }
 
 /// An item before sorting and filtering.
-struct Candidate {
+struct Candidate<'a> {
     row: Row,
     /// Sorted ascending: state (worst first), then a number, then a name.
-    order: (i64, i64, String),
-    /// What the filter searches.
-    text: String,
+    order: (i64, i64, &'a str),
 }
 
-/// The state given to items of tables that are not sorted by state.
-const NO_STATE: Status = Status::Ok;
+/// The first sort key of items of tables that are not sorted by state.
+const NO_STATE: i64 = 0;
 
 fn worst_first(status: Status) -> i64 {
     -(status as i64)
 }
 
-fn candidate(index: usize, key: &str, order: (Status, i64, &str), text: String) -> Candidate {
+fn candidate(index: usize, key: String, order: (i64, i64, &str)) -> Candidate<'_> {
     Candidate {
-        row: Row {
-            index,
-            key: key.to_string(),
-        },
-        order: (worst_first(order.0), order.1, order.2.to_string()),
-        text,
+        row: Row { index, key },
+        order,
     }
 }
 
-fn candidates(app: &App, id: TableId) -> Vec<Candidate> {
+fn candidates(app: &App, id: TableId) -> Vec<Candidate<'_>> {
     match id {
         TableId::Slo => slo_candidates(app),
         TableId::Kpis => kpi_candidates(app),
@@ -96,7 +90,10 @@ fn candidates(app: &App, id: TableId) -> Vec<Candidate> {
 }
 
 /// A candidate per item, each knowing its item's index in the feed's data.
-fn candidates_of<T>(items: &[T], to_candidate: impl Fn(usize, &T) -> Candidate) -> Vec<Candidate> {
+fn candidates_of<'a, T>(
+    items: &'a [T],
+    to_candidate: impl Fn(usize, &'a T) -> Candidate<'a>,
+) -> Vec<Candidate<'a>> {
     items
         .iter()
         .enumerate()
@@ -106,109 +103,151 @@ fn candidates_of<T>(items: &[T], to_candidate: impl Fn(usize, &T) -> Candidate) 
 
 /// The tiles in their fixed order: a grid whose tiles moved would have to
 /// be read again.
-fn kpi_candidates(app: &App) -> Vec<Candidate> {
+fn kpi_candidates(app: &App) -> Vec<Candidate<'_>> {
     candidates_of(&app.estate.kpis, |i, k| {
-        let text = format!("{} {} {}", k.title, k.status.label(), k.note);
-        candidate(i, k.id, (NO_STATE, i as i64, ""), text)
+        candidate(i, k.id.to_string(), (NO_STATE, i as i64, ""))
     })
 }
 
 /// Worst SLO state first, then the least error budget left.
-fn slo_candidates(app: &App) -> Vec<Candidate> {
+fn slo_candidates(app: &App) -> Vec<Candidate<'_>> {
     let objective = app.settings.objectives.availability;
     candidates_of(app.estate.services(), |i, s| {
         let left = budget_left(s, objective);
         let budget = left.map_or(i64::MAX, |l| (l.clamp(-1e6, 1e6) * 1e6) as i64);
         let state = service_slo_status(s, objective);
-        let text = format!(
-            "{} {} {} {}",
-            service_key(s),
-            s.tier.label(),
-            s.team,
-            state.label()
-        );
-        candidate(i, &service_key(s), (state, budget, &s.name), text)
+        candidate(i, service_key(s), (worst_first(state), budget, &s.name))
     })
 }
 
-fn service_candidates(app: &App) -> Vec<Candidate> {
+fn service_candidates(app: &App) -> Vec<Candidate<'_>> {
     let (thresholds, objectives) = (&app.settings.thresholds, &app.settings.objectives);
     candidates_of(app.estate.services(), |i, s| {
         let state = service_status(s, thresholds, objectives);
-        let text = format!(
-            "{} {} {} {}",
-            service_key(s),
-            s.tier.label(),
-            s.team,
-            state.label()
-        );
-        candidate(i, &service_key(s), (state, 0, &s.name), text)
+        candidate(i, service_key(s), (worst_first(state), 0, &s.name))
     })
 }
 
-fn host_candidates(app: &App) -> Vec<Candidate> {
-    let health = app.estate.health.data.as_ref();
-    candidates_of(health.map_or(&[][..], |h| &h.hosts), |i, h| {
+fn hosts(app: &App) -> &[crate::domain::Host] {
+    app.estate.health.data.as_ref().map_or(&[], |h| &h.hosts)
+}
+
+fn host_candidates(app: &App) -> Vec<Candidate<'_>> {
+    candidates_of(hosts(app), |i, h| {
         let state = host_status(h, &app.settings.thresholds);
-        let text = format!("{} {}", h.name, state.label());
-        candidate(i, &h.name, (state, 0, &h.name), text)
+        candidate(i, h.name.clone(), (worst_first(state), 0, &h.name))
     })
+}
+
+fn deployments(app: &App) -> &[crate::domain::Deployment] {
+    app.estate.deployments.data.as_deref().unwrap_or(&[])
 }
 
 /// Newest deployment first.
-fn deployment_candidates(app: &App) -> Vec<Candidate> {
-    let deployments = app.estate.deployments.data.as_deref().unwrap_or(&[]);
-    candidates_of(deployments, |i, d| {
-        let text = format!(
-            "{} {} {} {} {}",
-            d.service,
-            d.environment,
-            d.version,
-            d.strategy.label(),
-            d.phase.label()
-        );
+fn deployment_candidates(app: &App) -> Vec<Candidate<'_>> {
+    candidates_of(deployments(app), |i, d| {
         let order = (
             NO_STATE,
             d.deployed_at.map_or(i64::MAX, |at| -at.timestamp()),
             d.service.as_str(),
         );
-        candidate(i, &format!("{}/{}", d.environment, d.service), order, text)
+        candidate(i, format!("{}/{}", d.environment, d.service), order)
     })
 }
 
-fn backup_candidates(app: &App) -> Vec<Candidate> {
-    let backups = app.estate.backups.data.as_deref().unwrap_or(&[]);
-    candidates_of(backups, |i, b| {
+fn backups(app: &App) -> &[crate::domain::Backup] {
+    app.estate.backups.data.as_deref().unwrap_or(&[])
+}
+
+fn backup_candidates(app: &App) -> Vec<Candidate<'_>> {
+    candidates_of(backups(app), |i, b| {
         let state = backup_status(b, app.now);
-        let text = format!("{} {} {}", b.target, b.tier.label(), state.label());
-        candidate(i, &b.target, (state, 0, &b.target), text)
+        candidate(i, b.target.clone(), (worst_first(state), 0, &b.target))
     })
 }
 
-fn incident_candidates(app: &App) -> Vec<Candidate> {
+fn incident_candidates(app: &App) -> Vec<Candidate<'_>> {
     // Already in order: most severe, then longest running.
     candidates_of(&app.estate.incidents, |i, inc| {
         let key = format!("{}/{}", inc.name, inc.service);
-        let text = format!(
-            "{} {} {} {}",
-            inc.name,
-            inc.service,
-            inc.severity.label(),
-            inc.summary
-        );
-        candidate(i, &key, (NO_STATE, i as i64, ""), text)
+        candidate(i, key, (NO_STATE, i as i64, ""))
     })
 }
 
+fn silences(app: &App) -> &[crate::domain::Silence] {
+    app.estate.alerts.data.as_ref().map_or(&[], |a| &a.silences)
+}
+
 /// Active silences first, then by when they start.
-fn silence_candidates(app: &App) -> Vec<Candidate> {
-    let alerts = app.estate.alerts.data.as_ref();
-    candidates_of(alerts.map_or(&[][..], |a| &a.silences), |i, s| {
+fn silence_candidates(app: &App) -> Vec<Candidate<'_>> {
+    candidates_of(silences(app), |i, s| {
         let pending = i64::from(!s.is_active(app.now));
-        let text = format!("{} {} {}", s.matchers, s.created_by, s.comment);
-        let starts = s.starts_at.to_rfc3339();
-        candidate(i, &s.id, (NO_STATE, pending, &starts), text)
+        let order = (pending, s.starts_at.timestamp_millis(), "");
+        candidate(i, s.id.clone(), order)
     })
+}
+
+/// What the filter searches in item `index` of table `id`: the words shown
+/// in its row. Built only while a filter is set.
+fn text(app: &App, id: TableId, index: usize) -> String {
+    let key_words = |s: &crate::domain::ServiceHealth, state: Status| {
+        format!(
+            "{} {} {} {}",
+            service_key(s),
+            s.tier.label(),
+            s.team,
+            state.label()
+        )
+    };
+    let objective = app.settings.objectives.availability;
+    let (thresholds, objectives) = (&app.settings.thresholds, &app.settings.objectives);
+    match id {
+        TableId::Kpis => app
+            .estate
+            .kpis
+            .get(index)
+            .map(|k| format!("{} {} {}", k.title, k.status.label(), k.note)),
+        TableId::Slo => app
+            .estate
+            .services()
+            .get(index)
+            .map(|s| key_words(s, service_slo_status(s, objective))),
+        TableId::Services => app
+            .estate
+            .services()
+            .get(index)
+            .map(|s| key_words(s, service_status(s, thresholds, objectives))),
+        TableId::Hosts => hosts(app)
+            .get(index)
+            .map(|h| format!("{} {}", h.name, host_status(h, thresholds).label())),
+        TableId::Deployments => deployments(app).get(index).map(|d| {
+            format!(
+                "{} {} {} {} {}",
+                d.service,
+                d.environment,
+                d.version,
+                d.strategy.label(),
+                d.phase.label()
+            )
+        }),
+        TableId::Backups => backups(app).get(index).map(|b| {
+            let state = backup_status(b, app.now);
+            format!("{} {} {}", b.target, b.tier.label(), state.label())
+        }),
+        TableId::Incidents => app.estate.incidents.get(index).map(|inc| {
+            format!(
+                "{} {} {} {}",
+                inc.name,
+                inc.service,
+                inc.severity.label(),
+                inc.summary
+            )
+        }),
+        TableId::Silences => silences(app)
+            .get(index)
+            .map(|s| format!("{} {} {}", s.matchers, s.created_by, s.comment)),
+    }
+    .unwrap_or_default()
 }
 
 /// The rows of table `id` in display order, and how many there are unfiltered.
@@ -217,8 +256,9 @@ pub fn rows(app: &App, id: TableId) -> (Vec<Row>, usize) {
     let total = items.len();
     let needle = app.table(id).filter.to_lowercase();
     if !needle.is_empty() {
-        items.retain(|c| c.text.to_lowercase().contains(&needle));
+        items.retain(|c| text(app, id, c.row.index).to_lowercase().contains(&needle));
     }
+    // Stable: items that compare equal keep the order of the data.
     items.sort_by(|a, b| a.order.cmp(&b.order));
     (items.into_iter().map(|c| c.row).collect(), total)
 }

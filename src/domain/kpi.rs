@@ -170,22 +170,67 @@ fn worst_first(parts: &mut [Part], key: impl Fn(&Part) -> f64) {
     });
 }
 
+/// The KPIs by what they are computed from, so that a caller holding them
+/// recomputes only those whose inputs changed. In tile order: the groups'
+/// KPIs follow each other as `compute` lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    /// From the services' health: availability, budget, burn, error rate,
+    /// latency.
+    Services,
+    /// From backups and resolved incidents, judged against the clock: MTTR,
+    /// MTBF, RPO, RTO, backup success.
+    Clock,
+    /// From deployments: frequency and change failure rate.
+    Deployments,
+}
+
+impl Group {
+    pub const ALL: [Group; 3] = [Group::Services, Group::Clock, Group::Deployments];
+
+    /// Its place in `ALL`.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Where the group's KPIs sit in `compute`'s list.
+    pub fn range(self) -> std::ops::Range<usize> {
+        match self {
+            Group::Services => 0..6,
+            Group::Clock => 6..11,
+            Group::Deployments => 11..13,
+        }
+    }
+}
+
+/// The KPIs of one group, in tile order.
+pub fn compute_group(group: Group, i: &Inputs) -> Vec<Kpi> {
+    match group {
+        Group::Services => vec![
+            availability_kpi(i),
+            budget_kpi(i),
+            burn_kpi(i),
+            error_rate_kpi(i),
+            latency_kpi(i, Quantile::P95),
+            latency_kpi(i, Quantile::P99),
+        ],
+        Group::Clock => vec![
+            mttr_kpi(i),
+            mtbf_kpi(i),
+            rpo_kpi(i),
+            rto_kpi(i),
+            backup_success_kpi(i),
+        ],
+        Group::Deployments => vec![deploy_frequency_kpi(i), change_failure_kpi(i)],
+    }
+}
+
+/// The thirteen KPIs, in tile order.
 pub fn compute(i: &Inputs) -> Vec<Kpi> {
-    vec![
-        availability_kpi(i),
-        budget_kpi(i),
-        burn_kpi(i),
-        error_rate_kpi(i),
-        latency_kpi(i, Quantile::P95),
-        latency_kpi(i, Quantile::P99),
-        mttr_kpi(i),
-        mtbf_kpi(i),
-        rpo_kpi(i),
-        rto_kpi(i),
-        backup_success_kpi(i),
-        deploy_frequency_kpi(i),
-        change_failure_kpi(i),
-    ]
+    Group::ALL
+        .iter()
+        .flat_map(|g| compute_group(*g, i))
+        .collect()
 }
 
 /// Services with traffic, each with its availability over the SLO window.

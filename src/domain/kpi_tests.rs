@@ -569,3 +569,53 @@ fn a_page_from_the_workbook_windows_is_not_unknown_without_one_hour_ratios() {
         (Status::Crit, "page: checkout")
     );
 }
+
+/// The app recomputes a group only when its inputs change, and only the
+/// clock group on a tick: that is right only if the groups tile `compute`
+/// exactly and the other groups do not read the clock.
+#[test]
+fn groups_tile_compute_and_only_the_clock_group_reads_the_clock() {
+    let services = [
+        svc("api", Tier::Critical, 0.002, 100.0, 0.01),
+        svc("web", Tier::Standard, 0.0, 10.0, 0.0),
+    ];
+    let backups = [backup("db", Some((9, 1)))];
+    let deployments = [counted("api", 45, Some(3))];
+    let resolved = [ResolvedIncident {
+        started: now() - Duration::hours(5),
+        resolved: now() - Duration::hours(4),
+    }];
+    let (objectives, thresholds) = (Objectives::default(), Thresholds::default());
+    let at = |now| Inputs {
+        services: &services,
+        backups: &backups,
+        deployments: Some(&deployments),
+        resolved: Some(&resolved),
+        objectives: &objectives,
+        thresholds: &thresholds,
+        now,
+    };
+    let all = compute(&at(now()));
+    assert_eq!(all.len(), 13);
+    for group in Group::ALL {
+        assert_eq!(
+            compute_group(group, &at(now())),
+            all[group.range()],
+            "{group:?}"
+        );
+    }
+    // Far enough on that the backup is overdue and the incident has left
+    // the window: the clock group changes, the others do not.
+    let later = now() + Duration::days(40);
+    assert_ne!(
+        compute_group(Group::Clock, &at(later)),
+        all[Group::Clock.range()]
+    );
+    for group in [Group::Services, Group::Deployments] {
+        assert_eq!(
+            compute_group(group, &at(later)),
+            all[group.range()],
+            "{group:?} must not depend on the clock"
+        );
+    }
+}
