@@ -55,7 +55,7 @@ pub struct Kpi {
     /// Recent values, oldest first (filled by the app from what it saw).
     pub trend: Vec<f64>,
     /// What the number is made of, worst first.
-    pub parts: Vec<Part>,
+    pub parts: Parts,
     /// The named queries (docs/metrics.md) it comes from.
     pub queries: &'static [&'static str],
 }
@@ -68,6 +68,25 @@ pub struct Part {
     pub value: Option<f64>,
     pub unit: Unit,
     pub status: Status,
+}
+
+/// How many parts a KPI keeps, worst first.
+pub const PARTS_KEPT: usize = 50;
+
+/// A KPI's worst parts (at most `PARTS_KEPT`, worst first; it reads as a
+/// slice of them) and how many there are in all.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Parts {
+    kept: Vec<Part>,
+    pub total: usize,
+}
+
+impl std::ops::Deref for Parts {
+    type Target = [Part];
+
+    fn deref(&self) -> &[Part] {
+        &self.kept
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,10 +150,10 @@ impl Spec {
     }
 
     fn unknown(self, why: &str) -> Kpi {
-        self.known(None, Status::Unknown, why.to_string(), Vec::new())
+        self.known(None, Status::Unknown, why.to_string(), Parts::default())
     }
 
-    fn known(self, value: Option<f64>, status: Status, note: String, parts: Vec<Part>) -> Kpi {
+    fn known(self, value: Option<f64>, status: Status, note: String, parts: Parts) -> Kpi {
         Kpi {
             id: self.id,
             title: self.title,
@@ -160,14 +179,23 @@ fn part(name: &str, value: Option<f64>, unit: Unit, status: Status) -> Part {
     }
 }
 
-/// Worst state first, then by `key` (higher first).
-fn worst_first(parts: &mut [Part], key: impl Fn(&Part) -> f64) {
-    parts.sort_by(|a, b| {
+/// The worst `PARTS_KEPT` parts, worst state first, then by `key` (higher
+/// first), then by name; the rest are only counted. The drill-down lists a
+/// dozen, so a KPI over 10,000 services neither sorts nor keeps them all.
+fn worst_first(mut parts: Vec<Part>, key: impl Fn(&Part) -> f64) -> Parts {
+    let total = parts.len();
+    let order = |a: &Part, b: &Part| {
         b.status
             .cmp(&a.status)
             .then(key(b).total_cmp(&key(a)))
             .then(a.name.cmp(&b.name))
-    });
+    };
+    if total > PARTS_KEPT {
+        parts.select_nth_unstable_by(PARTS_KEPT, order);
+        parts.truncate(PARTS_KEPT);
+    }
+    parts.sort_by(order);
+    Parts { kept: parts, total }
 }
 
 /// The KPIs by what they are computed from, so that a caller holding them
@@ -271,13 +299,13 @@ fn availability_kpi(i: &Inputs) -> Kpi {
     if below > 1 {
         note.push_str(&format!(" · {below} below"));
     }
-    let mut parts: Vec<Part> = availabilities(i)
+    let parts: Vec<Part> = availabilities(i)
         .map(|(s, a)| {
             let status = slo::availability_status(Some(a), obj);
             part(&s.name, Some(a), Unit::Percent(3), status)
         })
         .collect();
-    worst_first(&mut parts, |p| -p.value.unwrap_or(1.0));
+    let parts = worst_first(parts, |p| -p.value.unwrap_or(1.0));
     let status = slo::availability_status(Some(value), obj);
     spec.known(Some(value), status, note, parts)
 }
@@ -291,14 +319,14 @@ fn budget_kpi(i: &Inputs) -> Kpi {
         Goal::AtLeast,
     )
     .queries(SLI_QUERIES);
-    let mut parts: Vec<Part> = availabilities(i)
+    let parts: Vec<Part> = availabilities(i)
         .filter_map(|(s, a)| {
             let left = error_budget_remaining(a, obj)?;
             let status = slo::availability_status(Some(a), obj);
             Some(part(&s.name, Some(left), Unit::Percent(1), status))
         })
         .collect();
-    worst_first(&mut parts, |p| -p.value.unwrap_or(1.0));
+    let parts = worst_first(parts, |p| -p.value.unwrap_or(1.0));
     let Some(lowest) = parts.first() else {
         return spec.unknown("no request counts");
     };
@@ -346,7 +374,7 @@ fn burn_kpi(i: &Inputs) -> Kpi {
         .queries(BURN_QUERIES);
     // Every service with a rate or a state to show: one whose workbook
     // windows page is named even when its one-hour rate is missing.
-    let mut parts: Vec<Part> = i
+    let parts: Vec<Part> = i
         .services
         .iter()
         .filter_map(|s| {
@@ -355,7 +383,7 @@ fn burn_kpi(i: &Inputs) -> Kpi {
                 .then(|| part(&s.name, rate, Unit::Factor, status))
         })
         .collect();
-    worst_first(&mut parts, |p| p.value.unwrap_or(0.0));
+    let parts = worst_first(parts, |p| p.value.unwrap_or(0.0));
     let Some(highest) = parts
         .iter()
         .max_by(|a, b| a.value.unwrap_or(0.0).total_cmp(&b.value.unwrap_or(0.0)))
@@ -413,13 +441,13 @@ fn latency_kpi(i: &Inputs, q: Quantile) -> Kpi {
             Status::Ok
         }
     };
-    let mut parts: Vec<Part> = i
+    let parts: Vec<Part> = i
         .services
         .iter()
         .filter(|s| s.tier == Tier::Critical && pick(s).is_finite())
         .map(|s| part(&s.name, Some(pick(s)), Unit::Millis, status(pick(s))))
         .collect();
-    worst_first(&mut parts, |p| p.value.unwrap_or(0.0));
+    let parts = worst_first(parts, |p| p.value.unwrap_or(0.0));
     let Some(worst) = parts.first() else {
         return spec.unknown("no critical service reports latency");
     };
@@ -465,7 +493,7 @@ fn error_rate_kpi(i: &Inputs) -> Kpi {
     if !value.is_finite() {
         return spec.unknown("request rates too large to add up");
     }
-    let mut parts: Vec<Part> = counted
+    let parts: Vec<Part> = counted
         .iter()
         .filter(|s| slo::positive(s.requests_per_second))
         .map(|s| {
@@ -473,7 +501,7 @@ fn error_rate_kpi(i: &Inputs) -> Kpi {
             part(&s.name, Some(s.error_ratio), Unit::Percent(3), status)
         })
         .collect();
-    worst_first(&mut parts, |p| p.value.unwrap_or(0.0));
+    let parts = worst_first(parts, |p| p.value.unwrap_or(0.0));
     let note = parts
         .first()
         .map(|p| format!("highest {} {:.2}%", p.name, p.value.unwrap_or(0.0) * 100.0))
@@ -482,8 +510,8 @@ fn error_rate_kpi(i: &Inputs) -> Kpi {
 }
 
 /// The incidents resolved inside the window, longest first, as parts.
-fn incident_parts(resolved: &[&ResolvedIncident], objective: Duration) -> Vec<Part> {
-    let mut parts: Vec<Part> = resolved
+fn incident_parts(resolved: &[&ResolvedIncident], objective: Duration) -> Parts {
+    let parts: Vec<Part> = resolved
         .iter()
         .map(|r| {
             let took = r.resolved - r.started;
@@ -500,8 +528,7 @@ fn incident_parts(resolved: &[&ResolvedIncident], objective: Duration) -> Vec<Pa
             )
         })
         .collect();
-    worst_first(&mut parts, |p| p.value.unwrap_or(0.0));
-    parts
+    worst_first(parts, |p| p.value.unwrap_or(0.0))
 }
 
 fn in_window<'a>(i: &Inputs, resolved: &'a [ResolvedIncident]) -> Vec<&'a ResolvedIncident> {
@@ -577,11 +604,11 @@ fn compliance(spec: Spec, judged: Vec<(&Backup, Option<f64>, Status)>, what: &st
         .filter(|(_, _, s)| !matches!(s, Status::Unknown | Status::Crit))
         .count();
     let status = Status::worst(judged.iter().map(|(_, _, s)| *s));
-    let mut parts: Vec<Part> = judged
+    let parts: Vec<Part> = judged
         .iter()
         .map(|(b, v, s)| part(&b.target, *v, Unit::Seconds, *s))
         .collect();
-    worst_first(&mut parts, |p| p.value.unwrap_or(0.0));
+    let parts = worst_first(parts, |p| p.value.unwrap_or(0.0));
     let breaching: Vec<&str> = parts
         .iter()
         .filter(|p| p.status == Status::Crit)
@@ -661,7 +688,7 @@ fn backup_success_kpi(i: &Inputs) -> Kpi {
     let Some(rate) = backup_success_rate(succeeded, attempted) else {
         return spec.unknown("no backup runs counted in the window");
     };
-    let mut parts: Vec<Part> = counted
+    let parts: Vec<Part> = counted
         .iter()
         .filter_map(|(b, r)| {
             let rate = backup_success_rate(r.succeeded, r.attempted())?;
@@ -669,7 +696,7 @@ fn backup_success_kpi(i: &Inputs) -> Kpi {
             Some(part(&b.target, Some(rate), Unit::Percent(2), status))
         })
         .collect();
-    worst_first(&mut parts, |p| -p.value.unwrap_or(1.0));
+    let parts = worst_first(parts, |p| -p.value.unwrap_or(1.0));
     let failed = attempted - succeeded;
     let mut note = format!("{failed}/{attempted} runs failed");
     if let Some(worst) = parts.first().filter(|p| p.status != Status::Ok) {
@@ -714,14 +741,14 @@ fn deploy_frequency_kpi(i: &Inputs) -> Kpi {
     let Some(rate) = deploys_per_day(total, window) else {
         return spec.unknown("the window is empty");
     };
-    let mut parts: Vec<Part> = counted
+    let parts: Vec<Part> = counted
         .iter()
         .map(|(d, w)| {
             let rate = deploys_per_day(w.deploys, window);
             part(&deployment_name(d), rate, Unit::PerDay, Status::Ok)
         })
         .collect();
-    worst_first(&mut parts, |p| p.value.unwrap_or(0.0));
+    let parts = worst_first(parts, |p| p.value.unwrap_or(0.0));
     let note = format!("{total} deploys by {} services", counted.len());
     spec.known(Some(rate), Status::Ok, note, parts)
 }
@@ -762,7 +789,7 @@ fn change_failure_kpi(i: &Inputs) -> Kpi {
     let Some(rate) = change_failure_rate(rollbacks, deploys) else {
         return spec.unknown("no deployments in the window");
     };
-    let mut parts: Vec<Part> = counted
+    let parts: Vec<Part> = counted
         .iter()
         .filter_map(|(d, dep, rb)| {
             let rate = change_failure_rate(*rb, *dep)?;
@@ -774,7 +801,7 @@ fn change_failure_kpi(i: &Inputs) -> Kpi {
             ))
         })
         .collect();
-    worst_first(&mut parts, |p| p.value.unwrap_or(0.0));
+    let parts = worst_first(parts, |p| p.value.unwrap_or(0.0));
     let note = format!("{rollbacks} rollbacks of {deploys} deploys");
     spec.known(Some(rate), status(rate), note, parts)
 }

@@ -619,3 +619,43 @@ fn groups_tile_compute_and_only_the_clock_group_reads_the_clock() {
         );
     }
 }
+
+/// A KPI over more services than the drill-down can use keeps the worst
+/// `PARTS_KEPT`, exactly the first ones of the whole list sorted worst
+/// first, and counts the rest.
+#[test]
+fn a_kpi_keeps_its_worst_parts_and_counts_them_all() {
+    let n = PARTS_KEPT * 3 + 7;
+    // Error ratios in a scrambled order, some equal, so ties are broken by
+    // name as in the full sort.
+    let services: Vec<ServiceHealth> = (0..n)
+        .map(|i| {
+            let ratio = ((i * 37) % 101) as f64 / 1000.0;
+            svc(&format!("svc-{i:03}"), Tier::Standard, 0.0, 10.0, ratio)
+        })
+        .collect();
+    let k = kpis(&services, None);
+    let rate = by_id(&k, "error_rate");
+    assert_eq!(rate.parts.total, n);
+    assert_eq!(rate.parts.len(), PARTS_KEPT);
+    // The error rate KPI's rule for each service, as documented.
+    let (objective, threshold) = (
+        Objectives::default().error_ratio,
+        Thresholds::default().error_ratio,
+    );
+    let mut all: Vec<(Status, f64, String)> = services
+        .iter()
+        .map(|s| {
+            let status = match s.error_ratio {
+                r if r >= threshold => Status::Crit,
+                r if r > objective => Status::Warn,
+                _ => Status::Ok,
+            };
+            (status, s.error_ratio, s.name.clone())
+        })
+        .collect();
+    all.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2)));
+    let kept: Vec<&str> = rate.parts.iter().map(|p| p.name.as_str()).collect();
+    let expected: Vec<&str> = all[..PARTS_KEPT].iter().map(|t| t.2.as_str()).collect();
+    assert_eq!(kept, expected);
+}

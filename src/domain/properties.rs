@@ -199,7 +199,7 @@ fn well_formed(kpis: &[Kpi]) -> Result<(), TestCaseError> {
             let unknown_part = k.parts.iter().any(|p| p.status == Status::Unknown);
             prop_assert!(unknown_part, "{} unknown with a value: {:?}", k.id, k);
         }
-        for p in &k.parts {
+        for p in k.parts.iter() {
             prop_assert!(p.value.is_none_or(f64::is_finite), "{}: {:?}", k.id, p);
         }
         let sorted = k.parts.windows(2).all(|w| w[0].status >= w[1].status);

@@ -235,7 +235,7 @@ fn kpi_detail(app: &App, i: usize) -> Option<Detail> {
     if !k.parts.is_empty() {
         lines.push(Line::from(""));
         lines.push(Line::from(Span::styled(
-            format!(" made of {}, worst first", k.parts.len()),
+            format!(" made of {}, worst first", k.parts.total),
             th.accent,
         )));
         for p in k.parts.iter().take(PARTS_SHOWN) {
@@ -251,9 +251,9 @@ fn kpi_detail(app: &App, i: usize) -> Option<Detail> {
                 Span::styled(value, th.text),
             ]));
         }
-        if k.parts.len() > PARTS_SHOWN {
+        if k.parts.total > PARTS_SHOWN {
             lines.push(Line::from(Span::styled(
-                format!(" … and {} more", k.parts.len() - PARTS_SHOWN),
+                format!(" … and {} more", k.parts.total - PARTS_SHOWN),
                 th.muted,
             )));
         }
