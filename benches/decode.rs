@@ -2,7 +2,9 @@
 //! canned HTTP server on loopback (the decode steps themselves are private):
 //! - Prometheus `PrometheusApi::query`: an instant vector of 10, 1,000 and
 //!   10,000 series, and `query_range`: a range of as many series with 61
-//!   points each (the health feed's five-minute traffic history);
+//!   points each (the health feed's five-minute traffic history, as asked
+//!   on the first refresh) and with one point each (as asked once a step
+//!   after that);
 //! - Alertmanager `AlertmanagerSource::alerts`: 10, 1,000 and 10,000 alerts
 //!   (v2 `/api/v2/alerts`), with a page of silences beside them.
 //!
@@ -110,12 +112,13 @@ fn vector(series: usize) -> Vec<u8> {
     .into_bytes()
 }
 
-fn matrix(series: usize) -> Vec<u8> {
+/// A range of `series` series with `points` points each, the last at `NOW`.
+fn matrix(series: usize, points: usize) -> Vec<u8> {
     let result: Vec<String> = (0..series)
         .map(|i| {
-            let values: Vec<String> = (0..61)
+            let values: Vec<String> = (0..points)
                 .map(|k| {
-                    let t = NOW - 300.0 + 5.0 * k as f64;
+                    let t = NOW - 5.0 * (points - 1 - k) as f64;
                     format!(r#"[{t},"{}"]"#, ((i + k) * 7_919 % 100_000) as f64 / 97.0)
                 })
                 .collect();
@@ -139,14 +142,19 @@ fn prometheus(c: &mut Criterion) {
     for series in SIZES {
         let mut group = c.benchmark_group("decode_prometheus");
         support::sized(&mut group, series);
-        let (vector, matrix) = (vector(series), matrix(series));
-        let sizes = (vector.len(), matrix.len());
+        let (vector, matrix, step) = (vector(series), matrix(series, 61), matrix(series, 1));
+        let sizes = (vector.len(), matrix.len(), step.len());
         let addr = serve(BTreeMap::from([
             ("/api/v1/query", vector),
             ("/api/v1/query_range", matrix),
         ]));
         let api = PrometheusApi {
             http: HttpClient::new(endpoint(addr)).unwrap(),
+        };
+        // The same path answering one point a series: a server of its own.
+        let one_step = serve(BTreeMap::from([("/api/v1/query_range", step)]));
+        let one_step = PrometheusApi {
+            http: HttpClient::new(endpoint(one_step)).unwrap(),
         };
         let check = rt.block_on(api.query("up", at)).unwrap();
         assert_eq!(check.result.len(), series);
@@ -170,6 +178,10 @@ fn prometheus(c: &mut Criterion) {
                 rt.block_on(api.query_range("up", at - Duration::seconds(300), at, 5))
                     .unwrap()
             })
+        });
+        group.throughput(Throughput::Bytes(sizes.2 as u64));
+        group.bench_function(id("range_1_point"), |b| {
+            b.iter(|| rt.block_on(one_step.query_range("up", at, at, 5)).unwrap())
         });
         group.finish();
     }

@@ -103,10 +103,7 @@ pub async fn run(config: &Config, problems: Vec<Problem>) -> Report {
         out.push(format!("  ✖ {p}"));
     }
     for endpoint in &config.prometheus {
-        out.push(clean(&format!(
-            "prometheus '{}' {}",
-            endpoint.name, endpoint.url
-        )));
+        out.push(clean(&format!("prometheus '{}' {}", endpoint.name, endpoint.url)).into_owned());
         match PrometheusSource::new(endpoint.clone(), config) {
             Ok(source) => count += check_prometheus(config, &source, &mut out).await,
             Err(e) => {
@@ -116,10 +113,13 @@ pub async fn run(config: &Config, problems: Vec<Problem>) -> Report {
         }
     }
     for endpoint in &config.alertmanager {
-        out.push(clean(&format!(
-            "alertmanager '{}' {}",
-            endpoint.name, endpoint.url
-        )));
+        out.push(
+            clean(&format!(
+                "alertmanager '{}' {}",
+                endpoint.name, endpoint.url
+            ))
+            .into_owned(),
+        );
         let result = match AlertmanagerSource::new(endpoint.clone(), &config.service_label) {
             Ok(source) => source
                 .alerts(Utc::now())
@@ -140,10 +140,7 @@ pub async fn run(config: &Config, problems: Vec<Problem>) -> Report {
         count += outcome(&mut out, result);
     }
     for endpoint in &config.scrape {
-        out.push(clean(&format!(
-            "scrape '{}' {}",
-            endpoint.name, endpoint.url
-        )));
+        out.push(clean(&format!("scrape '{}' {}", endpoint.name, endpoint.url)).into_owned());
         let result = match ScrapeSource::new(endpoint.clone(), config) {
             Ok(source) => source
                 .health(Utc::now())

@@ -362,7 +362,10 @@ impl OutputLines {
         }
         let text = String::from_utf8_lossy(&bytes);
         let text = self.secrets.mask(text.strip_suffix('\r').unwrap_or(&text));
-        let shown: Vec<String> = text.split('\t').map(clean).collect();
+        let shown: Vec<String> = text
+            .split('\t')
+            .map(|field| clean(field).into_owned())
+            .collect();
         let shown = shown.join("\t");
         let mut line: String = shown.chars().take(MAX_LINE_CHARS).collect();
         if cut || line.len() < shown.len() {

@@ -211,10 +211,7 @@ async fn stream_body(
             }
             Err(e) => {
                 lines.finish().into_iter().for_each(&mut send);
-                send(clean(&format!(
-                    "(the answer was cut short: {})",
-                    innermost(&e)
-                )));
+                send(clean(&format!("(the answer was cut short: {})", innermost(&e))).into_owned());
                 break;
             }
         }

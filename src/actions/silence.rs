@@ -290,7 +290,8 @@ impl SilenceRunner {
                         "Alertmanager at {} did not answer: {}",
                         self.endpoint.url,
                         innermost(&e)
-                    )),
+                    ))
+                    .into_owned(),
                 };
             }
         };

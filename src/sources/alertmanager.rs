@@ -1,65 +1,75 @@
 //! Alertmanager API v2 as an `AlertSource`: active alerts (silenced and
 //! inhibited ones too, marked so) and the silences that are not expired.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::clean::clean;
+use super::clean::{RawText, clean};
 use super::http::{HttpClient, snippet};
 use super::{AlertSource, Fetch, Fetched, SourceError};
 use crate::config::file::Endpoint;
 use crate::domain::{Alert, AlertsReading, Severity, Silence};
 
+// Alerts and silences are read borrowing their text from the body; only the
+// labels and annotations an `Alert` shows are copied, once, by `clean`.
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RawAlert {
-    #[serde(default)]
-    labels: BTreeMap<String, String>,
-    #[serde(default)]
-    annotations: BTreeMap<String, String>,
+struct RawAlert<'a> {
+    #[serde(default, borrow)]
+    labels: BTreeMap<RawText<'a>, RawText<'a>>,
+    #[serde(default, borrow)]
+    annotations: BTreeMap<RawText<'a>, RawText<'a>>,
     starts_at: DateTime<Utc>,
-    #[serde(default)]
-    fingerprint: String,
-    status: RawAlertStatus,
+    #[serde(default, borrow)]
+    fingerprint: RawText<'a>,
+    #[serde(borrow)]
+    status: RawAlertStatus<'a>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RawAlertStatus {
-    #[serde(default)]
-    silenced_by: Vec<String>,
-    #[serde(default)]
-    inhibited_by: Vec<String>,
+struct RawAlertStatus<'a> {
+    #[serde(default, borrow)]
+    silenced_by: Vec<RawText<'a>>,
+    #[serde(default, borrow)]
+    inhibited_by: Vec<RawText<'a>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RawSilence {
-    id: String,
-    #[serde(default)]
-    matchers: Vec<RawMatcher>,
+struct RawSilence<'a> {
+    #[serde(borrow)]
+    id: RawText<'a>,
+    #[serde(default, borrow)]
+    matchers: Vec<RawMatcher<'a>>,
     starts_at: DateTime<Utc>,
     ends_at: DateTime<Utc>,
-    #[serde(default)]
-    created_by: String,
-    #[serde(default)]
-    comment: String,
-    status: RawSilenceStatus,
+    #[serde(default, borrow)]
+    created_by: RawText<'a>,
+    #[serde(default, borrow)]
+    comment: RawText<'a>,
+    #[serde(borrow)]
+    status: RawSilenceStatus<'a>,
 }
 
 #[derive(Deserialize)]
-struct RawSilenceStatus {
-    state: String,
+struct RawSilenceStatus<'a> {
+    #[serde(borrow)]
+    state: RawText<'a>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RawMatcher {
-    name: String,
-    value: String,
+struct RawMatcher<'a> {
+    #[serde(borrow)]
+    name: RawText<'a>,
+    #[serde(borrow)]
+    value: RawText<'a>,
     #[serde(default)]
     is_regex: bool,
     #[serde(default = "yes")]
@@ -76,7 +86,7 @@ pub struct AlertmanagerSource {
     service_label: String,
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(status: u16, body: &[u8]) -> Result<T, SourceError> {
+fn parse<'a, T: Deserialize<'a>>(status: u16, body: &'a [u8]) -> Result<T, SourceError> {
     if !(200..300).contains(&status) {
         return Err(SourceError::Failed(format!(
             "HTTP {status}: {}",
@@ -84,7 +94,9 @@ fn parse<T: for<'de> Deserialize<'de>>(status: u16, body: &[u8]) -> Result<T, So
         )));
     }
     serde_json::from_slice(body).map_err(|e| {
-        SourceError::Failed(clean(&format!("not an Alertmanager API v2 response: {e}")))
+        SourceError::Failed(
+            clean(&format!("not an Alertmanager API v2 response: {e}")).into_owned(),
+        )
     })
 }
 
@@ -95,7 +107,24 @@ fn matcher(m: &RawMatcher) -> String {
         (true, true) => "=~",
         (true, false) => "!~",
     };
-    format!("{}{op}\"{}\"", clean(&m.name), clean(&m.value))
+    format!("{}{op}\"{}\"", clean(&m.name.0), clean(&m.value.0))
+}
+
+/// A silence that is not expired.
+fn silence(s: RawSilence) -> Option<Silence> {
+    (s.status.state.0 != "expired").then(|| Silence {
+        id: clean(&s.id.0).into_owned(),
+        matchers: s
+            .matchers
+            .iter()
+            .map(matcher)
+            .collect::<Vec<_>>()
+            .join(", "),
+        created_by: clean(&s.created_by.0).into_owned(),
+        comment: clean(&s.comment.0).into_owned(),
+        starts_at: s.starts_at,
+        ends_at: s.ends_at,
+    })
 }
 
 impl AlertmanagerSource {
@@ -111,29 +140,37 @@ impl AlertmanagerSource {
         let label = |name: &str| {
             raw.labels
                 .get(name)
-                .map(|v| clean(v))
+                .map(|v| clean(&v.0))
                 .filter(|v| !v.is_empty())
         };
         let note = |names: &[&str]| {
             names
                 .iter()
                 .find_map(|n| raw.annotations.get(*n))
-                .map(|v| clean(v))
+                .map(|v| clean(&v.0))
         };
+        let owned =
+            |text: Option<Cow<str>>, or: &str| text.map_or_else(|| or.into(), Cow::into_owned);
         Alert {
-            name: label("alertname").unwrap_or_else(|| "(no alertname)".into()),
-            service: label(&self.service_label)
-                .or_else(|| label("job"))
-                .or_else(|| label("instance"))
-                .unwrap_or_else(|| "—".into()),
+            name: owned(label("alertname"), "(no alertname)"),
+            service: owned(
+                label(&self.service_label)
+                    .or_else(|| label("job"))
+                    .or_else(|| label("instance")),
+                "—",
+            ),
             severity: Severity::from_label(&label("severity").unwrap_or_default()),
-            summary: note(&["summary", "description", "message"]).unwrap_or_default(),
-            runbook: note(&["runbook_url", "runbook"]),
+            summary: owned(note(&["summary", "description", "message"]), ""),
+            runbook: note(&["runbook_url", "runbook"]).map(Cow::into_owned),
             starts_at: raw.starts_at,
-            silenced_by: raw.status.silenced_by.first().map(|s| clean(s)),
+            silenced_by: raw
+                .status
+                .silenced_by
+                .first()
+                .map(|s| clean(&s.0).into_owned()),
             inhibited: !raw.status.inhibited_by.is_empty(),
             // Without a fingerprint, the label set is the alert's identity.
-            fingerprint: if raw.fingerprint.is_empty() {
+            fingerprint: if raw.fingerprint.0.is_empty() {
                 clean(
                     &raw.labels
                         .iter()
@@ -141,8 +178,9 @@ impl AlertmanagerSource {
                         .collect::<Vec<_>>()
                         .join(","),
                 )
+                .into_owned()
             } else {
-                clean(&raw.fingerprint)
+                clean(&raw.fingerprint.0).into_owned()
             },
             sources: vec![self.name.clone()],
         }
@@ -165,24 +203,12 @@ impl AlertSource for AlertmanagerSource {
         let alerts = alerts?;
         let raw: Vec<RawAlert> = parse(alerts.status, &alerts.body)?;
         let mut warnings = Vec::new();
-        let silences = match silences.and_then(|a| parse::<Vec<RawSilence>>(a.status, &a.body)) {
-            Ok(list) => list
-                .into_iter()
-                .filter(|s| s.status.state != "expired")
-                .map(|s| Silence {
-                    id: clean(&s.id),
-                    matchers: s
-                        .matchers
-                        .iter()
-                        .map(matcher)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    created_by: clean(&s.created_by),
-                    comment: clean(&s.comment),
-                    starts_at: s.starts_at,
-                    ends_at: s.ends_at,
-                })
-                .collect(),
+        let silences = silences.and_then(|a| {
+            let list: Vec<RawSilence> = parse(a.status, &a.body)?;
+            Ok(list.into_iter().filter_map(silence).collect())
+        });
+        let silences = match silences {
+            Ok(list) => list,
             Err(e) => {
                 warnings.push(format!("silences: {e}"));
                 Vec::new()
@@ -226,8 +252,8 @@ mod tests {
     fn matchers_read_as_promql_does() {
         let m = |is_regex, is_equal| {
             matcher(&RawMatcher {
-                name: "service".into(),
-                value: "a|b".into(),
+                name: RawText("service".into()),
+                value: RawText("a|b".into()),
                 is_regex,
                 is_equal,
             })
@@ -246,6 +272,23 @@ mod tests {
                 "service!~\"a|b\""
             ]
         );
+    }
+
+    #[test]
+    fn silences_that_are_not_expired_read_safely() {
+        let body = br#"[{"id":"s1","status":{"state":"active"},"comment":"CHG-1\u001b[2J","createdBy":"ops",
+            "startsAt":"2026-11-22T02:00:00Z","endsAt":"2026-11-22T04:00:00Z",
+            "matchers":[{"name":"service","value":"checkout","isRegex":false}]},
+            {"id":"s0","status":{"state":"expired"},"startsAt":"2026-11-21T02:00:00Z","endsAt":"2026-11-21T04:00:00Z"}]"#;
+        let raw: Vec<RawSilence> = parse(200, body).unwrap();
+        let silences: Vec<Silence> = raw.into_iter().filter_map(silence).collect();
+        assert_eq!(silences.len(), 1, "the expired one is left out");
+        let s = &silences[0];
+        assert_eq!(
+            (s.id.as_str(), s.matchers.as_str(), s.created_by.as_str()),
+            ("s1", "service=\"checkout\"", "ops")
+        );
+        assert_eq!(s.comment, "CHG-1\\x1b[2J");
     }
 
     #[test]

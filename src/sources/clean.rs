@@ -2,6 +2,10 @@
 //! through `clean` before it enters the program, so no label value,
 //! annotation or error message can drive the terminal.
 
+use std::borrow::{Borrow, Cow};
+
+use serde::Deserialize;
+
 /// Longest text kept from a server; longer is cut with an ellipsis.
 pub const MAX_CHARS: usize = 512;
 
@@ -24,8 +28,28 @@ fn is_unsafe(c: char) -> bool {
 }
 
 /// `text` made safe to draw: unsafe characters shown visibly escaped
-/// (`\x1b`, `\u{202e}`), and cut to `MAX_CHARS` with an ellipsis.
-pub fn clean(text: &str) -> String {
+/// (`\x1b`, `\u{202e}`), and cut to `MAX_CHARS` with an ellipsis. Text with
+/// nothing to escape or cut, nearly all of it, is returned as it came.
+pub fn clean(text: &str) -> Cow<'_, str> {
+    if unchanged(text) {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(escaped(text))
+    }
+}
+
+/// Whether `text` has nothing to escape and fits in `MAX_CHARS`.
+fn unchanged(text: &str) -> bool {
+    // Short printable ASCII, the common case, is checked a byte at a time.
+    let plain = text.len() <= MAX_CHARS && text.bytes().all(|b| (b' '..b'\x7f').contains(&b));
+    plain
+        || !text
+            .chars()
+            .enumerate()
+            .any(|(count, c)| count == MAX_CHARS || is_unsafe(c))
+}
+
+fn escaped(text: &str) -> String {
     let mut out = String::with_capacity(text.len().min(MAX_CHARS * 2));
     for (count, c) in text.chars().enumerate() {
         if count == MAX_CHARS {
@@ -41,6 +65,35 @@ pub fn clean(text: &str) -> String {
         }
     }
     out
+}
+
+/// `clean` for text that may already be owned (a string serde had to
+/// unescape): its allocation is kept when there is nothing to change.
+pub fn clean_owned<'a>(text: impl Into<Cow<'a, str>>) -> String {
+    let text = text.into();
+    match clean(&text) {
+        Cow::Borrowed(_) => text.into_owned(),
+        Cow::Owned(cleaned) => cleaned,
+    }
+}
+
+/// A string from a server as it was read: borrowed from the response body
+/// unless JSON escapes made serde build it. It becomes program text only
+/// through `clean`.
+#[derive(Debug, Default, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(transparent)]
+pub struct RawText<'a>(#[serde(borrow)] pub Cow<'a, str>);
+
+impl Borrow<str> for RawText<'_> {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for RawText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 #[cfg(test)]
@@ -78,6 +131,35 @@ mod tests {
         ] {
             assert_eq!(clean(text), text);
         }
+    }
+
+    #[test]
+    fn text_with_nothing_to_change_is_not_copied() {
+        for text in ["checkout", "日本語 ✔ ▲ ✖", &"x".repeat(MAX_CHARS), ""] {
+            assert!(matches!(clean(text), Cow::Borrowed(t) if t == text));
+        }
+        assert!(matches!(clean("a\u{1b}b"), Cow::Owned(_)));
+        assert!(matches!(clean(&"é".repeat(MAX_CHARS + 1)), Cow::Owned(_)));
+        let all: String = (0u32..0x3000).filter_map(char::from_u32).collect();
+        for chunk in all.chars().collect::<Vec<_>>().chunks(7) {
+            let text: String = chunk.iter().collect();
+            let borrowed = matches!(clean(&text), Cow::Borrowed(_));
+            assert_eq!(borrowed, escaped(&text) == text, "{text:?}");
+        }
+
+        let owned = String::from("checkout");
+        let at = owned.as_ptr();
+        let kept = clean_owned(Cow::Owned(owned));
+        assert_eq!(kept.as_ptr(), at, "the allocation is kept");
+        assert_eq!(clean_owned(Cow::Borrowed("a\u{7}")), "a\\x07");
+    }
+
+    #[test]
+    fn raw_text_borrows_from_the_body_unless_it_had_escapes() {
+        let body = r#"["checkout","check\u0041out"]"#;
+        let [plain, escaped]: [RawText; 2] = serde_json::from_str(body).unwrap();
+        assert!(matches!(plain.0, Cow::Borrowed("checkout")));
+        assert!(matches!(escaped.0, Cow::Owned(ref s) if s == "checkAout"));
     }
 
     #[test]

@@ -132,14 +132,13 @@ impl HttpClient {
         let cause = cause.to_string();
         if e.is_connect() {
             // A connect timeout is a failure to connect: retried, and said so.
-            SourceError::Unreachable(clean(&format!(
-                "cannot connect to {}: {cause}",
-                self.endpoint.url
-            )))
+            SourceError::Unreachable(
+                clean(&format!("cannot connect to {}: {cause}", self.endpoint.url)).into_owned(),
+            )
         } else if e.is_timeout() {
             SourceError::Timeout(self.endpoint.timeout.as_secs().max(1))
         } else {
-            SourceError::Failed(clean(&format!("{}: {cause}", self.endpoint.url)))
+            SourceError::Failed(clean(&format!("{}: {cause}", self.endpoint.url)).into_owned())
         }
     }
 }
@@ -166,7 +165,7 @@ pub fn snippet(body: &[u8]) -> String {
         _ => text.split_whitespace().collect::<Vec<_>>().join(" "),
     };
     let shown: String = shown.chars().take(120).collect();
-    clean(&shown)
+    clean(&shown).into_owned()
 }
 
 #[cfg(test)]

@@ -3,13 +3,15 @@
 //! in full (`errorType`, `error`, `warnings`), values `NaN` and `±Inf` kept as
 //! numbers, every label value cleaned on the way in.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, Visitor};
 
 use super::SourceError;
-use super::clean::clean;
+use super::clean::{RawText, clean, clean_owned};
 use super::http::{HttpClient, snippet};
 
 /// One series at one instant.
@@ -39,9 +41,16 @@ pub struct Answered<T> {
     pub warnings: Vec<String>,
 }
 
+// The answer is read without a copy per sample: values are parsed to
+// numbers as they are read, and label names and values are borrowed from
+// the body while they are cleaned, then copied once, into the map a sample
+// keeps. (`#[serde(borrow)]` reaches only a field that is itself a `Cow`,
+// not the strings inside a map or a tuple, hence the two small visitors.)
+
 #[derive(Deserialize)]
-struct Envelope {
-    status: String,
+struct Envelope<'a> {
+    #[serde(borrow)]
+    status: Cow<'a, str>,
     data: Option<Data>,
     #[serde(rename = "errorType")]
     error_type: Option<String>,
@@ -55,35 +64,73 @@ struct Envelope {
 enum Data {
     Vector(Vec<RawSample>),
     Matrix(Vec<RawSeries>),
-    Scalar((f64, String)),
+    Scalar((f64, Number)),
     String(serde::de::IgnoredAny),
 }
 
 #[derive(Debug, Deserialize)]
 struct RawSample {
     #[serde(default)]
-    metric: BTreeMap<String, String>,
-    value: (f64, String),
+    metric: Labels,
+    value: (f64, Number),
 }
 
 #[derive(Debug, Deserialize)]
 struct RawSeries {
     #[serde(default)]
-    metric: BTreeMap<String, String>,
+    metric: Labels,
     #[serde(default)]
-    values: Vec<(f64, String)>,
+    values: Vec<(f64, Number)>,
+}
+
+/// A sample value, parsed by `value` from the string it is written as.
+#[derive(Debug, Clone, Copy)]
+struct Number(f64);
+
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Number, D::Error> {
+        struct Text;
+        impl Visitor<'_> for Text {
+            type Value = Number;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a sample value as a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Number, E> {
+                Ok(Number(value(text)))
+            }
+        }
+        deserializer.deserialize_str(Text)
+    }
+}
+
+/// A series' labels, cleaned as they are read.
+#[derive(Debug, Default)]
+struct Labels(BTreeMap<String, String>);
+
+impl<'de> Deserialize<'de> for Labels {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Labels, D::Error> {
+        struct Pairs;
+        impl<'de> Visitor<'de> for Pairs {
+            type Value = Labels;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of label names to values")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Labels, M::Error> {
+                let mut out = BTreeMap::new();
+                while let Some((name, text)) = map.next_entry::<RawText<'de>, RawText<'de>>()? {
+                    out.insert(clean_owned(name.0), clean_owned(text.0));
+                }
+                Ok(Labels(out))
+            }
+        }
+        deserializer.deserialize_map(Pairs)
+    }
 }
 
 /// A sample value: Prometheus writes numbers as strings, including `NaN`,
 /// `+Inf` and `-Inf`; anything else is not a number.
 pub fn value(text: &str) -> f64 {
     text.trim().parse().unwrap_or(f64::NAN)
-}
-
-fn labels(raw: BTreeMap<String, String>) -> BTreeMap<String, String> {
-    raw.into_iter()
-        .map(|(k, v)| (clean(&k), clean(&v)))
-        .collect()
 }
 
 /// Reads a response body as the API envelope; the error says what the
@@ -98,16 +145,18 @@ fn envelope(status: u16, body: &[u8]) -> Result<(Data, Vec<String>), SourceError
             )));
         }
         Err(e) => {
-            return Err(SourceError::Failed(clean(&format!(
-                "not a Prometheus API response: {e}"
-            ))));
+            return Err(SourceError::Failed(
+                clean(&format!("not a Prometheus API response: {e}")).into_owned(),
+            ));
         }
     };
-    let warnings: Vec<String> = parsed.warnings.iter().map(|w| clean(w)).collect();
+    let warnings: Vec<String> = parsed.warnings.into_iter().map(clean_owned).collect();
     if parsed.status != "success" {
         let kind = parsed.error_type.as_deref().unwrap_or("error");
         let message = parsed.error.as_deref().unwrap_or("no error text");
-        return Err(SourceError::Failed(clean(&format!("{kind}: {message}"))));
+        return Err(SourceError::Failed(
+            clean(&format!("{kind}: {message}")).into_owned(),
+        ));
     }
     match parsed.data {
         Some(data) => Ok((data, warnings)),
@@ -141,13 +190,13 @@ impl PrometheusApi {
             Data::Vector(samples) => samples
                 .into_iter()
                 .map(|s| Sample {
-                    labels: labels(s.metric),
-                    value: value(&s.value.1),
+                    labels: s.metric.0,
+                    value: s.value.1.0,
                 })
                 .collect(),
             Data::Scalar((_, v)) => vec![Sample {
                 labels: BTreeMap::new(),
-                value: value(&v),
+                value: v.0,
             }],
             Data::Matrix(_) | Data::String(_) => {
                 return Err(SourceError::Failed(
@@ -180,8 +229,8 @@ impl PrometheusApi {
         let result = series
             .into_iter()
             .map(|s| Series {
-                labels: labels(s.metric),
-                values: s.values.into_iter().map(|(t, v)| (t, value(&v))).collect(),
+                labels: s.metric.0,
+                values: s.values.into_iter().map(|(t, v)| (t, v.0)).collect(),
             })
             .collect();
         Ok(Answered { result, warnings })
@@ -202,6 +251,40 @@ mod tests {
     }
 
     #[test]
+    fn a_range_reads_every_value_and_cleans_every_label() {
+        let body = br#"{"status":"success","data":{"resultType":"matrix","result":[
+            {"metric":{"service":"checkout","bidi\u202e":"x"},"values":[[10,"1.5"],[15,"NaN"],[20," +Inf"],[25,"\u0032"]]},
+            {"values":[[10,"junk"]]}]}}"#;
+        let (data, warnings) = envelope(200, body).unwrap();
+        assert!(warnings.is_empty());
+        let Data::Matrix(series) = data else {
+            panic!("a matrix")
+        };
+        let values: Vec<Vec<f64>> = series
+            .iter()
+            .map(|s| s.values.iter().map(|(_, v)| v.0).collect())
+            .collect();
+        assert_eq!(values[0][0], 1.5);
+        assert!(values[0][1].is_nan());
+        assert_eq!(values[0][2], f64::INFINITY);
+        assert_eq!(values[0][3], 2.0, "an escaped value is still read");
+        assert!(values[1][0].is_nan());
+        let labels = &series[0].metric.0;
+        assert_eq!(labels["service"], "checkout");
+        assert_eq!(labels["bidi\\u{202e}"], "x");
+        assert!(series[1].metric.0.is_empty());
+        let scalar = br#"{"status":"success","data":{"resultType":"scalar","result":[10,"0.25"]}}"#;
+        assert!(
+            matches!(envelope(200, scalar), Ok((Data::Scalar((_, Number(v))), _)) if v == 0.25)
+        );
+        let number = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,2]}]}}"#;
+        assert!(
+            matches!(envelope(200, number), Err(SourceError::Failed(m)) if m.starts_with("not a Prometheus API response")),
+            "a value must be written as a string, as before"
+        );
+    }
+
+    #[test]
     fn the_envelope_is_read_in_full() {
         let ok = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"service":"a\u001b[2J"},"value":[1,"NaN"]}]},"warnings":["partial response"]}"#;
         let (data, warnings) = envelope(200, ok).unwrap();
@@ -210,7 +293,7 @@ mod tests {
             panic!("a vector")
         };
         assert_eq!(
-            labels(samples.into_iter().next().unwrap().metric)["service"],
+            samples.into_iter().next().unwrap().metric.0["service"],
             "a\\x1b[2J"
         );
         let bad = br#"{"status":"error","errorType":"bad_data","error":"1:5: parse error: unexpected <op:*>"}"#;

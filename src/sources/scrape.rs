@@ -137,10 +137,10 @@ pub fn parse(body: &str) -> Result<Vec<Line>, String> {
         .collect();
     out.extend(guarded.into_iter().filter_map(parse_line));
     for line in &mut out {
-        line.name = clean(&line.name);
+        line.name = clean(&line.name).into_owned();
         line.labels = std::mem::take(&mut line.labels)
             .into_iter()
-            .map(|(k, v)| (clean(&k), clean(&v)))
+            .map(|(k, v)| (clean(&k).into_owned(), clean(&v).into_owned()))
             .collect();
     }
     Ok(out)
@@ -195,7 +195,7 @@ impl ScrapeSource {
         }
         let body = std::str::from_utf8(&answer.body)
             .map_err(|e| SourceError::Failed(format!("not UTF-8 text: {e}")))?;
-        parse(body).map_err(|e| SourceError::Failed(clean(&e)))
+        parse(body).map_err(|e| SourceError::Failed(clean(&e).into_owned()))
     }
 
     /// CPU busy fraction since the previous scrape; unknown on the first.

@@ -3,6 +3,8 @@
 //! query failing is a warning on the panel; all of them failing is an error.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -10,10 +12,11 @@ use futures::future::join_all;
 
 mod backups;
 mod deploys;
+mod history;
 
 use super::convert::timestamp;
 
-use super::prometheus::{PrometheusApi, Sample, Series};
+use super::prometheus::{PrometheusApi, Sample};
 use super::queries::Queries;
 use super::{Fetch, Fetched, MetricsSource, SourceError};
 use crate::config::file::{Config, Endpoint, ServiceMeta};
@@ -21,6 +24,8 @@ use crate::domain::{
     Backup, Deployment, HealthReading, Host, Phase, ResolvedIncident, ServiceHealth, SliCounts,
     Tier,
 };
+
+use history::History;
 
 /// Sparkline history: five minutes, a point every five seconds.
 const HISTORY: i64 = 300;
@@ -33,9 +38,11 @@ pub struct PrometheusSource {
     label: String,
     queries: Queries,
     services: BTreeMap<String, ServiceMeta>,
-    /// The SLO-window queries, kept between refreshes by feed: they span a
-    /// month, cost the server the most, and barely move in a minute.
-    slow: std::sync::Mutex<BTreeMap<&'static str, (std::time::Instant, Answers)>>,
+    /// The answers of each `Reused` group (by its first query) and when
+    /// they were asked.
+    reused: Mutex<BTreeMap<&'static str, (Instant, Answers)>>,
+    /// The sparkline histories by query, extended a step at a time.
+    histories: Mutex<BTreeMap<&'static str, History>>,
 }
 
 /// The answers of the per-service queries, split by service once.
@@ -60,16 +67,57 @@ const SERVICE_QUERIES: [&str; 16] = [
     "saturation",
 ];
 
-/// How long the SLO-window answers are reused.
-const SLOW_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
-const SLOW: [&str; 6] = [
-    "requests_window",
-    "errors_window",
-    "error_ratio_2h",
-    "error_ratio_6h",
-    "error_ratio_1d",
-    "error_ratio_3d",
-];
+/// Queries whose answers are kept between refreshes for `every`: each
+/// averages over a window so much longer than `every` that a fresher answer
+/// would barely differ (docs/decisions.md).
+struct Reused {
+    /// The group in the warning when none of its queries answers.
+    what: &'static str,
+    names: &'static [&'static str],
+    every: std::time::Duration,
+}
+
+const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The SLO window (a month) and the windows of two hours or more: asked
+/// once a minute; they cost the server the most.
+const SLO_WINDOWS: Reused = Reused {
+    what: "the SLO window queries",
+    names: &[
+        "requests_window",
+        "errors_window",
+        "error_ratio_2h",
+        "error_ratio_6h",
+        "error_ratio_1d",
+        "error_ratio_3d",
+    ],
+    every: MINUTE,
+};
+
+/// The 30-minute and one-hour windows: asked every 15 s, which moves a
+/// 30-minute average by under 1%.
+const HOUR_WINDOWS: Reused = Reused {
+    what: "the 30-minute and 1-hour queries",
+    names: &[
+        "error_ratio_30m",
+        "error_ratio_1h",
+        "requests_1h",
+        "errors_1h",
+    ],
+    every: std::time::Duration::from_secs(15),
+};
+
+const DEPLOY_WINDOW: Reused = Reused {
+    what: "the SLO window queries",
+    names: &["deployments_window", "rollbacks_window"],
+    every: MINUTE,
+};
+
+const BACKUP_WINDOW: Reused = Reused {
+    what: "the SLO window queries",
+    names: &["backup_successes_window", "backup_failures_window"],
+    every: MINUTE,
+};
 
 /// Answers of several queries by name, and the warnings they gave.
 #[derive(Clone)]
@@ -111,7 +159,8 @@ impl PrometheusSource {
             label: config.service_label.clone(),
             queries: Queries::new(&config.service_label, &window, &config.queries),
             services: config.services.clone(),
-            slow: std::sync::Mutex::new(BTreeMap::new()),
+            reused: Mutex::new(BTreeMap::new()),
+            histories: Mutex::new(BTreeMap::new()),
             api: PrometheusApi {
                 http: super::http::HttpClient::new(endpoint)?,
             },
@@ -163,31 +212,56 @@ impl PrometheusSource {
         }
     }
 
-    async fn range(
+    /// The last five minutes of range query `name` by `label`, oldest
+    /// first; only the steps since the last refresh are asked (`History`).
+    async fn history(
         &self,
-        name: &str,
+        name: &'static str,
+        label: &str,
         now: DateTime<Utc>,
         warnings: &mut Vec<String>,
-    ) -> Vec<Series> {
+    ) -> BTreeMap<String, Vec<f64>> {
+        let Some(due) = self.held(name, |h| h.due(now.timestamp())) else {
+            return self.held(name, |h| h.values());
+        };
+        let at = |secs| DateTime::from_timestamp(secs, 0).unwrap_or(now);
+        let expr = self.queries.get(name);
         match self
             .api
-            .query_range(
-                self.queries.get(name),
-                now - Duration::seconds(HISTORY),
-                now,
-                HISTORY_STEP,
-            )
+            .query_range(expr, at(due.start), at(due.end), HISTORY_STEP)
             .await
         {
             Ok(a) => {
+                let complete = a.warnings.is_empty();
                 warnings.extend(a.warnings.into_iter().map(|w| format!("{name}: {w}")));
-                a.result
+                // One series a key, the last answered, as a map collects.
+                let answer: BTreeMap<&str, &[(f64, f64)]> = a
+                    .result
+                    .iter()
+                    .filter_map(|s| Some((s.labels.get(label)?.as_str(), s.values.as_slice())))
+                    .collect();
+                self.held(name, |h| {
+                    h.record(due, answer, complete);
+                    h.values()
+                })
             }
             Err(e) => {
                 warnings.push(format!("{name}: {e}"));
-                Vec::new()
+                self.held(name, History::forget);
+                BTreeMap::new()
             }
         }
+    }
+
+    /// `f` on the history of query `name`.
+    fn held<T>(&self, name: &'static str, f: impl FnOnce(&mut History) -> T) -> T {
+        let mut all = self
+            .histories
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        f(all
+            .entry(name)
+            .or_insert_with(|| History::new(HISTORY, HISTORY_STEP.into())))
     }
 
     /// One service from the answers, already split by service (`by`) and
@@ -276,40 +350,44 @@ impl PrometheusSource {
         out
     }
 
-    /// The SLO-window answers of `names` (kept under the first name): fresh
-    /// once a minute, else the last ones.
-    async fn slow(&self, names: &[&'static str], now: DateTime<Utc>) -> Option<Answers> {
-        let key = names[0];
-        let cached = self.slow.lock().ok().and_then(|c| c.get(key).cloned());
-        if let Some((_, answers)) = cached.filter(|(at, _)| at.elapsed() < SLOW_EVERY) {
+    /// The answers of `group` (kept under its first query): asked again
+    /// once they are `group.every` old, else the last ones.
+    async fn reused(&self, group: &Reused, now: DateTime<Utc>) -> Option<Answers> {
+        let key = group.names[0];
+        let cached = self.reused.lock().ok().and_then(|c| c.get(key).cloned());
+        if let Some((_, answers)) = cached.filter(|(at, _)| at.elapsed() < group.every) {
             return Some(answers);
         }
-        let answers = self.instant(names, now).await.ok()?;
-        if let Ok(mut c) = self.slow.lock() {
-            c.insert(key, (std::time::Instant::now(), answers.clone()));
+        let answers = self.instant(group.names, now).await.ok()?;
+        if let Ok(mut c) = self.reused.lock() {
+            c.insert(key, (Instant::now(), answers.clone()));
         }
         Some(answers)
     }
 
-    /// The answers of `names` and the slow answers of `slow`, asked at once;
-    /// slow ones that cannot be read are a warning.
-    async fn with_slow(
+    /// The answers of `names` and the kept answers of `groups`, asked at
+    /// once; a group that cannot be read is a warning.
+    async fn with_reused(
         &self,
         names: &[&'static str],
-        slow: &[&'static str],
+        groups: &[&Reused],
         now: DateTime<Utc>,
     ) -> Result<Answers, SourceError> {
-        let (a, s) = futures::join!(self.instant(names, now), self.slow(slow, now));
+        let reused = join_all(groups.iter().map(|g| self.reused(g, now)));
+        let (a, reused) = futures::join!(self.instant(names, now), reused);
         let mut a = a?;
-        match s {
-            Some(s) => {
-                a.warnings.extend(s.warnings);
-                a.by_name.extend(s.by_name);
+        for (group, answers) in groups.iter().zip(reused) {
+            match answers {
+                Some(s) => {
+                    a.warnings.extend(s.warnings);
+                    a.by_name.extend(s.by_name);
+                }
+                None => a.warnings.push(format!(
+                    "{} ({}) failed",
+                    group.what,
+                    group.names.join(", ")
+                )),
             }
-            None => a.warnings.push(format!(
-                "the SLO window queries ({}) failed",
-                slow.join(", ")
-            )),
         }
         Ok(a)
     }
@@ -341,19 +419,6 @@ impl PrometheusSource {
     }
 }
 
-/// Range results as value lists by one label.
-fn histories(series: &[Series], label: &str) -> BTreeMap<String, Vec<f64>> {
-    series
-        .iter()
-        .filter_map(|s| {
-            Some((
-                s.labels.get(label)?.clone(),
-                s.values.iter().map(|(_, v)| *v).collect(),
-            ))
-        })
-        .collect()
-}
-
 fn parse_phase(text: &str) -> Phase {
     match text.to_ascii_lowercase().replace(['_', ' '], "-").as_str() {
         "progressing" | "in-progress" | "running" => Phase::Progressing,
@@ -372,16 +437,12 @@ impl MetricsSource for PrometheusSource {
     }
 
     async fn health(&self, now: DateTime<Utc>) -> Fetch<HealthReading> {
-        const NAMES: [&str; 16] = [
+        const NAMES: [&str; 12] = [
             "error_ratio_5m",
-            "error_ratio_30m",
-            "error_ratio_1h",
             "requests",
             "errors",
             "latency_p95",
             "latency_p99",
-            "requests_1h",
-            "errors_1h",
             "saturation",
             "targets_total",
             "targets_up",
@@ -390,16 +451,16 @@ impl MetricsSource for PrometheusSource {
             "host_memory",
             "host_disk",
         ];
-        let a = self.with_slow(&NAMES, &SLOW, now).await?;
+        let a = self
+            .with_reused(&NAMES, &[&SLO_WINDOWS, &HOUR_WINDOWS], now)
+            .await?;
         let mut warnings = a.warnings.clone();
-        let traffic = histories(
-            &self.range("traffic_history", now, &mut warnings).await,
-            &self.label,
-        );
-        let cpu = histories(
-            &self.range("host_cpu", now, &mut warnings).await,
-            "instance",
-        );
+        let traffic = self
+            .history("traffic_history", &self.label, now, &mut warnings)
+            .await;
+        let cpu = self
+            .history("host_cpu", "instance", now, &mut warnings)
+            .await;
         let mut names: BTreeSet<String> = ["requests", "errors", "latency_p95", "requests_window"]
             .iter()
             .flat_map(|q| a.by(q, &self.label).into_keys())
@@ -434,9 +495,7 @@ impl MetricsSource for PrometheusSource {
             "kube_deployment_updated",
             "kube_deployment_replicas",
         ];
-        let a = self
-            .with_slow(&NAMES, &["deployments_window", "rollbacks_window"], now)
-            .await?;
+        let a = self.with_reused(&NAMES, &[&DEPLOY_WINDOW], now).await?;
         Ok(Fetched {
             value: deploys::read(&a, &self.label),
             warnings: a.warnings,
@@ -453,13 +512,7 @@ impl MetricsSource for PrometheusSource {
             "drill_rto",
             "velero_last_success",
         ];
-        let a = self
-            .with_slow(
-                &NAMES,
-                &["backup_successes_window", "backup_failures_window"],
-                now,
-            )
-            .await?;
+        let a = self.with_reused(&NAMES, &[&BACKUP_WINDOW], now).await?;
         Ok(Fetched {
             value: backups::read(&a),
             warnings: a.warnings,
@@ -528,31 +581,4 @@ fn incident(start: f64, end: f64) -> Option<ResolvedIncident> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn runs_of_points_are_incidents_and_the_open_one_is_not_resolved() {
-        let points: Vec<(f64, f64)> = [1000.0, 1060.0, 1120.0, 2000.0, 2060.0, 5000.0]
-            .iter()
-            .map(|t| (*t, 1.0))
-            .collect();
-        let incidents = runs(&points, 60.0, 5030.0);
-        let spans: Vec<(i64, i64)> = incidents
-            .iter()
-            .map(|i| (i.started.timestamp(), i.resolved.timestamp()))
-            .collect();
-        assert_eq!(
-            spans,
-            [(1000, 1120), (2000, 2060)],
-            "the run at 5000 is still firing"
-        );
-    }
-
-    #[test]
-    fn phases_from_any_pipeline_spelling() {
-        assert_eq!(parse_phase("Healthy"), Phase::Complete);
-        assert_eq!(parse_phase("rolled_back"), Phase::RolledBack);
-        assert_eq!(parse_phase("weird"), Phase::Unknown);
-    }
-}
+mod tests;

@@ -1,0 +1,162 @@
+//! The Prometheus source: its pure parts, and what it asks of a server
+//! refresh after refresh.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::thread;
+
+use super::*;
+
+#[test]
+fn runs_of_points_are_incidents_and_the_open_one_is_not_resolved() {
+    let points: Vec<(f64, f64)> = [1000.0, 1060.0, 1120.0, 2000.0, 2060.0, 5000.0]
+        .iter()
+        .map(|t| (*t, 1.0))
+        .collect();
+    let incidents = runs(&points, 60.0, 5030.0);
+    let spans: Vec<(i64, i64)> = incidents
+        .iter()
+        .map(|i| (i.started.timestamp(), i.resolved.timestamp()))
+        .collect();
+    assert_eq!(
+        spans,
+        [(1000, 1120), (2000, 2060)],
+        "the run at 5000 is still firing"
+    );
+}
+
+#[test]
+fn phases_from_any_pipeline_spelling() {
+    assert_eq!(parse_phase("Healthy"), Phase::Complete);
+    assert_eq!(parse_phase("rolled_back"), Phase::RolledBack);
+    assert_eq!(parse_phase("weird"), Phase::Unknown);
+}
+
+/// A canned Prometheus on loopback that records what it is asked: every
+/// instant query answers one sample, every range query a point every step
+/// from its start to its end, valued a tenth of its timestamp. It is a
+/// fake on purpose: what is under test is which queries are asked, which a
+/// real server does not tell.
+fn canned() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let log = asked.clone();
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let log = log.clone();
+            thread::spawn(move || answer(stream, log));
+        }
+    });
+    (url, asked)
+}
+
+fn answer(stream: TcpStream, log: Arc<Mutex<Vec<String>>>) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut out = stream;
+    loop {
+        let mut request = String::new();
+        if reader.read_line(&mut request)? == 0 {
+            return Ok(());
+        }
+        let mut header = String::new();
+        while reader.read_line(&mut header)? > 2 {
+            header.clear();
+        }
+        let target = request.split_whitespace().nth(1).unwrap_or("/").to_string();
+        let body = canned_body(&target);
+        log.lock().unwrap().push(target);
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        out.write_all(format!("{head}{body}").as_bytes())?;
+    }
+}
+
+fn canned_body(target: &str) -> String {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let metric = r#"{"service":"checkout","instance":"host-1"}"#;
+    if path.ends_with("query_range") {
+        let (start, end) = (param(query, "start"), param(query, "end"));
+        let values: Vec<String> = (start..=end)
+            .step_by(5)
+            .map(|t| format!(r#"[{t},"{}"]"#, t as f64 / 10.0))
+            .collect();
+        format!(
+            r#"{{"status":"success","data":{{"resultType":"matrix","result":[{{"metric":{metric},"values":[{}]}}]}}}}"#,
+            values.join(",")
+        )
+    } else {
+        format!(
+            r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{metric},"value":[0,"1"]}}]}}}}"#
+        )
+    }
+}
+
+fn param(query: &str, name: &str) -> i64 {
+    query
+        .split('&')
+        .find_map(|p| p.strip_prefix(&format!("{name}=")))
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+/// The range queries asked since the last call, as (start, end), and how
+/// many instant queries.
+fn asked_since(asked: &Mutex<Vec<String>>) -> (Vec<(i64, i64)>, usize) {
+    let all = std::mem::take(&mut *asked.lock().unwrap());
+    let (ranges, instants): (Vec<_>, Vec<_>) = all.iter().partition(|t| t.contains("query_range"));
+    let ranges = ranges
+        .iter()
+        .map(|t| {
+            let query = t.split_once('?').map_or("", |(_, q)| q);
+            (param(query, "start"), param(query, "end"))
+        })
+        .collect();
+    (ranges, instants.len())
+}
+
+#[tokio::test]
+async fn a_refresh_asks_only_the_new_steps_and_the_windows_that_are_due() {
+    let (url, asked) = canned();
+    let endpoint = Endpoint::plain("prometheus", url.parse().unwrap());
+    let source = PrometheusSource::new(endpoint, &Config::default()).unwrap();
+    let base = 1_795_316_400;
+    let at = |secs: i64| DateTime::from_timestamp(secs, 500_000_000).unwrap();
+    let history = |h: &HealthReading| h.services[0].traffic_history.clone();
+    let whole = |end: i64| -> Vec<f64> {
+        (end - 300..=end)
+            .step_by(5)
+            .map(|t| t as f64 / 10.0)
+            .collect()
+    };
+
+    let first = source.health(at(base)).await.unwrap().value;
+    let (ranges, instants) = asked_since(&asked);
+    assert_eq!(
+        ranges,
+        [(base - 300, base); 2],
+        "traffic and host CPU, whole"
+    );
+    assert_eq!(instants, 12 + 6 + 4, "every instant query, once");
+    assert_eq!(history(&first), whole(base));
+    assert_eq!(first.hosts[0].cpu_history, whole(base));
+
+    let same_step = source.health(at(base + 3)).await.unwrap().value;
+    let (ranges, instants) = asked_since(&asked);
+    assert!(ranges.is_empty(), "no new step is due: {ranges:?}");
+    assert_eq!(instants, 12, "the 30m/1h and SLO windows are reused");
+    assert_eq!(history(&same_step), whole(base));
+
+    let next_step = source.health(at(base + 7)).await.unwrap().value;
+    let (ranges, _) = asked_since(&asked);
+    assert_eq!(ranges, [(base + 5, base + 5); 2], "one step, one point");
+    assert_eq!(
+        history(&next_step),
+        whole(base + 5),
+        "as the whole range gives"
+    );
+    assert_eq!(next_step.hosts[0].cpu_history, whole(base + 5));
+}
