@@ -16,7 +16,7 @@ pub(super) fn read(a: &Answers) -> Vec<Backup> {
         by("drill_rto"),
     );
     let (successes, failures) = (by("backup_successes_window"), by("backup_failures_window"));
-    let count = |m: &std::collections::BTreeMap<String, f64>, target: &str| {
+    let count = |m: &std::collections::BTreeMap<&str, f64>, target: &str| {
         m.get(target)
             .copied()
             .filter(|v| v.is_finite() && *v >= 0.0)
@@ -38,8 +38,8 @@ pub(super) fn read(a: &Answers) -> Vec<Backup> {
         .filter_map(|s| {
             let target = s.label("target")?.to_string();
             let drill = match (
-                drill_at.get(&target).copied().and_then(timestamp),
-                drill_rto.get(&target),
+                drill_at.get(target.as_str()).copied().and_then(timestamp),
+                drill_rto.get(target.as_str()),
             ) {
                 (Some(at), Some(rto)) => {
                     seconds(*rto).map(|measured_rto| DrillResult { at, measured_rto })
@@ -49,13 +49,13 @@ pub(super) fn read(a: &Answers) -> Vec<Backup> {
             Some(Backup {
                 tier: parse_tier(s.label("tier")),
                 last_success: timestamp(s.value),
-                size_bytes: size.get(&target).copied().unwrap_or(f64::NAN),
+                size_bytes: size.get(target.as_str()).copied().unwrap_or(f64::NAN),
                 duration: duration
-                    .get(&target)
+                    .get(target.as_str())
                     .copied()
                     .and_then(seconds)
                     .unwrap_or_else(Duration::zero),
-                last_verified: verified.get(&target).copied().and_then(timestamp),
+                last_verified: verified.get(target.as_str()).copied().and_then(timestamp),
                 last_drill: drill,
                 runs: runs(&target),
                 target,

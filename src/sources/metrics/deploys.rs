@@ -8,14 +8,13 @@ use super::{Answers, parse_phase, timestamp};
 use crate::domain::{ChangeCounts, Colour, Deployment, Phase, Strategy};
 use crate::sources::prometheus::Sample;
 
+/// A series' item and where it runs, by the two labels that name them.
+fn key<'a>(s: &'a Sample, name: &str, env: &str) -> (&'a str, &'a str) {
+    (s.label(name).unwrap_or(""), s.label(env).unwrap_or(""))
+}
+
 pub(super) fn read(a: &Answers, label: &str) -> Vec<Deployment> {
-    let key = |s: &Sample, name: &str, env: &str| {
-        (
-            s.label(name).unwrap_or("").to_string(),
-            s.label(env).unwrap_or("").to_string(),
-        )
-    };
-    let by_key = |q: &str| -> BTreeMap<(String, String), f64> {
+    let by_key = |q: &str| -> BTreeMap<(&str, &str), f64> {
         a.get(q)
             .iter()
             .map(|s| (key(s, label, "environment"), s.value))
@@ -31,7 +30,7 @@ pub(super) fn read(a: &Answers, label: &str) -> Vec<Deployment> {
     let count = |v: f64| (v.is_finite() && v >= 0.0).then(|| v.round() as u64);
     // Counted only when the query answered: a key it does not name deployed
     // nothing in the window (its timestamp did not change).
-    let window = |k: &(String, String)| {
+    let window = |k: &(&str, &str)| {
         a.by_name
             .contains_key("deployments_window")
             .then(|| ChangeCounts {
@@ -39,7 +38,7 @@ pub(super) fn read(a: &Answers, label: &str) -> Vec<Deployment> {
                 rollbacks: rollbacks_window.get(k).copied().and_then(count),
             })
     };
-    let mut out: BTreeMap<(String, String), Deployment> = BTreeMap::new();
+    let mut out: BTreeMap<(&str, &str), Deployment> = BTreeMap::new();
     for s in a.get("deployment_info") {
         let k = key(s, label, "environment");
         if k.0.is_empty() {
@@ -69,10 +68,10 @@ pub(super) fn read(a: &Answers, label: &str) -> Vec<Deployment> {
         };
         let deployed_at = times.get(&k).copied().and_then(timestamp);
         out.insert(
-            k.clone(),
+            k,
             Deployment {
-                service: k.0.clone(),
-                environment: k.1.clone(),
+                service: k.0.to_string(),
+                environment: k.1.to_string(),
                 version: s.label("version").unwrap_or("—").to_string(),
                 previous_version: s
                     .label("previous_version")
@@ -93,9 +92,9 @@ pub(super) fn read(a: &Answers, label: &str) -> Vec<Deployment> {
     }
     for s in a.get("rollout_info") {
         let k = key(s, "name", "namespace");
-        out.entry(k.clone()).or_insert_with(|| Deployment {
-            service: k.0.clone(),
-            environment: k.1.clone(),
+        out.entry(k).or_insert_with(|| Deployment {
+            service: k.0.to_string(),
+            environment: k.1.to_string(),
             version: "—".into(),
             previous_version: None,
             strategy: if s.label("strategy") == Some("blueGreen") {
@@ -110,7 +109,7 @@ pub(super) fn read(a: &Answers, label: &str) -> Vec<Deployment> {
             window: None,
         });
     }
-    let replicas: BTreeMap<(String, String), f64> = a
+    let replicas: BTreeMap<(&str, &str), f64> = a
         .get("kube_deployment_replicas")
         .iter()
         .map(|s| (key(s, "deployment", "namespace"), s.value))
@@ -119,9 +118,9 @@ pub(super) fn read(a: &Answers, label: &str) -> Vec<Deployment> {
         let k = key(s, "deployment", "namespace");
         let total = replicas.get(&k).copied().unwrap_or(s.value).max(0.0) as u32;
         let updated = s.value.max(0.0) as u32;
-        out.entry(k.clone()).or_insert_with(|| Deployment {
-            service: k.0.clone(),
-            environment: k.1.clone(),
+        out.entry(k).or_insert_with(|| Deployment {
+            service: k.0.to_string(),
+            environment: k.1.to_string(),
             version: "—".into(),
             previous_version: None,
             strategy: Strategy::Rolling { updated, total },

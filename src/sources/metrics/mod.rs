@@ -3,7 +3,7 @@
 //! query failing is a warning on the panel; all of them failing is an error.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -46,7 +46,7 @@ pub struct PrometheusSource {
 }
 
 /// The answers of the per-service queries, split by service once.
-type ByService = BTreeMap<&'static str, BTreeMap<String, f64>>;
+type ByService<'a> = BTreeMap<&'static str, BTreeMap<&'a str, f64>>;
 
 const SERVICE_QUERIES: [&str; 16] = [
     "error_ratio_5m",
@@ -119,24 +119,25 @@ const BACKUP_WINDOW: Reused = Reused {
     every: MINUTE,
 };
 
-/// Answers of several queries by name, and the warnings they gave.
+/// Answers of several queries by name, and the warnings they gave. Shared,
+/// not copied, when a group's answers are reused between refreshes.
 #[derive(Clone)]
 struct Answers {
-    by_name: BTreeMap<&'static str, Vec<Sample>>,
+    by_name: BTreeMap<&'static str, Arc<Vec<Sample>>>,
     warnings: Vec<String>,
 }
 
 impl Answers {
     fn get(&self, name: &str) -> &[Sample] {
-        self.by_name.get(name).map_or(&[], Vec::as_slice)
+        self.by_name.get(name).map_or(&[], |v| v.as_slice())
     }
 
     /// The values of query `name` by one label.
-    fn by(&self, name: &str, label: &str) -> BTreeMap<String, f64> {
+    fn by(&self, name: &str, label: &str) -> BTreeMap<&str, f64> {
         let mut out = BTreeMap::new();
         for s in self.get(name) {
             if let Some(key) = s.label(label).filter(|k| !k.is_empty()) {
-                out.insert(key.to_string(), s.value);
+                out.insert(key, s.value);
             }
         }
         out
@@ -198,7 +199,7 @@ impl PrometheusSource {
                 Ok(a) => {
                     out.warnings
                         .extend(a.warnings.into_iter().map(|w| format!("{name}: {w}")));
-                    out.by_name.insert(name, a.result);
+                    out.by_name.insert(name, Arc::new(a.result));
                 }
                 Err(e) => {
                     out.warnings.push(format!("{name}: {e}"));
@@ -270,8 +271,8 @@ impl PrometheusSource {
         &self,
         name: &str,
         by: &ByService,
-        targets: &BTreeMap<String, (f64, f64)>,
-        history: &BTreeMap<String, Vec<f64>>,
+        targets: &BTreeMap<&str, (f64, f64)>,
+        history: &mut BTreeMap<String, Vec<f64>>,
     ) -> ServiceHealth {
         let get = |q: &str| by.get(q).and_then(|m| m.get(name)).copied();
         // A query that failed is unknown; one that answered without this
@@ -315,34 +316,25 @@ impl PrometheusSource {
                 d1: get("error_ratio_1d"),
                 d3: get("error_ratio_3d"),
             },
-            traffic_history: history.get(name).cloned().unwrap_or_default(),
+            traffic_history: history.remove(name).unwrap_or_default(),
             latency_history: Vec::new(),
         }
     }
 
     /// Targets up and in all, by service: a target belongs to the service
     /// its service label names, or else its job names.
-    fn targets(&self, a: &Answers) -> BTreeMap<String, (f64, f64)> {
+    fn targets<'a>(&self, a: &'a Answers) -> BTreeMap<&'a str, (f64, f64)> {
         let l = &self.label;
-        let key = |s: &Sample| {
-            (
-                s.label("job").unwrap_or("").to_string(),
-                s.label(l).unwrap_or("").to_string(),
-            )
-        };
-        let ups: BTreeMap<(String, String), f64> = a
+        let key = |s: &'a Sample| (s.label("job").unwrap_or(""), s.label(l).unwrap_or(""));
+        let ups: BTreeMap<(&str, &str), f64> = a
             .get("targets_up")
             .iter()
             .map(|s| (key(s), s.value))
             .collect();
-        let mut out: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+        let mut out: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
         for s in a.get("targets_total") {
             let k = key(s);
-            let owner = if k.1.is_empty() {
-                k.0.clone()
-            } else {
-                k.1.clone()
-            };
+            let owner = if k.1.is_empty() { k.0 } else { k.1 };
             let entry = out.entry(owner).or_default();
             entry.0 += ups.get(&k).copied().unwrap_or(0.0);
             entry.1 += s.value;
@@ -392,28 +384,29 @@ impl PrometheusSource {
         Ok(a)
     }
 
-    fn hosts(&self, a: &Answers, history: &BTreeMap<String, Vec<f64>>) -> Vec<Host> {
+    fn hosts(&self, a: &Answers, mut history: BTreeMap<String, Vec<f64>>) -> Vec<Host> {
         let (cpu, memory, disk, up) = (
             a.by("host_cpu", "instance"),
             a.by("host_memory", "instance"),
             a.by("host_disk", "instance"),
             a.by("host_up", "instance"),
         );
-        let names: BTreeSet<&String> = cpu
+        let names: BTreeSet<&str> = cpu
             .keys()
             .chain(memory.keys())
             .chain(disk.keys())
             .chain(up.keys())
+            .copied()
             .collect();
         names
             .into_iter()
             .map(|name| Host {
-                name: name.clone(),
+                name: name.to_string(),
                 up: up.get(name).is_none_or(|v| *v >= 1.0),
                 cpu: cpu.get(name).copied().unwrap_or(f64::NAN),
                 memory: memory.get(name).copied().unwrap_or(f64::NAN),
                 disk: disk.get(name).copied().unwrap_or(f64::NAN),
-                cpu_history: history.get(name).cloned().unwrap_or_default(),
+                cpu_history: history.remove(name).unwrap_or_default(),
             })
             .collect()
     }
@@ -455,17 +448,17 @@ impl MetricsSource for PrometheusSource {
             .with_reused(&NAMES, &[&SLO_WINDOWS, &HOUR_WINDOWS], now)
             .await?;
         let mut warnings = a.warnings.clone();
-        let traffic = self
+        let mut traffic = self
             .history("traffic_history", &self.label, now, &mut warnings)
             .await;
         let cpu = self
             .history("host_cpu", "instance", now, &mut warnings)
             .await;
-        let mut names: BTreeSet<String> = ["requests", "errors", "latency_p95", "requests_window"]
+        let mut names: BTreeSet<&str> = ["requests", "errors", "latency_p95", "requests_window"]
             .iter()
             .flat_map(|q| a.by(q, &self.label).into_keys())
             .collect();
-        names.extend(self.services.keys().cloned());
+        names.extend(self.services.keys().map(String::as_str));
         let by: ByService = SERVICE_QUERIES
             .iter()
             .filter(|q| a.by_name.contains_key(*q))
@@ -474,12 +467,12 @@ impl MetricsSource for PrometheusSource {
         let targets = self.targets(&a);
         let services = names
             .iter()
-            .map(|n| self.service(n, &by, &targets, &traffic))
+            .map(|n| self.service(n, &by, &targets, &mut traffic))
             .collect();
         Ok(Fetched {
             value: HealthReading {
                 services,
-                hosts: self.hosts(&a, &cpu),
+                hosts: self.hosts(&a, cpu),
             },
             warnings,
         })
