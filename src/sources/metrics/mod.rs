@@ -2,7 +2,7 @@
 //! `queries.rs` run concurrently, their answers joined into the estate. One
 //! query failing is a warning on the panel; all of them failing is an error.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
@@ -45,8 +45,9 @@ pub struct PrometheusSource {
     histories: Mutex<BTreeMap<&'static str, History>>,
 }
 
-/// The answers of the per-service queries, split by service once.
-type ByService<'a> = BTreeMap<&'static str, BTreeMap<&'a str, f64>>;
+/// One service's answers to `SERVICE_QUERIES`, in that order: `None` where
+/// the query did not name it.
+type Row = [Option<f64>; 16];
 
 const SERVICE_QUERIES: [&str; 16] = [
     "error_ratio_5m",
@@ -265,56 +266,70 @@ impl PrometheusSource {
             .or_insert_with(|| History::new(HISTORY, HISTORY_STEP.into())))
     }
 
-    /// One service from the answers, already split by service (`by`) and
-    /// with its targets counted (`targets`).
+    /// One service from its answers (`row`), whether each query answered
+    /// at all (`answered`), and its targets counted (`targets`).
     fn service(
         &self,
         name: &str,
-        by: &ByService,
+        row: Row,
+        answered: [bool; 16],
         targets: &BTreeMap<&str, (f64, f64)>,
         history: &mut BTreeMap<String, Vec<f64>>,
     ) -> ServiceHealth {
-        let get = |q: &str| by.get(q).and_then(|m| m.get(name)).copied();
         // A query that failed is unknown; one that answered without this
         // service means none (no 5xx at all is a 0% error ratio).
-        let got = |q: &str| {
-            if by.contains_key(q) {
-                Some(get(q).unwrap_or(0.0))
-            } else {
-                None
-            }
-        };
+        let got: Row = std::array::from_fn(|i| answered[i].then(|| row[i].unwrap_or(0.0)));
+        // In the order of SERVICE_QUERIES; the counts of bad as `got`.
+        let [
+            m5,
+            m30,
+            h1,
+            h2,
+            h6,
+            d1,
+            d3,
+            requests,
+            _,
+            p95,
+            p99,
+            requests_1h,
+            _,
+            requests_window,
+            _,
+            saturation,
+        ] = row;
+        let [.., errors, _, _, _, errors_1h, _, errors_window, _] = got;
         let meta = self.services.get(name);
         let (up, total) = targets.get(name).copied().unwrap_or((0.0, 0.0));
-        let errors = got("errors").unwrap_or(f64::NAN);
+        let errors = errors.unwrap_or(f64::NAN);
         ServiceHealth {
             name: name.to_string(),
             cluster: self.cluster.clone(),
             tier: meta.map_or(Tier::Standard, |m| m.tier),
             team: meta.map(|m| m.team.clone()).unwrap_or_default(),
-            requests_per_second: get("requests").unwrap_or(f64::NAN),
-            error_ratio: ratio(Some(errors), get("requests")),
-            latency_p95_ms: get("latency_p95").map_or(f64::NAN, |s| s * 1000.0),
-            latency_p99_ms: get("latency_p99").map_or(f64::NAN, |s| s * 1000.0),
-            saturation: get("saturation").unwrap_or(f64::NAN),
+            requests_per_second: requests.unwrap_or(f64::NAN),
+            error_ratio: ratio(Some(errors), requests),
+            latency_p95_ms: p95.map_or(f64::NAN, |s| s * 1000.0),
+            latency_p99_ms: p99.map_or(f64::NAN, |s| s * 1000.0),
+            saturation: saturation.unwrap_or(f64::NAN),
             targets_up: up.max(0.0) as u32,
             targets_total: total.max(0.0) as u32,
-            sli: match (get("requests_window"), got("errors_window")) {
+            sli: match (requests_window, errors_window) {
                 (Some(total), Some(bad)) if total.is_finite() && bad.is_finite() => SliCounts {
                     good: total - bad,
                     total,
                 },
                 _ => SliCounts::default(),
             },
-            error_ratio_1h: ratio(got("errors_1h"), get("requests_1h")),
+            error_ratio_1h: ratio(errors_1h, requests_1h),
             error_ratios: crate::domain::reliability::ErrorRatios {
-                m5: get("error_ratio_5m"),
-                m30: get("error_ratio_30m"),
-                h1: get("error_ratio_1h"),
-                h2: get("error_ratio_2h"),
-                h6: get("error_ratio_6h"),
-                d1: get("error_ratio_1d"),
-                d3: get("error_ratio_3d"),
+                m5,
+                m30,
+                h1,
+                h2,
+                h6,
+                d1,
+                d3,
             },
             traffic_history: history.remove(name).unwrap_or_default(),
             latency_history: Vec::new(),
@@ -454,20 +469,33 @@ impl MetricsSource for PrometheusSource {
         let cpu = self
             .history("host_cpu", "instance", now, &mut warnings)
             .await;
-        let mut names: BTreeSet<&str> = ["requests", "errors", "latency_p95", "requests_window"]
+        // A service is one the configuration lists or the main queries
+        // name; in name order.
+        let label = self.label.as_str();
+        let mut names: Vec<&str> = ["requests", "errors", "latency_p95", "requests_window"]
             .iter()
-            .flat_map(|q| a.by(q, &self.label).into_keys())
+            .flat_map(|q| a.get(q))
+            .filter_map(|s| s.label(label).filter(|k| !k.is_empty()))
+            .chain(self.services.keys().map(String::as_str))
             .collect();
-        names.extend(self.services.keys().map(String::as_str));
-        let by: ByService = SERVICE_QUERIES
-            .iter()
-            .filter(|q| a.by_name.contains_key(*q))
-            .map(|q| (*q, a.by(q, &self.label)))
-            .collect();
+        names.sort_unstable();
+        names.dedup();
+        // Every answer split by service in one pass: a row per service.
+        let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+        let mut rows: Vec<Row> = vec![[None; 16]; names.len()];
+        for (q, query) in SERVICE_QUERIES.iter().enumerate() {
+            for s in a.get(query) {
+                if let Some(&i) = s.label(label).and_then(|k| index.get(k)) {
+                    rows[i][q] = Some(s.value);
+                }
+            }
+        }
+        let answered = SERVICE_QUERIES.map(|q| a.by_name.contains_key(q));
         let targets = self.targets(&a);
         let services = names
             .iter()
-            .map(|n| self.service(n, &by, &targets, &mut traffic))
+            .zip(rows)
+            .map(|(n, row)| self.service(n, row, answered, &targets, &mut traffic))
             .collect();
         Ok(Fetched {
             value: HealthReading {
