@@ -4,7 +4,6 @@
 //! numbers, every label value cleaned on the way in.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -17,21 +16,45 @@ use super::http::{HttpClient, snippet};
 /// One series at one instant.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
-    pub labels: BTreeMap<String, String>,
+    pub labels: Labels,
     pub value: f64,
 }
 
 impl Sample {
     pub fn label(&self, name: &str) -> Option<&str> {
-        self.labels.get(name).map(String::as_str)
+        self.labels.get(name)
     }
 }
 
 /// One series over a range, oldest first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
-    pub labels: BTreeMap<String, String>,
+    pub labels: Labels,
     pub values: Vec<(f64, f64)>,
+}
+
+/// A series' labels, cleaned as they are read: pairs sorted by name, one
+/// per name. A list, not a map: a series has a handful, and an answer of
+/// 10,000 series holds 10,000 of them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Labels(Vec<(String, String)>);
+
+impl Labels {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let i = self
+            .0
+            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .ok()?;
+        Some(&self.0[i].1)
+    }
+
+    /// Sorted by name; of repeated names, the last kept.
+    fn sorted(mut pairs: Vec<(String, String)>) -> Labels {
+        pairs.reverse();
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        pairs.dedup_by(|a, b| a.0 == b.0);
+        Labels(pairs)
+    }
 }
 
 /// A query's answer and the server's warnings about it (a partial result).
@@ -103,10 +126,6 @@ impl<'de> Deserialize<'de> for Number {
     }
 }
 
-/// A series' labels, cleaned as they are read.
-#[derive(Debug, Default)]
-struct Labels(BTreeMap<String, String>);
-
 impl<'de> Deserialize<'de> for Labels {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Labels, D::Error> {
         struct Pairs;
@@ -116,11 +135,11 @@ impl<'de> Deserialize<'de> for Labels {
                 f.write_str("a map of label names to values")
             }
             fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Labels, M::Error> {
-                let mut out = BTreeMap::new();
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(4));
                 while let Some((name, text)) = map.next_entry::<RawText<'de>, RawText<'de>>()? {
-                    out.insert(clean_owned(name.0), clean_owned(text.0));
+                    out.push((clean_owned(name.0), clean_owned(text.0)));
                 }
-                Ok(Labels(out))
+                Ok(Labels::sorted(out))
             }
         }
         deserializer.deserialize_map(Pairs)
@@ -190,12 +209,12 @@ impl PrometheusApi {
             Data::Vector(samples) => samples
                 .into_iter()
                 .map(|s| Sample {
-                    labels: s.metric.0,
+                    labels: s.metric,
                     value: s.value.1.0,
                 })
                 .collect(),
             Data::Scalar((_, v)) => vec![Sample {
-                labels: BTreeMap::new(),
+                labels: Labels::default(),
                 value: v.0,
             }],
             Data::Matrix(_) | Data::String(_) => {
@@ -229,7 +248,7 @@ impl PrometheusApi {
         let result = series
             .into_iter()
             .map(|s| Series {
-                labels: s.metric.0,
+                labels: s.metric,
                 values: s.values.into_iter().map(|(t, v)| (t, v.0)).collect(),
             })
             .collect();
@@ -269,9 +288,9 @@ mod tests {
         assert_eq!(values[0][2], f64::INFINITY);
         assert_eq!(values[0][3], 2.0, "an escaped value is still read");
         assert!(values[1][0].is_nan());
-        let labels = &series[0].metric.0;
-        assert_eq!(labels["service"], "checkout");
-        assert_eq!(labels["bidi\\u{202e}"], "x");
+        let labels = &series[0].metric;
+        assert_eq!(labels.get("service"), Some("checkout"));
+        assert_eq!(labels.get("bidi\\u{202e}"), Some("x"));
         assert!(series[1].metric.0.is_empty());
         let scalar = br#"{"status":"success","data":{"resultType":"scalar","result":[10,"0.25"]}}"#;
         assert!(
@@ -293,8 +312,8 @@ mod tests {
             panic!("a vector")
         };
         assert_eq!(
-            samples.into_iter().next().unwrap().metric.0["service"],
-            "a\\x1b[2J"
+            samples.into_iter().next().unwrap().metric.get("service"),
+            Some("a\\x1b[2J")
         );
         let bad = br#"{"status":"error","errorType":"bad_data","error":"1:5: parse error: unexpected <op:*>"}"#;
         assert_eq!(
@@ -309,5 +328,18 @@ mod tests {
         assert!(
             matches!(envelope(200, b"\xff\xfe not json"), Err(SourceError::Failed(m)) if m.starts_with("not a Prometheus API response"))
         );
+    }
+
+    #[test]
+    fn labels_are_found_by_name_whatever_order_they_came_in() {
+        let body = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"zone":"b","app":"x","env":"prod","app":"y"},"value":[1,"2"]}]}}"#;
+        let (Data::Vector(samples), _) = envelope(200, body).unwrap() else {
+            panic!("a vector")
+        };
+        let labels = &samples[0].metric;
+        assert_eq!(labels.get("zone"), Some("b"));
+        assert_eq!(labels.get("env"), Some("prod"));
+        assert_eq!(labels.get("app"), Some("y"), "a repeated name: the last");
+        assert_eq!(labels.get("service"), None);
     }
 }

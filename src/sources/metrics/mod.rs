@@ -240,7 +240,7 @@ impl PrometheusSource {
                 let answer: BTreeMap<&str, &[(f64, f64)]> = a
                     .result
                     .iter()
-                    .filter_map(|s| Some((s.labels.get(label)?.as_str(), s.values.as_slice())))
+                    .filter_map(|s| Some((s.labels.get(label)?, s.values.as_slice())))
                     .collect();
                 self.held(name, |h| {
                     h.record(due, answer, complete);
