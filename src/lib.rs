@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod heap;
 pub mod run;
 pub mod sources;
 pub mod status;

@@ -112,6 +112,7 @@ enum Estate {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    opsdeck::heap::bound_arenas();
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -154,7 +154,10 @@ fn spawn_input(tx: mpsc::UnboundedSender<Msg>, stop: mpsc::UnboundedSender<Stop>
 /// Ticks on each whole second, for the clock and the data ages in view.
 fn spawn_clock(tx: mpsc::UnboundedSender<Msg>) {
     tokio::spawn(async move {
-        loop {
+        for second in 1u64.. {
+            if second % 60 == 0 {
+                crate::heap::trim();
+            }
             let now = Utc::now();
             let to_next = 1_000 - now.timestamp_subsec_millis().min(999) as u64;
             tokio::time::sleep(Duration::from_millis(to_next)).await;
