@@ -140,14 +140,17 @@ async fn a_refresh_asks_only_the_new_steps_and_the_windows_that_are_due() {
         [(base - 300, base); 2],
         "traffic and host CPU, whole"
     );
-    assert_eq!(instants, 12 + 6 + 4, "every instant query, once");
+    assert_eq!(instants, 7 + 5 + 4 + 6, "every instant query, once");
     assert_eq!(history(&first), whole(base));
     assert_eq!(first.hosts[0].cpu_history, whole(base));
 
     let same_step = source.health(at(base + 3)).await.unwrap().value;
     let (ranges, instants) = asked_since(&asked);
     assert!(ranges.is_empty(), "no new step is due: {ranges:?}");
-    assert_eq!(instants, 12, "the 30m/1h and SLO windows are reused");
+    assert_eq!(
+        instants, 7,
+        "the 5-minute, 30m/1h and SLO windows are reused"
+    );
     assert_eq!(history(&same_step), whole(base));
 
     let next_step = source.health(at(base + 7)).await.unwrap().value;
