@@ -110,6 +110,13 @@ fn matcher(m: &RawMatcher) -> String {
     format!("{}{op}\"{}\"", clean(&m.name.0), clean(&m.value.0))
 }
 
+/// The silences of a `/api/v2/silences` answer (HTTP `status` and `body`)
+/// that are not expired. Public for the fuzz targets.
+pub fn decode_silences(status: u16, body: &[u8]) -> Result<Vec<Silence>, SourceError> {
+    let list: Vec<RawSilence> = parse(status, body)?;
+    Ok(list.into_iter().filter_map(silence).collect())
+}
+
 /// A silence that is not expired.
 fn silence(s: RawSilence) -> Option<Silence> {
     (s.status.state.0 != "expired").then(|| Silence {
@@ -134,6 +141,13 @@ impl AlertmanagerSource {
             http: HttpClient::new(endpoint)?,
             service_label: service_label.to_string(),
         })
+    }
+
+    /// The alerts of an `/api/v2/alerts` answer (HTTP `status` and
+    /// `body`). Public for the fuzz targets.
+    pub fn decode_alerts(&self, status: u16, body: &[u8]) -> Result<Vec<Alert>, SourceError> {
+        let raw: Vec<RawAlert> = parse(status, body)?;
+        Ok(raw.into_iter().map(|a| self.alert(a)).collect())
     }
 
     fn alert(&self, raw: RawAlert) -> Alert {
@@ -201,12 +215,9 @@ impl AlertSource for AlertmanagerSource {
             self.http.get("api/v2/silences", &[])
         );
         let alerts = alerts?;
-        let raw: Vec<RawAlert> = parse(alerts.status, &alerts.body)?;
+        let alerts = self.decode_alerts(alerts.status, &alerts.body)?;
         let mut warnings = Vec::new();
-        let silences = silences.and_then(|a| {
-            let list: Vec<RawSilence> = parse(a.status, &a.body)?;
-            Ok(list.into_iter().filter_map(silence).collect())
-        });
+        let silences = silences.and_then(|a| decode_silences(a.status, &a.body));
         let silences = match silences {
             Ok(list) => list,
             Err(e) => {
@@ -215,10 +226,7 @@ impl AlertSource for AlertmanagerSource {
             }
         };
         Ok(Fetched {
-            value: AlertsReading {
-                alerts: raw.into_iter().map(|a| self.alert(a)).collect(),
-                silences,
-            },
+            value: AlertsReading { alerts, silences },
             warnings,
         })
     }

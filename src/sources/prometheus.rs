@@ -204,26 +204,7 @@ impl PrometheusApi {
             ),
         ];
         let answer = self.http.get("api/v1/query", &params).await?;
-        let (data, warnings) = envelope(answer.status, &answer.body)?;
-        let result = match data {
-            Data::Vector(samples) => samples
-                .into_iter()
-                .map(|s| Sample {
-                    labels: s.metric,
-                    value: s.value.1.0,
-                })
-                .collect(),
-            Data::Scalar((_, v)) => vec![Sample {
-                labels: Labels::default(),
-                value: v.0,
-            }],
-            Data::Matrix(_) | Data::String(_) => {
-                return Err(SourceError::Failed(
-                    "expected an instant vector, got a range or a string".into(),
-                ));
-            }
-        };
-        Ok(Answered { result, warnings })
+        decode_vector(answer.status, &answer.body)
     }
 
     /// A range query from `start` to `end` every `step` seconds.
@@ -241,19 +222,50 @@ impl PrometheusApi {
             ("step", step.to_string()),
         ];
         let answer = self.http.get("api/v1/query_range", &params).await?;
-        let (data, warnings) = envelope(answer.status, &answer.body)?;
-        let Data::Matrix(series) = data else {
-            return Err(SourceError::Failed("expected a range of values".into()));
-        };
-        let result = series
-            .into_iter()
-            .map(|s| Series {
-                labels: s.metric,
-                values: s.values.into_iter().map(|(t, v)| (t, v.0)).collect(),
-            })
-            .collect();
-        Ok(Answered { result, warnings })
+        decode_matrix(answer.status, &answer.body)
     }
+}
+
+/// An instant query's answer (HTTP `status` and `body`); a scalar answer
+/// is one sample without labels. Public for the fuzz targets.
+pub fn decode_vector(status: u16, body: &[u8]) -> Result<Answered<Vec<Sample>>, SourceError> {
+    let (data, warnings) = envelope(status, body)?;
+    let result = match data {
+        Data::Vector(samples) => samples
+            .into_iter()
+            .map(|s| Sample {
+                labels: s.metric,
+                value: s.value.1.0,
+            })
+            .collect(),
+        Data::Scalar((_, v)) => vec![Sample {
+            labels: Labels::default(),
+            value: v.0,
+        }],
+        Data::Matrix(_) | Data::String(_) => {
+            return Err(SourceError::Failed(
+                "expected an instant vector, got a range or a string".into(),
+            ));
+        }
+    };
+    Ok(Answered { result, warnings })
+}
+
+/// A range query's answer (HTTP `status` and `body`). Public for the fuzz
+/// targets.
+pub fn decode_matrix(status: u16, body: &[u8]) -> Result<Answered<Vec<Series>>, SourceError> {
+    let (data, warnings) = envelope(status, body)?;
+    let Data::Matrix(series) = data else {
+        return Err(SourceError::Failed("expected a range of values".into()));
+    };
+    let result = series
+        .into_iter()
+        .map(|s| Series {
+            labels: s.metric,
+            values: s.values.into_iter().map(|(t, v)| (t, v.0)).collect(),
+        })
+        .collect();
+    Ok(Answered { result, warnings })
 }
 
 #[cfg(test)]
