@@ -40,7 +40,7 @@ pub struct PrometheusSource {
     services: BTreeMap<String, ServiceMeta>,
     /// The answers of each `Reused` group (by its first query) and when
     /// they were asked.
-    reused: Mutex<BTreeMap<&'static str, (Instant, Answers)>>,
+    reused: Arc<Mutex<BTreeMap<&'static str, Kept>>>,
     /// The sparkline histories by query, extended a step at a time.
     histories: Mutex<BTreeMap<&'static str, History>>,
 }
@@ -135,6 +135,15 @@ const BACKUP_WINDOW: Reused = Reused {
     every: MINUTE,
 };
 
+/// A group's last answers, when they were asked, and whether a fresh ask is
+/// under way.
+#[derive(Clone)]
+struct Kept {
+    at: Instant,
+    answers: Answers,
+    asking: bool,
+}
+
 /// Answers of several queries by name, and the warnings they gave. Shared,
 /// not copied, when a group's answers are reused between refreshes.
 #[derive(Clone)]
@@ -176,7 +185,7 @@ impl PrometheusSource {
             label: config.service_label.clone(),
             queries: Queries::new(&config.service_label, &window, &config.queries),
             services: config.services.clone(),
-            reused: Mutex::new(BTreeMap::new()),
+            reused: Arc::new(Mutex::new(BTreeMap::new())),
             histories: Mutex::new(BTreeMap::new()),
             api: PrometheusApi {
                 http: super::http::HttpClient::new(endpoint)?,
@@ -192,41 +201,17 @@ impl PrometheusSource {
         &self.api
     }
 
-    /// Runs the named queries at once; each failure is a warning naming the
-    /// query, unless all fail, which is the error.
+    /// The named queries of this source, asked at once (`ask`).
     async fn instant(
         &self,
         names: &[&'static str],
         now: DateTime<Utc>,
     ) -> Result<Answers, SourceError> {
-        let answers = join_all(
-            names
-                .iter()
-                .map(|name| self.api.query(self.queries.get(name), now)),
-        )
-        .await;
-        let mut out = Answers {
-            by_name: BTreeMap::new(),
-            warnings: Vec::new(),
-        };
-        let mut first_error = None;
-        for (name, answer) in names.iter().zip(answers) {
-            match answer {
-                Ok(a) => {
-                    out.warnings
-                        .extend(a.warnings.into_iter().map(|w| format!("{name}: {w}")));
-                    out.by_name.insert(name, Arc::new(a.result));
-                }
-                Err(e) => {
-                    out.warnings.push(format!("{name}: {e}"));
-                    first_error.get_or_insert(e);
-                }
-            }
-        }
-        match first_error {
-            Some(e) if out.by_name.is_empty() => Err(e),
-            _ => Ok(out),
-        }
+        let asked: Vec<_> = names
+            .iter()
+            .map(|n| (*n, self.queries.get(n).to_string()))
+            .collect();
+        ask(&self.api, asked, now).await
     }
 
     /// The last five minutes of range query `name` by `label`, oldest
@@ -376,15 +361,49 @@ impl PrometheusSource {
     /// once they are `group.every` old, else the last ones.
     async fn reused(&self, group: &Reused, now: DateTime<Utc>) -> Option<Answers> {
         let key = group.names[0];
-        let cached = self.reused.lock().ok().and_then(|c| c.get(key).cloned());
-        if let Some((_, answers)) = cached.filter(|(at, _)| at.elapsed() < group.every) {
-            return Some(answers);
+        {
+            let mut kept = self.reused.lock().unwrap_or_else(PoisonError::into_inner);
+            match kept.get_mut(key) {
+                Some(k) if k.at.elapsed() < group.every => return Some(k.answers.clone()),
+                // Stale, but not by much: shown while a fresh ask goes on
+                // in the background, so a slow window query never holds up
+                // the refresh it rides along with.
+                Some(k) if k.at.elapsed() < group.every * 3 => {
+                    if !k.asking {
+                        k.asking = true;
+                        self.ask_in_background(group, now);
+                    }
+                    return Some(k.answers.clone());
+                }
+                _ => {}
+            }
         }
         let answers = self.instant(group.names, now).await.ok()?;
-        if let Ok(mut c) = self.reused.lock() {
-            c.insert(key, (Instant::now(), answers.clone()));
-        }
+        keep(&self.reused, key, answers.clone());
         Some(answers)
+    }
+
+    /// Asks `group` again on a task of its own; its answers replace the
+    /// kept ones when they come, and a failure leaves them to age.
+    fn ask_in_background(&self, group: &Reused, now: DateTime<Utc>) {
+        let key = group.names[0];
+        let asked: Vec<_> = group
+            .names
+            .iter()
+            .map(|n| (*n, self.queries.get(n).to_string()))
+            .collect();
+        let (api, kept) = (self.api.clone(), self.reused.clone());
+        tokio::spawn(async move {
+            match ask(&api, asked, now).await {
+                Ok(answers) => keep(&kept, key, answers),
+                Err(_) => {
+                    let mut kept = kept.lock().unwrap_or_else(PoisonError::into_inner);
+                    if let Some(k) = kept.get_mut(key) {
+                        k.asking = false;
+                    }
+                }
+            }
+        });
     }
 
     /// The answers of `names` and the kept answers of `groups`, asked at
@@ -440,6 +459,50 @@ impl PrometheusSource {
             })
             .collect()
     }
+}
+
+/// Runs the named queries at once; each failure is a warning naming the
+/// query, unless all fail, which is the error.
+async fn ask(
+    api: &PrometheusApi,
+    asked: Vec<(&'static str, String)>,
+    now: DateTime<Utc>,
+) -> Result<Answers, SourceError> {
+    let answers = join_all(asked.iter().map(|(_, expr)| api.query(expr, now))).await;
+    let mut out = Answers {
+        by_name: BTreeMap::new(),
+        warnings: Vec::new(),
+    };
+    let mut first_error = None;
+    for ((name, _), answer) in asked.iter().zip(answers) {
+        match answer {
+            Ok(a) => {
+                out.warnings
+                    .extend(a.warnings.into_iter().map(|w| format!("{name}: {w}")));
+                out.by_name.insert(name, Arc::new(a.result));
+            }
+            Err(e) => {
+                out.warnings.push(format!("{name}: {e}"));
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        Some(e) if out.by_name.is_empty() => Err(e),
+        _ => Ok(out),
+    }
+}
+
+/// Keeps a group's fresh answers, asked now.
+fn keep(kept: &Mutex<BTreeMap<&'static str, Kept>>, key: &'static str, answers: Answers) {
+    kept.lock().unwrap_or_else(PoisonError::into_inner).insert(
+        key,
+        Kept {
+            at: Instant::now(),
+            answers,
+            asking: false,
+        },
+    );
 }
 
 fn parse_phase(text: &str) -> Phase {

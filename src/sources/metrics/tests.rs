@@ -4,6 +4,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
 use super::*;
@@ -39,20 +40,30 @@ fn phases_from_any_pipeline_spelling() {
 /// fake on purpose: what is under test is which queries are asked, which a
 /// real server does not tell.
 fn canned() -> (String, Arc<Mutex<Vec<String>>>) {
+    canned_stalling(Arc::new(AtomicBool::new(false)))
+}
+
+/// The same, never answering a query over a five-minute window while
+/// `stall` is set.
+fn canned_stalling(stall: Arc<AtomicBool>) -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
     let asked = Arc::new(Mutex::new(Vec::new()));
     let log = asked.clone();
     thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let log = log.clone();
-            thread::spawn(move || answer(stream, log));
+            let (log, stall) = (log.clone(), stall.clone());
+            thread::spawn(move || answer(stream, log, stall));
         }
     });
     (url, asked)
 }
 
-fn answer(stream: TcpStream, log: Arc<Mutex<Vec<String>>>) -> std::io::Result<()> {
+fn answer(
+    stream: TcpStream,
+    log: Arc<Mutex<Vec<String>>>,
+    stall: Arc<AtomicBool>,
+) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut out = stream;
     loop {
@@ -66,7 +77,11 @@ fn answer(stream: TcpStream, log: Arc<Mutex<Vec<String>>>) -> std::io::Result<()
         }
         let target = request.split_whitespace().nth(1).unwrap_or("/").to_string();
         let body = canned_body(&target);
+        let five_minutes = target.contains("%5B5m%5D") || target.contains("[5m]");
         log.lock().unwrap().push(target);
+        if five_minutes && stall.load(Ordering::SeqCst) {
+            thread::sleep(std::time::Duration::from_secs(3600));
+        }
         let head = format!(
             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
             body.len()
@@ -162,4 +177,45 @@ async fn a_refresh_asks_only_the_new_steps_and_the_windows_that_are_due() {
         "as the whole range gives"
     );
     assert_eq!(next_step.hosts[0].cpu_history, whole(base + 5));
+}
+
+#[tokio::test]
+async fn a_stalled_window_query_never_holds_up_the_refresh() {
+    let stall = Arc::new(AtomicBool::new(false));
+    let (url, asked) = canned_stalling(stall.clone());
+    let endpoint = Endpoint::plain("prometheus", url.parse().unwrap());
+    let source = PrometheusSource::new(endpoint, &Config::default()).unwrap();
+    let first = source.health(Utc::now()).await.unwrap().value;
+    assert_eq!(first.services[0].requests_per_second, 1.0);
+    asked.lock().unwrap().clear();
+
+    // The five-minute answers are now past their 5 s, and the server will
+    // never answer them again.
+    stall.store(true, Ordering::SeqCst);
+    for kept in source.reused.lock().unwrap().values_mut() {
+        kept.at = Instant::now() - std::time::Duration::from_secs(6);
+    }
+    for refresh in 0..3 {
+        let reading =
+            tokio::time::timeout(std::time::Duration::from_secs(5), source.health(Utc::now()))
+                .await
+                .expect("the refresh does not wait for the stalled queries")
+                .unwrap()
+                .value;
+        assert_eq!(
+            reading.services[0].requests_per_second, 1.0,
+            "refresh {refresh}: the kept answer, not unknown"
+        );
+    }
+    let five_minute = asked
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|t| t.contains("%5B5m%5D") || t.contains("[5m]"))
+        .count();
+    assert_eq!(
+        five_minute,
+        FIVE_MINUTE_WINDOWS.names.len(),
+        "one fresh ask in the background, not one per refresh"
+    );
 }
