@@ -77,19 +77,15 @@ fn fail(message: &str) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// Logs go to a file in the XDG state directory, never to the terminal.
+/// Logs go to a file in the XDG state directory, never to the terminal;
+/// created readable by its owner only (it records configuration problems
+/// and why actions failed).
 fn init_logging() -> String {
     let Some(dir) = config::state_dir() else {
         return "(no state directory; logging off)".into();
     };
     let path = dir.join("opsdeck.log");
-    let file = std::fs::create_dir_all(&dir).and_then(|()| {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-    });
-    match file {
+    match opsdeck::actions::audit::open_private(&path) {
         Ok(file) => {
             let _ = tracing_subscriber::fmt()
                 .with_writer(Mutex::new(file))
@@ -120,20 +116,33 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
         .map_err(|e| fail(&format!("cannot start the runtime: {e}")))
 }
 
-fn dashboard(global: &GlobalArgs, estate: Estate) -> ExitCode {
-    let log = init_logging();
-    opsdeck::terminal::install_panic_hook(log);
+/// The theme and keymap named on the command line (or by `NO_COLOR`), from
+/// the user's config directory or the embedded ones, with their problems.
+fn look_and_keys(
+    global: &GlobalArgs,
+) -> (
+    config::theme::Theme,
+    config::keymap::Keymap,
+    Vec<config::Problem>,
+) {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let (theme, keymap, mut problems) = config::look_and_keys(
+    config::look_and_keys(
         global.theme.as_deref(),
         &global.keymap,
         no_color,
         config::user_config_dir().as_deref(),
-    );
+    )
+}
+
+fn dashboard(global: &GlobalArgs, estate: Estate) -> ExitCode {
+    let log = init_logging();
+    opsdeck::terminal::install_panic_hook(log);
+    let (theme, keymap, mut problems) = look_and_keys(global);
     let now = Utc::now();
     let mut demo = None;
     let mut actions = opsdeck::app::actions::Actions::default();
     let mut live_secrets = None;
+    let mut limits = config::limits::Limits::default();
     let (settings, sources, plan) = match estate {
         Estate::Demo(seed) => {
             let estate = Arc::new(DemoEstate::new(seed, now));
@@ -163,6 +172,8 @@ fn dashboard(global: &GlobalArgs, estate: Estate) -> ExitCode {
             problems.extend(runner_problems);
             actions.specs = config.actions.clone();
             live_secrets = Some(config.secrets.clone());
+            limits = config.limits;
+            actions.output_lines_kept = limits.action_output_lines;
             actions.runners = runners;
             actions.common = common_parameters(&config.service_label);
             (settings, sources, PollPlan::for_config(&config))
@@ -172,10 +183,18 @@ fn dashboard(global: &GlobalArgs, estate: Estate) -> ExitCode {
         Some(s) => s.clone(),
         None => Default::default(),
     };
-    let (audit, drills) = match audit_log(global, secrets, demo.is_some()) {
-        Ok(audit) => audit,
+    let opened = audit_log(global, secrets, limits.audit_max_bytes, demo.is_some());
+    let AuditOpened {
+        audit,
+        drills,
+        notices,
+        problems: audit_problems,
+    } = match opened {
+        Ok(opened) => opened,
         Err(e) => return fail(&e),
     };
+    problems.extend(audit_problems);
+    actions.audit_notices = Some(notices);
     for p in &problems {
         tracing::warn!("{p}");
     }
@@ -240,7 +259,10 @@ fn config_init(global: &GlobalArgs) -> ExitCode {
 }
 
 fn config_check(global: &GlobalArgs) -> ExitCode {
-    let (config, problems) = live_config(global);
+    let (config, mut problems) = live_config(global);
+    // Loaded as the dashboard loads them: a check that passes must not
+    // leave a theme or keymap for the dashboard to refuse.
+    problems.extend(look_and_keys(global).2);
     let runtime = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
@@ -320,14 +342,25 @@ fn live_runners(config: &Config) -> (opsdeck::app::actions::Runners, Vec<config:
     (runners, problems)
 }
 
+/// The audit log, opened: the writer, what it recorded of DR drills, where
+/// it says it rotated, and what is wrong with its permissions.
+struct AuditOpened {
+    audit: opsdeck::run::Audit,
+    drills: Drills,
+    notices: std::sync::mpsc::Receiver<String>,
+    problems: Vec<config::Problem>,
+}
+
 /// The audit log (`--audit-log`, else the XDG data directory), opened
-/// before anything can be asked: no log, no dashboard.
+/// before anything can be asked: no log, no dashboard. It is rotated past
+/// `max_bytes`; a rotation, or a failed one, is a notice for the footer.
 fn audit_log(
     global: &GlobalArgs,
     secrets: opsdeck::actions::SecretStore,
+    max_bytes: u64,
     demo: bool,
-) -> Result<(opsdeck::run::Audit, Drills), String> {
-    use opsdeck::actions::audit::{AuditLog, Who};
+) -> Result<AuditOpened, String> {
+    use opsdeck::actions::audit::{self, AuditLog, Who};
     // The demo keeps its own log: its simulated drills must never reach a
     // live estate's Backups tab.
     let default = || {
@@ -344,49 +377,38 @@ fn audit_log(
         .clone()
         .or_else(default)
         .ok_or("no home directory for the audit log; give --audit-log PATH")?;
+    // Checked before opening, which creates only what is missing.
+    let problems = audit::loose_permissions(&path);
     let log = AuditLog::open(&path)
         .map_err(|e| format!("cannot open the audit log {}: {e}", path.display()))?
-        .masking(secrets);
-    let drills = drills_in(&path);
+        .masking(secrets)
+        .rotating_at(max_bytes);
+    let drills = audit::drills(&path);
     let who = Who::current();
+    let (tell, notices) = std::sync::mpsc::channel();
     let audit: opsdeck::run::Audit = Box::new(move |note| {
-        log.append(&note.to_event(&who, Utc::now()))
-            .map_err(|e| format!("{}: {e}", path.display()))
+        let rotation = log
+            .append(&note.to_event(&who, Utc::now()))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        if let Some(rotation) = rotation {
+            if matches!(rotation, audit::Rotation::Failed(_)) {
+                tracing::warn!("{}: {rotation}", path.display());
+            } else {
+                tracing::info!("{}: {rotation}", path.display());
+            }
+            let _ = tell.send(rotation.to_string());
+        }
+        Ok(())
     });
-    Ok((audit, drills))
+    Ok(AuditOpened {
+        audit,
+        drills,
+        notices,
+        problems,
+    })
 }
 
 type Drills = std::collections::BTreeMap<String, opsdeck::domain::DrillResult>;
-
-/// The DR drills opsdeck ran before, from the audit log: the last that
-/// succeeded per target, with its measured RTO. Lines that do not parse
-/// are skipped; the log is the record, not a configuration.
-fn drills_in(path: &std::path::Path) -> Drills {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let mut out = Drills::new();
-    for line in text.lines() {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        let (Some(target), Some(rto), Some(at)) = (
-            v["target"].as_str(),
-            v["measured_rto_s"].as_i64(),
-            v["time"]
-                .as_str()
-                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()),
-        ) else {
-            continue;
-        };
-        if v["action"] == "dr_drill" && v["event"] == "finished" {
-            let drill = opsdeck::domain::DrillResult {
-                at: at.with_timezone(&Utc),
-                measured_rto: chrono::Duration::seconds(rto),
-            };
-            out.insert(target.to_string(), drill);
-        }
-    }
-    out
-}
 
 /// `opsdeck status`: one round of fetches, the glance, and its exit code.
 fn status(global: &GlobalArgs, json: bool, demo: bool) -> ExitCode {

@@ -77,7 +77,7 @@ pub async fn dashboard(
     let mut terminal = terminal::enter().wrap_err("cannot set up the terminal")?;
     spawn_input(tx.clone(), stop_tx.clone());
     let hangup = stop_tx.clone();
-    terminal::spawn_hangup_watchdog(Duration::from_millis(200), move || {
+    terminal::spawn_hangup_watchdog(move || {
         let _ = hangup.send(Stop::TerminalGone("the terminal hung up".into()));
     });
 
@@ -89,6 +89,7 @@ pub async fn dashboard(
     let mut runs = Runs::default();
     let stop = loop {
         dirty |= runs.carry_out(&mut app, &mut audit, &tx);
+        dirty |= app.actions.take_audit_notices();
         if dirty {
             if let Err(e) = terminal.draw(|frame| ui::draw(frame, &app)) {
                 break Stop::TerminalGone(format!("drawing failed: {e}"));

@@ -5,7 +5,6 @@
 use std::io::{self, Write};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -175,8 +174,10 @@ pub fn hung_up(fd: BorrowedFd<'_>) -> bool {
 /// Calls `on_hangup` once the controlling terminal hangs up. crossterm's
 /// reader spins instead of failing when its tty vanishes (crossterm issue
 /// 793), so the event loop cannot rely on a read error to notice. The
-/// watchdog polls `/dev/tty`, the terminal itself, whatever stdin is.
-pub fn spawn_hangup_watchdog(every: Duration, on_hangup: impl FnOnce() + Send + 'static) {
+/// watchdog waits in `poll` on `/dev/tty`, the terminal itself whatever
+/// stdin is, asking for no event: only a hang-up or an error wakes it, at
+/// once, and it costs nothing until then.
+pub fn spawn_hangup_watchdog(on_hangup: impl FnOnce() + Send + 'static) {
     let tty = match std::fs::File::open("/dev/tty") {
         Ok(tty) => tty,
         Err(e) => {
@@ -187,13 +188,16 @@ pub fn spawn_hangup_watchdog(every: Duration, on_hangup: impl FnOnce() + Send + 
     std::thread::Builder::new()
         .name("tty-watchdog".into())
         .spawn(move || {
+            use rustix::event::{PollFd, PollFlags, poll};
             loop {
-                if hung_up(tty.as_fd()) {
-                    on_hangup();
-                    return;
+                let mut fds = [PollFd::new(&tty, PollFlags::empty())];
+                match poll(&mut fds, None) {
+                    Ok(_) if hung_up(tty.as_fd()) => break,
+                    Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                    Err(_) => break,
                 }
-                std::thread::sleep(every);
             }
+            on_hangup();
         })
         .expect("spawning a thread at start-up");
 }

@@ -1,12 +1,14 @@
 //! The audit log: one JSON line per step of every action (asked, refused,
 //! confirmed, cancelled, started, finished), appended and synced to disk as
 //! it happens, so that a crash mid-action still leaves the trace. Secrets
-//! never reach it: every string is masked again as it is written.
+//! never reach it: every string is masked again as it is written. Its
+//! files (rotation, permissions, reading back) are in `files`.
+
+mod files;
 
 use std::collections::BTreeMap;
-use std::fs::{DirBuilder, File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -14,8 +16,10 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
+pub use self::files::{GENERATIONS, Rotation, drills, generation, loose_permissions, open_private};
 use super::ActionRequest;
 use super::spec::SecretStore;
+use crate::config::limits::DEFAULT_AUDIT_MAX_BYTES;
 
 /// Which step of an action a line records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -161,7 +165,9 @@ fn ssh_client(connection: Option<String>, client: Option<String>) -> Option<Stri
 /// Where the audit log lives by default: the XDG data directory
 /// (`~/.local/share/opsdeck/audit.log` on Linux), not the state directory
 /// beside the logs: it is the record of what was done (DR drills' measured
-/// RTOs are read back from it), not a log to rotate away.
+/// RTOs are read back from it). Past `limits.audit_max_bytes` it is rotated
+/// into generations beside it (`audit.log.1` … `.3`), which are read back
+/// too.
 pub fn default_path() -> Option<PathBuf> {
     crate::config::project_dirs().map(|dirs| dirs.data_dir().join("audit.log"))
 }
@@ -172,24 +178,19 @@ pub struct AuditLog {
     path: PathBuf,
     file: Mutex<File>,
     secrets: SecretStore,
+    /// Size past which it is rotated before the next line.
+    max_bytes: u64,
 }
 
 impl AuditLog {
     /// Opens (or creates, mode 0600, its directories 0700) the log at
     /// `path` for appending.
     pub fn open(path: &Path) -> io::Result<AuditLog> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
-        }
-        let file = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .open(path)?;
         Ok(AuditLog {
             path: path.to_path_buf(),
-            file: Mutex::new(file),
+            file: Mutex::new(open_private(path)?),
             secrets: SecretStore::default(),
+            max_bytes: DEFAULT_AUDIT_MAX_BYTES,
         })
     }
 
@@ -198,12 +199,19 @@ impl AuditLog {
         AuditLog { secrets, ..self }
     }
 
+    /// The same log, rotated before a line would take it past `max_bytes`.
+    pub fn rotating_at(self, max_bytes: u64) -> AuditLog {
+        AuditLog { max_bytes, ..self }
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Writes `event` as one line and syncs it to disk.
-    pub fn append(&self, event: &AuditEvent) -> io::Result<()> {
+    /// Writes `event` as one line and syncs it to disk, first rotating the
+    /// log if the line would take it past its size; says so when it did,
+    /// or could not. A line is never dropped for a rotation.
+    pub fn append(&self, event: &AuditEvent) -> io::Result<Option<Rotation>> {
         let mut value = serde_json::to_value(event).map_err(io::Error::other)?;
         mask_strings(&mut value, &self.secrets);
         let mut line = value.to_string();
@@ -211,8 +219,11 @@ impl AuditLog {
         // A poisoned lock only means another thread panicked mid-write; the
         // file itself is still fine to append to.
         let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        let rotation =
+            files::rotate_if_due(&self.path, &mut file, line.len() as u64, self.max_bytes);
         file.write_all(line.as_bytes())?;
-        file.sync_data()
+        file.sync_data()?;
+        Ok(rotation)
     }
 }
 

@@ -12,9 +12,9 @@ use chrono::{DateTime, Duration, Utc};
 use crate::actions::audit::{AuditEvent, Stage, Who};
 use crate::actions::{ActionOutcome, ActionRequest, ActionRunner, ActionSpec, Backend, Confirm};
 
-/// Runs kept for the history view, and output lines kept per run.
+/// Runs kept for the history view. The output lines kept per run are a
+/// setting, `limits.action_output_lines` (`Actions::output_lines_kept`).
 pub const RUNS_KEPT: usize = 50;
-pub const OUTPUT_LINES_KEPT: usize = 500;
 
 /// The runner of each backend, as configured.
 #[derive(Default)]
@@ -209,8 +209,9 @@ impl Run {
         self.finished.is_none()
     }
 
-    pub fn push(&mut self, line: String) {
-        if self.output.len() == OUTPUT_LINES_KEPT {
+    /// Adds an output line, keeping the last `keep` (at least one).
+    pub fn push(&mut self, line: String, keep: usize) {
+        while self.output.len() >= keep.max(1) {
             self.output.pop_front();
             self.dropped += 1;
         }
@@ -231,6 +232,12 @@ pub struct Actions {
     pub pane: Option<u64>,
     /// The last refusal or notice, for the footer.
     pub notice: Option<String>,
+    /// Notices from the audit log's writer (a rotation), which runs in the
+    /// event loop, outside the app; `take_audit_notices` moves them to the
+    /// footer.
+    pub audit_notices: Option<std::sync::mpsc::Receiver<String>>,
+    /// Output lines kept per run (`limits.action_output_lines`).
+    pub output_lines_kept: usize,
     pub outbox: Vec<Effect>,
     /// How long a new dialog ignores keys other than Esc (300 ms).
     pub arm_delay: std::time::Duration,
@@ -247,6 +254,8 @@ impl Default for Actions {
             runs: VecDeque::new(),
             pane: None,
             notice: None,
+            audit_notices: None,
+            output_lines_kept: crate::config::limits::DEFAULT_ACTION_OUTPUT_LINES,
             outbox: Vec::new(),
             arm_delay: std::time::Duration::from_millis(300),
             next_id: 0,
@@ -409,9 +418,24 @@ impl Actions {
     }
 
     pub fn output(&mut self, id: u64, line: String) {
+        let keep = self.output_lines_kept;
         if let Some(run) = self.run_mut(id) {
-            run.push(line);
+            run.push(line, keep);
         }
+    }
+
+    /// Shows the latest notice the audit log's writer sent (a rotation) in
+    /// the footer; true when there was one.
+    pub fn take_audit_notices(&mut self) -> bool {
+        let latest = self
+            .audit_notices
+            .as_ref()
+            .and_then(|notices| notices.try_iter().last());
+        let shown = latest.is_some();
+        if latest.is_some() {
+            self.notice = latest;
+        }
+        shown
     }
 
     /// A run ended: kept with its outcome and audited. Returns the run.
@@ -539,6 +563,64 @@ mod tests {
         assert!(parse_start("soon", now).unwrap_err().contains("HH:MM"));
         assert_eq!(parse_length("4h"), Ok(Duration::hours(4)));
         assert!(parse_length("0s").is_err() && parse_length("90d").is_err());
+    }
+
+    fn run() -> Run {
+        Run {
+            id: 1,
+            request: ActionRequest {
+                action: "rollback".into(),
+                target: "checkout".into(),
+                environment: "staging".into(),
+                parameters: BTreeMap::new(),
+                backend: Backend::Demo,
+                timeout: Duration::seconds(10),
+            },
+            description: Vec::new(),
+            started: Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap(),
+            output: VecDeque::new(),
+            dropped: 0,
+            finished: None,
+        }
+    }
+
+    #[test]
+    fn a_run_keeps_its_last_lines_and_counts_the_ones_it_dropped() {
+        let mut actions = Actions {
+            output_lines_kept: 10,
+            ..Actions::default()
+        };
+        actions.runs.push_back(run());
+        for i in 0..1_244 {
+            actions.output(1, format!("line {i}"));
+        }
+        let run = actions.run(1).unwrap();
+        assert_eq!(run.output.len(), 10);
+        assert_eq!(run.dropped, 1_234);
+        assert_eq!(run.output.front().map(String::as_str), Some("line 1234"));
+        assert_eq!(run.output.back().map(String::as_str), Some("line 1243"));
+        assert_eq!(Actions::default().output_lines_kept, 500, "the default");
+    }
+
+    #[test]
+    fn a_notice_from_the_audit_log_reaches_the_footer() {
+        let mut actions = Actions::default();
+        assert!(!actions.take_audit_notices(), "no writer, nothing to show");
+        let (tx, rx) = std::sync::mpsc::channel();
+        actions.audit_notices = Some(rx);
+        assert!(!actions.take_audit_notices());
+        tx.send("audit log rotated (first)".to_string()).unwrap();
+        tx.send("audit log rotated (second)".to_string()).unwrap();
+        assert!(actions.take_audit_notices());
+        assert_eq!(
+            actions.notice.as_deref(),
+            Some("audit log rotated (second)")
+        );
+        assert!(!actions.take_audit_notices(), "each notice is shown once");
+        assert_eq!(
+            actions.notice.as_deref(),
+            Some("audit log rotated (second)")
+        );
     }
 
     #[test]

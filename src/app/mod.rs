@@ -307,8 +307,8 @@ impl App {
 
     /// Applies one message, leaving what derives from data to `settle`: the
     /// event loop applies a whole batch, then settles once before drawing.
-    /// A key is always handled on settled state, so that it acts on the rows
-    /// as shown.
+    /// A key or a command is always handled on settled state, so that it
+    /// acts on the rows as shown.
     pub fn apply(&mut self, msg: Msg) -> bool {
         match msg {
             Msg::Input(Event::Key(key)) if key.kind != KeyEventKind::Release => {
@@ -320,7 +320,10 @@ impl App {
                 true
             }
             Msg::Input(_) => false,
-            Msg::Command(command) => self.run(command),
+            Msg::Command(command) => {
+                self.settle();
+                self.run(command)
+            }
             Msg::Tick(now) => {
                 self.now = now;
                 self.stale = self.stale.tick();

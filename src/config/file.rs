@@ -5,6 +5,7 @@
 //! wrong type or an unknown field, cannot be read at all, and opsdeck runs
 //! on the built-in defaults, saying so.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::limits::Limits;
 use super::{Problem, toml_error};
 use crate::domain::{Objectives, Thresholds, Tier};
 
@@ -121,6 +123,8 @@ struct FileSpec {
     actions: Vec<Spanned<super::actions::ActionEntry>>,
     #[serde(default)]
     secrets: BTreeMap<String, Spanned<super::actions::SecretEntry>>,
+    #[serde(default)]
+    limits: super::limits::LimitsSpec,
 }
 
 /// A secret read from the environment or a file: never printed.
@@ -164,6 +168,10 @@ pub struct Endpoint {
     pub headers: BTreeMap<String, String>,
     pub ca_file: Option<PathBuf>,
     pub max_response_bytes: u64,
+    /// Series kept from one query's answer (`limits.max_series`).
+    pub max_series: usize,
+    /// Alerts kept from one answer (`limits.max_alerts`).
+    pub max_alerts: usize,
 }
 
 impl Endpoint {
@@ -180,6 +188,8 @@ impl Endpoint {
             headers: BTreeMap::new(),
             ca_file: None,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_series: super::limits::DEFAULT_MAX_SERIES,
+            max_alerts: super::limits::DEFAULT_MAX_ALERTS,
         }
     }
 
@@ -236,6 +246,7 @@ pub struct Config {
     /// Declared actions, then the built-in ones not replaced.
     pub actions: Vec<crate::actions::ActionSpec>,
     pub secrets: crate::actions::SecretStore,
+    pub limits: Limits,
 }
 
 impl Default for Config {
@@ -254,8 +265,28 @@ impl Default for Config {
             queries: BTreeMap::new(),
             actions: super::actions::builtin(),
             secrets: Default::default(),
+            limits: Limits::default(),
         }
     }
+}
+
+/// `url` as written, with the user information masked (`user:••••@`), for
+/// a message that quotes a URL that could not be used. A user name with no
+/// password is masked whole: a token can stand there. The user information
+/// is taken to end at the last `@` before any `?` or `#`, which masks more
+/// than a URL parser would when a password holds a `/`.
+pub fn mask_userinfo(url: &str) -> Cow<'_, str> {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[start..];
+    let end = rest.find(['?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..end].rfind('@') else {
+        return Cow::Borrowed(url);
+    };
+    let masked = match rest[..at].split_once(':') {
+        Some((user, _)) if !user.contains('/') => format!("{user}:••••"),
+        _ => "••••".to_string(),
+    };
+    Cow::Owned(format!("{}{masked}{}", &url[..start], &rest[at..]))
 }
 
 /// Line of byte offset `at` in `text`, from 1.
@@ -331,7 +362,7 @@ impl Reader<'_> {
                     &field,
                     format!(
                         "'{}' is not a URL: {e}",
-                        crate::sources::clean::clean(spec.url.get_ref())
+                        crate::sources::clean::clean(&mask_userinfo(spec.url.get_ref()))
                     ),
                 );
                 return None;
@@ -554,13 +585,30 @@ impl Config {
             queries,
             actions: Vec::new(),
             secrets: Default::default(),
+            limits: reader.limits(&spec.limits),
         };
         let mut config = config;
+        config.apply_limits();
         config.secrets = super::actions::read_secrets(&mut reader, &spec.secrets);
         config.actions = super::actions::read_actions(&mut reader, &spec.actions, &config.secrets);
         let mut problems = reader.problems;
         problems.extend(config.unique_names());
         (config, problems)
+    }
+
+    /// The limits that apply to what a source answers travel with its
+    /// endpoint, which is what each source is built from.
+    fn apply_limits(&mut self) {
+        let limits = self.limits;
+        for endpoint in self
+            .prometheus
+            .iter_mut()
+            .chain(&mut self.alertmanager)
+            .chain(&mut self.scrape)
+        {
+            endpoint.max_series = limits.max_series;
+            endpoint.max_alerts = limits.max_alerts;
+        }
     }
 
     /// Every source needs a name of its own: what one says is kept apart
@@ -650,7 +698,7 @@ impl Config {
                             file: "command line".into(),
                             message: format!(
                                 "{flag} '{}' is not an http(s) URL",
-                                crate::sources::clean::clean(u)
+                                crate::sources::clean::clean(&mask_userinfo(u))
                             ),
                         });
                         None
@@ -664,6 +712,7 @@ impl Config {
         if !alertmanager.is_empty() {
             self.alertmanager = parse("--alertmanager", alertmanager);
         }
+        self.apply_limits();
         problems.extend(self.unique_names());
         problems
     }
@@ -684,6 +733,7 @@ mod tests {
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(config.prometheus[0].url.as_str(), "http://localhost:9090/");
         assert_eq!(config.objectives.availability, 0.999);
+        assert_eq!(config.limits, super::super::limits::Limits::default());
     }
 
     #[test]
@@ -745,9 +795,22 @@ mod tests {
                 "refresh = \"soon\"\n",
                 "line 1, column 11: bad duration 'soon'",
             ),
+            ("refresh = \"soon\"\n", "2m), in refresh;"),
             (
                 "[[prometheus]]\nurl = \"http://a\"\ntimeout = 5\n",
-                "line 3, column 11: invalid type: integer `5`, expected a string",
+                "line 3, column 11: invalid type: integer `5`, expected a string, in prometheus[0].timeout",
+            ),
+            (
+                "[[prometheus]]\nurl = \"http://a\"\n[[prometheus]]\nurl = \"http://b\"\n[prometheus.basic_auth]\nusername = 5\n",
+                "line 6, column 12: invalid type: integer `5`, expected a string, in prometheus[1].basic_auth.username",
+            ),
+            (
+                "refresh = \"1s\n",
+                "line 1, column 14: invalid basic string, expected `\"`, in refresh;",
+            ),
+            (
+                "[limits]\nmax_series = \"lots\"\n",
+                "expected i64, in limits.max_series",
             ),
             (
                 "[objectives]\navailability = 99.9\n",
@@ -758,6 +821,14 @@ mod tests {
                 "line 2: queries.latency_p50: no query of that name",
             ),
             ("colour = \"red\"\n", "unknown field `colour`"),
+            (
+                "[[prometheus]]\nurl = \"http://a\"\ncolour = \"red\"\n",
+                "line 3, column 1: unknown field `colour`",
+            ),
+            (
+                "[services.checkout]\ntier = \"gold\"\n",
+                ", in services.checkout.tier;",
+            ),
             (
                 "[services.checkout]\ntier = \"gold\"\n",
                 "unknown variant `gold`",
@@ -798,6 +869,54 @@ mod tests {
             )
             .contains("pw")
         );
+    }
+
+    #[test]
+    fn a_url_that_cannot_be_used_is_quoted_without_its_password() {
+        let text = "[[prometheus]]\nurl = \"http://ops:s3cr3t@prom host:9090\"\n[[alertmanager]]\nurl = \"http://ops:s3cr3t@am:port\"\n";
+        let (_, problems) = parse(text);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].contains(
+                "line 2: prometheus[0].url: 'http://ops:••••@prom host:9090' is not a URL"
+            ),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1]
+                .contains("line 4: alertmanager[0].url: 'http://ops:••••@am:port' is not a URL"),
+            "{problems:?}"
+        );
+        let mut config = Config::default();
+        let problems = config.override_urls(
+            &["http://ops:s3cr3t@prom host:9090".into()],
+            &["ftp://token123@am:9093/".into()],
+        );
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text,
+            [
+                "command line: --prometheus 'http://ops:••••@prom host:9090' is not an http(s) URL",
+                "command line: --alertmanager 'ftp://••••@am:9093/' is not an http(s) URL",
+            ]
+        );
+    }
+
+    #[test]
+    fn user_information_is_masked_however_the_url_is_broken() {
+        let cases = [
+            ("http://u:p@h/", "http://u:••••@h/"),
+            ("https://u:pa/ss@h:1/x", "https://u:••••@h:1/x"),
+            ("http://u:p@ss@h", "http://u:••••@h"),
+            ("http://tok@h", "http://••••@h"),
+            ("u:p@h", "u:••••@h"),
+            ("http://h/path?next=a@b", "http://h/path?next=a@b"),
+            ("http://h:99999/x", "http://h:99999/x"),
+            ("not a url", "not a url"),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(mask_userinfo(url), shown, "{url}");
+        }
     }
 
     #[test]

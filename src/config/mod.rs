@@ -5,6 +5,7 @@
 pub mod actions;
 pub mod file;
 pub mod keymap;
+pub mod limits;
 pub mod theme;
 
 use std::path::{Path, PathBuf};
@@ -99,16 +100,86 @@ pub fn available(kind: &str, user_dir: Option<&Path>, embedded: &[(&str, &str)])
     names
 }
 
-/// A TOML error in one line: the position and the message, without the
-/// source excerpt that the toml crate appends.
+/// A TOML error in one line: the position, the message, and the field it
+/// is about, without the source excerpt that the toml crate appends. The
+/// crate's message names no field ("invalid type: integer `2`, expected a
+/// string"), so the field is read back from the text at the position.
 pub fn toml_error(text: &str, err: &toml::de::Error) -> String {
-    let location = err.span().map(|span| {
-        let before = &text[..span.start.min(text.len())];
-        let line = before.matches('\n').count() + 1;
-        let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-        format!("line {line}, column {column}: ")
-    });
-    format!("{}{}", location.unwrap_or_default(), err.message().trim())
+    let message = err.message().trim();
+    let Some(span) = err.span() else {
+        return message.to_string();
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    match field_at(text, line) {
+        Some(field) => format!("line {line}, column {column}: {message}, in {field}"),
+        None => format!("line {line}, column {column}: {message}"),
+    }
+}
+
+/// The field written on `line` (from 1) of a TOML `text`, as messages name
+/// fields: the enclosing table's path, with the index of an array of tables
+/// (`prometheus[0].timeout`, `limits.max_series`), then the key before `=`
+/// on that line. On a table header, the table itself.
+fn field_at(text: &str, line: usize) -> Option<String> {
+    let mut arrays: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut table = Vec::<String>::new();
+    let mut own = None;
+    for (i, l) in text.lines().take(line).enumerate() {
+        let Some((header, array)) = table_header(l) else {
+            continue;
+        };
+        let parts: Vec<&str> = header
+            .split('.')
+            .map(|p| p.trim().trim_matches('"'))
+            .collect();
+        if array {
+            *arrays.entry(parts.join(".")).or_default() += 1;
+        }
+        // Each prefix that is an array of tables takes its latest index.
+        table = (1..=parts.len())
+            .map(|n| {
+                let path = parts[..n].join(".");
+                match arrays.get(&path) {
+                    Some(count) => format!("{}[{}]", parts[n - 1], count - 1),
+                    None => parts[n - 1].to_string(),
+                }
+            })
+            .collect();
+        own = (i + 1 == line).then(|| table.join("."));
+    }
+    if own.is_some() {
+        return own;
+    }
+    let key = text.lines().nth(line - 1).and_then(key_of);
+    let field: Vec<String> = table.into_iter().chain(key).collect();
+    (!field.is_empty()).then(|| field.join("."))
+}
+
+/// `[name]` or `[[name]]` (and whether it is the latter), else `None`.
+fn table_header(line: &str) -> Option<(&str, bool)> {
+    let line = line.split(" #").next().unwrap_or(line).trim();
+    let (inner, array) = match line.strip_prefix("[[") {
+        Some(rest) => (rest.strip_suffix("]]")?, true),
+        None => (line.strip_prefix('[')?.strip_suffix(']')?, false),
+    };
+    let inner = inner.trim();
+    let plain = |c: char| c.is_alphanumeric() || "_-.\" ".contains(c);
+    (!inner.is_empty() && inner.chars().all(plain)).then_some((inner, array))
+}
+
+/// The key of a `key = value` line, dotted keys joined, quotes dropped.
+fn key_of(line: &str) -> Option<String> {
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim();
+    let plain = |c: char| c.is_alphanumeric() || "_-.\"' ".contains(c);
+    (!key.is_empty() && !key.starts_with('#') && key.chars().all(plain)).then(|| {
+        key.split('.')
+            .map(|p| p.trim().trim_matches(['"', '\'']))
+            .collect::<Vec<_>>()
+            .join(".")
+    })
 }
 
 /// Loads a named file of `kind`, parsing it with `parse`; on any problem

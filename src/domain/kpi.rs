@@ -444,7 +444,7 @@ fn latency_kpi(i: &Inputs, q: Quantile) -> Kpi {
     let parts: Vec<Part> = i
         .services
         .iter()
-        .filter(|s| s.tier == Tier::Critical && pick(s).is_finite())
+        .filter(|s| s.tier == Tier::Critical && pick(s).is_finite() && pick(s) >= 0.0)
         .map(|s| part(&s.name, Some(pick(s)), Unit::Millis, status(pick(s))))
         .collect();
     let parts = worst_first(parts, |p| p.value.unwrap_or(0.0));

@@ -659,3 +659,14 @@ fn a_kpi_keeps_its_worst_parts_and_counts_them_all() {
     let expected: Vec<&str> = all[..PARTS_KEPT].iter().map(|t| t.2.as_str()).collect();
     assert_eq!(kept, expected);
 }
+
+#[test]
+fn a_negative_or_infinite_latency_is_not_a_latency() {
+    let mut services = vec![svc("a", Tier::Critical, 0.0, 10.0, 0.0)];
+    for bad in [-5000.0, f64::INFINITY, f64::NAN] {
+        services[0].latency_p95_ms = bad;
+        let k = kpis(&services, None);
+        let p95 = by_id(&k, "latency_p95");
+        assert_eq!((p95.status, p95.value), (Status::Unknown, None), "{bad}");
+    }
+}

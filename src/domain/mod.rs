@@ -287,8 +287,11 @@ impl Strategy {
     pub fn progress(&self) -> String {
         match self {
             Strategy::BlueGreen { live } => format!("live {}", live.label()),
-            Strategy::Canary { weight } if weight.is_nan() => "—".into(),
-            Strategy::Canary { weight } => format!("{weight:.0}% new"),
+            // A weight is a percentage: anything else is not one to show.
+            Strategy::Canary { weight } if (0.0..=100.0).contains(weight) => {
+                format!("{weight:.0}% new")
+            }
+            Strategy::Canary { .. } => "—".into(),
             Strategy::Rolling { total: 0, .. } => "—".into(),
             Strategy::Rolling { updated, total } => format!("{updated}/{total} pods"),
         }

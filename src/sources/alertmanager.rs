@@ -1,5 +1,6 @@
 //! Alertmanager API v2 as an `AlertSource`: active alerts (silenced and
-//! inhibited ones too, marked so) and the silences that are not expired.
+//! inhibited ones too, marked so), at most `limits.max_alerts` of them, and
+//! the silences that are not expired.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -12,6 +13,7 @@ use super::clean::{RawText, clean};
 use super::http::{HttpClient, snippet};
 use super::{AlertSource, Fetch, Fetched, SourceError};
 use crate::config::file::Endpoint;
+use crate::config::limits::{Capped, read_capped};
 use crate::domain::{Alert, AlertsReading, Severity, Silence};
 
 // Alerts and silences are read borrowing their text from the body; only the
@@ -144,10 +146,16 @@ impl AlertmanagerSource {
     }
 
     /// The alerts of an `/api/v2/alerts` answer (HTTP `status` and
-    /// `body`). Public for the fuzz targets.
-    pub fn decode_alerts(&self, status: u16, body: &[u8]) -> Result<Vec<Alert>, SourceError> {
-        let raw: Vec<RawAlert> = parse(status, body)?;
-        Ok(raw.into_iter().map(|a| self.alert(a)).collect())
+    /// `body`): the first `limits.max_alerts`, with a warning when there
+    /// were more. Public for the fuzz targets.
+    pub fn decode_alerts(&self, status: u16, body: &[u8]) -> Fetch<Vec<Alert>> {
+        let max = self.http.endpoint.max_alerts;
+        let raw: Capped<RawAlert> = read_capped(max, || parse(status, body))?;
+        let warnings = raw.warning("alerts", "max_alerts").into_iter().collect();
+        Ok(Fetched {
+            value: raw.kept.into_iter().map(|a| self.alert(a)).collect(),
+            warnings,
+        })
     }
 
     fn alert(&self, raw: RawAlert) -> Alert {
@@ -215,8 +223,10 @@ impl AlertSource for AlertmanagerSource {
             self.http.get("api/v2/silences", &[])
         );
         let alerts = alerts?;
-        let alerts = self.decode_alerts(alerts.status, &alerts.body)?;
-        let mut warnings = Vec::new();
+        let Fetched {
+            value: alerts,
+            mut warnings,
+        } = self.decode_alerts(alerts.status, &alerts.body)?;
         let silences = silences.and_then(|a| decode_silences(a.status, &a.body));
         let silences = match silences {
             Ok(list) => list,
@@ -254,6 +264,40 @@ mod tests {
         assert_eq!(alert.runbook.as_deref(), Some("https://runbooks/x"));
         assert_eq!(alert.silenced_by.as_deref(), Some("s1"));
         assert_eq!(alert.sources, ["am"]);
+    }
+
+    #[test]
+    fn at_most_max_alerts_are_kept_and_the_panel_is_told() {
+        let alert = |i: usize| {
+            format!(
+                r#"{{"labels":{{"alertname":"A{i}"}},"startsAt":"2026-11-22T02:00:00Z","fingerprint":"f{i}","status":{{}}}}"#
+            )
+        };
+        let body = |n: usize| format!("[{}]", (0..n).map(alert).collect::<Vec<_>>().join(","));
+        let mut endpoint =
+            Endpoint::plain("am", reqwest::Url::parse("http://127.0.0.1:9").unwrap());
+        endpoint.max_alerts = 3;
+        let source = AlertmanagerSource::new(endpoint, "service").unwrap();
+        let cut = source.decode_alerts(200, body(5).as_bytes()).unwrap();
+        let names: Vec<_> = cut.value.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["A0", "A1", "A2"]);
+        assert_eq!(
+            cut.warnings,
+            ["5 alerts, the first 3 kept (limits.max_alerts)"]
+        );
+        let whole = source.decode_alerts(200, body(3).as_bytes()).unwrap();
+        assert_eq!((whole.value.len(), whole.warnings.len()), (3, 0));
+        let default = AlertmanagerSource::new(
+            Endpoint::plain("am", reqwest::Url::parse("http://127.0.0.1:9").unwrap()),
+            "service",
+        )
+        .unwrap();
+        let many = default.decode_alerts(200, body(5_001).as_bytes()).unwrap();
+        assert_eq!(many.value.len(), 5_000);
+        assert_eq!(
+            many.warnings,
+            ["5,001 alerts, the first 5,000 kept (limits.max_alerts)"]
+        );
     }
 
     #[test]

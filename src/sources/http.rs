@@ -1,10 +1,12 @@
 //! HTTP for every live source: timeouts, auth, headers, a CA file, retries
-//! with backoff, and a cap on how much of a response is read.
+//! with backoff, a cap on how much of a response is read, and no redirects
+//! followed: a request, and its credentials, go to the configured scheme,
+//! host and port only.
 
 use std::sync::Once;
 use std::time::Duration;
 
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, LOCATION};
 
 use super::SourceError;
 use super::clean::clean;
@@ -55,6 +57,7 @@ impl HttpClient {
             .connect_timeout(endpoint.connect_timeout)
             .timeout(endpoint.timeout)
             .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("opsdeck/", env!("CARGO_PKG_VERSION")))
             .default_headers(headers(&endpoint)?);
         if let Some(path) = &endpoint.ca_file {
@@ -108,6 +111,9 @@ impl HttpClient {
         };
         let mut response = request.send().await.map_err(|e| self.error(&e))?;
         let status = response.status().as_u16();
+        if response.status().is_redirection() {
+            return Err(redirected(url, status, response.headers().get(LOCATION)));
+        }
         let cap = self.endpoint.max_response_bytes;
         if response.content_length().is_some_and(|len| len > cap) {
             return Err(SourceError::TooLarge(cap));
@@ -141,6 +147,38 @@ impl HttpClient {
             SourceError::Failed(clean(&format!("{}: {cause}", self.endpoint.url)).into_owned())
         }
     }
+}
+
+/// A 3xx answer as an error naming where it pointed: following it could
+/// take the request, with its headers, from https to http or to another
+/// host. The target is shown resolved, without user information, query or
+/// fragment (a query can be long, or hold a token), and cleaned.
+fn redirected(from: &reqwest::Url, status: u16, location: Option<&HeaderValue>) -> SourceError {
+    let target = location
+        .and_then(|l| l.to_str().ok())
+        .map(|l| match from.join(l) {
+            Ok(mut to) => {
+                let _ = to.set_username("");
+                let _ = to.set_password(None);
+                to.set_query(None);
+                to.set_fragment(None);
+                let downgrade = from.scheme() == "https" && to.scheme() == "http";
+                let note = if downgrade {
+                    " (from https to http)"
+                } else {
+                    ""
+                };
+                format!("{to}{note}")
+            }
+            Err(_) => crate::config::file::mask_userinfo(l).into_owned(),
+        });
+    let target = target.unwrap_or_else(|| "nowhere (no Location header)".into());
+    SourceError::Failed(
+        clean(&format!(
+            "HTTP {status}: redirected to {target}; opsdeck follows no redirects (point the source's url at where the API is served)"
+        ))
+        .into_owned(),
+    )
 }
 
 /// `base` + `path`, keeping any path prefix the base has (a Prometheus
@@ -183,6 +221,92 @@ mod tests {
         assert_eq!(
             join(&bare, "api/v1/query").as_str(),
             "http://127.0.0.1:9090/api/v1/query"
+        );
+    }
+
+    #[test]
+    fn a_redirect_names_its_target_without_secrets_and_flags_a_downgrade() {
+        let from = reqwest::Url::parse("https://prom.example:9090/api/v1/query?query=up").unwrap();
+        let say = |location: &str| {
+            let value = HeaderValue::from_str(location).unwrap();
+            redirected(&from, 302, Some(&value)).to_string()
+        };
+        assert_eq!(
+            say("http://u:pw@prom.example/api/v1/query?query=up&token=t0k"),
+            "HTTP 302: redirected to http://prom.example/api/v1/query (from https to http); opsdeck follows no redirects (point the source's url at where the API is served)"
+        );
+        assert!(
+            say("/prometheus/api/v1/query").starts_with(
+                "HTTP 302: redirected to https://prom.example:9090/prometheus/api/v1/query;"
+            ),
+            "a relative target is shown resolved"
+        );
+        assert!(
+            say("http://u:pw@[bad").starts_with("HTTP 302: redirected to http://u:••••@[bad;"),
+            "{}",
+            say("http://u:pw@[bad")
+        );
+        assert!(
+            redirected(&from, 301, None)
+                .to_string()
+                .starts_with("HTTP 301: redirected to nowhere (no Location header);")
+        );
+    }
+
+    /// A server on loopback that answers every request with `reply` and
+    /// counts the requests it got.
+    fn serve(reply: String) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = hits.clone();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                let _ = stream.write_all(reply.as_bytes());
+            }
+        });
+        (url, hits)
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_an_error_and_never_followed() {
+        let ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
+        let (elsewhere, followed) = serve(ok.to_string());
+        let target = format!(
+            "{}api/v1/query",
+            elsewhere.replace("http://", "http://u:pw@")
+        );
+        let moved = format!(
+            "HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        let (url, asked) = serve(moved);
+        let mut endpoint = Endpoint::plain("prom", reqwest::Url::parse(&url).unwrap());
+        endpoint.auth = Auth::Bearer(crate::config::file::Secret::new("t0k3n"));
+        let client = HttpClient::new(endpoint).unwrap();
+        let error = client
+            .get("api/v1/query", &[("query", "up".into())])
+            .await
+            .err()
+            .expect("a redirect is an error");
+        let shown = error.to_string();
+        assert!(
+            shown.starts_with(&format!("HTTP 302: redirected to {elsewhere}api/v1/query;")),
+            "{shown}"
+        );
+        assert!(!shown.contains("pw") && !shown.contains("t0k3n"), "{shown}");
+        assert_eq!(
+            asked.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "not retried"
+        );
+        assert_eq!(
+            followed.load(std::sync::atomic::Ordering::SeqCst),
+            0,
+            "the target was never asked"
         );
     }
 

@@ -1,7 +1,8 @@
 //! The Prometheus HTTP API (`/api/v1/query`, `/api/v1/query_range`), as
 //! served by Prometheus, Thanos, Mimir and VictoriaMetrics: the envelope read
 //! in full (`errorType`, `error`, `warnings`), values `NaN` and `±Inf` kept as
-//! numbers, every label value cleaned on the way in.
+//! numbers, every label value cleaned on the way in, and at most
+//! `limits.max_series` series kept of an answer.
 
 use std::borrow::Cow;
 
@@ -12,6 +13,7 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 use super::SourceError;
 use super::clean::{RawText, clean, clean_owned};
 use super::http::{HttpClient, snippet};
+use crate::config::limits::{Capped, DEFAULT_MAX_SERIES, read_capped};
 
 /// One series at one instant.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,8 +87,8 @@ struct Envelope<'a> {
 #[derive(Debug, Deserialize)]
 #[serde(tag = "resultType", content = "result", rename_all = "lowercase")]
 enum Data {
-    Vector(Vec<RawSample>),
-    Matrix(Vec<RawSeries>),
+    Vector(Capped<RawSample>),
+    Matrix(Capped<RawSeries>),
     Scalar((f64, Number)),
     String(serde::de::IgnoredAny),
 }
@@ -152,10 +154,15 @@ pub fn value(text: &str) -> f64 {
     text.trim().parse().unwrap_or(f64::NAN)
 }
 
-/// Reads a response body as the API envelope; the error says what the
-/// server said, or what was wrong with what it sent.
-fn envelope(status: u16, body: &[u8]) -> Result<(Data, Vec<String>), SourceError> {
-    let parsed: Envelope = match serde_json::from_slice(body) {
+/// Reads a response body as the API envelope, keeping at most
+/// `max_series` series; the error says what the server said, or what was
+/// wrong with what it sent.
+fn envelope(
+    status: u16,
+    body: &[u8],
+    max_series: usize,
+) -> Result<(Data, Vec<String>), SourceError> {
+    let parsed: Envelope = match read_capped(max_series, || serde_json::from_slice(body)) {
         Ok(e) => e,
         Err(_) if !(200..300).contains(&status) => {
             return Err(SourceError::Failed(format!(
@@ -204,7 +211,7 @@ impl PrometheusApi {
             ),
         ];
         let answer = self.http.get("api/v1/query", &params).await?;
-        decode_vector(answer.status, &answer.body)
+        decode_vector_capped(answer.status, &answer.body, self.http.endpoint.max_series)
     }
 
     /// A range query from `start` to `end` every `step` seconds.
@@ -222,22 +229,45 @@ impl PrometheusApi {
             ("step", step.to_string()),
         ];
         let answer = self.http.get("api/v1/query_range", &params).await?;
-        decode_matrix(answer.status, &answer.body)
+        decode_matrix_capped(answer.status, &answer.body, self.http.endpoint.max_series)
     }
 }
 
-/// An instant query's answer (HTTP `status` and `body`); a scalar answer
-/// is one sample without labels. Public for the fuzz targets.
+/// The warning that a limit left series out, ahead of the server's own.
+fn limit_warning<T>(series: &Capped<T>, mut warnings: Vec<String>) -> Vec<String> {
+    if let Some(cut) = series.warning("series", "max_series") {
+        warnings.insert(0, cut);
+    }
+    warnings
+}
+
+/// An instant query's answer (HTTP `status` and `body`), at most the
+/// default `limits.max_series` kept; a scalar answer is one sample without
+/// labels. Public for the fuzz targets.
 pub fn decode_vector(status: u16, body: &[u8]) -> Result<Answered<Vec<Sample>>, SourceError> {
-    let (data, warnings) = envelope(status, body)?;
+    decode_vector_capped(status, body, DEFAULT_MAX_SERIES)
+}
+
+/// `decode_vector` keeping the first `max_series` series, with a warning
+/// when there were more.
+pub fn decode_vector_capped(
+    status: u16,
+    body: &[u8],
+    max_series: usize,
+) -> Result<Answered<Vec<Sample>>, SourceError> {
+    let (data, mut warnings) = envelope(status, body, max_series)?;
     let result = match data {
-        Data::Vector(samples) => samples
-            .into_iter()
-            .map(|s| Sample {
-                labels: s.metric,
-                value: s.value.1.0,
-            })
-            .collect(),
+        Data::Vector(samples) => {
+            warnings = limit_warning(&samples, warnings);
+            samples
+                .kept
+                .into_iter()
+                .map(|s| Sample {
+                    labels: s.metric,
+                    value: s.value.1.0,
+                })
+                .collect()
+        }
         Data::Scalar((_, v)) => vec![Sample {
             labels: Labels::default(),
             value: v.0,
@@ -251,14 +281,26 @@ pub fn decode_vector(status: u16, body: &[u8]) -> Result<Answered<Vec<Sample>>, 
     Ok(Answered { result, warnings })
 }
 
-/// A range query's answer (HTTP `status` and `body`). Public for the fuzz
-/// targets.
+/// A range query's answer (HTTP `status` and `body`), at most the default
+/// `limits.max_series` kept. Public for the fuzz targets.
 pub fn decode_matrix(status: u16, body: &[u8]) -> Result<Answered<Vec<Series>>, SourceError> {
-    let (data, warnings) = envelope(status, body)?;
+    decode_matrix_capped(status, body, DEFAULT_MAX_SERIES)
+}
+
+/// `decode_matrix` keeping the first `max_series` series, with a warning
+/// when there were more.
+pub fn decode_matrix_capped(
+    status: u16,
+    body: &[u8],
+    max_series: usize,
+) -> Result<Answered<Vec<Series>>, SourceError> {
+    let (data, warnings) = envelope(status, body, max_series)?;
     let Data::Matrix(series) = data else {
         return Err(SourceError::Failed("expected a range of values".into()));
     };
+    let warnings = limit_warning(&series, warnings);
     let result = series
+        .kept
         .into_iter()
         .map(|s| Series {
             labels: s.metric,
@@ -286,12 +328,13 @@ mod tests {
         let body = br#"{"status":"success","data":{"resultType":"matrix","result":[
             {"metric":{"service":"checkout","bidi\u202e":"x"},"values":[[10,"1.5"],[15,"NaN"],[20," +Inf"],[25,"\u0032"]]},
             {"values":[[10,"junk"]]}]}}"#;
-        let (data, warnings) = envelope(200, body).unwrap();
+        let (data, warnings) = envelope(200, body, usize::MAX).unwrap();
         assert!(warnings.is_empty());
         let Data::Matrix(series) = data else {
             panic!("a matrix")
         };
         let values: Vec<Vec<f64>> = series
+            .kept
             .iter()
             .map(|s| s.values.iter().map(|(_, v)| v.0).collect())
             .collect();
@@ -300,17 +343,17 @@ mod tests {
         assert_eq!(values[0][2], f64::INFINITY);
         assert_eq!(values[0][3], 2.0, "an escaped value is still read");
         assert!(values[1][0].is_nan());
-        let labels = &series[0].metric;
+        let labels = &series.kept[0].metric;
         assert_eq!(labels.get("service"), Some("checkout"));
         assert_eq!(labels.get("bidi\\u{202e}"), Some("x"));
-        assert!(series[1].metric.0.is_empty());
+        assert!(series.kept[1].metric.0.is_empty());
         let scalar = br#"{"status":"success","data":{"resultType":"scalar","result":[10,"0.25"]}}"#;
         assert!(
-            matches!(envelope(200, scalar), Ok((Data::Scalar((_, Number(v))), _)) if v == 0.25)
+            matches!(envelope(200, scalar, usize::MAX), Ok((Data::Scalar((_, Number(v))), _)) if v == 0.25)
         );
         let number = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,2]}]}}"#;
         assert!(
-            matches!(envelope(200, number), Err(SourceError::Failed(m)) if m.starts_with("not a Prometheus API response")),
+            matches!(envelope(200, number, usize::MAX), Err(SourceError::Failed(m)) if m.starts_with("not a Prometheus API response")),
             "a value must be written as a string, as before"
         );
     }
@@ -318,37 +361,111 @@ mod tests {
     #[test]
     fn the_envelope_is_read_in_full() {
         let ok = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"service":"a\u001b[2J"},"value":[1,"NaN"]}]},"warnings":["partial response"]}"#;
-        let (data, warnings) = envelope(200, ok).unwrap();
+        let (data, warnings) = envelope(200, ok, usize::MAX).unwrap();
         assert_eq!(warnings, ["partial response"]);
         let Data::Vector(samples) = data else {
             panic!("a vector")
         };
         assert_eq!(
-            samples.into_iter().next().unwrap().metric.get("service"),
+            samples
+                .kept
+                .into_iter()
+                .next()
+                .unwrap()
+                .metric
+                .get("service"),
             Some("a\\x1b[2J")
         );
         let bad = br#"{"status":"error","errorType":"bad_data","error":"1:5: parse error: unexpected <op:*>"}"#;
         assert_eq!(
-            envelope(400, bad).unwrap_err(),
+            envelope(400, bad, usize::MAX).unwrap_err(),
             SourceError::Failed("bad_data: 1:5: parse error: unexpected <op:*>".into())
         );
         let html = b"<html><title>502 Bad Gateway</title></html>";
         assert_eq!(
-            envelope(502, html).unwrap_err(),
+            envelope(502, html, usize::MAX).unwrap_err(),
             SourceError::Failed("HTTP 502: 502 Bad Gateway".into())
         );
         assert!(
-            matches!(envelope(200, b"\xff\xfe not json"), Err(SourceError::Failed(m)) if m.starts_with("not a Prometheus API response"))
+            matches!(envelope(200, b"\xff\xfe not json", usize::MAX), Err(SourceError::Failed(m)) if m.starts_with("not a Prometheus API response"))
+        );
+    }
+
+    /// An answer of `n` series named s0, s1…, as a vector or a matrix.
+    fn answer(kind: &str, n: usize, result_first: bool) -> String {
+        let series: Vec<String> = (0..n)
+            .map(|i| match kind {
+                "vector" => format!(r#"{{"metric":{{"service":"s{i}"}},"value":[1,"{i}"]}}"#),
+                _ => format!(r#"{{"metric":{{"service":"s{i}"}},"values":[[1,"{i}"],[2,"{i}"]]}}"#),
+            })
+            .collect();
+        let (kind, result) = (
+            format!(r#""resultType":"{kind}""#),
+            format!(r#""result":[{}]"#, series.join(",")),
+        );
+        let data = if result_first {
+            format!("{result},{kind}")
+        } else {
+            format!("{kind},{result}")
+        };
+        format!(r#"{{"status":"success","data":{{{data}}},"warnings":["partial response"]}}"#)
+    }
+
+    #[test]
+    fn at_most_max_series_are_kept_and_the_panel_is_told() {
+        for result_first in [false, true] {
+            let vector = answer("vector", 12, result_first);
+            let a = decode_vector_capped(200, vector.as_bytes(), 10).unwrap();
+            let names: Vec<_> = a.result.iter().filter_map(|s| s.label("service")).collect();
+            assert_eq!(
+                names,
+                ["s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9"]
+            );
+            assert_eq!(
+                a.warnings,
+                [
+                    "12 series, the first 10 kept (limits.max_series)",
+                    "partial response"
+                ]
+            );
+            let matrix = answer("matrix", 25_000, result_first);
+            let a = decode_matrix_capped(200, matrix.as_bytes(), 20_000).unwrap();
+            assert_eq!(a.result.len(), 20_000);
+            assert_eq!(a.result[19_999].labels.get("service"), Some("s19999"));
+            assert_eq!(a.result[0].values, [(1.0, 0.0), (2.0, 0.0)]);
+            assert_eq!(
+                a.warnings[0],
+                "25,000 series, the first 20,000 kept (limits.max_series)"
+            );
+        }
+        let exact = answer("vector", 10, false);
+        let a = decode_vector_capped(200, exact.as_bytes(), 10).unwrap();
+        assert_eq!(
+            (a.result.len(), a.warnings.as_slice()),
+            (10, &["partial response".to_string()][..]),
+            "no warning when nothing was left out"
+        );
+        let default = answer("vector", DEFAULT_MAX_SERIES + 1, false);
+        let a = decode_vector(200, default.as_bytes()).unwrap();
+        assert_eq!(
+            a.result.len(),
+            DEFAULT_MAX_SERIES,
+            "the fuzzed path is capped too"
+        );
+        let broken = answer("vector", 12, false).replace(r#"[1,"11"]"#, r#"[1,"11""#);
+        assert!(
+            decode_vector_capped(200, broken.as_bytes(), 10).is_err(),
+            "what is left out must still be valid JSON"
         );
     }
 
     #[test]
     fn labels_are_found_by_name_whatever_order_they_came_in() {
         let body = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"zone":"b","app":"x","env":"prod","app":"y"},"value":[1,"2"]}]}}"#;
-        let (Data::Vector(samples), _) = envelope(200, body).unwrap() else {
+        let (Data::Vector(samples), _) = envelope(200, body, usize::MAX).unwrap() else {
             panic!("a vector")
         };
-        let labels = &samples[0].metric;
+        let labels = &samples.kept[0].metric;
         assert_eq!(labels.get("zone"), Some("b"));
         assert_eq!(labels.get("env"), Some("prod"));
         assert_eq!(labels.get("app"), Some("y"), "a repeated name: the last");

@@ -52,7 +52,7 @@ fn parse_line(line: &str) -> Option<Line> {
     let Some(open) = line.find('{') else {
         let mut parts = line.split_whitespace();
         let name = parts.next()?.to_string();
-        let value = super::prometheus::value(parts.next()?);
+        let value = sample_value(parts.next()?)?;
         return Some(Line {
             name,
             labels: BTreeMap::new(),
@@ -99,13 +99,67 @@ fn parse_line(line: &str) -> Option<Line> {
     Some(Line {
         name,
         labels,
-        value: super::prometheus::value(value),
+        value: sample_value(value)?,
     })
+}
+
+/// A sample's value as the format writes it (`1e3`, `NaN`, `+Inf`); `None`
+/// for anything else.
+fn sample_value(text: &str) -> Option<f64> {
+    text.trim().parse().ok()
+}
+
+/// True when prometheus-parse reads `line` as a sample with a number for a
+/// value; it skips any other line without a word.
+fn library_reads(line: &str) -> bool {
+    matches!(
+        prometheus_parse::LineInfo::parse(line),
+        prometheus_parse::LineInfo::Sample { value, .. } if sample_value(value).is_some()
+    )
+}
+
+/// Comments and blank lines carry no sample and are not a fault.
+fn is_comment_or_blank(line: &str) -> bool {
+    let line = line.trim_start();
+    line.is_empty() || line.starts_with('#')
+}
+
+/// The first line that is not a sample, a comment or blank, as an error
+/// that shows where and what it is, cut short; a body of no samples at all
+/// is one too (a proxy's empty 200, an HTML page of only comments).
+fn check_format(body: &str) -> Result<(), String> {
+    let mut samples = 0;
+    for (i, line) in body.lines().enumerate() {
+        if is_comment_or_blank(line) {
+            continue;
+        }
+        let read = if needs_guard(line) {
+            parse_line(line).is_some()
+        } else {
+            library_reads(line)
+        };
+        if !read {
+            let shown: String = line.trim().chars().take(80).collect();
+            return Err(format!(
+                "not the text exposition format: line {}: {}",
+                i + 1,
+                clean(&shown)
+            ));
+        }
+        samples += 1;
+    }
+    if samples == 0 {
+        return Err("not the text exposition format: no samples in the body".into());
+    }
+    Ok(())
 }
 
 /// Every sample in an exposition body; lines prometheus-parse would spoil
 /// are read by `parse_line`, and a panic inside the library is an error.
+/// A line that is none of sample, comment or blank makes the whole body an
+/// error: a proxy's login page must not read as a host with no values.
 pub fn parse(body: &str) -> Result<Vec<Line>, String> {
+    check_format(body)?;
     let (guarded, plain): (Vec<&str>, Vec<&str>) = body
         .lines()
         .partition(|l| !l.starts_with('#') && needs_guard(l));
@@ -345,6 +399,29 @@ mod tests {
         assert_eq!(lines.len(), 3);
         assert_eq!(sum(&lines, "node_cpu_seconds_total", |_| true), Some(100.0));
         assert!(lines[2].value.is_nan());
+    }
+
+    #[test]
+    fn a_body_that_is_not_the_format_is_an_error_naming_the_line() {
+        let login = "# a comment\n\n<html><body>login required</body></html>\nup 1\n";
+        assert_eq!(
+            parse(login).unwrap_err(),
+            "not the text exposition format: line 3: <html><body>login required</body></html>"
+        );
+        // A name and a word look like a sample to prometheus-parse, which
+        // then drops it for its value.
+        let words = parse("up 1\nlogin required\n").unwrap_err();
+        assert!(words.ends_with("line 2: login required"), "{words}");
+        let guarded = parse("m{a=\"x,y\"} soon\n").unwrap_err();
+        assert!(guarded.contains("line 1: m{a="), "{guarded}");
+        let long = parse(&"x".repeat(500)).unwrap_err();
+        assert!(long.len() < 150, "{long}");
+        for nothing in ["", "\n", "# HELP up Up.\n# TYPE up gauge\n"] {
+            assert!(
+                parse(nothing).unwrap_err().contains("no samples"),
+                "{nothing:?}"
+            );
+        }
     }
 
     #[test]

@@ -117,7 +117,7 @@ pub fn confirm(frame: &mut Frame, area: Rect, app: &App) {
     let rect = centered(area, DIALOG_WIDTH, rows as u16 + 2);
     frame.render_widget(Clear, rect);
     let title = format!("Confirm: {}", d.request.action);
-    let block = panel(app, title, true, Span::raw("")).border_style(th.warn);
+    let block = panel(app, title, true, Span::raw(""), rect.width).border_style(th.warn);
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)
@@ -164,7 +164,13 @@ pub fn pane(frame: &mut Frame, rect: Rect, app: &App) {
         " A history · Esc hide "
     };
     let title = format!("{} {}", run.request.action, run.request.target);
-    let block = panel(app, title, true, Span::styled(hint, app.theme.muted));
+    let block = panel(
+        app,
+        title,
+        true,
+        Span::styled(hint, app.theme.muted),
+        rect.width,
+    );
     let inner = block.inner(rect);
     frame.render_widget(Clear, rect);
     frame.render_widget(block, rect);
@@ -173,7 +179,14 @@ pub fn pane(frame: &mut Frame, rect: Rect, app: &App) {
         fit_text(&state(app, run), width),
         outcome_style(app, run),
     ))];
-    let room = (inner.height as usize).saturating_sub(1);
+    let mut room = (inner.height as usize).saturating_sub(1);
+    if run.dropped > 0 && room > 0 {
+        lines.push(Line::from(Span::styled(
+            fit_text(&not_kept(run.dropped), width),
+            app.theme.muted,
+        )));
+        room -= 1;
+    }
     let skip = run.output.len().saturating_sub(room);
     lines.extend(
         run.output
@@ -182,6 +195,15 @@ pub fn pane(frame: &mut Frame, rect: Rect, app: &App) {
             .map(|l| Line::from(Span::styled(fit_text(l, width), app.theme.text))),
     );
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// Above the output when its start was dropped to keep it bounded.
+fn not_kept(dropped: usize) -> String {
+    let lines = if dropped == 1 { "line" } else { "lines" };
+    format!(
+        "… {} earlier {lines} not kept (limits.action_output_lines)",
+        crate::config::limits::thousands(dropped as u64)
+    )
 }
 
 /// This session's runs, newest first.
@@ -221,6 +243,76 @@ pub fn history(frame: &mut Frame, area: Rect, app: &App) {
     )));
     let rect = centered(area, 96, lines.len() as u16 + 2);
     frame.render_widget(Clear, rect);
-    let block = panel(app, "Actions this session".into(), true, Span::raw(""));
+    let title = "Actions this session".to_string();
+    let block = panel(app, title, true, Span::raw(""), rect.width);
     frame.render_widget(Paragraph::new(lines).block(block), rect);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, VecDeque};
+
+    use chrono::{TimeZone, Utc};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use crate::actions::{ActionRequest, Backend};
+    use crate::app::actions::Run;
+    use crate::app::{App, Settings};
+    use crate::config::keymap::Keymap;
+    use crate::config::theme::Theme;
+
+    fn screen(app: &App) -> String {
+        let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
+        terminal.draw(|f| crate::ui::draw(f, app)).unwrap();
+        let buffer = terminal.backend().buffer();
+        (0..30)
+            .map(|y| {
+                (0..100)
+                    .map(|x| buffer[(x, y)].symbol())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn the_pane_says_how_many_earlier_lines_were_not_kept() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap();
+        let mut app = App::new(
+            Settings::default(),
+            Theme::builtin(),
+            Keymap::builtin(),
+            now,
+        );
+        app.actions.output_lines_kept = 20;
+        app.actions.runs.push_back(Run {
+            id: 7,
+            request: ActionRequest {
+                action: "rollback".into(),
+                target: "checkout".into(),
+                environment: "staging".into(),
+                parameters: BTreeMap::new(),
+                backend: Backend::Demo,
+                timeout: chrono::Duration::minutes(10),
+            },
+            description: Vec::new(),
+            started: now,
+            output: VecDeque::new(),
+            dropped: 0,
+            finished: None,
+        });
+        app.actions.pane = Some(7);
+        app.actions.output(7, "only line".into());
+        assert!(!screen(&app).contains("not kept"), "nothing dropped yet");
+        for i in 0..1_253 {
+            app.actions.output(7, format!("step {i}"));
+        }
+        let s = screen(&app);
+        assert!(
+            s.contains("… 1,234 earlier lines not kept (limits.action_output_lines)"),
+            "{s}"
+        );
+        assert!(s.contains("step 1252"), "the latest line is shown:\n{s}");
+    }
 }

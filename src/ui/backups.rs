@@ -31,7 +31,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let th = &app.theme;
     let columns = widen(&COLUMNS, 1, list.iter().map(|b| b.target.as_str()));
     let spec = TablePanel::new(app, TableId::Backups, &columns, right);
-    table(frame, area, app, spec, |i| {
+    table(frame, area, app, spec, |i, _| {
         let b = &list[i];
         let obj = b.tier.objectives();
         let (age, rpo) = rpo_status(b.last_success, obj, app.now);

@@ -29,17 +29,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let list = panel.data.as_deref().unwrap_or(&[]);
     let columns = widen(&COLUMNS, 1, list.iter().map(|d| d.service.as_str()));
     let spec = TablePanel::new(app, TableId::Deployments, &columns, right);
-    table(frame, area, app, spec, |i| {
+    table(frame, area, app, spec, |i, fit| {
         let d = &list[i];
         let status = d.phase.status();
         vec![
             status_cell(app, status),
             name_cell(&d.service),
-            Cell::from(d.environment.clone()),
-            Cell::from(d.version.clone()),
-            Cell::from(d.previous_version.clone().unwrap_or_else(|| "—".into())),
+            fit.text("Env", &d.environment),
+            fit.text("Version", &d.version),
+            fit.text("Previous", d.previous_version.as_deref().unwrap_or("—")),
             Cell::from(d.strategy.label()),
-            Cell::from(d.strategy.progress()).style(app.theme.accent),
+            fit.text("Progress", &d.strategy.progress())
+                .style(app.theme.accent),
             Cell::from(d.phase.label()).style(app.theme.status(status)),
             Cell::from(
                 d.deployed_at

@@ -36,35 +36,98 @@ pub fn ago(d: Duration) -> String {
     format!("{} ago", short_duration(d))
 }
 
-/// A ratio as a percentage with enough digits to tell 99.9 from 99.95.
+/// Beyond this magnitude a number is written in e-notation: a cell never
+/// holds more digits than it has room for, so none is cut into another number.
+const PLAIN_MAX: f64 = 1e5;
+
+/// `x` in e-notation, seven characters at most: "1.5e6", "-2.0e12", "1e308".
+fn scientific(x: f64) -> String {
+    if x.abs() >= 1e100 {
+        format!("{x:.0e}")
+    } else {
+        format!("{x:.1e}")
+    }
+}
+
+/// `x` with `decimals`, in e-notation once it is too long to read; "—" when
+/// it is not a number.
+pub fn fixed(x: f64, decimals: usize) -> String {
+    match x {
+        x if !x.is_finite() => "—".into(),
+        x if x.abs() < PLAIN_MAX => format!("{x:.decimals$}"),
+        x => scientific(x),
+    }
+}
+
+/// A ratio as a percentage with enough digits to tell 99.9 from 99.95;
+/// whole percents from 1000% up.
 pub fn percent(ratio: f64, decimals: usize) -> String {
-    if ratio.is_finite() {
-        format!("{:.*}%", decimals, ratio * 100.0)
+    let pct = ratio * 100.0;
+    match pct {
+        x if !x.is_finite() => "—".into(),
+        x if x.abs() >= 1_000.0 => format!("{}%", fixed(x, 0)),
+        x => format!("{x:.decimals$}%"),
+    }
+}
+
+/// A share of a whole (CPU, memory, disk used) as a percentage; "—" when it
+/// is not between 0 and 1, which no reading of a share can be.
+pub fn share(ratio: f64, decimals: usize) -> String {
+    if is_share(ratio) {
+        percent(ratio, decimals)
     } else {
         "—".into()
     }
 }
 
+/// Whether `ratio` can be a share of a whole: finite, 0 to 1 (and a hair
+/// over, for rounding in the server's arithmetic).
+pub fn is_share(ratio: f64) -> bool {
+    (0.0..=1.0 + 1e-9).contains(&ratio)
+}
+
+/// A latency or duration in milliseconds; "—" when negative or not a number.
 pub fn millis(ms: f64) -> String {
     match ms {
-        x if !x.is_finite() => "—".into(),
-        x if x >= 10_000.0 => format!("{:.0}s", x / 1000.0),
+        x if !x.is_finite() || x < 0.0 => "—".into(),
+        x if x >= 10_000.0 => format!("{}s", fixed(x / 1000.0, 0)),
         x if x >= 1_000.0 => format!("{:.1}s", x / 1000.0),
         x => format!("{x:.0}ms"),
     }
 }
 
+/// Requests a second; "—" when negative or not a number.
 pub fn rate(per_second: f64) -> String {
     match per_second {
-        x if !x.is_finite() => "—".into(),
+        x if !x.is_finite() || x < 0.0 => "—".into(),
+        x if x >= 1e6 => scientific(x),
         x if x >= 10_000.0 => format!("{:.0}k", x / 1000.0),
         x if x >= 1_000.0 => format!("{:.1}k", x / 1000.0),
         x => format!("{x:.0}"),
     }
 }
 
+/// A multiple ("2.4x"); "—" when not a number.
+pub fn factor(v: f64, decimals: usize) -> String {
+    if v.is_finite() {
+        format!("{}x", fixed(v, decimals))
+    } else {
+        "—".into()
+    }
+}
+
+/// A number of seconds as a `Duration`; `None` when negative, not a number
+/// or beyond what a duration holds.
+fn seconds(v: f64) -> Option<Duration> {
+    if (0.0..1e15).contains(&v) {
+        Duration::try_seconds(v as i64)
+    } else {
+        None
+    }
+}
+
 pub fn bytes(b: f64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
     if !b.is_finite() || b < 0.0 {
         return "—".into();
     }
@@ -74,7 +137,10 @@ pub fn bytes(b: f64) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    if value >= 100.0 || unit == 0 {
+    if value >= 1024.0 {
+        // Past a thousand exbibytes: no backup is that big.
+        "—".into()
+    } else if value >= 100.0 || unit == 0 {
         format!("{value:.0} {}", UNITS[unit])
     } else {
         format!("{value:.1} {}", UNITS[unit])
@@ -142,9 +208,10 @@ pub fn value(unit: Unit, v: f64) -> String {
     match unit {
         Unit::Percent(decimals) => percent(v, decimals.into()),
         Unit::Millis => millis(v),
-        Unit::Seconds => duration(Duration::seconds(v as i64)),
-        Unit::Factor => format!("{v:.1}x"),
-        Unit::PerDay => format!("{v:.1}/day"),
+        Unit::Seconds => seconds(v).map_or("—".into(), duration),
+        Unit::Factor => factor(v, 1),
+        Unit::PerDay if v.is_finite() => format!("{}/day", fixed(v, 1)),
+        Unit::PerDay => "—".into(),
     }
 }
 
@@ -158,9 +225,9 @@ pub fn objective(kpi: &Kpi) -> (String, String) {
         Unit::Percent(_) if o >= 1.0 => "100%".to_string(),
         Unit::Percent(_) => percent(o, 2).replace(".00%", "%"),
         Unit::Millis => millis(o),
-        Unit::Seconds => short_duration(Duration::seconds(o as i64)),
-        Unit::Factor => format!("{o:.0}x"),
-        Unit::PerDay => format!("{o:.1}/day"),
+        Unit::Seconds => seconds(o).map_or("—".into(), short_duration),
+        Unit::Factor => factor(o, 0),
+        Unit::PerDay => value(Unit::PerDay, o),
     };
     let sign = match kpi.goal {
         Goal::AtLeast if o >= 1.0 => "",
@@ -197,6 +264,35 @@ mod tests {
         assert_eq!(bytes(-1.0), "—");
         assert_eq!(bytes(48.0 * 1024.0 * 1024.0 * 1024.0), "48.0 GiB");
         assert_eq!(millis(2400.0), "2.4s");
+        assert_eq!(millis(-5.0), "—");
+        assert_eq!(rate(-5.0), "—");
+        assert_eq!(share(-0.5, 0), "—");
+        assert_eq!(share(1e308, 0), "—");
+        assert_eq!(share(0.5, 0), "50%");
+        assert_eq!(value(Unit::Seconds, 1e308), "—");
+        assert_eq!(value(Unit::PerDay, f64::NAN), "—");
+    }
+
+    #[test]
+    fn huge_numbers_stay_short_and_read_as_themselves() {
+        assert_eq!(rate(1e308), "1e308");
+        assert_eq!(rate(1.5e6), "1.5e6");
+        assert_eq!(rate(12_345.0), "12k");
+        assert_eq!(millis(1e308), "1e305s");
+        assert_eq!(percent(1e306, 0), "1e308%");
+        assert_eq!(percent(25.0, 1), "2500%");
+        assert_eq!(factor(1e300, 1), "1e300x");
+        assert_eq!(fixed(-123_456.0, 1), "-1.2e5");
+        assert_eq!(bytes(1e308), "—");
+        assert_eq!(bytes(2e18), "1.7 EiB");
+        for text in [
+            rate(1e308),
+            millis(1e308),
+            percent(1e306, 3),
+            factor(-1e99, 1),
+        ] {
+            assert!(text.chars().count() <= 8, "{text}");
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
 
 use super::widgets::{
-    Column, TablePanel, cluster_cell, col, freshness, name_cell, status_cell, table, widen,
+    Column, Fit, TablePanel, cluster_cell, col, freshness, name_cell, status_cell, table, widen,
     with_cluster,
 };
 use super::{format, layout};
@@ -58,13 +58,13 @@ fn draw_services(frame: &mut Frame, area: Rect, app: &App, right: Span<'static>)
         clustered,
     );
     let spec = TablePanel::new(app, TableId::Services, &columns, right);
-    table(frame, area, app, spec, |i| {
+    table(frame, area, app, spec, |i, fit| {
         let s = &services[i];
-        cluster_cell(service_cells(app, s), s.cluster.as_ref(), clustered)
+        cluster_cell(service_cells(app, s, fit), s.cluster.as_ref(), clustered)
     });
 }
 
-fn service_cells(app: &App, s: &ServiceHealth) -> Vec<Cell<'static>> {
+fn service_cells(app: &App, s: &ServiceHealth, fit: &Fit) -> Vec<Cell<'static>> {
     let o = &app.settings.objectives;
     let states = signal_states(s, &app.settings.thresholds, o);
     let th = &app.theme;
@@ -80,7 +80,7 @@ fn service_cells(app: &App, s: &ServiceHealth) -> Vec<Cell<'static>> {
         Cell::from(format!("{}/{}", s.targets_up, s.targets_total)).style(th.value(states.targets)),
         Cell::from(budget_left(s, o.availability).map_or("—".into(), |l| format::percent(l, 0)))
             .style(th.value(states.budget)),
-        Cell::from(s.team.clone()),
+        fit.text("Team", &s.team),
         Cell::from(format::sparkline(&s.traffic_history, 20)).style(th.accent),
     ]
 }
@@ -90,7 +90,7 @@ fn draw_hosts(frame: &mut Frame, area: Rect, app: &App, right: Span<'static>) {
     let hosts = health.map_or(&[][..], |h| &h.hosts);
     let columns = widen(&HOSTS, 1, hosts.iter().map(|h| h.name.as_str()));
     let spec = TablePanel::new(app, TableId::Hosts, &columns, right);
-    table(frame, area, app, spec, |i| host_cells(app, &hosts[i]));
+    table(frame, area, app, spec, |i, _| host_cells(app, &hosts[i]));
 }
 
 fn host_cells(app: &App, h: &Host) -> Vec<Cell<'static>> {
@@ -105,13 +105,16 @@ fn host_cells(app: &App, h: &Host) -> Vec<Cell<'static>> {
     ]
 }
 
-/// A bar and a percentage, coloured by how close `v` is to its threshold.
+/// A bar and a percentage, coloured by how close `v` is to its threshold;
+/// an empty bar and "—" when `v` is no share of a whole (NaN, ±inf, below 0
+/// or over 100%), which a server's arithmetic can produce but no host can.
 fn gauge(app: &App, v: f64, threshold: f64) -> Cell<'static> {
+    let v = if format::is_share(v) { v } else { f64::NAN };
     let style = app.theme.value(level(v, threshold));
     let (filled, empty) = format::gauge(v, 10);
     Cell::from(Line::from(vec![
         Span::styled(filled, style),
         Span::styled(empty, app.theme.muted),
-        Span::styled(format!(" {:>3.0}%", v * 100.0), style),
+        Span::styled(format!(" {:>4}", format::share(v, 0)), style),
     ]))
 }

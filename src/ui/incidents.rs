@@ -6,7 +6,9 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
 
-use super::widgets::{Column, TablePanel, col, fit_text, flex, freshness, name_cell, table, widen};
+use super::widgets::{
+    Column, Fit, TablePanel, col, fit_text, flex, freshness, name_cell, table, widen,
+};
 use super::{format, layout};
 use crate::app::App;
 use crate::app::tab::TableId;
@@ -48,12 +50,12 @@ fn draw_incidents(frame: &mut Frame, area: Rect, app: &App, right: Span<'static>
     let columns = widen(&INCIDENTS, 1, incidents.iter().map(|i| i.name.as_str()));
     let columns = widen(&columns, 2, incidents.iter().map(|i| i.service.as_str()));
     let spec = TablePanel::new(app, TableId::Incidents, &columns, right);
-    table(frame, area, app, spec, |i| {
-        incident_cells(app, &incidents[i])
+    table(frame, area, app, spec, |i, fit| {
+        incident_cells(app, &incidents[i], fit)
     });
 }
 
-fn incident_cells(app: &App, inc: &Incident) -> Vec<Cell<'static>> {
+fn incident_cells(app: &App, inc: &Incident, fit: &Fit) -> Vec<Cell<'static>> {
     let th = &app.theme;
     // Silenced or inhibited: still listed, but quiet, and saying why.
     let held = match (inc.silenced, inc.inhibited) {
@@ -81,8 +83,9 @@ fn incident_cells(app: &App, inc: &Incident) -> Vec<Cell<'static>> {
         Cell::from(inc.started.format("%H:%M").to_string()),
         Cell::from(format::short_duration(inc.duration(app.now))),
         Cell::from(inc.alert_count.to_string()),
-        Cell::from(summary),
-        Cell::from(inc.runbook.clone().unwrap_or_else(|| "—".into())).style(th.muted),
+        fit.text("Summary", &summary),
+        fit.text("Runbook", inc.runbook.as_deref().unwrap_or("—"))
+            .style(th.muted),
     ]
 }
 
@@ -113,10 +116,12 @@ fn draw_silences(frame: &mut Frame, area: Rect, app: &App, right: Span<'static>)
     let alerts = app.estate.alerts.data.as_ref();
     let silences = alerts.map_or(&[][..], |a| &a.silences);
     let spec = TablePanel::new(app, TableId::Silences, &SILENCES, right);
-    table(frame, area, app, spec, |i| silence_cells(app, &silences[i]));
+    table(frame, area, app, spec, |i, fit| {
+        silence_cells(app, &silences[i], fit)
+    });
 }
 
-fn silence_cells(app: &App, s: &Silence) -> Vec<Cell<'static>> {
+fn silence_cells(app: &App, s: &Silence, fit: &Fit) -> Vec<Cell<'static>> {
     let (word, status) = if s.is_active(app.now) {
         ("active", Status::Ok)
     } else if s.starts_at > app.now {
@@ -126,10 +131,10 @@ fn silence_cells(app: &App, s: &Silence) -> Vec<Cell<'static>> {
     };
     vec![
         Cell::from(word).style(app.theme.status(status)),
-        Cell::from(s.matchers.clone()),
-        Cell::from(s.created_by.clone()),
+        fit.text("Matchers", &s.matchers),
+        fit.text("By", &s.created_by),
         Cell::from(s.starts_at.format("%d %b %H:%M").to_string()),
         Cell::from(s.ends_at.format("%d %b %H:%M").to_string()),
-        Cell::from(s.comment.clone()),
+        fit.text("Comment", &s.comment),
     ]
 }

@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, BorderType, Borders, Cell, Paragraph};
 use super::format;
 use super::layout::{self, KpiGrid};
 use super::widgets::{
-    Column, TablePanel, cluster_cell, col, fit_text, freshness, name_cell, panel, status_cell,
+    Column, Fit, TablePanel, cluster_cell, col, fit_text, freshness, name_cell, panel, status_cell,
     table, widen, with_cluster,
 };
 use crate::app::App;
@@ -43,13 +43,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         clustered,
     );
     let spec = TablePanel::new(app, TableId::Slo, &columns, right);
-    table(frame, services, app, spec, |i| {
+    table(frame, services, app, spec, |i, fit| {
         let s = &list[i];
-        cluster_cell(slo_cells(app, s, objective), s.cluster.as_ref(), clustered)
+        let cells = slo_cells(app, s, objective, fit);
+        cluster_cell(cells, s.cluster.as_ref(), clustered)
     });
 }
 
-fn slo_cells(app: &App, s: &ServiceHealth, objective: f64) -> Vec<Cell<'static>> {
+fn slo_cells(app: &App, s: &ServiceHealth, objective: f64, fit: &Fit) -> Vec<Cell<'static>> {
     let avail = availability(s.sli);
     let left = budget_left(s, objective);
     let burn = burn_1h(s, objective);
@@ -62,8 +63,8 @@ fn slo_cells(app: &App, s: &ServiceHealth, objective: f64) -> Vec<Cell<'static>>
         Cell::from(s.tier.label()),
         Cell::from(avail.map_or("unknown".into(), |a| format::percent(a, 3))).style(th.value(slo)),
         Cell::from(left.map_or("unknown".into(), |l| format::percent(l, 1))).style(th.value(slo)),
-        Cell::from(burn.map_or("—".into(), |b| format!("{b:.1}x"))).style(th.value(burning)),
-        Cell::from(s.team.clone()),
+        Cell::from(burn.map_or("—".into(), |b| format::factor(b, 1))).style(th.value(burning)),
+        fit.text("Team", &s.team),
     ]
 }
 
@@ -130,7 +131,7 @@ fn tile(frame: &mut Frame, area: Rect, app: &App, kpi: &Kpi, selected: bool) {
             .border_type(BorderType::Rounded)
             .title(Line::from(title))
     } else {
-        panel(app, kpi.title.clone(), false, Span::raw(""))
+        panel(app, kpi.title.clone(), false, Span::raw(""), area.width)
     }
     .border_style(th.status_border(kpi.status));
     let inner = block.inner(area);

@@ -38,7 +38,7 @@ fn popup(
     let rect = centered(area, width, rows as u16 + 2);
     frame.render_widget(Clear, rect);
     let hint = Span::styled(" Esc closes ", app.theme.muted);
-    let block = panel(app, title, true, hint);
+    let block = panel(app, title, true, hint, rect.width);
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)
@@ -176,7 +176,7 @@ fn service_detail(app: &App, i: usize) -> Option<Detail> {
     );
     let availability =
         availability(s.sli).map_or("unknown (no traffic)".into(), |a| format::percent(a, 4));
-    let burn = burn_1h(s, objective).map_or("—".into(), |b| format!("{b:.2}x"));
+    let burn = burn_1h(s, objective).map_or("—".into(), |b| format::factor(b, 2));
     let lines = vec![
         f("tier", s.tier.label().into()),
         f("team", s.team.clone()),
@@ -279,9 +279,9 @@ fn host_detail(app: &App, i: usize) -> Option<Detail> {
     let f = |name: &str, value: String| field(app, name, value);
     let lines = vec![
         f("up", if h.up { "yes".into() } else { "NO".into() }),
-        f("cpu", format::percent(h.cpu, 1)),
-        f("memory", format::percent(h.memory, 1)),
-        f("disk", format::percent(h.disk, 1)),
+        f("cpu", format::share(h.cpu, 1)),
+        f("memory", format::share(h.memory, 1)),
+        f("disk", format::share(h.disk, 1)),
         f("cpu 5m", format::sparkline(&h.cpu_history, 60)),
     ];
     Some((h.name.clone(), lines))

@@ -2,7 +2,7 @@
 //! whose columns drop by priority when the terminal is narrow.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Cell, Row, Table, TableState};
@@ -87,12 +87,15 @@ pub fn name_cell(name: &str) -> Cell<'static> {
     Cell::from(fit_text(name, MAX_NAME))
 }
 
+/// Width of the Cluster column.
+const CLUSTER_WIDTH: u16 = 10;
+
 /// `columns` with a Cluster column after the second when the data comes
 /// from several clusters, so the same service name in two reads apart.
 pub fn with_cluster(columns: &[Column], clustered: bool) -> Vec<Column> {
     let mut out = columns.to_vec();
     if clustered {
-        out.insert(2.min(out.len()), col("Cluster", 10, 0));
+        out.insert(2.min(out.len()), col("Cluster", CLUSTER_WIDTH, 0));
     }
     out
 }
@@ -104,19 +107,33 @@ pub fn cluster_cell(
     clustered: bool,
 ) -> Vec<Cell<'static>> {
     if clustered {
-        let cell = Cell::from(cluster.cloned().unwrap_or_else(|| "—".into()));
+        let name = cluster.map_or("—", String::as_str);
+        let cell = Cell::from(fit_text(name, CLUSTER_WIDTH.into()));
         cells.insert(2.min(cells.len()), cell);
     }
     cells
 }
 
-/// `text` cut to `width` cells, with an ellipsis when it was longer.
+/// `text` cut to `width` cells, with an ellipsis when it was longer. Cells,
+/// not characters: a wide character takes two.
 pub fn fit_text(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
+    if Span::raw(text).width() <= width {
         return text.to_string();
     }
-    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
-    out.push('…');
+    let mut out = String::new();
+    let mut used = 0;
+    let mut buf = [0u8; 4];
+    for c in text.chars() {
+        let w = Span::raw(&*c.encode_utf8(&mut buf)).width();
+        if used + w + 1 > width {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    if width > 0 {
+        out.push('…');
+    }
     out
 }
 
@@ -125,10 +142,16 @@ pub fn status_cell(app: &App, status: Status) -> Cell<'static> {
     Cell::from(format!("{} {}", status.symbol(), status.label())).style(app.theme.status(status))
 }
 
+/// Longest server error or warning text on a border: the age after it
+/// stays in view on a panel of ordinary width.
+const MAX_SERVER_TEXT: usize = 80;
+
 /// Where the panel's data stands: its age, or the error with the age of the
 /// last good data.
 pub fn freshness<T>(app: &App, panel: &Panel<T>) -> Span<'static> {
     let age = panel.updated.map(|at| format::short_duration(app.now - at));
+    let err = panel.error.as_ref().map(|e| fit_text(e, MAX_SERVER_TEXT));
+    let warning = panel.warnings.first().map(|w| fit_text(w, MAX_SERVER_TEXT));
     let more = |n: usize| {
         if n > 1 {
             format!(" (+{} more)", n - 1)
@@ -136,7 +159,7 @@ pub fn freshness<T>(app: &App, panel: &Panel<T>) -> Span<'static> {
             String::new()
         }
     };
-    match (&panel.error, age, panel.warnings.first()) {
+    match (err, age, warning) {
         (Some(err), Some(age), _) => {
             Span::styled(format!(" ⚠ {err} · last good {age} ago "), app.theme.warn)
         }
@@ -153,20 +176,38 @@ pub fn freshness<T>(app: &App, panel: &Panel<T>) -> Span<'static> {
     }
 }
 
-pub fn panel<'a>(app: &App, title: String, focused: bool, right: Span<'a>) -> Block<'a> {
+/// A bordered panel `width` cells wide with `title` on its top border, and
+/// `right` in what the title leaves of it, from its start, with an ellipsis
+/// where it was cut: a long server text never pushes the title off. A title
+/// too long to leave room for `right` (a pop-up named after a long name) is
+/// cut first, down to half the border, so a hint such as "Esc closes" stays.
+pub fn panel<'a>(
+    app: &App,
+    title: String,
+    focused: bool,
+    right: Span<'a>,
+    width: u16,
+) -> Block<'a> {
     let border = if focused {
         app.theme.border_focused
     } else {
         app.theme.border
     };
+    // The corners take a cell each; a cell of border between the two texts.
+    let room = usize::from(width.saturating_sub(2));
+    let title_room = room.saturating_sub(right.width() + 1).max(room / 2);
+    let title = fit_text(&format!(" {title} "), title_room);
+    let left = room.saturating_sub(Span::raw(title.as_str()).width() + 1);
+    let right = if right.width() <= left {
+        right
+    } else {
+        Span::styled(fit_text(&right.content, left), right.style)
+    };
     Block::default()
         .borders(Borders::ALL)
         .border_type(BorderType::Rounded)
         .border_style(border)
-        .title(Line::from(Span::styled(
-            format!(" {title} "),
-            app.theme.accent,
-        )))
+        .title(Line::from(Span::styled(title, app.theme.accent)))
         .title(Line::from(right).right_aligned())
 }
 
@@ -260,24 +301,70 @@ fn empty_message(frame: &mut Frame, app: &App, view: &TableView, inner: Rect) {
     frame.render_widget(line, below_header);
 }
 
+/// The width each column of a table gets on screen, for text cells to fit
+/// themselves to: a value longer than its column ends in an ellipsis, so a
+/// cut value never passes for a whole one.
+pub struct Fit<'c> {
+    columns: &'c [Column],
+    /// By column index; `None` for the columns dropped for want of room.
+    widths: Vec<Option<u16>>,
+}
+
+impl<'c> Fit<'c> {
+    /// The widths the table's layout gives the `kept` columns in `width`
+    /// cells: ratatui's own computation, with the table's spacing and flex.
+    fn new(columns: &'c [Column], kept: &[usize], width: u16) -> Self {
+        let rects = Layout::horizontal(widths(columns, kept))
+            .flex(Flex::Start)
+            .spacing(COLUMN_SPACING)
+            .split(Rect::new(0, 0, width, 1));
+        let mut widths = vec![None; columns.len()];
+        for (&i, rect) in kept.iter().zip(rects.iter()) {
+            widths[i] = Some(rect.width);
+        }
+        Fit { columns, widths }
+    }
+
+    /// `text` as a cell of the column titled `title`, cut to its width.
+    pub fn text(&self, title: &str, text: &str) -> Cell<'static> {
+        Cell::from(fit_text(text, self.width(title)))
+    }
+
+    /// The column's width on screen; as written when it is not shown.
+    fn width(&self, title: &str) -> usize {
+        self.columns
+            .iter()
+            .position(|c| c.title == title)
+            .map_or(MAX_NAME, |i| {
+                usize::from(self.widths[i].unwrap_or(self.columns[i].width))
+            })
+    }
+}
+
+/// Cells between two columns, as ratatui's `Table` has them by default.
+const COLUMN_SPACING: u16 = 1;
+
 /// Draws a table in `area`: only the rows that fit are built, columns drop
-/// by priority, and the selection is highlighted when focused.
+/// by priority, and the selection is highlighted when focused. `cells`
+/// builds a row's cells, fitting text to its column with the `Fit`.
 pub fn table(
     frame: &mut Frame,
     area: Rect,
     app: &App,
     spec: TablePanel,
-    cells: impl Fn(usize) -> Vec<Cell<'static>>,
+    cells: impl Fn(usize, &Fit) -> Vec<Cell<'static>>,
 ) {
     let view = app.table(spec.id);
     let visible = super::layout::visible_rows(area);
     let offset = view.selected.saturating_sub(visible.saturating_sub(1));
     let hint = scroll_hint(app, offset, visible, view.rows.len());
-    let block = panel(app, table_title(spec.id, view), spec.focused, spec.right).title_bottom(hint);
+    let title = table_title(spec.id, view);
+    let block = panel(app, title, spec.focused, spec.right, area.width).title_bottom(hint);
     let inner = block.inner(area);
     let kept = fit(spec.columns, inner.width);
+    let widths_on_screen = Fit::new(spec.columns, &kept, inner.width);
     let rows = view.rows.iter().skip(offset).take(visible).map(|row| {
-        let all = cells(row.index);
+        let all = cells(row.index, &widths_on_screen);
         Row::new(
             kept.iter()
                 .map(|&i| all.get(i).cloned().unwrap_or_default())
@@ -292,6 +379,8 @@ pub fn table(
         Style::default()
     };
     let table = Table::new(rows, widths(spec.columns, &kept))
+        .column_spacing(COLUMN_SPACING)
+        .flex(Flex::Start)
         .header(header)
         .block(block)
         .row_highlight_style(highlight);
@@ -302,5 +391,35 @@ pub fn table(
     frame.render_stateful_widget(table, area, &mut state);
     if view.rows.is_empty() {
         empty_message(frame, app, view, inner);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fitted_text_ends_in_an_ellipsis_and_counts_cells() {
+        assert_eq!(fit_text("abc", 3), "abc");
+        assert_eq!(fit_text("abcdef", 4), "abc…");
+        assert_eq!(fit_text("abcdef", 0), "");
+        // Wide characters take two cells each.
+        assert_eq!(fit_text("日本語テキスト", 6), "日本…");
+        assert_eq!(Span::raw(fit_text("日本語テキスト", 6)).width(), 5);
+    }
+
+    #[test]
+    fn text_cells_fit_the_width_their_column_gets() {
+        let columns = [col("Name", 4, 0), flex("Comment", 5, 1)];
+        let fit = Fit::new(&columns, &[0, 1], 20);
+        // The flex column takes what is left: 20 - 4 - 1 spacing.
+        assert_eq!(fit.width("Comment"), 15);
+        assert_eq!(fit.width("Name"), 4);
+        assert_eq!(
+            fit_text(&"x".repeat(100), fit.width("Comment"))
+                .chars()
+                .last(),
+            Some('…')
+        );
     }
 }

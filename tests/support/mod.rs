@@ -1,7 +1,10 @@
 //! Test support: real Prometheus, Alertmanager, Pushgateway, node_exporter
 //! and VictoriaMetrics (Debian's packages, installed by `.ci/run`), started
 //! by the tests themselves; and the tmux driver of the end-to-end tests
-//! (`tmux.rs`: the real binary in a private tmux server).
+//! (`tmux.rs`: the real binary in a private tmux server); and a fake HTTP
+//! server (`fake.rs`) for the faults a real server will not produce on
+//! demand; `pane.rs` adds a gated pane script, a byte capture of the pty
+//! and the restored-terminal check to the tmux driver.
 //!
 //! Use it from an integration test with `mod support;` and
 //! `use support::*;`. Each test binary uses a different subset, hence the
@@ -68,8 +71,10 @@
 #![allow(dead_code)]
 
 mod alertmanager;
+mod fake;
 mod http;
 mod node_exporter;
+mod pane;
 mod process;
 mod prometheus;
 mod pushgateway;
@@ -83,8 +88,13 @@ pub use self::{
     alertmanager::{
         Alertmanager, NULL_RECEIVER_CONFIG, post_alerts_to_all, silence_json, wait_for_silence,
     },
+    fake::{FakeReply, FakeRequest, FakeServer, STREAM_LIMIT},
     http::{HttpResponse, http_get, http_get_json, http_post_json, http_request, url_with_query},
     node_exporter::{NODE_COLLECTORS, NodeExporter},
+    pane::{
+        PaneCapture, assert_exited_and_restored, cpu_time, exit_status, gated_quiet_script,
+        gated_report_script, start_gated,
+    },
     process::{KEEP_DIRS_ENV, Server, TempDir, file_tail, free_port, wait_until, wait_until_or},
     prometheus::{
         Prometheus, PrometheusConfig, ScrapeTarget, promql_query, promql_wait_for, sample_values,

@@ -309,14 +309,16 @@ impl PrometheusSource {
             team: meta.map(|m| m.team.clone()).unwrap_or_default(),
             requests_per_second: requests.unwrap_or(f64::NAN),
             error_ratio: ratio(Some(errors), requests),
-            latency_p95_ms: p95.map_or(f64::NAN, |s| s * 1000.0),
-            latency_p99_ms: p99.map_or(f64::NAN, |s| s * 1000.0),
+            latency_p95_ms: p95.map_or(f64::NAN, |s| measure(s * 1000.0)),
+            latency_p99_ms: p99.map_or(f64::NAN, |s| measure(s * 1000.0)),
             saturation: saturation.unwrap_or(f64::NAN),
             targets_up: up.max(0.0) as u32,
             targets_total: total.max(0.0) as u32,
             sli: match (requests_window, errors_window) {
+                // More errors than requests is two counters read a moment
+                // apart: every request failed.
                 (Some(total), Some(bad)) if total.is_finite() && bad.is_finite() => SliCounts {
-                    good: total - bad,
+                    good: total - bad.min(total),
                     total,
                 },
                 _ => SliCounts::default(),
@@ -461,6 +463,18 @@ impl PrometheusSource {
     }
 }
 
+/// A per-service answer as a measure: every one of them (a rate, a ratio,
+/// a latency, a saturation, a count over a window) is finite and not
+/// negative, so anything else (NaN, ±Inf, a counter reset read as a
+/// negative increase) is unknown, never a number to show or add up.
+fn measure(value: f64) -> f64 {
+    if value.is_finite() && value >= 0.0 {
+        value
+    } else {
+        f64::NAN
+    }
+}
+
 /// Runs the named queries at once; each failure is a warning naming the
 /// query, unless all fail, which is the error.
 async fn ask(
@@ -563,7 +577,7 @@ impl MetricsSource for PrometheusSource {
         for (q, query) in SERVICE_QUERIES.iter().enumerate() {
             for s in a.get(query) {
                 if let Some(&i) = s.label(label).and_then(|k| index.get(k)) {
-                    rows[i][q] = Some(s.value);
+                    rows[i][q] = Some(measure(s.value));
                 }
             }
         }
