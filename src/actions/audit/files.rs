@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -116,9 +115,10 @@ pub(super) fn rotate_if_due(
 /// rotated first) only opens that one. False in that case. A line written
 /// meanwhile through an older descriptor lands, whole, in generation 1.
 fn rotate(path: &Path, file: &mut File) -> io::Result<bool> {
-    flock(file, libc::LOCK_EX)?;
+    // flock(2) on Unix: the lock goes with the open file, not the path.
+    file.lock()?;
     let fresh = shift(path, file);
-    let _ = flock(file, libc::LOCK_UN);
+    let _ = file.unlock();
     let (fresh, rotated) = fresh?;
     *file = fresh;
     Ok(rotated)
@@ -151,20 +151,6 @@ fn same_file(file: &File, path: &Path) -> io::Result<bool> {
         Ok(named) => Ok(named.dev() == open.dev() && named.ino() == open.ino()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
         Err(e) => Err(e),
-    }
-}
-
-fn flock(file: &File, operation: libc::c_int) -> io::Result<()> {
-    loop {
-        // SAFETY: flock only reads the descriptor, which `file` keeps open
-        // for the length of the call.
-        if unsafe { libc::flock(file.as_raw_fd(), operation) } == 0 {
-            return Ok(());
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
     }
 }
 
