@@ -196,7 +196,11 @@ pub fn scrape_body(data: &[u8]) {
 }
 
 /// A well-formed sample line built from fuzz data: a valid metric name,
-/// valid label names, any label values, one of a few values.
+/// valid label names, any label values, one of a few values. The text
+/// format allows blanks between the tokens of a label set (Prometheus's
+/// parsers skip them): a space in the input's first field puts one after
+/// each comma, as some hand-written exporters do, and a tab puts one
+/// between every two tokens.
 struct WellFormed {
     line: String,
     name: String,
@@ -217,7 +221,15 @@ const VALUES: [&str; 8] = [
 
 fn wellformed(data: &[u8]) -> WellFormed {
     let text = String::from_utf8_lossy(data);
-    let mut parts = text.split('\u{1}');
+    let mut parts = text.split('\u{1}').peekable();
+    let first = parts.peek().copied().unwrap_or("");
+    let (open, equals, comma, close) = if first.contains('\t') {
+        ("{ ", " = ", " , ", " }")
+    } else if first.contains(' ') {
+        ("{", "=", ", ", "}")
+    } else {
+        ("{", "=", ",", "}")
+    };
     let name_chars = |s: &str, colon: bool| -> String {
         s.chars()
             .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || (colon && *c == ':'))
@@ -243,14 +255,14 @@ fn wellformed(data: &[u8]) -> WellFormed {
             .replace('\\', "\\\\")
             .replace('"', "\\\"")
             .replace('\n', "\\n");
-        written.push(format!("{label}=\"{escaped}\""));
+        written.push(format!("{label}{equals}\"{escaped}\""));
         labels.insert(label, value);
     }
     let value = VALUES[name.len() % VALUES.len()];
     let braces = if written.is_empty() {
         String::new()
     } else {
-        format!("{{{}}}", written.join(","))
+        format!("{open}{}{close}", written.join(comma))
     };
     // An even-length name also carries a timestamp, which is ignored.
     let stamp = if name.len().is_multiple_of(2) {

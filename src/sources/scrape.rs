@@ -26,7 +26,8 @@ pub struct Line {
 
 /// True when a sample line is one prometheus-parse 0.2 gets wrong: a metric
 /// name with a colon (a recording rule's), empty braces, or a label value
-/// with an escape, a comma, a brace or an equals sign inside the quotes.
+/// with an escape, a comma, a brace or an equals sign inside the quotes, or
+/// blanks between the tokens of the label set.
 fn needs_guard(line: &str) -> bool {
     let name_end = line.find(['{', ' ', '\t']).unwrap_or(line.len());
     if line[..name_end].contains(':') || line.contains("{}") {
@@ -40,6 +41,9 @@ fn needs_guard(line: &str) -> bool {
         match c {
             '"' => quoted = !quoted,
             '\\' | ',' | '}' | '=' if quoted => return true,
+            // Blanks between the tokens of a label set are valid; the
+            // library keeps them in names and values.
+            c if c.is_whitespace() && !quoted => return true,
             '}' => return false,
             _ => {}
         }
@@ -79,6 +83,7 @@ fn parse_line(line: &str) -> Option<Line> {
             }
             key.push(c);
         }
+        while chars.next_if(|(_, c)| c.is_whitespace()).is_some() {}
         if chars.next()?.1 != '"' {
             return None;
         }
@@ -194,7 +199,9 @@ pub fn parse(body: &str) -> Result<Vec<Line>, String> {
         line.name = clean(&line.name).into_owned();
         line.labels = std::mem::take(&mut line.labels)
             .into_iter()
-            .map(|(k, v)| (clean(&k).into_owned(), clean(&v).into_owned()))
+            // A blank after a comma (`{cpu="0", mode="idle"}`) is valid
+            // text format that prometheus-parse keeps in the next name.
+            .map(|(k, v)| (clean(k.trim()).into_owned(), clean(&v).into_owned()))
             .collect();
     }
     Ok(out)
@@ -435,5 +442,22 @@ mod tests {
             let _ = parse(text);
         }
         assert_eq!(one("m{a=\"\u{1b}[2J\"} 1\n").labels["a"], "\\x1b[2J");
+    }
+
+    #[test]
+    fn blanks_between_the_tokens_of_a_label_set_are_not_part_of_them() {
+        let lines = parse(concat!(
+            "node_cpu_seconds_total{cpu=\"0\", mode=\"idle\"} 12\n",
+            "backup_last{ target = \"orders-db\" , tier = \"critical\" } 1\n",
+        ))
+        .unwrap();
+        let labels = |i: usize, name: &str| lines[i].labels.get(name).map(String::as_str);
+        assert_eq!(labels(1, "target"), Some("orders-db"));
+        assert_eq!(labels(1, "tier"), Some("critical"));
+        assert_eq!(
+            lines[0].labels.get("mode").map(String::as_str),
+            Some("idle")
+        );
+        assert_eq!(lines[0].labels.get("cpu").map(String::as_str), Some("0"));
     }
 }
