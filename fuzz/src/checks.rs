@@ -91,11 +91,11 @@ fn same_number(a: f64, b: f64) -> bool {
 // ---------------------------------------------------------------- clean
 
 /// How `clean` must show one character.
-fn shown(c: char) -> Cow<'static, str> {
+fn shown(c: char) -> String {
     match c {
-        c if is_unsafe(c) && (c as u32) < 0x100 => format!("\\x{:02x}", c as u32).into(),
-        c if is_unsafe(c) => format!("\\u{{{:x}}}", c as u32).into(),
-        c => c.to_string().into(),
+        c if is_unsafe(c) && (c as u32) < 0x100 => format!("\\x{:02x}", c as u32),
+        c if is_unsafe(c) => format!("\\u{{{:x}}}", c as u32),
+        c => c.to_string(),
     }
 }
 
@@ -126,7 +126,7 @@ fn check_clean(text: &str) {
             break;
         }
         let want = shown(c);
-        rest = rest.strip_prefix(&*want).unwrap_or_else(|| {
+        rest = rest.strip_prefix(want.as_str()).unwrap_or_else(|| {
             panic!("character {count} ({c:?}) should be shown as {want:?}; clean wrote {out:?}")
         });
     }
@@ -219,17 +219,21 @@ const VALUES: [&str; 8] = [
     "-Inf",
 ];
 
+/// How a label set is punctuated, chosen by the input's first field.
+fn blanks(first: &str) -> [&'static str; 4] {
+    if first.contains('\t') {
+        ["{ ", " = ", " , ", " }"]
+    } else if first.contains(' ') {
+        ["{", "=", ", ", "}"]
+    } else {
+        ["{", "=", ",", "}"]
+    }
+}
+
 fn wellformed(data: &[u8]) -> WellFormed {
     let text = String::from_utf8_lossy(data);
     let mut parts = text.split('\u{1}').peekable();
-    let first = parts.peek().copied().unwrap_or("");
-    let (open, equals, comma, close) = if first.contains('\t') {
-        ("{ ", " = ", " , ", " }")
-    } else if first.contains(' ') {
-        ("{", "=", ", ", "}")
-    } else {
-        ("{", "=", ",", "}")
-    };
+    let [open, equals, comma, close] = blanks(parts.peek().copied().unwrap_or(""));
     let name_chars = |s: &str, colon: bool| -> String {
         s.chars()
             .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || (colon && *c == ':'))
@@ -443,30 +447,23 @@ pub fn prometheus_answer(data: &[u8]) {
         }
     }
     if let Ok(answer) = vector {
-        answer
-            .warnings
-            .iter()
-            .for_each(|w| assert_cleaned("warning", w));
-        answer
-            .result
-            .iter()
-            .for_each(|s| drop(label_pairs(&s.labels)));
+        assert_answer_clean(&answer.warnings, answer.result.iter().map(|s| &s.labels));
         if let Some(json) = &json {
             vector_is_the_json(&answer, &json["data"]);
         }
     }
     if let Ok(answer) = matrix {
-        answer
-            .warnings
-            .iter()
-            .for_each(|w| assert_cleaned("warning", w));
-        answer
-            .result
-            .iter()
-            .for_each(|s| drop(label_pairs(&s.labels)));
+        assert_answer_clean(&answer.warnings, answer.result.iter().map(|s| &s.labels));
         if let Some(json) = &json {
             matrix_is_the_json(&answer, &json["data"]);
         }
+    }
+}
+
+fn assert_answer_clean<'a>(warnings: &[String], series: impl Iterator<Item = &'a Labels>) {
+    warnings.iter().for_each(|w| assert_cleaned("warning", w));
+    for labels in series {
+        label_pairs(labels);
     }
 }
 
@@ -513,25 +510,6 @@ fn matrix_is_the_json(answer: &Answered<Vec<Series>>, data: &Value) {
 
 // ---------------------------------------------------------- alertmanager
 
-/// `decode_alerts`'s answer as alerts and warnings, whichever form it
-/// has: a bare list, or (since `limits.max_alerts`) a `Fetched` whose
-/// warning says alerts were left out.
-trait AlertList {
-    fn parts(self) -> (Vec<Alert>, Vec<String>);
-}
-
-impl AlertList for Vec<Alert> {
-    fn parts(self) -> (Vec<Alert>, Vec<String>) {
-        (self, Vec::new())
-    }
-}
-
-impl AlertList for Fetched<Vec<Alert>> {
-    fn parts(self) -> (Vec<Alert>, Vec<String>) {
-        (self.value, self.warnings)
-    }
-}
-
 /// `kept` items of a list of `given`: all of them, or the first ones with
 /// a warning that a limit left the rest out.
 fn assert_kept(what: &str, kept: usize, given: usize, warnings: &[String]) {
@@ -558,7 +536,6 @@ pub fn alertmanager_answer(data: &[u8]) {
     for e in [
         source
             .decode_alerts(503, data)
-            .map(AlertList::parts)
             .expect_err("an error status"),
         decode_silences(503, data).expect_err("an error status"),
     ] {
@@ -569,9 +546,14 @@ pub fn alertmanager_answer(data: &[u8]) {
     // `prometheus_answer`).
     let json: Option<Value> = serde_json::from_slice(data).ok();
     let list = json.as_ref().and_then(Value::as_array);
-    match source.decode_alerts(200, data).map(AlertList::parts) {
-        Err(e) => drop(assert_failed("alerts", &e)),
-        Ok((alerts, warnings)) => {
+    match source.decode_alerts(200, data) {
+        Err(e) => {
+            assert_failed("alerts", &e);
+        }
+        Ok(Fetched {
+            value: alerts,
+            warnings,
+        }) => {
             warnings.iter().for_each(|w| assert_cleaned("warning", w));
             alerts.iter().for_each(assert_alert_clean);
             if let Some(raw) = list {
@@ -585,24 +567,31 @@ pub fn alertmanager_answer(data: &[u8]) {
             }
         }
     }
-    match decode_silences(200, data) {
-        Err(e) => drop(assert_failed("silences", &e)),
-        Ok(silences) => {
-            for s in &silences {
-                assert_cleaned("silence id", &s.id);
-                assert_cleaned("silence author", &s.created_by);
-                assert_cleaned("silence comment", &s.comment);
-                // Each matcher's name and value is one cleaned string.
-                assert_safe("silence matchers", &s.matchers);
-            }
-            if let Some(raw) = list {
-                let live = raw
-                    .iter()
-                    .filter(|s| s["status"]["state"] != "expired")
-                    .count();
-                assert_eq!(silences.len(), live, "every silence not expired");
-            }
+    silences_are_clean(data, list);
+}
+
+/// The silences of an answer: every text cleaned, every one not expired.
+fn silences_are_clean(data: &[u8], list: Option<&Vec<Value>>) {
+    let silences = match decode_silences(200, data) {
+        Ok(silences) => silences,
+        Err(e) => {
+            assert_failed("silences", &e);
+            return;
         }
+    };
+    for s in &silences {
+        assert_cleaned("silence id", &s.id);
+        assert_cleaned("silence author", &s.created_by);
+        assert_cleaned("silence comment", &s.comment);
+        // Each matcher's name and value is one cleaned string.
+        assert_safe("silence matchers", &s.matchers);
+    }
+    if let Some(raw) = list {
+        let live = raw
+            .iter()
+            .filter(|s| s["status"]["state"] != "expired")
+            .count();
+        assert_eq!(silences.len(), live, "every silence not expired");
     }
 }
 
