@@ -138,48 +138,7 @@ impl DemoSteps for Tmux {
     }
 
     fn assert_exited_and_restored(&self) -> i32 {
-        let screen = self.wait_for("STTY-END");
-        let code =
-            exit_code(&screen).unwrap_or_else(|| panic!("no EXIT= line on the screen:\n{screen}"));
-
-        // The normal screen is back, without the dashboard on it.
-        assert!(
-            !screen.contains("Availability 30d") && !screen.contains("╭"),
-            "the dashboard is still on the screen after exit:\n{screen}"
-        );
-        assert_eq!(
-            self.display("#{alternate_on}"),
-            "0",
-            "the alternate screen is still on; screen:\n{screen}"
-        );
-        assert_eq!(
-            self.display("#{cursor_flag}"),
-            "1",
-            "the cursor is still hidden; screen:\n{screen}"
-        );
-
-        // Raw mode is off: the line discipline is back to canonical, echoing.
-        let start = screen.find("EXIT=").expect("checked above");
-        let end = screen.find("STTY-END").expect("waited for it");
-        let stty: Vec<&str> = screen[start..end].split_whitespace().collect();
-        for flag in ["icanon", "echo", "isig", "icrnl", "opost", "iexten"] {
-            let off = format!("-{flag}");
-            assert!(
-                stty.contains(&flag) && !stty.contains(&off.as_str()),
-                "`stty -a` after exit does not show {flag} on:\n{}",
-                &screen[start..end]
-            );
-        }
-        // And every other setting is exactly as before opsdeck started.
-        let read = |f: &str| {
-            fs::read_to_string(self.dir().join(f)).unwrap_or_else(|e| panic!("reading {f}: {e}"))
-        };
-        assert_eq!(
-            read("stty.before").trim(),
-            read("stty.after").trim(),
-            "tty settings differ after exit (stty -g)"
-        );
-        code
+        support::assert_exited_and_restored(self)
     }
 
     fn walk_tabs(&self, at: &str, per_tab: [Expect; 5]) {

@@ -201,17 +201,21 @@ impl PrometheusSource {
         &self.api
     }
 
+    /// The named queries with their PromQL in force.
+    fn asked(&self, names: &[&'static str]) -> Vec<(&'static str, String)> {
+        names
+            .iter()
+            .map(|n| (*n, self.queries.get(n).to_string()))
+            .collect()
+    }
+
     /// The named queries of this source, asked at once (`ask`).
     async fn instant(
         &self,
         names: &[&'static str],
         now: DateTime<Utc>,
     ) -> Result<Answers, SourceError> {
-        let asked: Vec<_> = names
-            .iter()
-            .map(|n| (*n, self.queries.get(n).to_string()))
-            .collect();
-        ask(&self.api, asked, now).await
+        ask(&self.api, self.asked(names), now).await
     }
 
     /// The last five minutes of range query `name` by `label`, oldest
@@ -389,11 +393,7 @@ impl PrometheusSource {
     /// kept ones when they come, and a failure leaves them to age.
     fn ask_in_background(&self, group: &Reused, now: DateTime<Utc>) {
         let key = group.names[0];
-        let asked: Vec<_> = group
-            .names
-            .iter()
-            .map(|n| (*n, self.queries.get(n).to_string()))
-            .collect();
+        let asked = self.asked(group.names);
         let (api, kept) = (self.api.clone(), self.reused.clone());
         tokio::spawn(async move {
             match ask(&api, asked, now).await {
