@@ -38,21 +38,41 @@ pub struct Received {
 }
 
 impl Received {
-    pub fn store(&mut self, update: FeedUpdate) {
+    /// Keeps what a source said; false when it said exactly what it said
+    /// last time, so that only the age of the data moved (at 1 s refresh
+    /// most answers are the same scrape read again).
+    pub fn store(&mut self, update: FeedUpdate) -> bool {
         let panel = self
             .by_source
             .entry((update.feed, update.source))
             .or_default();
         match update.result {
             Ok(reading) => {
-                panel.data = Some(reading);
+                let same = panel.error.is_none()
+                    && panel.warnings == update.warnings
+                    && panel.data.as_ref() == Some(&reading);
                 panel.updated = Some(update.at);
+                if same {
+                    return false;
+                }
+                panel.data = Some(reading);
                 panel.error = None;
                 panel.warnings = update.warnings;
             }
             // The last good data stays; the error is shown beside its age.
             Err(err) => panel.error = Some(err.to_string()),
         }
+        true
+    }
+
+    /// When the oldest part of `feed` with data came: the merged panel's
+    /// age.
+    pub fn updated(&self, feed: Feed) -> Option<DateTime<Utc>> {
+        self.by_source
+            .iter()
+            .filter(|((f, _), p)| *f == feed && p.data.is_some())
+            .filter_map(|(_, p)| p.updated)
+            .min()
     }
 
     /// One feed across its sources, its readings combined by `combine`.
@@ -86,11 +106,7 @@ impl Received {
             .collect();
         Panel {
             data: (!values.is_empty()).then(|| combine(values)),
-            updated: parts
-                .iter()
-                .filter(|(_, p)| p.data.is_some())
-                .filter_map(|(_, p)| p.updated)
-                .min(),
+            updated: self.updated(feed),
             error: (!errors.is_empty()).then(|| errors.join("; ")),
             warnings: parts
                 .iter()
@@ -193,6 +209,32 @@ mod tests {
         let a = data.alerts.iter().find(|x| x.fingerprint == "a").unwrap();
         assert_eq!(a.sources, ["am-1", "am-2"]);
         assert_eq!(merged.updated, Some(at(0)), "the oldest part's age");
+    }
+
+    #[test]
+    fn the_same_reading_again_moves_only_its_age() {
+        let mut r = Received::default();
+        let reading = || {
+            Reading::Alerts(AlertsReading {
+                alerts: vec![alert("a", "am-1")],
+                silences: vec![],
+            })
+        };
+        assert!(r.store(update("am-1", 0, Ok(reading()))), "new data");
+        assert!(!r.store(update("am-1", 5, Ok(reading()))), "the same again");
+        assert_eq!(r.updated(Feed::Alerts), Some(at(5)), "but younger");
+        let mut warned = update("am-1", 6, Ok(reading()));
+        warned.warnings = vec!["partial response".into()];
+        assert!(r.store(warned), "the same data with a new warning");
+        assert!(r.store(update("am-1", 7, Err(SourceError::Timeout(5)))));
+        assert!(
+            r.store(update("am-1", 8, Ok(reading()))),
+            "the same data after an error clears the error"
+        );
+        assert_eq!(
+            r.merged(Feed::Alerts, Reading::as_alerts, alerts).error,
+            None
+        );
     }
 
     #[test]

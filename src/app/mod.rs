@@ -329,10 +329,15 @@ impl App {
                 self.stale = self.stale.tick();
                 true
             }
+            // The same data again moves only its age, which the next tick
+            // draws: no frame for it.
             Msg::Feed(update) => {
-                self.stale = self.stale.feed(update.feed);
-                self.store(update);
-                true
+                let feed = update.feed;
+                let changed = self.store(update);
+                if changed {
+                    self.stale = self.stale.feed(feed);
+                }
+                changed
             }
             Msg::ActionOutput { id, line } => {
                 self.actions.output(id, line);
@@ -346,11 +351,23 @@ impl App {
         }
     }
 
-    /// Stores what a source said and rebuilds the merged panel of its feed.
-    fn store(&mut self, update: FeedUpdate) {
+    /// Stores what a source said and rebuilds the merged panel of its feed;
+    /// false when the source said the same again, which moves only the
+    /// panel's age.
+    fn store(&mut self, update: FeedUpdate) -> bool {
         let feed = update.feed;
         let e = &mut self.estate;
-        e.received.store(update);
+        if !e.received.store(update) {
+            let updated = e.received.updated(feed);
+            match feed {
+                Feed::Health => e.health.updated = updated,
+                Feed::Deployments => e.deployments.updated = updated,
+                Feed::Backups => e.backups.updated = updated,
+                Feed::History => e.history.updated = updated,
+                Feed::Alerts => e.alerts.updated = updated,
+            }
+            return false;
+        }
         let r = &e.received;
         match feed {
             Feed::Health => e.health = r.merged(feed, Reading::as_health, feeds::health),
@@ -371,6 +388,7 @@ impl App {
                 }
             }
         }
+        true
     }
 
     /// Recomputes what the messages applied since the last call left stale:

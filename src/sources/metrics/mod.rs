@@ -43,6 +43,46 @@ pub struct PrometheusSource {
     reused: Arc<Mutex<BTreeMap<&'static str, Kept>>>,
     /// The sparkline histories by query, extended a step at a time.
     histories: Mutex<BTreeMap<&'static str, History>>,
+    /// What each feed last built, and from which answers.
+    built_services: Built<Vec<ServiceHealth>>,
+    built_deployments: Built<Vec<Deployment>>,
+    built_backups: Built<Vec<Backup>>,
+}
+
+/// A reading built from answers, and those answers: reused answers are
+/// shared, so the same answers again (compared by address, safely, since
+/// they are held here) build the same reading, which is not built again.
+struct Built<T>(Mutex<Option<(Inputs, T)>>);
+
+type Inputs = Vec<Option<Arc<Vec<Sample>>>>;
+
+impl<T: Clone> Built<T> {
+    fn new() -> Built<T> {
+        Built(Mutex::new(None))
+    }
+
+    /// What was built from exactly `inputs`, if that was the last build.
+    fn get(&self, inputs: &Inputs) -> Option<T> {
+        let held = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let (from, value) = held.as_ref()?;
+        let same = from.len() == inputs.len()
+            && from.iter().zip(inputs).all(|(a, b)| match (a, b) {
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                (a, b) => a.is_none() && b.is_none(),
+            });
+        same.then(|| value.clone())
+    }
+
+    /// `get`, else `build` kept for next time.
+    fn or_build(&self, inputs: Inputs, build: impl FnOnce() -> T) -> T {
+        self.get(&inputs)
+            .unwrap_or_else(|| self.put(inputs, build()))
+    }
+
+    fn put(&self, inputs: Inputs, value: T) -> T {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some((inputs, value.clone()));
+        value
+    }
 }
 
 /// One service's answers to `SERVICE_QUERIES`, in that order: `None` where
@@ -123,6 +163,47 @@ const FIVE_MINUTE_WINDOWS: Reused = Reused {
     every: std::time::Duration::from_secs(5),
 };
 
+/// Saturation and targets, gauges and `up` by service: asked every 5 s.
+/// They change only when Prometheus scrapes (every 15 s by default), so a
+/// change shows at most 5 s after it lands, and a service's row is not
+/// read 1,000 times over to learn nothing. Hosts, a handful of series, stay
+/// fresh every refresh.
+const GAUGES: Reused = Reused {
+    what: "the saturation and target queries",
+    names: &["saturation", "targets_total", "targets_up"],
+    every: std::time::Duration::from_secs(5),
+};
+
+/// The deployments' and backups' gauges (versions, phases, timestamps,
+/// sizes): every 5 s, as `GAUGES`.
+const DEPLOY_GAUGES: Reused = Reused {
+    what: "the deployment queries",
+    names: &[
+        "deployment_info",
+        "deployment_canary_weight",
+        "deployment_timestamp",
+        "deployment_rollbacks",
+        "rollout_info",
+        "kube_deployment_updated",
+        "kube_deployment_replicas",
+    ],
+    every: std::time::Duration::from_secs(5),
+};
+
+const BACKUP_GAUGES: Reused = Reused {
+    what: "the backup queries",
+    names: &[
+        "backup_last_success",
+        "backup_size",
+        "backup_duration",
+        "backup_verified",
+        "drill_timestamp",
+        "drill_rto",
+        "velero_last_success",
+    ],
+    every: std::time::Duration::from_secs(5),
+};
+
 const DEPLOY_WINDOW: Reused = Reused {
     what: "the SLO window queries",
     names: &["deployments_window", "rollbacks_window"],
@@ -153,6 +234,14 @@ struct Answers {
 }
 
 impl Answers {
+    /// The answers of `names`, shared, for `Built`.
+    fn inputs<'a>(&self, names: impl IntoIterator<Item = &'a &'static str>) -> Inputs {
+        names
+            .into_iter()
+            .map(|q| self.by_name.get(q).cloned())
+            .collect()
+    }
+
     fn get(&self, name: &str) -> &[Sample] {
         self.by_name.get(name).map_or(&[], |v| v.as_slice())
     }
@@ -187,6 +276,9 @@ impl PrometheusSource {
             services: config.services.clone(),
             reused: Arc::new(Mutex::new(BTreeMap::new())),
             histories: Mutex::new(BTreeMap::new()),
+            built_services: Built::new(),
+            built_deployments: Built::new(),
+            built_backups: Built::new(),
             api: PrometheusApi {
                 http: super::http::HttpClient::new(endpoint)?,
             },
@@ -365,12 +457,12 @@ impl PrometheusSource {
 
     /// The answers of `group` (kept under its first query): asked again
     /// once they are `group.every` old, else the last ones.
-    async fn reused(&self, group: &Reused, now: DateTime<Utc>) -> Option<Answers> {
+    async fn reused(&self, group: &Reused, now: DateTime<Utc>) -> Result<Answers, SourceError> {
         let key = group.names[0];
         {
             let mut kept = self.reused.lock().unwrap_or_else(PoisonError::into_inner);
             match kept.get_mut(key) {
-                Some(k) if k.at.elapsed() < group.every => return Some(k.answers.clone()),
+                Some(k) if k.at.elapsed() < group.every => return Ok(k.answers.clone()),
                 // Stale, but not by much: shown while a fresh ask goes on
                 // in the background, so a slow window query never holds up
                 // the refresh it rides along with.
@@ -379,14 +471,14 @@ impl PrometheusSource {
                         k.asking = true;
                         self.ask_in_background(group, now);
                     }
-                    return Some(k.answers.clone());
+                    return Ok(k.answers.clone());
                 }
                 _ => {}
             }
         }
-        let answers = self.instant(group.names, now).await.ok()?;
+        let answers = self.instant(group.names, now).await?;
         keep(&self.reused, key, answers.clone());
-        Some(answers)
+        Ok(answers)
     }
 
     /// Asks `group` again on a task of its own; its answers replace the
@@ -409,7 +501,8 @@ impl PrometheusSource {
     }
 
     /// The answers of `names` and the kept answers of `groups`, asked at
-    /// once; a group that cannot be read is a warning.
+    /// once; a group that cannot be read is a warning, unless nothing at
+    /// all could be, which is the error.
     async fn with_reused(
         &self,
         names: &[&'static str],
@@ -419,20 +512,60 @@ impl PrometheusSource {
         let reused = join_all(groups.iter().map(|g| self.reused(g, now)));
         let (a, reused) = futures::join!(self.instant(names, now), reused);
         let mut a = a?;
+        let mut first_error = None;
         for (group, answers) in groups.iter().zip(reused) {
             match answers {
-                Some(s) => {
+                Ok(s) => {
                     a.warnings.extend(s.warnings);
                     a.by_name.extend(s.by_name);
                 }
-                None => a.warnings.push(format!(
-                    "{} ({}) failed",
-                    group.what,
-                    group.names.join(", ")
-                )),
+                Err(e) => {
+                    a.warnings.push(format!(
+                        "{} ({}) failed",
+                        group.what,
+                        group.names.join(", ")
+                    ));
+                    first_error.get_or_insert(e);
+                }
             }
         }
-        Ok(a)
+        match first_error {
+            Some(e) if a.by_name.is_empty() => Err(e),
+            _ => Ok(a),
+        }
+    }
+
+    /// Every service from the answers and the traffic history, in name
+    /// order.
+    fn services(&self, a: &Answers, mut traffic: BTreeMap<String, Vec<f64>>) -> Vec<ServiceHealth> {
+        // A service is one the configuration lists or the main queries
+        // name; in name order.
+        let label = self.label.as_str();
+        let mut names: Vec<&str> = ["requests", "errors", "latency_p95", "requests_window"]
+            .iter()
+            .flat_map(|q| a.get(q))
+            .filter_map(|s| s.label(label).filter(|k| !k.is_empty()))
+            .chain(self.services.keys().map(String::as_str))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        // Every answer split by service in one pass: a row per service.
+        let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+        let mut rows: Vec<Row> = vec![[None; 16]; names.len()];
+        for (q, query) in SERVICE_QUERIES.iter().enumerate() {
+            for s in a.get(query) {
+                if let Some(&i) = s.label(label).and_then(|k| index.get(k)) {
+                    rows[i][q] = Some(measure(s.value));
+                }
+            }
+        }
+        let answered = SERVICE_QUERIES.map(|q| a.by_name.contains_key(q));
+        let targets = self.targets(a);
+        names
+            .iter()
+            .zip(rows)
+            .map(|(n, row)| self.service(n, row, answered, &targets, &mut traffic))
+            .collect()
     }
 
     fn hosts(&self, a: &Answers, mut history: BTreeMap<String, Vec<f64>>) -> Vec<Host> {
@@ -537,57 +670,40 @@ impl MetricsSource for PrometheusSource {
     }
 
     async fn health(&self, now: DateTime<Utc>) -> Fetch<HealthReading> {
-        const NAMES: [&str; 7] = [
-            "saturation",
-            "targets_total",
-            "targets_up",
-            "host_up",
-            "host_cpu",
-            "host_memory",
-            "host_disk",
-        ];
+        const NAMES: [&str; 4] = ["host_up", "host_cpu", "host_memory", "host_disk"];
         let a = self
             .with_reused(
                 &NAMES,
-                &[&FIVE_MINUTE_WINDOWS, &HOUR_WINDOWS, &SLO_WINDOWS],
+                &[&GAUGES, &FIVE_MINUTE_WINDOWS, &HOUR_WINDOWS, &SLO_WINDOWS],
                 now,
             )
             .await?;
         let mut warnings = a.warnings.clone();
-        let mut traffic = self
-            .history("traffic_history", &self.label, now, &mut warnings)
-            .await;
+        // The services as built last time when nothing they are built from
+        // changed: the same answers kept, no new step of traffic history.
+        let inputs = a.inputs(
+            SERVICE_QUERIES
+                .iter()
+                .chain(&["targets_total", "targets_up"]),
+        );
+        let traffic_due = self.held("traffic_history", |h| h.due(now.timestamp()).is_some());
+        let kept = if traffic_due {
+            None
+        } else {
+            self.built_services.get(&inputs)
+        };
+        let services = match kept {
+            Some(services) => services,
+            None => {
+                let traffic = self
+                    .history("traffic_history", &self.label, now, &mut warnings)
+                    .await;
+                self.built_services.put(inputs, self.services(&a, traffic))
+            }
+        };
         let cpu = self
             .history("host_cpu", "instance", now, &mut warnings)
             .await;
-        // A service is one the configuration lists or the main queries
-        // name; in name order.
-        let label = self.label.as_str();
-        let mut names: Vec<&str> = ["requests", "errors", "latency_p95", "requests_window"]
-            .iter()
-            .flat_map(|q| a.get(q))
-            .filter_map(|s| s.label(label).filter(|k| !k.is_empty()))
-            .chain(self.services.keys().map(String::as_str))
-            .collect();
-        names.sort_unstable();
-        names.dedup();
-        // Every answer split by service in one pass: a row per service.
-        let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
-        let mut rows: Vec<Row> = vec![[None; 16]; names.len()];
-        for (q, query) in SERVICE_QUERIES.iter().enumerate() {
-            for s in a.get(query) {
-                if let Some(&i) = s.label(label).and_then(|k| index.get(k)) {
-                    rows[i][q] = Some(measure(s.value));
-                }
-            }
-        }
-        let answered = SERVICE_QUERIES.map(|q| a.by_name.contains_key(q));
-        let targets = self.targets(&a);
-        let services = names
-            .iter()
-            .zip(rows)
-            .map(|(n, row)| self.service(n, row, answered, &targets, &mut traffic))
-            .collect();
         Ok(Fetched {
             value: HealthReading {
                 services,
@@ -598,35 +714,25 @@ impl MetricsSource for PrometheusSource {
     }
 
     async fn deployments(&self, now: DateTime<Utc>) -> Fetch<Vec<Deployment>> {
-        const NAMES: [&str; 7] = [
-            "deployment_info",
-            "deployment_canary_weight",
-            "deployment_timestamp",
-            "deployment_rollbacks",
-            "rollout_info",
-            "kube_deployment_updated",
-            "kube_deployment_replicas",
-        ];
-        let a = self.with_reused(&NAMES, &[&DEPLOY_WINDOW], now).await?;
+        let a = self
+            .with_reused(&[], &[&DEPLOY_GAUGES, &DEPLOY_WINDOW], now)
+            .await?;
+        let inputs = a.inputs(DEPLOY_GAUGES.names.iter().chain(DEPLOY_WINDOW.names));
         Ok(Fetched {
-            value: deploys::read(&a, &self.label),
+            value: self
+                .built_deployments
+                .or_build(inputs, || deploys::read(&a, &self.label)),
             warnings: a.warnings,
         })
     }
 
     async fn backups(&self, now: DateTime<Utc>) -> Fetch<Vec<Backup>> {
-        const NAMES: [&str; 7] = [
-            "backup_last_success",
-            "backup_size",
-            "backup_duration",
-            "backup_verified",
-            "drill_timestamp",
-            "drill_rto",
-            "velero_last_success",
-        ];
-        let a = self.with_reused(&NAMES, &[&BACKUP_WINDOW], now).await?;
+        let a = self
+            .with_reused(&[], &[&BACKUP_GAUGES, &BACKUP_WINDOW], now)
+            .await?;
+        let inputs = a.inputs(BACKUP_GAUGES.names.iter().chain(BACKUP_WINDOW.names));
         Ok(Fetched {
-            value: backups::read(&a),
+            value: self.built_backups.or_build(inputs, || backups::read(&a)),
             warnings: a.warnings,
         })
     }

@@ -155,7 +155,7 @@ async fn a_refresh_asks_only_the_new_steps_and_the_windows_that_are_due() {
         [(base - 300, base); 2],
         "traffic and host CPU, whole"
     );
-    assert_eq!(instants, 7 + 5 + 4 + 6, "every instant query, once");
+    assert_eq!(instants, 4 + 3 + 5 + 4 + 6, "every instant query, once");
     assert_eq!(history(&first), whole(base));
     assert_eq!(first.hosts[0].cpu_history, whole(base));
 
@@ -163,8 +163,8 @@ async fn a_refresh_asks_only_the_new_steps_and_the_windows_that_are_due() {
     let (ranges, instants) = asked_since(&asked);
     assert!(ranges.is_empty(), "no new step is due: {ranges:?}");
     assert_eq!(
-        instants, 7,
-        "the 5-minute, 30m/1h and SLO windows are reused"
+        instants, 4,
+        "only the hosts: the gauges and the 5-minute, 30m/1h and SLO windows are reused"
     );
     assert_eq!(history(&same_step), whole(base));
 
@@ -218,4 +218,32 @@ async fn a_stalled_window_query_never_holds_up_the_refresh() {
         FIVE_MINUTE_WINDOWS.names.len(),
         "one fresh ask in the background, not one per refresh"
     );
+}
+
+#[test]
+fn a_reading_is_built_again_only_from_other_answers() {
+    let built: Built<usize> = Built::new();
+    let answer = Arc::new(Vec::new());
+    let builds = std::cell::Cell::new(0);
+    let build = || {
+        builds.set(builds.get() + 1);
+        builds.get()
+    };
+    assert_eq!(built.or_build(vec![Some(answer.clone()), None], build), 1);
+    assert_eq!(
+        built.or_build(vec![Some(answer.clone()), None], build),
+        1,
+        "the same answers: the same reading, not built again"
+    );
+    assert_eq!(
+        built.or_build(vec![Some(Arc::new(Vec::new())), None], build),
+        2,
+        "a fresh answer, even an equal one, is built from"
+    );
+    assert_eq!(
+        built.or_build(vec![Some(answer.clone())], build),
+        3,
+        "fewer answers"
+    );
+    assert_eq!(built.or_build(vec![None], build), 4, "one answer gone");
 }
