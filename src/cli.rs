@@ -1,6 +1,5 @@
 //! The command line of DESIGN.md. Global flags are accepted before or after
-//! any subcommand. Flags whose features arrive later are accepted by the
-//! parser and refused with a clear message, never silently ignored.
+//! any subcommand.
 
 use std::path::PathBuf;
 
@@ -39,12 +38,21 @@ pub struct GlobalArgs {
     /// Disable every action (marks the header READ-ONLY).
     #[arg(long, global = true)]
     pub read_only: bool,
-    /// War-room mode: read-only, tabs cycle, high contrast. [not yet available]
+    /// War-room mode: read-only, tabs cycle, high contrast, a banner while a critical incident is open.
     #[arg(long, global = true)]
     pub kiosk: bool,
-    /// Tab cycle interval in kiosk mode, e.g. 20s. [not yet available]
-    #[arg(long, global = true, value_name = "DURATION")]
-    pub cycle: Option<String>,
+    /// Tab cycle interval in kiosk mode (default 20s); a key pauses it for a minute.
+    #[arg(long, global = true, value_name = "DURATION", requires = "kiosk", value_parser = parse_cycle)]
+    pub cycle: Option<std::time::Duration>,
+    /// The estate's name in the header, e.g. production (replaces the file's [environment]).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub environment: Option<String>,
+    /// Its colour: a name (red, yellow), #rrggbb or 0-255; by default red for prod*, yellow for stag*, green for dev*.
+    #[arg(long, global = true, value_name = "COLOUR", requires = "environment", value_parser = parse_colour)]
+    pub environment_colour: Option<ratatui::style::Color>,
+    /// Mouse on: click a tab, scroll a table (the terminal's own text selection then needs Shift).
+    #[arg(long, global = true)]
+    pub mouse: bool,
     /// Audit log file for actions (default: the XDG data directory's
     /// opsdeck/audit.log).
     #[arg(long, global = true, value_name = "PATH")]
@@ -90,17 +98,18 @@ pub enum ConfigAction {
     Check,
 }
 
-/// Exit code for a feature this build does not have yet (EX_UNAVAILABLE).
-pub const EXIT_UNAVAILABLE: i32 = 69;
-
-impl GlobalArgs {
-    /// The first flag given whose feature is not built yet.
-    pub fn unavailable(&self) -> Option<&'static str> {
-        [
-            (self.kiosk, "--kiosk (war-room mode)"),
-            (self.cycle.is_some(), "--cycle (kiosk tab cycling)"),
-        ]
-        .into_iter()
-        .find_map(|(given, what)| given.then_some(what))
+/// A cycle of at least a second, written as `20s`, `1m`.
+fn parse_cycle(text: &str) -> Result<std::time::Duration, String> {
+    let d = humantime::parse_duration(text.trim())
+        .map_err(|e| format!("{e} (write e.g. 20s or 1m)"))?;
+    if d < std::time::Duration::from_secs(1) {
+        return Err("the cycle must be at least 1s".into());
     }
+    Ok(d)
+}
+
+fn parse_colour(text: &str) -> Result<ratatui::style::Color, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| format!("unknown colour '{text}' (a name such as red, #rrggbb, or 0-255)"))
 }

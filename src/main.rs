@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use chrono::Utc;
 use clap::{CommandFactory, Parser};
 use opsdeck::app::{App, Msg, Settings};
-use opsdeck::cli::{Cli, Commands, ConfigAction, EXIT_UNAVAILABLE, GlobalArgs};
+use opsdeck::cli::{Cli, Commands, ConfigAction, GlobalArgs};
 use opsdeck::config;
 use opsdeck::config::file::{self, Config};
 use opsdeck::demo::DemoEstate;
@@ -16,9 +16,6 @@ use opsdeck::sources::{Feed, Source};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(flag) = cli.global.unavailable() {
-        return unavailable(flag);
-    }
     match cli.command {
         Some(Commands::Demo { seed }) => {
             if cli.global.config.is_some()
@@ -62,14 +59,6 @@ fn main() -> ExitCode {
             dashboard(&cli.global, Estate::Live(Box::new(config), problems))
         }
     }
-}
-
-fn unavailable(what: &str) -> ExitCode {
-    let _ = writeln!(
-        std::io::stderr(),
-        "opsdeck: {what} is not available in this version yet"
-    );
-    ExitCode::from(EXIT_UNAVAILABLE as u8)
 }
 
 fn fail(message: &str) -> ExitCode {
@@ -126,8 +115,11 @@ fn look_and_keys(
     Vec<config::Problem>,
 ) {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    // The war room gets high contrast unless a theme is named, or NO_COLOR
+    // asks for none.
+    let kiosk_theme = (global.kiosk && !no_color).then_some("high-contrast");
     config::look_and_keys(
-        global.theme.as_deref(),
+        global.theme.as_deref().or(kiosk_theme),
         &global.keymap,
         no_color,
         config::user_config_dir().as_deref(),
@@ -197,6 +189,16 @@ fn dashboard(global: &GlobalArgs, estate: Estate) -> ExitCode {
     actions.audit_notices = Some(notices);
     for p in &problems {
         tracing::warn!("{p}");
+    }
+    let mut settings = settings;
+    settings.mouse = global.mouse;
+    if global.kiosk {
+        settings.kiosk = true;
+        settings.read_only = true;
+        settings.cycle = global.cycle.unwrap_or(opsdeck::app::DEFAULT_CYCLE);
+    }
+    if let Some(name) = &global.environment {
+        settings.environment = Some(config::file::environment(name, global.environment_colour));
     }
     let mut app = App::new(settings, theme, keymap, now);
     app.problems = problems;

@@ -74,7 +74,8 @@ pub async fn dashboard(
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigint = signal(SignalKind::interrupt())?;
-    let mut terminal = terminal::enter().wrap_err("cannot set up the terminal")?;
+    let mut terminal =
+        terminal::enter(app.settings.mouse).wrap_err("cannot set up the terminal")?;
     spawn_input(tx.clone(), stop_tx.clone());
     let hangup = stop_tx.clone();
     terminal::spawn_hangup_watchdog(move || {
@@ -91,10 +92,17 @@ pub async fn dashboard(
         dirty |= runs.carry_out(&mut app, &mut audit, &tx);
         dirty |= app.actions.take_audit_notices();
         if dirty {
-            if let Err(e) = terminal.draw(|frame| ui::draw(frame, &app)) {
-                break Stop::TerminalGone(format!("drawing failed: {e}"));
-            }
+            let exported = match terminal.draw(|frame| ui::draw(frame, &app)) {
+                Ok(frame) if runs.export => Some(export(frame.buffer, app.now)),
+                Ok(_) => None,
+                Err(e) => break Stop::TerminalGone(format!("drawing failed: {e}")),
+            };
             dirty = false;
+            if let Some(result) = exported {
+                runs.export = false;
+                app.actions.notice = Some(result.unwrap_or_else(|e| e));
+                dirty = true;
+            }
         }
         tokio::select! {
             msg = rx.recv() => {
@@ -128,6 +136,24 @@ pub async fn dashboard(
     std::mem::forget(terminal);
     tracing::info!("stopped: {stop}");
     Ok(stop.exit_code())
+}
+
+/// Writes the screen as drawn to `opsdeck-<time>.txt` and `.svg` in
+/// `$OPSDECK_EXPORT_DIR`, else the working directory; says where, or why
+/// not.
+fn export(
+    buffer: &ratatui::buffer::Buffer,
+    now: chrono::DateTime<Utc>,
+) -> std::result::Result<String, String> {
+    let dir = std::env::var_os("OPSDECK_EXPORT_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from("."));
+    let stem = dir.join(format!("opsdeck-{}", now.format("%Y%m%d-%H%M%S")));
+    let (text, svg) = (stem.with_extension("txt"), stem.with_extension("svg"));
+    std::fs::write(&text, ui::export::text(buffer))
+        .and_then(|()| std::fs::write(&svg, ui::export::svg(buffer)))
+        .map_err(|e| format!("export failed: {}: {e}", stem.display()))?;
+    Ok(format!("exported: {} and .svg", text.display()))
 }
 
 /// Reads terminal events on a thread of its own (crossterm's read blocks).
@@ -173,6 +199,8 @@ fn spawn_clock(tx: mpsc::UnboundedSender<Msg>) {
 #[derive(Default)]
 struct Runs {
     cancels: std::collections::BTreeMap<u64, tokio::sync::oneshot::Sender<()>>,
+    /// The screen is to be exported once it is next drawn.
+    export: bool,
 }
 
 impl Runs {
@@ -231,6 +259,10 @@ impl Runs {
                     }
                 }
                 Effect::Copy(text) => terminal::copy(&text),
+                Effect::Export => {
+                    self.export = true;
+                    changed = true;
+                }
             }
         }
         // Finishing a run writes its last note; write it now.

@@ -216,7 +216,7 @@ mod tests {
             feed: Feed::Health,
             at: now(),
             result: Ok(Reading::Health(HealthReading {
-                services: vec![service(availability)],
+                services: std::sync::Arc::new(vec![service(availability)]),
                 hosts: vec![],
             })),
             warnings: vec![],

@@ -29,7 +29,9 @@ pub fn guarded<T>(f: impl FnOnce() -> T + std::panic::UnwindSafe) -> Option<T> {
     result
 }
 
-pub fn enter() -> io::Result<Tui> {
+/// Raw mode and the alternate screen; with `mouse`, mouse reports too
+/// (which take the terminal's own text selection, hence only on request).
+pub fn enter(mouse: bool) -> io::Result<Tui> {
     terminal::enable_raw_mode()?;
     ACTIVE.store(true, Ordering::SeqCst);
     // Bracketed paste: pasted text arrives as one paste event, never as
@@ -40,6 +42,9 @@ pub fn enter() -> io::Result<Tui> {
         cursor::Hide,
         event::EnableBracketedPaste
     )?;
+    if mouse {
+        execute!(io::stdout(), event::EnableMouseCapture)?;
+    }
     Terminal::new(CrosstermBackend::new(FrameWriter::default()))
 }
 
@@ -110,6 +115,7 @@ pub fn restore() {
         let mut out = io::stdout();
         let _ = execute!(
             out,
+            event::DisableMouseCapture,
             event::DisableBracketedPaste,
             terminal::LeaveAlternateScreen,
             cursor::Show

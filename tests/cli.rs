@@ -5,7 +5,7 @@
 use std::process::{Command, Output};
 
 use clap::Parser;
-use opsdeck::cli::{Cli, Commands, EXIT_UNAVAILABLE};
+use opsdeck::cli::{Cli, Commands};
 
 fn opsdeck(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_opsdeck"))
@@ -74,16 +74,30 @@ fn every_subcommand_has_help() {
 }
 
 #[test]
-fn features_not_built_yet_say_so_and_exit_69() {
-    let cases: [&[&str]; 2] = [&["demo", "--kiosk"], &["--cycle", "20s", "demo"]];
-    for args in cases {
+fn a_cycle_without_kiosk_or_too_short_is_a_usage_error() {
+    for (args, words) in [
+        (&["demo", "--cycle", "20s"][..], "--kiosk"),
+        (&["demo", "--kiosk", "--cycle", "200ms"][..], "at least 1s"),
+        (&["demo", "--kiosk", "--cycle", "often"][..], "20s or 1m"),
+        (
+            &["demo", "--environment-colour", "red"][..],
+            "--environment",
+        ),
+        (
+            &[
+                "demo",
+                "--environment",
+                "prod",
+                "--environment-colour",
+                "reddish",
+            ][..],
+            "unknown colour",
+        ),
+    ] {
         let out = opsdeck(args);
-        assert_eq!(out.status.code(), Some(EXIT_UNAVAILABLE), "{args:?}");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            stderr.contains("not available in this version yet"),
-            "{args:?}: {stderr}"
-        );
+        assert!(stderr.contains(words), "{args:?}: {stderr}");
     }
 }
 

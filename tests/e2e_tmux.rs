@@ -152,7 +152,7 @@ impl DemoSteps for Tmux {
     }
 
     fn help_opens_and_closes(&self, what: &str, has: &[&str], tab: usize) {
-        let help = Expect::default().has(has).lines(&[&["q Ctrl-c", "quit"]]);
+        let help = Expect::default().has(has).lines(&[&["q, Ctrl-c", "quit"]]);
         self.press("?", what, help);
         let closed = format!("help closed, still on tab {tab}");
         self.press("x", &closed, Expect::on(tab).lacks(&["╭ Keys"]));

@@ -177,7 +177,7 @@ fn the_health_tab_lists_every_service_and_host_against_thresholds() {
     let mut app = app_with(Theme::builtin());
     let s = screen(&mut app, Command::ShowHealth, 120, 40);
     let health = app.estate.health.data.clone().unwrap();
-    for service in &health.services {
+    for service in health.services.iter() {
         assert!(s.contains(&service.name), "{} missing\n{s}", service.name);
     }
     for host in &health.hosts {
@@ -256,11 +256,15 @@ fn the_incidents_tab_shows_incidents_by_severity_and_the_silences() {
 fn help_lists_the_bindings_of_the_keymap_in_force() {
     let mut app = app_with(Theme::builtin());
     let s = screen(&mut app, Command::Help, 120, 40);
-    assert!(line_with(&s, "quit").contains("q Ctrl-c"));
+    assert!(line_with(&s, "quit").contains("q, Ctrl-c"));
     assert!(line_with(&s, "filter the table").contains('/'));
     app.keymap = Keymap::load("vim", None).0;
     let s = render(&app, 120, 40).join("\n");
-    assert!(line_with(&s, "next tab").contains(" l "), "vim binds l");
+    assert!(line_with(&s, "next tab").contains(" l, "), "vim binds l");
+    assert!(
+        line_with(&s, "first row").contains("Home, g g"),
+        "a chord shows as its keys"
+    );
     assert!(s.contains("keymap: vim"));
 }
 
@@ -365,11 +369,11 @@ fn services_of_several_clusters_get_a_cluster_column_and_stay_apart() {
     let mut health = app.estate.health.data.clone().unwrap();
     let mut other = health.services[0].clone();
     other.cluster = Some("us-east".into());
-    for s in &mut health.services {
+    for s in std::sync::Arc::make_mut(&mut health.services) {
         s.cluster = Some("eu-west".into());
     }
     let name = other.name.clone();
-    health.services.push(other);
+    std::sync::Arc::make_mut(&mut health.services).push(other);
     app.update(opsdeck::app::Msg::Feed(opsdeck::sources::FeedUpdate {
         source: "demo".into(),
         feed: opsdeck::sources::Feed::Health,

@@ -56,6 +56,8 @@ pub enum Effect {
     },
     /// Put text on the clipboard of the terminal's owner (OSC 52).
     Copy(String),
+    /// Write the screen as drawn next to a text file and an SVG file.
+    Export,
 }
 
 /// One audit event, before the loop adds who and when.

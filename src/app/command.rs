@@ -1,5 +1,5 @@
 //! The one command vocabulary: keymaps bind keys to it, the help overlay
-//! lists it, and (later) the `:` prompt accepts it.
+//! lists it, and the `:` prompt accepts it by name.
 
 use serde::{Deserialize, Serialize};
 
@@ -34,9 +34,23 @@ pub enum Command {
     Runbook,
     CancelAction,
     ActionHistory,
+    Prompt,
+    SortNext,
+    SortReverse,
+    Copy,
+    Export,
+    HoldCycle,
 }
 
 impl Command {
+    /// The name keymaps and the `:` prompt use: `show_health`, `rollback`.
+    pub fn name(self) -> String {
+        toml::Value::try_from(self)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_else(|| format!("{self:?}"))
+    }
+
     /// The configured action a command asks for, if it is one.
     pub fn action(self) -> Option<&'static str> {
         Some(match self {
@@ -50,7 +64,7 @@ impl Command {
         })
     }
 
-    pub const ALL: [Command; 28] = [
+    pub const ALL: [Command; 34] = [
         Command::ShowKpis,
         Command::ShowHealth,
         Command::ShowDeploys,
@@ -68,6 +82,12 @@ impl Command {
         Command::Open,
         Command::Back,
         Command::Filter,
+        Command::SortNext,
+        Command::SortReverse,
+        Command::Prompt,
+        Command::Copy,
+        Command::Export,
+        Command::HoldCycle,
         Command::Rollback,
         Command::DrDrill,
         Command::Acknowledge,
@@ -111,6 +131,12 @@ impl Command {
             Command::Runbook => "show and copy the incident's runbook link",
             Command::CancelAction => "cancel the running action shown",
             Command::ActionHistory => "actions run this session",
+            Command::Prompt => "command prompt (Tab completes)",
+            Command::SortNext => "sort the table by the next column",
+            Command::SortReverse => "reverse the sort",
+            Command::Copy => "copy the selected row (OSC 52)",
+            Command::Export => "export the screen to .txt and .svg",
+            Command::HoldCycle => "kiosk: hold / resume the tab cycle",
         }
     }
 }

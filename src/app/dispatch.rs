@@ -363,4 +363,17 @@ impl App {
             }
         }
     }
+
+    /// The selected row's words (for an incident: its name, service,
+    /// severity and summary) on the clipboard with OSC 52.
+    pub(super) fn copy_row(&mut self) {
+        let id = self.focused_table();
+        let Some(row) = self.table(id).selected_row() else {
+            self.actions.notice = Some("no row is selected here".into());
+            return;
+        };
+        let text = super::rows::row_text(self, id, row.index);
+        self.actions.notice = Some(format!("copied: {text}"));
+        self.actions.outbox.push(super::actions::Effect::Copy(text));
+    }
 }

@@ -50,7 +50,10 @@ impl Received {
             Ok(reading) => {
                 let same = panel.error.is_none()
                     && panel.warnings == update.warnings
-                    && panel.data.as_ref() == Some(&reading);
+                    && panel
+                        .data
+                        .as_ref()
+                        .is_some_and(|held| same_reading(held, &reading));
                 panel.updated = Some(update.at);
                 if same {
                     return false;
@@ -116,16 +119,34 @@ impl Received {
     }
 }
 
+/// Whether `new` says what `held` said: services the source did not build
+/// again are the very same list, which compares equal even where a value is
+/// NaN (unknown), as `==` would not.
+fn same_reading(held: &Reading, new: &Reading) -> bool {
+    match (held, new) {
+        (Reading::Health(a), Reading::Health(b)) => {
+            (std::sync::Arc::ptr_eq(&a.services, &b.services) || a.services == b.services)
+                && a.hosts == b.hosts
+        }
+        _ => held == new,
+    }
+}
+
 pub fn concat<T: Clone>(parts: Vec<&Vec<T>>) -> Vec<T> {
     parts.into_iter().flatten().cloned().collect()
 }
 
 pub fn health(parts: Vec<&HealthReading>) -> HealthReading {
+    if let [one] = parts[..] {
+        return one.clone();
+    }
     HealthReading {
-        services: parts
-            .iter()
-            .flat_map(|h| h.services.iter().cloned())
-            .collect(),
+        services: std::sync::Arc::new(
+            parts
+                .iter()
+                .flat_map(|h| h.services.iter().cloned())
+                .collect(),
+        ),
         hosts: parts.iter().flat_map(|h| h.hosts.iter().cloned()).collect(),
     }
 }

@@ -5,6 +5,7 @@ pub mod actions;
 pub mod command;
 mod dispatch;
 pub mod feeds;
+pub mod prompt;
 pub mod rows;
 pub mod tab;
 
@@ -132,13 +133,64 @@ pub enum Mode {
     Confirm,
     /// The runs of this session, newest first.
     History,
+    /// The `:` prompt.
+    Prompt,
 }
 
-#[derive(Debug, Clone, Default)]
+/// The kiosk's tab cycle unless `--cycle` says otherwise.
+pub const DEFAULT_CYCLE: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// After a key, the kiosk stops cycling for this long: someone is reading.
+pub const KIOSK_PAUSE: chrono::Duration = chrono::Duration::seconds(60);
+
+/// The estate's name and colour, so that production never looks like
+/// staging.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Environment {
+    pub name: String,
+    pub colour: ratatui::style::Color,
+}
+
+/// The kiosk's tab cycle: when the tab last changed by itself, the last
+/// key, and whether someone held the cycle.
+#[derive(Debug, Clone, Copy)]
+pub struct Cycle {
+    pub last_switch: DateTime<Utc>,
+    pub last_key: Option<DateTime<Utc>>,
+    pub held: bool,
+}
+
+impl Cycle {
+    /// When the next tab comes, or `None` while held or paused by a key.
+    pub fn next_at(&self, every: std::time::Duration) -> Option<DateTime<Utc>> {
+        if self.held {
+            return None;
+        }
+        let every = chrono::Duration::from_std(every).unwrap_or(chrono::Duration::seconds(20));
+        let from = match self.last_key {
+            Some(key) => (key + KIOSK_PAUSE).max(self.last_switch),
+            None => self.last_switch,
+        };
+        Some(from + every)
+    }
+
+    /// Paused by a key, until when.
+    pub fn paused_until(&self) -> Option<DateTime<Utc>> {
+        self.last_key.map(|k| k + KIOSK_PAUSE)
+    }
+}
+
+#[derive(Debug, Clone)]
 pub struct Settings {
     pub demo: bool,
     pub read_only: bool,
+    /// War-room mode: read-only, tabs cycling every `cycle`.
     pub kiosk: bool,
+    pub cycle: std::time::Duration,
+    /// Which estate this is, named and coloured in the header.
+    pub environment: Option<Environment>,
+    /// Mouse reports on (`--mouse`): click a tab, scroll a table.
+    pub mouse: bool,
     pub thresholds: Thresholds,
     pub objectives: Objectives,
     /// Runbooks from the configuration, by service: used for an incident
@@ -146,6 +198,23 @@ pub struct Settings {
     pub runbooks: std::collections::BTreeMap<String, String>,
     /// The PromQL in force by name, for the KPI drill-down; empty in the demo.
     pub queries: std::collections::BTreeMap<&'static str, String>,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            demo: false,
+            read_only: false,
+            kiosk: false,
+            cycle: DEFAULT_CYCLE,
+            environment: None,
+            mouse: false,
+            thresholds: Thresholds::default(),
+            objectives: Objectives::default(),
+            runbooks: Default::default(),
+            queries: Default::default(),
+        }
+    }
 }
 
 impl Settings {
@@ -158,6 +227,9 @@ impl Settings {
             demo: false,
             read_only,
             kiosk: false,
+            cycle: DEFAULT_CYCLE,
+            environment: config.environment.clone(),
+            mouse: false,
             thresholds: config.thresholds,
             objectives: config.objectives,
             runbooks: config
@@ -193,6 +265,11 @@ pub struct App {
     pub drills: std::collections::BTreeMap<String, crate::domain::DrillResult>,
     /// The selected run in the history view.
     pub history_selected: usize,
+    /// The kiosk's tab cycle.
+    pub cycle: Cycle,
+    pub prompt: prompt::Prompt,
+    /// The keys typed so far of an unfinished chord (`g` of `g g`).
+    pub pending_keys: Vec<crate::config::keymap::Key>,
     /// What must be recomputed before the state is next read.
     stale: Stale,
 }
@@ -274,6 +351,13 @@ impl App {
             actions: actions::Actions::default(),
             drills: Default::default(),
             history_selected: 0,
+            cycle: Cycle {
+                last_switch: now,
+                last_key: None,
+                held: false,
+            },
+            prompt: Default::default(),
+            pending_keys: Vec::new(),
             stale: Stale::everything(),
         }
     }
@@ -313,11 +397,17 @@ impl App {
         match msg {
             Msg::Input(Event::Key(key)) if key.kind != KeyEventKind::Release => {
                 self.settle();
+                self.cycle.last_key = Some(self.now);
                 self.on_key(key)
             }
             Msg::Input(Event::Resize(width, height)) => {
                 self.viewport = (width, height);
                 true
+            }
+            Msg::Input(Event::Mouse(mouse)) => {
+                self.settle();
+                self.cycle.last_key = Some(self.now);
+                self.on_mouse(mouse)
             }
             Msg::Input(_) => false,
             Msg::Command(command) => {
@@ -327,6 +417,9 @@ impl App {
             Msg::Tick(now) => {
                 self.now = now;
                 self.stale = self.stale.tick();
+                if self.settings.kiosk {
+                    self.cycle_tabs();
+                }
                 true
             }
             // The same data again moves only its age, which the next tick
@@ -482,11 +575,36 @@ impl App {
                 true
             }
             Mode::Confirm => self.on_confirm_key(key),
-            _ => match self.keymap.command_for(&key) {
-                Some(command) => self.run(command),
-                None => false,
-            },
+            Mode::Prompt => self.on_prompt_key(key),
+            _ => {
+                let key = crate::config::keymap::Key::from_event(&key);
+                match self.keymap.lookup_or_retry(&mut self.pending_keys, key) {
+                    Some(command) => self.run(command),
+                    None => false,
+                }
+            }
         }
+    }
+
+    /// The mouse, when `--mouse` turned it on: a click on a tab shows it,
+    /// the wheel moves the selection. Nothing needs it.
+    fn on_mouse(&mut self, mouse: ratatui::crossterm::event::MouseEvent) -> bool {
+        use ratatui::crossterm::event::{MouseButton, MouseEventKind};
+        if !matches!(self.mode, Mode::Normal | Mode::Detail) {
+            return false;
+        }
+        match mouse.kind {
+            MouseEventKind::ScrollDown => self.focused_view().move_by(3),
+            MouseEventKind::ScrollUp => self.focused_view().move_by(-3),
+            MouseEventKind::Down(MouseButton::Left) => {
+                match crate::ui::tab_at(self, mouse.column, mouse.row) {
+                    Some(tab) => self.show(tab),
+                    None => return false,
+                }
+            }
+            _ => return false,
+        }
+        true
     }
 
     fn on_filter_key(&mut self, key: KeyEvent) -> bool {
@@ -565,6 +683,39 @@ impl App {
                 self.mode = Mode::Normal;
             }
             Command::Filter => self.mode = Mode::Filter,
+            Command::Prompt => {
+                self.prompt = Default::default();
+                self.mode = Mode::Prompt;
+            }
+            Command::SortNext => {
+                let columns = rows::sort_columns(self.focused_table());
+                let view = self.focused_view();
+                let next = match view.sort {
+                    None => columns.first(),
+                    Some(c) => columns
+                        .iter()
+                        .position(|x| *x == c)
+                        .and_then(|i| columns.get(i + 1)),
+                };
+                view.sort = next.copied();
+                view.reverse = false;
+                self.refilter();
+            }
+            Command::SortReverse => {
+                let view = self.focused_view();
+                view.reverse = !view.reverse;
+                self.refilter();
+            }
+            Command::Copy => self.copy_row(),
+            Command::Export => self.actions.outbox.push(actions::Effect::Export),
+            Command::HoldCycle => {
+                if self.settings.kiosk {
+                    self.cycle.held = !self.cycle.held;
+                    self.cycle.last_switch = self.now;
+                } else {
+                    self.actions.notice = Some("the tab cycle is for kiosk mode (--kiosk)".into());
+                }
+            }
             Command::Rollback
             | Command::DrDrill
             | Command::Acknowledge
@@ -598,6 +749,15 @@ impl App {
             }
         }
         true
+    }
+
+    /// The kiosk's next tab, when its time has come.
+    fn cycle_tabs(&mut self) {
+        let due = self.cycle.next_at(self.settings.cycle);
+        if due.is_some_and(|at| self.now >= at) && matches!(self.mode, Mode::Normal) {
+            self.show(self.tab.next());
+            self.cycle.last_switch = self.now;
+        }
     }
 
     fn show(&mut self, tab: Tab) {

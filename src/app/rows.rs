@@ -18,6 +18,10 @@ pub struct Row {
 #[derive(Debug, Clone, Default)]
 pub struct TableView {
     pub filter: String,
+    /// The column the user sorted by (one of `sort_columns`), if any, and
+    /// whether reversed; `None` is the table's own order (worst first).
+    pub sort: Option<&'static str>,
+    pub reverse: bool,
     pub rows: Vec<Row>,
     /// Rows before filtering, for "12 of 13".
     pub total: usize,
@@ -188,8 +192,8 @@ fn silence_candidates(app: &App) -> Vec<Candidate<'_>> {
 }
 
 /// What the filter searches in item `index` of table `id`: the words shown
-/// in its row. Built only while a filter is set.
-fn text(app: &App, id: TableId, index: usize) -> String {
+/// in its row. Built only while a filter is set, and for `y` (copy).
+pub fn row_text(app: &App, id: TableId, index: usize) -> String {
     let key_words = |s: &crate::domain::ServiceHealth, state: Status| {
         format!(
             "{} {} {} {}",
@@ -254,11 +258,236 @@ fn text(app: &App, id: TableId, index: usize) -> String {
 pub fn rows(app: &App, id: TableId) -> (Vec<Row>, usize) {
     let mut items = candidates(app, id);
     let total = items.len();
-    let needle = app.table(id).filter.to_lowercase();
-    if !needle.is_empty() {
-        items.retain(|c| text(app, id, c.row.index).to_lowercase().contains(&needle));
+    let view = app.table(id);
+    let filter = Filter::parse(&view.filter);
+    if !filter.is_empty() {
+        items.retain(|c| {
+            filter.matches(&row_text(app, id, c.row.index), state(app, id, c.row.index))
+        });
     }
     // Stable: items that compare equal keep the order of the data.
     items.sort_by(|a, b| a.order.cmp(&b.order));
+    if let Some(column) = view.sort {
+        let mut keyed: Vec<(SortValue, Candidate)> = items
+            .into_iter()
+            .map(|c| (sort_value(app, id, c.row.index, column), c))
+            .collect();
+        keyed.sort_by(|(a, _), (b, _)| a.cmp_for_sort(b));
+        if view.reverse {
+            keyed.reverse();
+        }
+        return (keyed.into_iter().map(|(_, c)| c.row).collect(), total);
+    }
+    if view.reverse {
+        items.reverse();
+    }
     (items.into_iter().map(|c| c.row).collect(), total)
+}
+
+/// A filter as typed: words that must all appear in a row's text, and
+/// `is:` words on its state: `is:crit`, `is:warn`, `is:unknown`, `is:ok`,
+/// or `is:breaching` (anything but OK).
+#[derive(Debug, Default, PartialEq)]
+pub struct Filter {
+    words: Vec<String>,
+    states: Vec<StateWord>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum StateWord {
+    Is(Status),
+    Breaching,
+}
+
+/// The words `is:` takes, for completion and the help.
+pub const STATE_WORDS: [&str; 5] = ["breaching", "crit", "warn", "unknown", "ok"];
+
+impl Filter {
+    pub fn parse(text: &str) -> Filter {
+        let mut filter = Filter::default();
+        for word in text.split_whitespace() {
+            let lower = word.to_lowercase();
+            let state = lower.strip_prefix("is:").and_then(|w| match w {
+                "breaching" | "bad" => Some(StateWord::Breaching),
+                "crit" | "critical" => Some(StateWord::Is(Status::Crit)),
+                "warn" | "warning" => Some(StateWord::Is(Status::Warn)),
+                "unknown" => Some(StateWord::Is(Status::Unknown)),
+                "ok" => Some(StateWord::Is(Status::Ok)),
+                _ => None,
+            });
+            match state {
+                Some(s) => filter.states.push(s),
+                None => filter.words.push(lower),
+            }
+        }
+        filter
+    }
+
+    fn is_empty(&self) -> bool {
+        self.words.is_empty() && self.states.is_empty()
+    }
+
+    /// Every word in `text`, and the state any of the `is:` words names (a
+    /// row without a state matches no `is:` word).
+    fn matches(&self, text: &str, state: Option<Status>) -> bool {
+        let text = text.to_lowercase();
+        let words = self.words.iter().all(|w| text.contains(w.as_str()));
+        let states = self.states.is_empty()
+            || state.is_some_and(|st| {
+                self.states.iter().any(|w| match w {
+                    StateWord::Breaching => st != Status::Ok,
+                    StateWord::Is(s) => *s == st,
+                })
+            });
+        words && states
+    }
+}
+
+/// The state shown in item `index`'s row, for `is:` filters.
+fn state(app: &App, id: TableId, index: usize) -> Option<Status> {
+    let objective = app.settings.objectives.availability;
+    let (thresholds, objectives) = (&app.settings.thresholds, &app.settings.objectives);
+    match id {
+        TableId::Kpis => app.estate.kpis.get(index).map(|k| k.status),
+        TableId::Slo => app
+            .estate
+            .services()
+            .get(index)
+            .map(|s| service_slo_status(s, objective)),
+        TableId::Services => app
+            .estate
+            .services()
+            .get(index)
+            .map(|s| service_status(s, thresholds, objectives)),
+        TableId::Hosts => hosts(app).get(index).map(|h| host_status(h, thresholds)),
+        TableId::Backups => backups(app).get(index).map(|b| backup_status(b, app.now)),
+        TableId::Deployments => deployments(app).get(index).map(|d| d.phase.status()),
+        TableId::Incidents => app.estate.incidents.get(index).map(|i| match i.severity {
+            crate::domain::Severity::Critical => Status::Crit,
+            crate::domain::Severity::Warning => Status::Warn,
+            crate::domain::Severity::Info => Status::Ok,
+        }),
+        TableId::Silences => None,
+    }
+}
+
+/// What a column sorts by: a number (largest first, unknown last) or a
+/// word (A to Z).
+#[derive(Debug, Clone, PartialEq)]
+enum SortValue {
+    Number(f64),
+    Word(String),
+}
+
+impl SortValue {
+    fn cmp_for_sort(&self, other: &SortValue) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        let rank = |v: &SortValue| match v {
+            SortValue::Number(n) if n.is_finite() => 0,
+            SortValue::Word(_) => 0,
+            SortValue::Number(_) => 1,
+        };
+        match (self, other) {
+            (SortValue::Number(a), SortValue::Number(b)) if a.is_finite() && b.is_finite() => {
+                b.partial_cmp(a).unwrap_or(Ordering::Equal)
+            }
+            (SortValue::Word(a), SortValue::Word(b)) => a.cmp(b),
+            _ => rank(self).cmp(&rank(other)),
+        }
+    }
+}
+
+/// The columns table `id` can be sorted by, as their headings read, in
+/// the order `o` steps through them.
+pub fn sort_columns(id: TableId) -> &'static [&'static str] {
+    match id {
+        TableId::Kpis => &[],
+        TableId::Slo => &["service", "tier", "avail", "budget", "burn", "team"],
+        TableId::Services => &[
+            "service", "tier", "req/s", "errors", "p95", "p99", "sat", "targets", "budget", "team",
+        ],
+        TableId::Hosts => &["host", "cpu", "memory", "disk"],
+        TableId::Deployments => &[
+            "service",
+            "env",
+            "version",
+            "strategy",
+            "phase",
+            "deployed",
+            "rollbacks",
+        ],
+        TableId::Backups => &["target", "tier", "last good", "size", "took", "verified"],
+        TableId::Incidents => &["incident", "service", "started", "alerts"],
+        TableId::Silences => &["matchers", "by", "starts", "until"],
+    }
+}
+
+fn sort_value(app: &App, id: TableId, index: usize, column: &str) -> SortValue {
+    use SortValue::{Number as N, Word as W};
+    let age = |at: Option<chrono::DateTime<chrono::Utc>>| {
+        N(at.map_or(f64::NAN, |t| -(app.now - t).num_seconds() as f64))
+    };
+    let objective = app.settings.objectives.availability;
+    let service = |s: &crate::domain::ServiceHealth| match column {
+        "service" => W(service_key(s)),
+        "tier" => W(s.tier.label().into()),
+        "team" => W(s.team.clone()),
+        "req/s" => N(s.requests_per_second),
+        "errors" => N(s.error_ratio),
+        "p95" => N(s.latency_p95_ms),
+        "p99" => N(s.latency_p99_ms),
+        "sat" => N(s.saturation),
+        "targets" => N(f64::from(s.targets_up) / f64::from(s.targets_total.max(1))),
+        // The least budget left first, as the worst.
+        "budget" => N(budget_left(s, objective).map_or(f64::NAN, |l| -l)),
+        // The least available first.
+        "avail" => N(-crate::domain::slo::availability(s.sli).unwrap_or(f64::NAN)),
+        "burn" => N(s.error_ratio_1h),
+        _ => W(String::new()),
+    };
+    let value = match id {
+        TableId::Slo | TableId::Services => app.estate.services().get(index).map(service),
+        TableId::Hosts => hosts(app).get(index).map(|h| match column {
+            "host" => W(h.name.clone()),
+            "cpu" => N(h.cpu),
+            "memory" => N(h.memory),
+            _ => N(h.disk),
+        }),
+        TableId::Deployments => deployments(app).get(index).map(|d| match column {
+            "service" => W(d.service.clone()),
+            "env" => W(d.environment.clone()),
+            "version" => W(d.version.clone()),
+            "strategy" => W(d.strategy.label().into()),
+            "phase" => W(d.phase.label().into()),
+            "deployed" => age(d.deployed_at),
+            _ => N(f64::from(d.rollbacks)),
+        }),
+        TableId::Backups => backups(app).get(index).map(|b| match column {
+            "target" => W(b.target.clone()),
+            "tier" => W(b.tier.label().into()),
+            // The oldest first: the one most at risk.
+            "last good" => N(b
+                .last_success
+                .map_or(f64::INFINITY, |t| (app.now - t).num_seconds() as f64)),
+            "size" => N(b.size_bytes),
+            "took" => N(b.duration.as_seconds_f64()),
+            _ => N(b
+                .last_verified
+                .map_or(f64::INFINITY, |t| (app.now - t).num_seconds() as f64)),
+        }),
+        TableId::Incidents => app.estate.incidents.get(index).map(|i| match column {
+            "incident" => W(i.name.clone()),
+            "service" => W(i.service.clone()),
+            "started" => age(Some(i.started)),
+            _ => N(i.alert_count as f64),
+        }),
+        TableId::Silences => silences(app).get(index).map(|s| match column {
+            "matchers" => W(s.matchers.clone()),
+            "by" => W(s.created_by.clone()),
+            "starts" => age(Some(s.starts_at)),
+            _ => age(Some(s.ends_at)),
+        }),
+        TableId::Kpis => None,
+    };
+    value.unwrap_or(W(String::new()))
 }

@@ -125,6 +125,37 @@ struct FileSpec {
     secrets: BTreeMap<String, Spanned<super::actions::SecretEntry>>,
     #[serde(default)]
     limits: super::limits::LimitsSpec,
+    environment: Option<EnvironmentSpec>,
+}
+
+/// `[environment]`: which estate this is, for the header.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnvironmentSpec {
+    name: String,
+    colour: Option<super::theme::Colour>,
+}
+
+/// An environment named `name`, in `colour`, or else a colour that goes
+/// with its name: red for production, yellow for staging, green for
+/// development, blue for anything else.
+pub fn environment(name: &str, colour: Option<ratatui::style::Color>) -> crate::app::Environment {
+    use ratatui::style::Color;
+    let name = crate::sources::clean::clean(name.trim()).into_owned();
+    let lower = name.to_lowercase();
+    let guessed = if lower.starts_with("prod") || lower == "live" {
+        Color::Red
+    } else if lower.starts_with("stag") || lower.starts_with("pre") {
+        Color::Yellow
+    } else if lower.starts_with("dev") || lower.starts_with("test") || lower == "local" {
+        Color::Green
+    } else {
+        Color::Blue
+    };
+    crate::app::Environment {
+        name,
+        colour: colour.unwrap_or(guessed),
+    }
 }
 
 /// A secret read from the environment or a file: never printed.
@@ -247,6 +278,8 @@ pub struct Config {
     pub actions: Vec<crate::actions::ActionSpec>,
     pub secrets: crate::actions::SecretStore,
     pub limits: Limits,
+    /// The estate's name and colour in the header.
+    pub environment: Option<crate::app::Environment>,
 }
 
 impl Default for Config {
@@ -266,6 +299,7 @@ impl Default for Config {
             actions: super::actions::builtin(),
             secrets: Default::default(),
             limits: Limits::default(),
+            environment: None,
         }
     }
 }
@@ -586,6 +620,10 @@ impl Config {
             actions: Vec::new(),
             secrets: Default::default(),
             limits: reader.limits(&spec.limits),
+            environment: spec
+                .environment
+                .as_ref()
+                .map(|e| environment(&e.name, e.colour.map(|c| c.0))),
         };
         let mut config = config;
         config.apply_limits();

@@ -1,7 +1,8 @@
 //! Keymaps: `keymaps/*.toml` bind key names to commands. A keymap may extend
-//! another and rebind or unbind (`[]`) any command.
+//! another and rebind or unbind (`[]`) any command. A binding may be a chord,
+//! keys typed one after another and written with spaces: `"g g"`, `"ctrl-w w"`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -16,6 +17,24 @@ pub const EMBEDDED: &[(&str, &str)] = &[
 ];
 
 const MAX_EXTENDS: usize = 4;
+
+/// Longer chords are a typo more often than a plan, and nobody remembers them.
+const MAX_CHORD: usize = 3;
+
+/// Keys typed one after another to run one command; a single key is a
+/// one-key chord.
+pub type Chord = Vec<Key>;
+
+/// What a key does, given the keys of an unfinished chord typed before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// The keys complete a chord.
+    Command(Command),
+    /// The keys begin at least one longer chord: wait for the next key.
+    Pending,
+    /// No chord starts this way.
+    None,
+}
 
 /// A key with its modifiers, as keymaps name it: `q`, `G`, `ctrl-c`,
 /// `shift-tab`, `enter`, `pagedown`, `f1`.
@@ -130,6 +149,27 @@ impl Key {
     }
 }
 
+/// Parses `"g g"` into its keys. A name with no word in it is one key, so
+/// `" "` still means the space bar as it did before chords.
+fn parse_chord(name: &str) -> Result<Chord, String> {
+    let words: Vec<&str> = name.split_whitespace().collect();
+    if words.is_empty() {
+        return Key::parse(name).map(|k| vec![k]);
+    }
+    if words.len() > MAX_CHORD {
+        return Err(format!(
+            "'{name}' is {} keys; a chord has at most {MAX_CHORD}",
+            words.len()
+        ));
+    }
+    words.into_iter().map(Key::parse).collect()
+}
+
+/// How the help overlay and messages show a chord: its keys, spaced.
+fn display_chord(chord: &[Key]) -> String {
+    chord.iter().map(Key::display).collect::<Vec<_>>().join(" ")
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct KeymapFile {
@@ -143,9 +183,11 @@ struct KeymapFile {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Keymap {
     pub name: String,
-    keys: HashMap<Key, Command>,
-    /// For the help overlay: each command's keys, in the order written.
-    by_command: BTreeMap<Command, Vec<Key>>,
+    keys: HashMap<Chord, Command>,
+    /// Every proper prefix of a bound chord, so a lookup knows to wait.
+    prefixes: HashSet<Chord>,
+    /// For the help overlay: each command's chords, in the order written.
+    by_command: BTreeMap<Command, Vec<Chord>>,
 }
 
 impl Keymap {
@@ -184,35 +226,24 @@ impl Keymap {
             .ok_or_else(|| format!("extends '{parent}', which does not exist"))?;
             current = (parent, text);
         }
-        let mut by_command: BTreeMap<Command, Vec<Key>> = BTreeMap::new();
+        let mut by_command: BTreeMap<Command, Vec<Chord>> = BTreeMap::new();
         for file in chain.iter().rev() {
             for (command, names) in &file.bindings {
-                let keys = names
+                let chords = names
                     .iter()
                     .map(|n| {
-                        Key::parse(n)
+                        parse_chord(n)
                             .map_err(|e| format!("bindings.{}: {e}", command_name(*command)))
                     })
                     .collect::<Result<Vec<_>, _>>()?;
-                by_command.insert(*command, keys);
+                by_command.insert(*command, chords);
             }
         }
-        let mut keys = HashMap::new();
-        for (command, list) in &by_command {
-            for key in list {
-                if let Some(other) = keys.insert(*key, *command) {
-                    return Err(format!(
-                        "key '{}' is bound to both {} and {}",
-                        key.display(),
-                        command_name(other),
-                        command_name(*command)
-                    ));
-                }
-            }
-        }
+        let (keys, prefixes) = index(&by_command)?;
         Ok(Keymap {
             name: name.to_string(),
             keys,
+            prefixes,
             by_command,
         })
     }
@@ -239,17 +270,118 @@ impl Keymap {
         )
     }
 
+    /// The command bound to this one key alone; the first key of a chord
+    /// has none.
     pub fn command_for(&self, event: &KeyEvent) -> Option<Command> {
-        self.keys.get(&Key::from_event(event)).copied()
+        self.keys.get(&[Key::from_event(event)][..]).copied()
     }
 
-    /// The keys bound to `command`, as shown to the user.
+    /// What `key` does after the `pending` keys of an unfinished chord. The
+    /// caller keeps `pending`; on `None` it should drop them and try `key`
+    /// alone, which [`Keymap::lookup_or_retry`] does.
+    pub fn lookup(&self, pending: &[Key], key: Key) -> Lookup {
+        let mut typed = pending.to_vec();
+        typed.push(key);
+        if let Some(command) = self.keys.get(&typed) {
+            Lookup::Command(*command)
+        } else if self.prefixes.contains(&typed) {
+            Lookup::Pending
+        } else {
+            Lookup::None
+        }
+    }
+
+    /// The event loop's one call per key: the command to run, if any, with
+    /// `pending` updated. A key that breaks off a chord counts on its own,
+    /// so `g` then `j` still moves down instead of swallowing the `j`.
+    pub fn lookup_or_retry(&self, pending: &mut Vec<Key>, key: Key) -> Option<Command> {
+        let mut found = self.lookup(pending, key);
+        if found == Lookup::None && !pending.is_empty() {
+            pending.clear();
+            found = self.lookup(pending, key);
+        }
+        match found {
+            Lookup::Command(command) => {
+                pending.clear();
+                Some(command)
+            }
+            Lookup::Pending => {
+                pending.push(key);
+                None
+            }
+            Lookup::None => {
+                pending.clear();
+                None
+            }
+        }
+    }
+
+    /// The chords bound to `command`, as shown to the user: `g g`.
     pub fn keys_for(&self, command: Command) -> Vec<String> {
         self.by_command
             .get(&command)
-            .map(|k| k.iter().map(Key::display).collect())
+            .map(|chords| chords.iter().map(|c| display_chord(c)).collect())
             .unwrap_or_default()
     }
+}
+
+/// The lookup tables for the chords in force, or every conflict among them,
+/// sorted, so the user fixes them all in one go rather than one per start.
+/// A chord bound to two commands is ambiguous; a chord that begins a longer
+/// one bound elsewhere runs at once, so the longer one could never be typed.
+fn index(
+    by_command: &BTreeMap<Command, Vec<Chord>>,
+) -> Result<(HashMap<Chord, Command>, HashSet<Chord>), String> {
+    let mut owners: HashMap<&[Key], Vec<Command>> = HashMap::new();
+    for (command, chords) in by_command {
+        for chord in chords {
+            let list = owners.entry(chord).or_default();
+            // Written twice for the same command is harmless.
+            if !list.contains(command) {
+                list.push(*command);
+            }
+        }
+    }
+    let mut conflicts = Vec::new();
+    for (chord, commands) in &owners {
+        for other in &commands[1..] {
+            conflicts.push(format!(
+                "key '{}' is bound to both {} and {}",
+                display_chord(chord),
+                command_name(commands[0]),
+                command_name(*other)
+            ));
+        }
+        for n in 1..chord.len() {
+            let Some(shorter) = owners.get(&chord[..n]) else {
+                continue;
+            };
+            for short in shorter {
+                for long in commands.iter().filter(|c| *c != short) {
+                    conflicts.push(format!(
+                        "key '{}' ({}) begins '{}' ({}), which could never be typed",
+                        display_chord(&chord[..n]),
+                        command_name(*short),
+                        display_chord(chord),
+                        command_name(*long)
+                    ));
+                }
+            }
+        }
+    }
+    if !conflicts.is_empty() {
+        conflicts.sort();
+        return Err(conflicts.join("; "));
+    }
+    let keys = owners
+        .iter()
+        .map(|(chord, commands)| (chord.to_vec(), commands[0]))
+        .collect();
+    let prefixes = owners
+        .keys()
+        .flat_map(|chord| (1..chord.len()).map(|n| chord[..n].to_vec()))
+        .collect();
+    Ok((keys, prefixes))
 }
 
 fn embedded(name: &str) -> Option<String> {

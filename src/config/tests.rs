@@ -278,3 +278,117 @@ fn a_user_file_can_extend_the_shipped_keymap_it_replaces() {
         "the rest is inherited"
     );
 }
+
+/// The key a plain character types, as the event loop would see it.
+fn char_key(c: char) -> keymap::Key {
+    let modifiers = if c.is_ascii_uppercase() {
+        KeyModifiers::SHIFT
+    } else {
+        KeyModifiers::NONE
+    };
+    keymap::Key::from_event(&key(KeyCode::Char(c), modifiers))
+}
+
+#[test]
+fn a_user_chord_waits_after_its_first_key_and_runs_after_both() {
+    let dir = user_dir(&[(
+        "keymaps/chords.toml",
+        "extends = \"default\"\n[bindings]\nhelp = [\"?\", \"ctrl-w h\"]\n",
+    )]);
+    let (map, problems) = Keymap::load("chords", Some(&dir));
+    assert!(problems.is_empty(), "{problems:?}");
+    let ctrl_w = keymap::Key::from_event(&key(KeyCode::Char('w'), KeyModifiers::CONTROL));
+    assert_eq!(map.lookup(&[], ctrl_w), keymap::Lookup::Pending);
+    assert_eq!(
+        map.lookup(&[ctrl_w], char_key('h')),
+        keymap::Lookup::Command(Command::Help)
+    );
+    // The same through the event loop's helper, which keeps the pending keys.
+    let mut pending = Vec::new();
+    assert_eq!(map.lookup_or_retry(&mut pending, ctrl_w), None);
+    assert_eq!(pending, [ctrl_w]);
+    assert_eq!(
+        map.lookup_or_retry(&mut pending, char_key('h')),
+        Some(Command::Help)
+    );
+    assert!(pending.is_empty());
+    assert_eq!(map.keys_for(Command::Help), ["?", "Ctrl-w h"]);
+}
+
+#[test]
+fn a_key_that_breaks_off_a_chord_runs_its_own_command() {
+    let (vim, _) = Keymap::load("vim", None);
+    let mut pending = Vec::new();
+    assert_eq!(vim.lookup_or_retry(&mut pending, char_key('g')), None);
+    assert_eq!(vim.lookup(&pending, char_key('j')), keymap::Lookup::None);
+    assert_eq!(
+        vim.lookup_or_retry(&mut pending, char_key('j')),
+        Some(Command::Down),
+        "g then j moves down"
+    );
+    assert!(pending.is_empty());
+    // A key bound to nothing drops the pending keys and runs nothing.
+    vim.lookup_or_retry(&mut pending, char_key('g'));
+    assert_eq!(vim.lookup_or_retry(&mut pending, char_key('z')), None);
+    assert!(pending.is_empty());
+}
+
+#[test]
+fn every_conflict_is_reported_at_once_naming_both_commands() {
+    let text = "[bindings]\ntop = [\"g\"]\nbottom = [\"g g\"]\nquit = [\"x\"]\nhelp = [\"x\"]\n";
+    let err = Keymap::parse("mine", text, &|_| None).unwrap_err();
+    assert_eq!(
+        err,
+        "key 'g' (top) begins 'g g' (bottom), which could never be typed; \
+         key 'x' is bound to both quit and help"
+    );
+}
+
+#[test]
+fn the_vim_keymap_goes_to_the_top_with_g_g() {
+    let (vim, problems) = Keymap::load("vim", None);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(vim.lookup(&[], char_key('g')), keymap::Lookup::Pending);
+    assert_eq!(
+        vim.lookup(&[char_key('g')], char_key('g')),
+        keymap::Lookup::Command(Command::Top)
+    );
+    assert_eq!(
+        vim.command_for(&key(KeyCode::Char('g'), KeyModifiers::NONE)),
+        None,
+        "g alone only begins the chord"
+    );
+    assert_eq!(vim.keys_for(Command::Top), ["Home", "g g"]);
+    assert_eq!(
+        vim.lookup(&[], char_key('G')),
+        keymap::Lookup::Command(Command::Bottom)
+    );
+}
+
+#[test]
+fn unbinding_a_command_frees_its_chord_and_keys() {
+    let dir = user_dir(&[(
+        "keymaps/novim.toml",
+        "extends = \"vim\"\n[bindings]\ntop = []\n",
+    )]);
+    let (map, problems) = Keymap::load("novim", Some(&dir));
+    assert!(problems.is_empty(), "{problems:?}");
+    assert!(map.keys_for(Command::Top).is_empty());
+    assert_eq!(map.lookup(&[], char_key('g')), keymap::Lookup::None);
+    assert_eq!(
+        map.command_for(&key(KeyCode::Home, KeyModifiers::NONE)),
+        None
+    );
+}
+
+#[test]
+fn a_chord_of_more_than_three_keys_is_an_error_naming_the_binding() {
+    let text = "[bindings]\ntop = [\"g g g g\"]\n";
+    let err = Keymap::parse("mine", text, &|_| None).unwrap_err();
+    assert_eq!(
+        err,
+        "bindings.top: 'g g g g' is 4 keys; a chord has at most 3"
+    );
+    let three = "[bindings]\ntop = [\"g g g\"]\n";
+    assert!(Keymap::parse("mine", three, &|_| None).is_ok());
+}

@@ -23,7 +23,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
 /// A colour as written in a theme: a name (`red`, `lightblue`), `#rrggbb`,
 /// an index 0–255, or `reset` for the terminal's own.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Colour(Color);
+pub(crate) struct Colour(pub Color);
 
 impl<'de> Deserialize<'de> for Colour {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -209,11 +209,12 @@ impl DemoEstate {
         let t = self.elapsed(now);
         let active = incidents::active(self.seed, t);
         HealthReading {
-            services: self
-                .services
-                .iter()
-                .map(|m| m.reading(t, &active))
-                .collect(),
+            services: std::sync::Arc::new(
+                self.services
+                    .iter()
+                    .map(|m| m.reading(t, &active))
+                    .collect(),
+            ),
             hosts: self.hosts.iter().map(|h| h.reading(t)).collect(),
         }
     }

@@ -198,7 +198,7 @@ pub fn health(services: usize, now: DateTime<Utc>) -> HealthReading {
         hot[i] = true;
     }
     HealthReading {
-        services: (0..services).map(|i| service(i, hot[i], now)).collect(),
+        services: std::sync::Arc::new((0..services).map(|i| service(i, hot[i], now)).collect()),
         hosts: (0..host_count(services)).map(|i| host(i, now)).collect(),
     }
 }

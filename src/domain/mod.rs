@@ -232,7 +232,9 @@ pub struct Host {
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct HealthReading {
-    pub services: Vec<ServiceHealth>,
+    /// Shared: a reading that did not change is the same list, held once
+    /// by the source, the app and the merged panel.
+    pub services: std::sync::Arc<Vec<ServiceHealth>>,
     pub hosts: Vec<Host>,
 }
 

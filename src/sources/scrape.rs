@@ -310,7 +310,7 @@ impl MetricsSource for ScrapeSource {
             cpu_history: Vec::new(),
         };
         Ok(Fetched::clean(HealthReading {
-            services: Vec::new(),
+            services: Default::default(),
             hosts: vec![host],
         }))
     }

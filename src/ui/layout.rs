@@ -17,14 +17,17 @@ const TABLE_ROOM: u16 = 8;
 const TABLE_ROOM_COMPACT: u16 = 6;
 
 pub struct Screen {
+    /// The kiosk's incident banner, when one is shown.
+    pub banner: Option<Rect>,
     pub header: Rect,
     pub tabs: Rect,
     pub body: Rect,
     pub footer: Rect,
 }
 
-pub fn screen(area: Rect) -> Screen {
-    let [header, tabs, body, footer] = Layout::vertical([
+pub fn screen(area: Rect, banner: bool) -> Screen {
+    let [banner_area, header, tabs, body, footer] = Layout::vertical([
+        Constraint::Length(u16::from(banner)),
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Min(0),
@@ -32,6 +35,7 @@ pub fn screen(area: Rect) -> Screen {
     ])
     .areas(area);
     Screen {
+        banner: banner.then_some(banner_area),
         header,
         tabs,
         body,
@@ -158,7 +162,15 @@ pub fn visible_rows(area: Rect) -> usize {
 
 /// Rows the focused table shows on a `width`x`height` screen.
 pub fn page_rows(app: &App, width: u16, height: u16) -> usize {
-    let body = split_pane(app, screen(Rect::new(0, 0, width, height)).body).0;
+    let body = split_pane(
+        app,
+        screen(
+            Rect::new(0, 0, width, height),
+            super::kiosk_incident(app).is_some(),
+        )
+        .body,
+    )
+    .0;
     if app.tab == Tab::Kpis && app.focused_table() == TableId::Kpis {
         let grid = kpi_grid(app, body);
         return grid.cols * grid.rows_shown;

@@ -4,6 +4,7 @@
 mod actions;
 mod backups;
 mod deploys;
+pub mod export;
 pub mod format;
 mod health;
 mod incidents;
@@ -37,12 +38,20 @@ pub fn draw(frame: &mut Frame, app: &App) {
         );
         return;
     }
+    let banner = kiosk_incident(app);
     let layout::Screen {
+        banner: banner_area,
         header,
         tabs,
         body,
         footer,
-    } = layout::screen(area);
+    } = layout::screen(area, banner.is_some());
+    if let (Some(text), Some(at)) = (banner, banner_area) {
+        frame.render_widget(
+            Paragraph::new(Line::from(text).centered()).style(app.theme.crit),
+            at,
+        );
+    }
     draw_header(frame, header, app);
     draw_tabs(frame, tabs, app);
     let (body, pane) = layout::split_pane(app, body);
@@ -62,8 +71,35 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Mode::Detail => overlay::detail(frame, body, app),
         Mode::Confirm => actions::confirm(frame, area, app),
         Mode::History => actions::history(frame, body, app),
-        Mode::Normal | Mode::Filter => {}
+        Mode::Normal | Mode::Filter | Mode::Prompt => {}
     }
+}
+
+/// In kiosk mode, the banner across the top while a critical incident is
+/// open: its name, service and how long it has been open, and how many
+/// more there are.
+fn kiosk_incident(app: &App) -> Option<String> {
+    if !app.settings.kiosk {
+        return None;
+    }
+    let mut critical = app
+        .estate
+        .incidents
+        .iter()
+        .filter(|i| i.severity == crate::domain::Severity::Critical && !i.silenced);
+    let first = critical.next()?;
+    let more = critical.count();
+    let more = if more > 0 {
+        format!("  (+{more} more critical)")
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "● CRITICAL INCIDENT: {} on {} · open {}{more}",
+        first.name,
+        first.service,
+        format::short_duration(first.duration(app.now))
+    ))
 }
 
 fn plural(n: usize) -> &'static str {
@@ -77,9 +113,25 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
     let th = &app.theme;
     let summary = &app.estate.summary;
     let mut left = vec![Span::styled(" opsdeck ", th.header.patch(th.accent))];
+    if let Some(env) = &app.settings.environment {
+        let style = Style::default()
+            .fg(ratatui::style::Color::Black)
+            .bg(env.colour)
+            .add_modifier(ratatui::style::Modifier::BOLD);
+        left.push(Span::styled(
+            format!(" {} ", env.name.to_uppercase()),
+            style,
+        ));
+        left.push(Span::styled(" ", th.header));
+    }
+    let kiosk = app.settings.kiosk.then(|| kiosk_badge(app));
     for (on, badge) in [
-        (app.settings.demo, " DEMO "),
-        (app.settings.read_only, " READ-ONLY "),
+        (app.settings.demo, " DEMO ".to_string()),
+        (
+            app.settings.read_only && !app.settings.kiosk,
+            " READ-ONLY ".to_string(),
+        ),
+        (kiosk.is_some(), kiosk.unwrap_or_default()),
     ] {
         if on {
             left.push(Span::styled(badge, th.badge));
@@ -105,12 +157,18 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
     });
     let (age, clock) = (Span::styled(age, th.header), Span::styled(clock, th.header));
     let width = |spans: &[Span]| spans.iter().map(Span::width).sum::<usize>();
-    // The data's age gives way first, then the clock, then the error count.
-    let right: Vec<Span> = [vec![age, clock.clone()], vec![clock], vec![]]
+    // The data's age gives way first, then the clock, then the error count;
+    // in kiosk mode the clock and the age stay whatever else goes.
+    let fallbacks = if app.settings.kiosk {
+        vec![vec![age, clock]]
+    } else {
+        vec![vec![age, clock.clone()], vec![clock], vec![]]
+    };
+    let right: Vec<Span> = fallbacks
         .into_iter()
         .map(|rest| errors.iter().cloned().chain(rest).collect::<Vec<_>>())
         .chain([vec![]])
-        .find(|r| width(&left) + width(r) <= area.width as usize)
+        .find(|r| app.settings.kiosk || width(&left) + width(r) <= area.width as usize)
         .unwrap_or_default();
     // Whole reasons only, as many as fit between the state and the clock.
     let mut room = (area.width as usize).saturating_sub(width(&right) + width(&left) + 1);
@@ -134,22 +192,65 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(Paragraph::new(Line::from(right)).style(th.header), r);
 }
 
+/// Each tab's title as the tab bar shows it.
+fn tab_titles(app: &App) -> Vec<String> {
+    let open = app.estate.incidents.iter().filter(|i| !i.silenced).count();
+    Tab::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, tab)| {
+            let mut title = format!("{} {}", i + 1, tab.title());
+            if *tab == Tab::Incidents && open > 0 {
+                title.push_str(&format!(" ({open})"));
+            }
+            title
+        })
+        .collect()
+}
+
+/// The tab under a click at (`x`, `y`), as the tab bar lays them out: a
+/// blank, the title and a blank, then a one-cell divider.
+pub fn tab_at(app: &App, x: u16, y: u16) -> Option<Tab> {
+    let (w, h) = app.viewport;
+    let screen = layout::screen(Rect::new(0, 0, w, h), kiosk_incident(app).is_some());
+    if y != screen.tabs.y {
+        return None;
+    }
+    let mut start = 0u16;
+    for (tab, title) in Tab::ALL.iter().zip(tab_titles(app)) {
+        let end = start + Line::from(title).width() as u16 + 2;
+        if (start..end).contains(&x) {
+            return Some(*tab);
+        }
+        start = end + 1;
+    }
+    None
+}
+
 fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
     let th = &app.theme;
-    let open = app.estate.incidents.iter().filter(|i| !i.silenced).count();
-    let titles = Tab::ALL.iter().enumerate().map(|(i, tab)| {
-        let mut title = format!("{} {}", i + 1, tab.title());
-        if *tab == Tab::Incidents && open > 0 {
-            title.push_str(&format!(" ({open})"));
-        }
-        Line::from(title)
-    });
-    let tabs = Tabs::new(titles)
+    let tabs = Tabs::new(tab_titles(app).into_iter().map(Line::from))
         .select(app.tab.index())
         .style(th.tab_inactive)
         .highlight_style(th.tab_active)
         .divider(Span::styled("│", th.muted));
     frame.render_widget(tabs, area);
+}
+
+/// " KIOSK ▶ 12s " while cycling (the seconds to the next tab), with
+/// "⏸ held" or "⏸ 45s" while held or paused by a key.
+fn kiosk_badge(app: &App) -> String {
+    let c = &app.cycle;
+    if c.held {
+        return " KIOSK ⏸ held ".into();
+    }
+    if let Some(until) = c.paused_until().filter(|u| *u > app.now) {
+        return format!(" KIOSK ⏸ {}s ", (until - app.now).num_seconds().max(1));
+    }
+    match c.next_at(app.settings.cycle) {
+        Some(at) => format!(" KIOSK ▶ {}s ", (at - app.now).num_seconds().max(0)),
+        None => " KIOSK ".into(),
+    }
 }
 
 /// The first key bound to `command`, for hints.
@@ -163,7 +264,21 @@ fn key(app: &App, command: Command) -> String {
 
 fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
     let th = &app.theme;
-    let line = if app.mode == Mode::Filter {
+    let line = if app.mode == Mode::Prompt {
+        let offered = app.prompt.offered.join("  ");
+        Line::from(vec![
+            Span::styled(" :", th.accent),
+            Span::styled(format!("{}▏", app.prompt.text), th.text),
+            Span::styled(
+                if offered.is_empty() {
+                    "  Tab complete · Enter run · Esc leave".to_string()
+                } else {
+                    format!("  {offered}")
+                },
+                th.muted,
+            ),
+        ])
+    } else if app.mode == Mode::Filter {
         let filter = &app.table(app.focused_table()).filter;
         Line::from(vec![
             Span::styled(" filter /", th.accent),
@@ -212,6 +327,12 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
             };
             spans.push(Span::styled(format!(" {notice} "), style));
         }
+        // Read-only (and kiosk) screens do not offer what they would refuse.
+        let tab_hints = if app.settings.read_only {
+            &[][..]
+        } else {
+            tab_hints
+        };
         for (command, what) in tab_hints.iter().copied().chain(hints) {
             spans.push(Span::styled(format!(" {}", key(app, command)), th.accent));
             spans.push(Span::styled(format!(" {what} "), th.muted));

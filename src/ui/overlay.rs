@@ -58,7 +58,8 @@ fn bindings(app: &App) -> Vec<(String, &'static str)> {
             let keys = if keys.is_empty() {
                 "(unbound)".to_string()
             } else {
-                keys.join(" ")
+                // A chord's keys are joined by a space; bindings by a comma.
+                keys.join(", ")
             };
             (keys, c.description())
         })
@@ -104,8 +105,8 @@ fn two_columns(app: &App, entries: &[(String, &'static str)], inner: usize) -> V
 }
 
 /// The bindings in force, one command a line, or two a line when the screen
-/// is too short for one; then the keymap and theme, and every problem found
-/// in a file, in full.
+/// is too short for one; then the keymap and theme; every problem found in a
+/// file, in full, first of all.
 pub fn help(frame: &mut Frame, area: Rect, app: &App) {
     let th = &app.theme;
     let entries = bindings(app);
@@ -121,12 +122,23 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App) {
         .iter()
         .map(|l| l.width().div_ceil(inner.max(1)).max(1))
         .sum();
-    let mut lines = if entries.len() + after_rows + 2 <= area.height as usize {
+    let bindings = if entries.len() + after_rows + 2 <= area.height as usize {
         one_column(app, &entries)
     } else {
         two_columns(app, &entries, inner)
     };
-    lines.extend(after);
+    // Problems in files come first, where a short screen cannot cut them
+    // off; the bindings follow.
+    let lines = if app.problems.is_empty() {
+        bindings.into_iter().chain(after).collect()
+    } else {
+        after
+            .into_iter()
+            .skip(1)
+            .chain([Line::from("")])
+            .chain(bindings)
+            .collect()
+    };
     popup(frame, area, app, "Keys".into(), lines, HELP_WIDTH);
 }
 

@@ -252,7 +252,8 @@ impl<'c> TablePanel<'c> {
 }
 
 /// The table's name and, while a filter is on, how many rows it kept and
-/// the filter itself, so a filtered table is not mistaken for the whole feed.
+/// the filter itself, so a filtered table is not mistaken for the whole feed;
+/// then the column it is sorted by, when the user chose one.
 fn table_title(id: TableId, view: &TableView) -> String {
     let mut title = id.title().to_string();
     if view.rows.len() != view.total {
@@ -260,6 +261,14 @@ fn table_title(id: TableId, view: &TableView) -> String {
     }
     if !view.filter.is_empty() {
         title.push_str(&format!(" · /{}", view.filter));
+    }
+    match (view.sort, view.reverse) {
+        (Some(column), reverse) => title.push_str(&format!(
+            " · by {column}{}",
+            if reverse { " ↑" } else { " ↓" }
+        )),
+        (None, true) => title.push_str(" · reversed"),
+        (None, false) => {}
     }
     title
 }

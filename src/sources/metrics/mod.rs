@@ -44,7 +44,7 @@ pub struct PrometheusSource {
     /// The sparkline histories by query, extended a step at a time.
     histories: Mutex<BTreeMap<&'static str, History>>,
     /// What each feed last built, and from which answers.
-    built_services: Built<Vec<ServiceHealth>>,
+    built_services: Built<Arc<Vec<ServiceHealth>>>,
     built_deployments: Built<Vec<Deployment>>,
     built_backups: Built<Vec<Backup>>,
 }
@@ -698,7 +698,8 @@ impl MetricsSource for PrometheusSource {
                 let traffic = self
                     .history("traffic_history", &self.label, now, &mut warnings)
                     .await;
-                self.built_services.put(inputs, self.services(&a, traffic))
+                self.built_services
+                    .put(inputs, Arc::new(self.services(&a, traffic)))
             }
         };
         let cpu = self
