@@ -52,8 +52,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start SESSION COLS ROWS: run the demo in a new detached session of that size.
+# start SESSION COLS ROWS [FLAGS...]: run the demo (with FLAGS) in a new
+# detached session of that size.
 start() {
+    local session="$1" cols="$2" rows="$3"
+    shift 3
     # The options must be set before the first session so its pane inherits
     # them. capture-pane reads tmux's own grid, which keeps 256-colour and RGB
     # colours exactly as the program sent them; the overrides only matter if
@@ -62,12 +65,12 @@ start() {
         set-option -g default-terminal tmux-256color \; \
         set-option -g terminal-overrides ',*:Tc' \; \
         set-option -g remain-on-exit on \; \
-        new-session -d -s "$1" -x "$2" -y "$3" \
-            -e TERM=xterm-256color -e COLORTERM=truecolor "exec $CMD"
+        new-session -d -s "$session" -x "$cols" -y "$rows" \
+            -e TERM=xterm-256color -e COLORTERM=truecolor "exec $CMD $*"
     local size
-    size="$(t display-message -p -t "$1" '#{pane_width}x#{pane_height}')"
-    [ "$size" = "$2x$3" ] || die "session $1 is $size, wanted $2x$3"
-    wait_for "$1" DEMO 15
+    size="$(t display-message -p -t "$session" '#{pane_width}x#{pane_height}')"
+    [ "$size" = "${cols}x$rows" ] || die "session $session is $size, wanted ${cols}x$rows"
+    wait_for "$session" DEMO 15
 }
 
 # wait_for SESSION TEXT SECONDS: poll the screen until TEXT shows up.
@@ -118,6 +121,17 @@ key big '?'
 shot big help
 key big Escape
 
+# The : prompt completing a column of the Health table, then sorted by it.
+key big 2
+key big :
+t send-keys -t big -l "sort p"
+key big Tab
+shot big prompt
+t send-keys -t big -l "9 desc"
+key big Enter
+shot big sorted
+key big 1
+
 # An action: the rollback dialog on the Deploys tab, then its output.
 key big 3
 key big R
@@ -132,8 +146,15 @@ shot big action-output
 key big Escape
 
 start small 80 24
-key small 2
-shot small 80x24-health
+for tab in 1:kpis 2:health 5:incidents; do
+    key small "${tab%%:*}"
+    shot small "80x24-${tab#*:}"
+done
+
+# The war-room screen: kiosk mode, named production.
+start kiosk 120 40 --kiosk --environment production
+wait_for kiosk "CRITICAL INCIDENT" 15
+shot kiosk kiosk
 
 # quit SESSION: press q and check that the program exits cleanly.
 quit() {
@@ -151,4 +172,5 @@ quit() {
 }
 quit big
 quit small
+quit kiosk
 # the EXIT trap kills the tmux server

@@ -13,6 +13,8 @@ use ratatui::crossterm::{cursor, event, execute, terminal};
 pub type Tui = Terminal<CrosstermBackend<FrameWriter>>;
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
+/// Mouse reports are on (`--mouse`), to be turned off on the way out.
+static MOUSE: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
     /// Set while `guarded` runs code whose panic is caught and reported.
@@ -43,6 +45,7 @@ pub fn enter(mouse: bool) -> io::Result<Tui> {
         event::EnableBracketedPaste
     )?;
     if mouse {
+        MOUSE.store(true, Ordering::SeqCst);
         execute!(io::stdout(), event::EnableMouseCapture)?;
     }
     Terminal::new(CrosstermBackend::new(FrameWriter::default()))
@@ -113,9 +116,11 @@ pub fn changes_the_screen(bytes: &[u8]) -> bool {
 pub fn restore() {
     if ACTIVE.swap(false, Ordering::SeqCst) {
         let mut out = io::stdout();
+        if MOUSE.swap(false, Ordering::SeqCst) {
+            let _ = execute!(out, event::DisableMouseCapture);
+        }
         let _ = execute!(
             out,
-            event::DisableMouseCapture,
             event::DisableBracketedPaste,
             terminal::LeaveAlternateScreen,
             cursor::Show

@@ -380,3 +380,128 @@ fn settling_only_what_changed_equals_deriving_everything_from_scratch() {
     }
     assert_eq!(derived(&incremental), derived(&scratch));
 }
+
+fn mouse(app: &mut App, kind: ratatui::crossterm::event::MouseEventKind, x: u16, y: u16) -> bool {
+    app.update(Msg::Input(Event::Mouse(
+        ratatui::crossterm::event::MouseEvent {
+            kind,
+            column: x,
+            row: y,
+            modifiers: KeyModifiers::NONE,
+        },
+    )))
+}
+
+#[test]
+fn a_click_on_a_tab_shows_it_and_the_wheel_moves_the_selection() {
+    use ratatui::crossterm::event::{MouseButton, MouseEventKind};
+    let mut app = app();
+    app.update(Msg::Input(Event::Resize(120, 40)));
+    // The tab line is row 1: " 1 KPIs │ 2 Health │ 3 Deploys …".
+    assert!(mouse(
+        &mut app,
+        MouseEventKind::Down(MouseButton::Left),
+        13,
+        1
+    ));
+    assert_eq!(app.tab, Tab::Health);
+    assert!(mouse(
+        &mut app,
+        MouseEventKind::Down(MouseButton::Left),
+        24,
+        1
+    ));
+    assert_eq!(app.tab, Tab::Deploys);
+    assert!(
+        !mouse(&mut app, MouseEventKind::Down(MouseButton::Left), 24, 5),
+        "a click off the tab line is not a tab"
+    );
+    assert_eq!(app.tab, Tab::Deploys);
+    let before = app.table(app.focused_table()).selected;
+    mouse(&mut app, MouseEventKind::ScrollDown, 50, 10);
+    assert_eq!(app.table(app.focused_table()).selected, before + 3);
+    mouse(&mut app, MouseEventKind::ScrollUp, 50, 10);
+    assert_eq!(app.table(app.focused_table()).selected, before);
+}
+
+#[test]
+fn kiosk_moves_on_by_itself_and_waits_a_minute_after_a_key() {
+    let mut app = app();
+    app.settings.kiosk = true;
+    app.settings.read_only = true;
+    app.settings.cycle = std::time::Duration::from_secs(20);
+    let at = |s: i64| start() + Duration::seconds(s);
+    app.update(Msg::Tick(at(19)));
+    assert_eq!(app.tab, Tab::Kpis, "not yet");
+    app.update(Msg::Tick(at(20)));
+    assert_eq!(app.tab, Tab::Health, "one cycle on");
+    app.update(Msg::Tick(at(41)));
+    assert_eq!(app.tab, Tab::Deploys);
+    press(&mut app, KeyCode::Char('4'));
+    app.update(Msg::Tick(at(100)));
+    assert_eq!(app.tab, Tab::Backups, "paused by the key");
+    app.update(Msg::Tick(at(121)));
+    assert_eq!(
+        app.tab,
+        Tab::Incidents,
+        "a minute and a cycle after the key"
+    );
+    press(&mut app, KeyCode::Char(' '));
+    app.update(Msg::Tick(at(1000)));
+    assert_eq!(app.tab, Tab::Incidents, "held");
+    press(&mut app, KeyCode::Char('R'));
+    assert!(
+        app.actions
+            .notice
+            .as_deref()
+            .is_some_and(|n| n.contains("kiosk mode is read-only")),
+        "{:?}",
+        app.actions.notice
+    );
+}
+
+#[test]
+fn sorting_steps_through_the_columns_and_state_words_filter() {
+    let mut app = app();
+    press(&mut app, KeyCode::Char('2'));
+    press(&mut app, KeyCode::Char('>'));
+    let view = app.table(TableId::Services);
+    assert_eq!(view.sort, Some("service"));
+    let names: Vec<String> = view.rows.iter().map(|r| r.key.clone()).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "by name, A to Z");
+    press(&mut app, KeyCode::Char('<'));
+    let reversed: Vec<String> = app
+        .table(TableId::Services)
+        .rows
+        .iter()
+        .map(|r| r.key.clone())
+        .collect();
+    sorted.reverse();
+    assert_eq!(reversed, sorted, "reversed");
+    assert!(app.run_line("sort req/s").is_ok());
+    let services = app.estate.services();
+    let rates: Vec<f64> = app
+        .table(TableId::Services)
+        .rows
+        .iter()
+        .map(|r| services[r.index].requests_per_second)
+        .collect();
+    assert!(
+        rates.windows(2).all(|w| w[0] >= w[1]),
+        "busiest first: {rates:?}"
+    );
+    assert!(
+        app.run_line("sort nonsense")
+            .unwrap_err()
+            .contains("no column")
+    );
+
+    assert!(app.run_line("filter is:ok").is_ok());
+    let ok = app.table(TableId::Services).rows.len();
+    assert!(app.run_line("filter is:breaching").is_ok());
+    let breaching = app.table(TableId::Services).rows.len();
+    assert_eq!(ok + breaching, app.table(TableId::Services).total);
+    assert!(breaching > 0, "the demo has services in trouble");
+}
