@@ -280,3 +280,106 @@ fn the_environment_is_named_in_the_header_and_the_screen_exports() {
     assert!(svg.contains("PRODUCTION") && svg.trim_end().ends_with("</svg>"));
     t.send("q");
 }
+
+/// Every boxed line of `screen` closes where it opens: a line that starts
+/// with a border ends with one, and none is wider than `width` columns.
+fn boxes_close(screen: &str, width: usize) -> Result<(), String> {
+    for (n, line) in screen.lines().enumerate() {
+        let cols = line.chars().count();
+        if cols > width {
+            return Err(format!("line {n} is {cols} columns wide: {line}"));
+        }
+        let trimmed = line.trim_end();
+        let closes = match trimmed.chars().next() {
+            Some('╭') => trimmed.ends_with('╮'),
+            Some('│') => trimmed.ends_with('│'),
+            Some('╰') => trimmed.ends_with('╯'),
+            _ => true,
+        };
+        if !closes {
+            return Err(format!("line {n} does not close its box: {line}"));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn at_200x60_every_column_shows_and_every_box_closes() {
+    require_tmux();
+    let mut t = Tmux::new(HARNESS, "wide");
+    demo(&mut t, 200, 60, "", "");
+    // Each tab's table headers, every column of them, on one line; the
+    // columns that 80x24 drops first (Team, Traffic, Size, Took, Env …) too.
+    let tabs: [&[&[&str]]; 5] = [
+        &[&[
+            "State",
+            "Service",
+            "Tier",
+            "Avail 30d",
+            "Budget left",
+            "Burn 1h",
+            "Team",
+        ]],
+        &[
+            &[
+                "State",
+                "Service",
+                "Tier",
+                "Req/s",
+                "Errors",
+                "p95",
+                "p99",
+                "Sat",
+                "Targets",
+                "Budget",
+                "Team",
+                "Traffic 5m",
+            ],
+            &["State", "Host", "CPU", "Memory", "Disk", "CPU 5m"],
+        ],
+        &[&[
+            "State",
+            "Service",
+            "Env",
+            "Version",
+            "Previous",
+            "Strategy",
+            "Progress",
+            "Phase",
+            "Deployed",
+            "Rollbacks",
+        ]],
+        &[&[
+            "State",
+            "Target",
+            "Tier",
+            "Last good",
+            "RPO",
+            "Size",
+            "Took",
+            "Verified",
+            "DR drill",
+            "RTO / objective",
+        ]],
+        &[
+            &[
+                "Severity", "Incident", "Service", "Started", "For", "Alerts", "Summary", "Runbook",
+            ],
+            &["State", "Matchers", "By", "Starts", "Until", "Comment"],
+        ],
+    ];
+    for (i, lines) in tabs.into_iter().enumerate() {
+        let n = i + 1;
+        let screen = t.tab(
+            n,
+            &format!("tab {n} at 200x60"),
+            Expect::default().lines(lines),
+        );
+        boxes_close(&screen, 200).unwrap_or_else(|e| panic!("tab {n}: {e}\n{screen}"));
+        // The 60 rows are used: the last line is the footer, not blank.
+        let last = screen.lines().last().unwrap_or_default();
+        assert!(last.contains("q quit"), "tab {n} footer: {screen}");
+        assert_eq!(screen.lines().count(), 60, "tab {n}: {screen}");
+    }
+    t.send("q");
+}
