@@ -463,23 +463,19 @@ fn kiosk_moves_on_by_itself_and_waits_a_minute_after_a_key() {
 #[test]
 fn sorting_steps_through_the_columns_and_state_words_filter() {
     let mut app = app();
+    let keys = |app: &App| -> Vec<String> {
+        let rows = &app.table(TableId::Services).rows;
+        rows.iter().map(|r| r.key.clone()).collect()
+    };
     press(&mut app, KeyCode::Char('2'));
     press(&mut app, KeyCode::Char('>'));
-    let view = app.table(TableId::Services);
-    assert_eq!(view.sort, Some("service"));
-    let names: Vec<String> = view.rows.iter().map(|r| r.key.clone()).collect();
-    let mut sorted = names.clone();
+    assert_eq!(app.table(TableId::Services).sort, Some("service"));
+    let mut sorted = keys(&app);
     sorted.sort();
-    assert_eq!(names, sorted, "by name, A to Z");
+    assert_eq!(keys(&app), sorted, "by name, A to Z");
     press(&mut app, KeyCode::Char('<'));
-    let reversed: Vec<String> = app
-        .table(TableId::Services)
-        .rows
-        .iter()
-        .map(|r| r.key.clone())
-        .collect();
     sorted.reverse();
-    assert_eq!(reversed, sorted, "reversed");
+    assert_eq!(keys(&app), sorted, "reversed");
     assert!(app.run_line("sort req/s").is_ok());
     let services = app.estate.services();
     let rates: Vec<f64> = app
