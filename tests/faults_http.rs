@@ -25,6 +25,11 @@ enum Fault {
     NanValues,
     /// One 503, then healthy: what a retry gets past.
     Unavailable503Once,
+    /// Reads the request and hangs up without a word, once, then healthy:
+    /// a kept-alive connection the server closed as the request went out.
+    HangUpOnce,
+    /// The same on every request.
+    HangUp,
 }
 
 const VECTOR: &str = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"service":"checkout"},"value":[1,"12.5"]}]}}"#;
@@ -61,6 +66,7 @@ fn respond(mut stream: TcpStream, fault: Fault) {
                 }
             }
         }
+        Fault::HangUpOnce | Fault::HangUp => {}
         Fault::Unavailable503Once => reply(&mut stream, "503 Service Unavailable", "text/plain", b"overloaded"),
         Fault::NotUtf8 => reply(&mut stream, "200 OK", "application/json", b"{\"status\":\"success\",\xff\xfe\"data\":1}"),
     }
@@ -77,7 +83,7 @@ fn fake() -> (String, Arc<Mutex<Fault>>) {
             let f = {
                 let mut current = current.lock().unwrap();
                 let now = *current;
-                if let Fault::Unavailable503Once = now {
+                if let Fault::Unavailable503Once | Fault::HangUpOnce = now {
                     *current = Fault::Healthy;
                 }
                 now
@@ -170,6 +176,39 @@ async fn a_dead_server_is_unreachable_with_its_reason() {
     assert!(
         matches!(&error, SourceError::Unreachable(m) if m.contains("Connection refused")),
         "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_connection_closed_before_any_answer_is_asked_again_and_then_said() {
+    let (url, fault) = fake();
+    let api = opsdeck::sources::prometheus::PrometheusApi {
+        http: opsdeck::sources::http::HttpClient::new(Endpoint::plain(
+            "fake",
+            reqwest::Url::parse(&url).unwrap(),
+        ))
+        .unwrap(),
+    };
+    *fault.lock().unwrap() = Fault::HangUpOnce;
+    let answer = api
+        .query("up", Utc::now())
+        .await
+        .expect("the second ask is answered");
+    assert_eq!(answer.result.len(), 1);
+
+    *fault.lock().unwrap() = Fault::HangUp;
+    let started = std::time::Instant::now();
+    let error = api.query("up", Utc::now()).await.unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("connection closed before message completed"),
+        "{error}"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(800),
+        "asked three times, 0.2 s and 0.6 s apart: {:?}",
+        started.elapsed()
     );
 }
 

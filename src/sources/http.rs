@@ -109,7 +109,13 @@ impl HttpClient {
                 request.basic_auth(username, Some(password.expose()))
             }
         };
-        let mut response = request.send().await.map_err(|e| self.error(&e))?;
+        let mut response = request.send().await.map_err(|e| match self.error(&e) {
+            // A kept-alive connection the server closed (it restarted, or
+            // went away) as the request went out: nothing was answered, so
+            // the GET is asked again, on a new connection.
+            SourceError::Failed(m) if closed_before_answer(&e) => SourceError::Unreachable(m),
+            other => other,
+        })?;
         let status = response.status().as_u16();
         if response.status().is_redirection() {
             return Err(redirected(url, status, response.headers().get(LOCATION)));
@@ -147,6 +153,20 @@ impl HttpClient {
             SourceError::Failed(clean(&format!("{}: {cause}", self.endpoint.url)).into_owned())
         }
     }
+}
+
+/// Whether the connection closed before any of the answer came.
+fn closed_before_answer(e: &reqwest::Error) -> bool {
+    let mut cause: Option<&dyn std::error::Error> = Some(e);
+    while let Some(c) = cause {
+        if c.downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_incomplete_message)
+        {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// A 3xx answer as an error naming where it pointed: following it could
