@@ -183,6 +183,7 @@ fn spawn_clock(tx: mpsc::UnboundedSender<Msg>) {
     tokio::spawn(async move {
         for second in 1u64.. {
             if second % 60 == 0 {
+                crate::sources::intern::prune();
                 crate::heap::trim();
             }
             let now = Utc::now();

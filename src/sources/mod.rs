@@ -7,6 +7,7 @@ pub mod alertmanager;
 pub mod clean;
 pub mod convert;
 pub mod http;
+pub mod intern;
 pub mod metrics;
 pub mod poller;
 pub mod prometheus;

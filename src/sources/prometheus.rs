@@ -5,6 +5,7 @@
 //! `limits.max_series` series kept of an answer.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -12,6 +13,7 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 
 use super::SourceError;
 use super::clean::{RawText, clean, clean_owned};
+use super::intern::intern;
 use super::http::{HttpClient, snippet};
 use crate::config::limits::{Capped, DEFAULT_MAX_SERIES, read_capped};
 
@@ -37,25 +39,23 @@ pub struct Series {
 
 /// A series' labels, cleaned as they are read: pairs sorted by name, one
 /// per name. A list, not a map: a series has a handful, and an answer of
-/// 10,000 series holds 10,000 of them.
+/// 10,000 series holds 10,000 of them; the names and values are shared
+/// (`intern`), each held once however many answers carry it.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Labels(Vec<(String, String)>);
+pub struct Labels(Box<[(Arc<str>, Arc<str>)]>);
 
 impl Labels {
     pub fn get(&self, name: &str) -> Option<&str> {
-        let i = self
-            .0
-            .binary_search_by(|(n, _)| n.as_str().cmp(name))
-            .ok()?;
+        let i = self.0.binary_search_by(|(n, _)| (**n).cmp(name)).ok()?;
         Some(&self.0[i].1)
     }
 
     /// Sorted by name; of repeated names, the last kept.
-    fn sorted(mut pairs: Vec<(String, String)>) -> Labels {
+    fn sorted(mut pairs: Vec<(Arc<str>, Arc<str>)>) -> Labels {
         pairs.reverse();
         pairs.sort_by(|a, b| a.0.cmp(&b.0));
         pairs.dedup_by(|a, b| a.0 == b.0);
-        Labels(pairs)
+        Labels(pairs.into_boxed_slice())
     }
 }
 
@@ -139,7 +139,7 @@ impl<'de> Deserialize<'de> for Labels {
             fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Labels, M::Error> {
                 let mut out = Vec::with_capacity(map.size_hint().unwrap_or(4));
                 while let Some((name, text)) = map.next_entry::<RawText<'de>, RawText<'de>>()? {
-                    out.push((clean_owned(name.0), clean_owned(text.0)));
+                    out.push((intern(&clean(&name.0)), intern(&clean(&text.0))));
                 }
                 Ok(Labels::sorted(out))
             }
@@ -259,14 +259,17 @@ pub fn decode_vector_capped(
     let result = match data {
         Data::Vector(samples) => {
             warnings = limit_warning(&samples, warnings);
-            samples
+            let mut kept: Vec<Sample> = samples
                 .kept
                 .into_iter()
                 .map(|s| Sample {
                     labels: s.metric,
                     value: s.value.1.0,
                 })
-                .collect()
+                .collect();
+            // Kept between refreshes: without the room a growing list left.
+            kept.shrink_to_fit();
+            kept
         }
         Data::Scalar((_, v)) => vec![Sample {
             labels: Labels::default(),
@@ -299,7 +302,7 @@ pub fn decode_matrix_capped(
         return Err(SourceError::Failed("expected a range of values".into()));
     };
     let warnings = limit_warning(&series, warnings);
-    let result = series
+    let mut result: Vec<Series> = series
         .kept
         .into_iter()
         .map(|s| Series {
@@ -307,6 +310,7 @@ pub fn decode_matrix_capped(
             values: s.values.into_iter().map(|(t, v)| (t, v.0)).collect(),
         })
         .collect();
+    result.shrink_to_fit();
     Ok(Answered { result, warnings })
 }
 
