@@ -14,6 +14,12 @@ pub fn bound_arenas() {
     // called before any other thread exists.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 2);
+        // A fixed threshold: glibc's own rises to the largest block freed,
+        // so after the first answer body of a megabyte or two every later
+        // one came from the arenas and left holes there. Blocks of 128 KiB
+        // and more (bodies, the lists of an answer) are mapped on their own
+        // and handed back the moment they are freed.
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
     }
 }
 

@@ -182,7 +182,7 @@ fn spawn_input(tx: mpsc::UnboundedSender<Msg>, stop: mpsc::UnboundedSender<Stop>
 fn spawn_clock(tx: mpsc::UnboundedSender<Msg>) {
     tokio::spawn(async move {
         for second in 1u64.. {
-            if second % 60 == 0 {
+            if second % 10 == 0 {
                 crate::sources::intern::prune();
                 crate::heap::trim();
             }

@@ -13,8 +13,8 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 
 use super::SourceError;
 use super::clean::{RawText, clean, clean_owned};
-use super::intern::intern;
 use super::http::{HttpClient, snippet};
+use super::intern::intern;
 use crate::config::limits::{Capped, DEFAULT_MAX_SERIES, read_capped};
 
 /// One series at one instant.
