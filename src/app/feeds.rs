@@ -63,7 +63,15 @@ impl Received {
                 panel.warnings = update.warnings;
             }
             // The last good data stays; the error is shown beside its age.
-            Err(err) => panel.error = Some(err.to_string()),
+            // The same error again (a source down for a while) changes
+            // nothing on screen.
+            Err(err) => {
+                let text = err.to_string();
+                if panel.error.as_ref() == Some(&text) {
+                    return false;
+                }
+                panel.error = Some(text);
+            }
         }
         true
     }
@@ -233,7 +241,7 @@ mod tests {
     }
 
     #[test]
-    fn the_same_reading_again_moves_only_its_age() {
+    fn the_same_reading_or_error_again_moves_only_its_age() {
         let mut r = Received::default();
         let reading = || {
             Reading::Alerts(AlertsReading {
@@ -248,6 +256,14 @@ mod tests {
         warned.warnings = vec!["partial response".into()];
         assert!(r.store(warned), "the same data with a new warning");
         assert!(r.store(update("am-1", 7, Err(SourceError::Timeout(5)))));
+        assert!(
+            !r.store(update("am-1", 7, Err(SourceError::Timeout(5)))),
+            "the same error again"
+        );
+        assert!(
+            r.store(update("am-1", 7, Err(SourceError::Timeout(10)))),
+            "another error"
+        );
         assert!(
             r.store(update("am-1", 8, Ok(reading()))),
             "the same data after an error clears the error"

@@ -373,10 +373,10 @@ pub fn table(
     let kept = fit(spec.columns, inner.width);
     let widths_on_screen = Fit::new(spec.columns, &kept, inner.width);
     let rows = view.rows.iter().skip(offset).take(visible).map(|row| {
-        let all = cells(row.index, &widths_on_screen);
+        let mut all = cells(row.index, &widths_on_screen);
         Row::new(
             kept.iter()
-                .map(|&i| all.get(i).cloned().unwrap_or_default())
+                .map(|&i| all.get_mut(i).map(std::mem::take).unwrap_or_default())
                 .collect::<Vec<_>>(),
         )
     });
