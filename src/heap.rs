@@ -4,7 +4,7 @@
 //! the runtime's workers every second, so without a bound its resident set
 //! creeps up by fragmentation (bench/whole.sh measured 30 MB growing to
 //! 61 MB over ten minutes at 1,000 services). Two arenas serve two workers,
-//! and a trim a minute hands back to the system what is free.
+//! and a trim every 10 s hands back to the system what is free.
 //! Other platforms' allocators are left as they are.
 
 /// Bounds the arenas; before the runtime starts its threads.

@@ -2,7 +2,7 @@
 //! 10,000 services each of some thirty kept answers names every service:
 //! one shared string a name instead of a `String` a sample (heaptrack put
 //! the label strings at 57 MB of a 150 MB peak before this). A string no
-//! answer holds any more is let go by `prune`, once a minute, so names that
+//! answer holds any more is let go by `prune`, every 10 s, so names that
 //! come and go (pods, instances) do not pile up.
 
 use std::collections::HashSet;
