@@ -179,16 +179,21 @@ async fn a_dead_server_is_unreachable_with_its_reason() {
     );
 }
 
+/// The Prometheus API client alone, without the health feed's queries.
+fn api(url: &str) -> opsdeck::sources::prometheus::PrometheusApi {
+    opsdeck::sources::prometheus::PrometheusApi {
+        http: opsdeck::sources::http::HttpClient::new(Endpoint::plain(
+            "fake",
+            reqwest::Url::parse(url).unwrap(),
+        ))
+        .unwrap(),
+    }
+}
+
 #[tokio::test]
 async fn a_connection_closed_before_any_answer_is_asked_again_and_then_said() {
     let (url, fault) = fake();
-    let api = opsdeck::sources::prometheus::PrometheusApi {
-        http: opsdeck::sources::http::HttpClient::new(Endpoint::plain(
-            "fake",
-            reqwest::Url::parse(&url).unwrap(),
-        ))
-        .unwrap(),
-    };
+    let api = api(&url);
     *fault.lock().unwrap() = Fault::HangUpOnce;
     let answer = api
         .query("up", Utc::now())
@@ -215,13 +220,7 @@ async fn a_connection_closed_before_any_answer_is_asked_again_and_then_said() {
 #[tokio::test]
 async fn a_passing_503_is_retried_after_a_backoff_and_never_seen() {
     let (url, fault) = fake();
-    let api = opsdeck::sources::prometheus::PrometheusApi {
-        http: opsdeck::sources::http::HttpClient::new(Endpoint::plain(
-            "fake",
-            reqwest::Url::parse(&url).unwrap(),
-        ))
-        .unwrap(),
-    };
+    let api = api(&url);
     *fault.lock().unwrap() = Fault::Unavailable503Once;
     let started = std::time::Instant::now();
     let answer = api
