@@ -15,10 +15,12 @@ use opsdeck::sources::{
 };
 use tokio::sync::{mpsc, watch};
 
-/// Counts calls per feed; its backups never answer.
+/// Counts calls per feed; its health takes `health_takes` to answer, its
+/// backups never answer.
 #[derive(Default)]
 struct Counting {
     calls: Mutex<HashMap<Feed, u32>>,
+    health_takes: StdDuration,
 }
 
 impl Counting {
@@ -34,6 +36,7 @@ impl MetricsSource for Counting {
     }
     async fn health(&self, _: DateTime<Utc>) -> Fetch<HealthReading> {
         self.hit(Feed::Health);
+        tokio::time::sleep(self.health_takes).await;
         Ok(Fetched::clean(HealthReading::default()))
     }
     async fn deployments(&self, _: DateTime<Utc>) -> Fetch<Vec<Deployment>> {
@@ -78,8 +81,9 @@ async fn feeds_on_screen_poll_fast_the_rest_slowly_and_a_stall_holds_up_nothing(
     // Off screen, and the history always: at t = 0, 15 and 30 s.
     assert_eq!(calls[&Feed::Deployments], 3, "{calls:?}");
     assert_eq!(calls[&Feed::History], 3, "{calls:?}");
-    // The stalled feed is abandoned after 5 s and tried again a second later.
-    assert_eq!(calls[&Feed::Backups], 6, "{calls:?}");
+    // The stalled feed is abandoned after 5 s and, due since 1 s, asked
+    // again at once: at t = 0, 5, …, 30 s.
+    assert_eq!(calls[&Feed::Backups], 7, "{calls:?}");
     let mut timeouts = 0;
     while let Ok(update) = rx.try_recv() {
         if update.feed == Feed::Backups {
@@ -87,7 +91,27 @@ async fn feeds_on_screen_poll_fast_the_rest_slowly_and_a_stall_holds_up_nothing(
             timeouts += 1;
         }
     }
-    assert_eq!(timeouts, 5, "each abandoned fetch is reported");
+    assert_eq!(timeouts, 6, "each abandoned fetch is reported");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_answer_does_not_stretch_the_refresh() {
+    let source = Arc::new(Counting {
+        health_takes: StdDuration::from_millis(600),
+        ..Counting::default()
+    });
+    let (_screen, on_screen) = watch::channel(FeedSet::of(&[Feed::Health]));
+    let (tx, mut rx) = mpsc::unbounded_channel::<FeedUpdate>();
+    poller::spawn(Source::Metrics(source.clone()), plan(), on_screen, tx);
+    tokio::time::sleep(StdDuration::from_millis(10_700)).await;
+    // Asked at t = 0, 1, …, 10 s and answered 0.6 s after each, not asked
+    // 1 s after each answer (0, 1.6, 3.2, … : 7 asks).
+    assert_eq!(source.calls.lock().unwrap()[&Feed::Health], 11);
+    let mut answered = 0;
+    while let Ok(update) = rx.try_recv() {
+        answered += usize::from(update.feed == Feed::Health && update.result.is_ok());
+    }
+    assert_eq!(answered, 11, "one answer per ask");
 }
 
 #[tokio::test(start_paused = true)]

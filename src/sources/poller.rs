@@ -108,14 +108,18 @@ async fn poll_feed<M>(
         let wait = match last {
             Some(at) if at.elapsed() < due => due - at.elapsed(),
             _ => {
-                last = Some(Instant::now());
+                let started = Instant::now();
+                last = Some(started);
                 if tx
                     .send(M::from(fetch(&source, feed, &plan, Utc::now()).await))
                     .is_err()
                 {
                     return;
                 }
-                due
+                // Due an interval after this ask went out, not after it was
+                // answered: a server that takes 0.6 s does not stretch a 1 s
+                // refresh to 1.6 s. One ask per feed is out at a time.
+                due.saturating_sub(started.elapsed())
             }
         };
         // Wake when due, or at once when the tab changes (the feed may have
