@@ -241,7 +241,7 @@ mod tests {
     }
 
     #[test]
-    fn the_same_reading_or_error_again_moves_only_its_age() {
+    fn the_same_reading_again_moves_only_its_age_and_the_same_error_is_not_redrawn() {
         let mut r = Received::default();
         let reading = || {
             Reading::Alerts(AlertsReading {

@@ -22,15 +22,18 @@ pub fn intern(text: &str) -> Arc<str> {
     new
 }
 
-/// Lets go of every string only this table still holds; how many are left.
-pub fn prune() -> usize {
+/// Lets go of every string only this table still holds, and of the table's
+/// spare room once it is mostly empty (not every time: names that come and
+/// go would make it shrink and grow back every 10 s).
+pub fn prune() {
     let mut held = HELD.lock().unwrap_or_else(PoisonError::into_inner);
     let Some(held) = held.as_mut() else {
-        return 0;
+        return;
     };
     held.retain(|s| Arc::strong_count(s) > 1);
-    held.shrink_to_fit();
-    held.len()
+    if held.capacity() > 4 * held.len().max(64) {
+        held.shrink_to_fit();
+    }
 }
 
 #[cfg(test)]

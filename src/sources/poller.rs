@@ -34,8 +34,9 @@ impl Default for PollPlan {
 }
 
 impl PollPlan {
-    /// The configured refresh; a fetch may take as long as its slowest
-    /// endpoint's timeout three times (two retries) and their backoff.
+    /// The configured refresh; a fetch may take twice its slowest
+    /// endpoint's timeout and a second more (room for the retries of what
+    /// may pass and their 0.8 s of backoff).
     pub fn for_config(config: &crate::config::file::Config) -> PollPlan {
         let slowest = config
             .prometheus
@@ -105,21 +106,26 @@ async fn poll_feed<M>(
     loop {
         let visible = *on_screen.borrow_and_update();
         let due = every(feed, visible, &plan);
-        let wait = match last {
-            Some(at) if at.elapsed() < due => due - at.elapsed(),
+        let wait = match last.map(|at| at.elapsed()) {
+            Some(since) if since < due => due - since,
             _ => {
                 let started = Instant::now();
                 last = Some(started);
-                if tx
-                    .send(M::from(fetch(&source, feed, &plan, Utc::now()).await))
-                    .is_err()
-                {
+                let update = fetch(&source, feed, &plan, Utc::now()).await;
+                // Due an interval after an answered ask went out, not after
+                // its answer came: a server that takes 0.6 s does not stretch
+                // a 1 s refresh to 1.6 s. A failed ask waits a whole interval
+                // after it gave up, so a stalled server is not asked again at
+                // once. One ask per feed is out at a time.
+                let wait = if update.result.is_ok() {
+                    due.saturating_sub(started.elapsed())
+                } else {
+                    due
+                };
+                if tx.send(M::from(update)).is_err() {
                     return;
                 }
-                // Due an interval after this ask went out, not after it was
-                // answered: a server that takes 0.6 s does not stretch a 1 s
-                // refresh to 1.6 s. One ask per feed is out at a time.
-                due.saturating_sub(started.elapsed())
+                wait
             }
         };
         // Wake when due, or at once when the tab changes (the feed may have
