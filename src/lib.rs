@@ -9,7 +9,6 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod domain;
-pub mod heap;
 pub mod run;
 pub mod sources;
 pub mod status;

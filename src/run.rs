@@ -184,7 +184,6 @@ fn spawn_clock(tx: mpsc::UnboundedSender<Msg>) {
         for second in 1u64.. {
             if second % 10 == 0 {
                 crate::sources::intern::prune();
-                crate::heap::trim();
             }
             let now = Utc::now();
             let to_next = 1_000 - now.timestamp_subsec_millis().min(999) as u64;
