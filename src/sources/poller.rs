@@ -109,23 +109,21 @@ async fn poll_feed<M>(
         let wait = match last.map(|at| at.elapsed()) {
             Some(since) if since < due => due - since,
             _ => {
-                let started = Instant::now();
-                last = Some(started);
+                let mut from = Instant::now();
                 let update = fetch(&source, feed, &plan, Utc::now()).await;
-                // Due an interval after an answered ask went out, not after
-                // its answer came: a server that takes 0.6 s does not stretch
-                // a 1 s refresh to 1.6 s. A failed ask waits a whole interval
-                // after it gave up, so a stalled server is not asked again at
+                // An answered ask is due again an interval after it went out,
+                // not after its answer came: a server that takes 0.6 s does
+                // not stretch a 1 s refresh to 1.6 s. A failed one counts from
+                // when it gave up, so a stalled server is not asked again at
                 // once. One ask per feed is out at a time.
-                let wait = if update.result.is_ok() {
-                    due.saturating_sub(started.elapsed())
-                } else {
-                    due
-                };
+                if update.result.is_err() {
+                    from = Instant::now();
+                }
+                last = Some(from);
                 if tx.send(M::from(update)).is_err() {
                     return;
                 }
-                wait
+                due.saturating_sub(from.elapsed())
             }
         };
         // Wake when due, or at once when the tab changes (the feed may have
