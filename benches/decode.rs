@@ -241,7 +241,7 @@ fn alertmanager(c: &mut Criterion) {
                 silences(if count == 0 { 0 } else { 20 }),
             ),
         ]));
-        let source = AlertmanagerSource::new(endpoint(addr), "service").unwrap();
+        let source = AlertmanagerSource::new(endpoint(addr), &["service".to_string()]).unwrap();
         let check = rt.block_on(source.alerts(now)).unwrap();
         // Past the alert cap (`[limits] max_alerts`) every alert is decoded
         // and the first 5,000 kept, with a warning that says so.

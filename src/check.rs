@@ -8,10 +8,13 @@ use futures::future::join_all;
 
 use crate::config::Problem;
 use crate::config::file::Config;
-use crate::sources::clean::clean;
+use crate::sli::identity;
+use crate::sli::queries::disagreements;
 use crate::sources::metrics::PrometheusSource;
+use crate::sources::metrics::plan::Plan;
 use crate::sources::scrape::ScrapeSource;
 use crate::sources::{AlertSource, MetricsSource, alertmanager::AlertmanagerSource};
+use crate::text::clean;
 
 pub struct Report {
     pub text: String,
@@ -32,18 +35,34 @@ async fn check_prometheus(
     out: &mut Vec<String>,
 ) -> usize {
     let now = Utc::now();
-    let queries: Vec<(&str, &str)> = source.queries().all().collect();
+    let mut warnings = Vec::new();
+    let plan = source.detect(now, &mut warnings).await;
+    let queries: Vec<(&str, &str)> = plan.queries.all().collect();
     let answers = join_all(queries.iter().map(|(_, q)| source.api().query(q, now))).await;
     let mut problems = 0;
-    let mut empty = 0;
+    let mut empty = Vec::new();
     let mut lines = Vec::new();
     let mut errors = std::collections::BTreeSet::new();
+    let mut by_convention: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for ((name, _), answer) in queries.iter().zip(answers) {
         match answer {
-            Ok(a) if a.result.is_empty() => empty += 1,
+            Ok(a) if a.result.is_empty() => empty.push(*name),
             Ok(a) => {
                 for warning in a.warnings {
                     lines.push(format!("  ! {}: warning: {warning}", origin(config, name)));
+                }
+                if *name == "requests" {
+                    for s in &a.result {
+                        let branch = s.label(identity::BRANCH).unwrap_or("queries");
+                        if let Some((service, _)) =
+                            identity::resolve(|l| s.label(l), &plan.set.labels)
+                        {
+                            by_convention
+                                .entry(branch.to_string())
+                                .or_default()
+                                .push(service.to_string());
+                        }
+                    }
                 }
             }
             Err(e) => {
@@ -61,14 +80,63 @@ async fn check_prometheus(
             errors.into_iter().next().unwrap_or_default()
         )];
         problems = 1;
+    } else {
+        lines.extend(conventions(&plan, &by_convention, &config.conventions));
+    }
+    for (name, line, message) in disagreements(&plan.set, &config.queries) {
+        problems += 1;
+        let file = config
+            .path
+            .as_ref()
+            .map_or(String::new(), |p| format!("{}: ", p.display()));
+        lines.push(format!("  ✖ {file}line {line}: queries.{name} {message}"));
     }
     out.extend(lines);
     let ran = queries.len();
     out.push(format!(
-        "  {} {ran} queries ran, {failed} failed, {empty} returned no series",
-        if failed == 0 { "✔" } else { "✖" }
+        "  {} {ran} queries ran, {failed} failed, {} returned no series{}",
+        if failed == 0 { "✔" } else { "✖" },
+        empty.len(),
+        if empty.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", empty.join(", "))
+        }
     ));
     problems
+}
+
+/// The conventions detected and the services each names, and the SLI in
+/// force, as report lines.
+fn conventions(
+    plan: &Plan,
+    services: &std::collections::BTreeMap<String, Vec<String>>,
+    catalogue: &[crate::sli::Convention],
+) -> Vec<String> {
+    let mut lines = vec![format!("  · {}", plan.looked_for(catalogue))];
+    for b in &plan.set.branches {
+        let named = services.get(&b.id).map_or(&[][..], |v| &v[..]);
+        let list = if named.is_empty() {
+            "no services".to_string()
+        } else {
+            let shown: Vec<&str> = named.iter().take(10).map(String::as_str).collect();
+            let more = named.len().saturating_sub(shown.len());
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            format!("{}{more}", shown.join(", "))
+        };
+        lines.push(
+            clean(&format!(
+                "  · SLI {} ({}): {list}",
+                b.id, b.convention.title
+            ))
+            .into_owned(),
+        );
+    }
+    lines
 }
 
 /// One source's answer as report lines: what it said, or each warning and
@@ -120,7 +188,7 @@ pub async fn run(config: &Config, problems: Vec<Problem>) -> Report {
             ))
             .into_owned(),
         );
-        let result = match AlertmanagerSource::new(endpoint.clone(), &config.service_label) {
+        let result = match AlertmanagerSource::new(endpoint.clone(), &config.service_labels) {
             Ok(source) => source
                 .alerts(Utc::now())
                 .await

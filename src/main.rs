@@ -177,7 +177,7 @@ fn dashboard(global: &GlobalArgs, estate: Estate) -> ExitCode {
             limits = config.limits;
             actions.output_lines_kept = limits.action_output_lines;
             actions.runners = runners;
-            actions.common = common_parameters(&config.service_label);
+            actions.common = common_parameters(&config.service_labels[0]);
             (settings, sources, PollPlan::for_config(&config))
         }
     };

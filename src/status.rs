@@ -207,6 +207,8 @@ mod tests {
             error_ratios: Default::default(),
             traffic_history: vec![],
             latency_history: vec![],
+            via: crate::domain::Via::Simulated,
+            objective: None,
         }
     }
 
@@ -218,6 +220,7 @@ mod tests {
             result: Ok(Reading::Health(HealthReading {
                 services: std::sync::Arc::new(vec![service(availability)]),
                 hosts: vec![],
+                looked_for: String::new(),
             })),
             warnings: vec![],
         }

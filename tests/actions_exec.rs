@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::Duration;
+use opsdeck::actions::MASK;
 use opsdeck::actions::exec::ExecRunner;
-use opsdeck::actions::spec::MASK;
 use opsdeck::actions::{ActionOutcome, ActionRequest, ActionRunner, Backend, SecretStore};
 use opsdeck::config::file::Secret;
 use tokio::sync::{mpsc, oneshot};

@@ -10,8 +10,8 @@ use std::sync::mpsc;
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::Duration;
+use opsdeck::actions::MASK;
 use opsdeck::actions::http::HttpRunner;
-use opsdeck::actions::spec::MASK;
 use opsdeck::actions::{ActionOutcome, ActionRequest, ActionRunner, Backend, SecretStore};
 use opsdeck::config::file::Secret;
 use serde_json::{Value, json};

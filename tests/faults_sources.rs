@@ -358,7 +358,7 @@ async fn prometheus_error_envelopes_from_a_real_server_are_shown_in_its_words() 
     let source = prometheus_source(&prometheus.url(), &config);
     let api = source.api();
     let parse = api
-        .query(source.queries().get("saturation"), Utc::now())
+        .query(source.plan().queries.get("saturation"), Utc::now())
         .await
         .unwrap_err()
         .to_string();
@@ -368,7 +368,7 @@ async fn prometheus_error_envelopes_from_a_real_server_are_shown_in_its_words() 
         "{parse}"
     );
     let execution = api
-        .query(source.queries().get("host_cpu"), Utc::now())
+        .query(source.plan().queries.get("host_cpu"), Utc::now())
         .await
         .unwrap_err()
         .to_string();
@@ -432,7 +432,7 @@ async fn alertmanager_reading(source: &AlertmanagerSource) -> Result<String, Sou
 }
 
 fn alertmanager_source(url: &str) -> AlertmanagerSource {
-    AlertmanagerSource::new(endpoint(url), "service").unwrap()
+    AlertmanagerSource::new(endpoint(url), &["service".to_string()]).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -266,8 +266,11 @@ async fn prometheus_and_alertmanager_read_a_real_estate() {
         "deploy freeze",
         chrono::Duration::hours(1),
     ));
-    let am =
-        AlertmanagerSource::new(endpoint("alertmanager", &alertmanager.url()), "service").unwrap();
+    let am = AlertmanagerSource::new(
+        endpoint("alertmanager", &alertmanager.url()),
+        &["service".to_string()],
+    )
+    .unwrap();
     let reading = wait_until("the silence applied", StdDuration::from_secs(20), || {
         let reading = futures_block(am.alerts(Utc::now()))
             .expect("Alertmanager answers")
@@ -353,7 +356,8 @@ async fn an_ha_pair_of_alertmanagers_is_counted_once() {
     for (i, am) in pair.iter().enumerate() {
         am.wait_for_alerts("DiskFull", |a| a.as_array().is_some_and(|x| !x.is_empty()));
         let name = format!("am-{i}");
-        let source = AlertmanagerSource::new(endpoint(&name, &am.url()), "service").unwrap();
+        let source =
+            AlertmanagerSource::new(endpoint(&name, &am.url()), &["service".to_string()]).unwrap();
         let fetched = source.alerts(Utc::now()).await.unwrap();
         received.store(FeedUpdate {
             source: name,

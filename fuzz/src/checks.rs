@@ -18,12 +18,12 @@ use opsdeck::config::keymap::Keymap;
 use opsdeck::config::theme::Theme;
 use opsdeck::domain::Alert;
 use opsdeck::sources::alertmanager::{AlertmanagerSource, decode_silences};
-use opsdeck::sources::clean::{MAX_CHARS, clean, clean_owned};
 use opsdeck::sources::prometheus::{
     Answered, Labels, Sample, Series, decode_matrix, decode_vector,
 };
 use opsdeck::sources::scrape;
 use opsdeck::sources::{Fetched, SourceError};
+use opsdeck::text::{MAX_CHARS, clean, clean_owned};
 use serde_json::Value;
 
 /// A target's check of one input: it panics when a property fails.
@@ -48,7 +48,7 @@ const LONGEST_ESCAPE: usize = 9;
 pub const MAX_CLEANED_CHARS: usize = MAX_CHARS * LONGEST_ESCAPE + 1;
 
 /// The characters no text from a server may carry into the program: a copy
-/// of `is_unsafe` in src/sources/clean.rs, kept apart on purpose so that a
+/// of `is_unsafe` in src/text.rs, kept apart on purpose so that a
 /// character dropped from that list by mistake is caught here.
 pub fn is_unsafe(c: char) -> bool {
     matches!(c,
@@ -524,7 +524,7 @@ fn alertmanager() -> &'static AlertmanagerSource {
     static SOURCE: OnceLock<AlertmanagerSource> = OnceLock::new();
     SOURCE.get_or_init(|| {
         let endpoint = Endpoint::plain("am", "http://127.0.0.1:9".parse().expect("a URL"));
-        AlertmanagerSource::new(endpoint, "service").expect("a client")
+        AlertmanagerSource::new(endpoint, &["service".to_string()]).expect("a client")
     })
 }
 
@@ -686,7 +686,15 @@ fn check_config(text: &str) {
         assert!(ratio > 0.0 && ratio < 1.0, "{what} = {ratio}");
     }
     for name in config.queries.keys() {
-        assert!(opsdeck::sources::queries::NAMES.contains(&name.as_str()));
+        assert!(opsdeck::sli::queries::is_name(name), "{name}");
+    }
+    // The labels that name a service are label names, and at least one.
+    assert!(!config.service_labels.is_empty());
+    for l in &config.service_labels {
+        assert!(
+            opsdeck::sli::catalogue::check_label("service_labels", l).is_ok(),
+            "{l}"
+        );
     }
     check_actions(&config);
 }

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 pub use self::files::{GENERATIONS, Rotation, drills, generation, loose_permissions, open_private};
 use super::ActionRequest;
-use super::spec::SecretStore;
+use super::SecretStore;
 use crate::config::limits::DEFAULT_AUDIT_MAX_BYTES;
 
 /// Which step of an action a line records.

@@ -18,10 +18,10 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::spec::SecretStore;
+use super::SecretStore;
 use super::template::{Rendered, render, render_argv};
 use super::{ActionOutcome, ActionRequest, ActionRunner, Backend};
-use crate::sources::clean::clean;
+use crate::text::clean;
 
 /// How long a stopped group has between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_secs(2);

@@ -12,11 +12,11 @@ use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::{Method, Response};
 use tokio::sync::{mpsc, oneshot};
 
+use super::SecretStore;
 use super::exec::OutputLines;
-use super::spec::SecretStore;
 use super::template::{Rendered, RenderedJson, render, render_json, render_url};
 use super::{ActionOutcome, ActionRequest, ActionRunner, Backend};
-use crate::sources::clean::clean;
+use crate::text::clean;
 
 /// The most of a response body read; the rest is not waited for.
 pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -4,7 +4,9 @@
 //! action per target, confirmation) at its one dispatch point, and nothing
 //! here touches the app's state.
 //!
-//! - `spec`: what the configuration declares (`[[actions]]`, `[secrets]`).
+//! - `ActionSpec`, `SecretStore` and the rest of what the configuration
+//!   declares (`[[actions]]`, `[secrets]`) live in `config::actions` and are
+//!   re-exported here.
 //! - `template`: `{field}` and `{secret.NAME}` filled in as data, never
 //!   interpreted; secrets masked in everything shown or logged.
 //! - `exec`, `http`, `silence`: the runners; `audit`: the JSON-lines log.
@@ -20,10 +22,11 @@ pub mod audit;
 pub mod exec;
 pub mod http;
 pub mod silence;
-pub mod spec;
 pub mod template;
 
-pub use spec::{ActionSpec, Backend, Confirm, Scope, SecretStore, SilenceOp};
+pub use crate::config::actions::{
+    ActionSpec, Backend, Confirm, MASK, Scope, SecretStore, SilenceOp,
+};
 
 /// One action about to run: its spec and the values of the selected row
 /// (and the configuration) its templates are filled from.

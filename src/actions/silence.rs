@@ -18,7 +18,7 @@ use super::http::{MAX_BODY_BYTES, bounded, innermost, install_crypto};
 use super::template::check_value;
 use super::{ActionOutcome, ActionRequest, ActionRunner, Backend, SilenceOp};
 use crate::config::file::{Auth, Endpoint};
-use crate::sources::clean::clean;
+use crate::text::clean;
 
 const ACKNOWLEDGE_COMMENT: &str = "acknowledged in opsdeck";
 const MAINTENANCE_COMMENT: &str = "maintenance window (opsdeck)";

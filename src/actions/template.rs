@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 
-use super::spec::{MASK, SecretStore};
+use super::{MASK, SecretStore};
 
 /// A template filled in: `clear` to run, `masked` to show and log.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -73,7 +73,10 @@ impl App {
             );
             return true;
         };
-        row.parameters.extend(self.actions.common.clone());
+        // The row's own values win (an alert's service label).
+        for (k, v) in &self.actions.common {
+            row.parameters.entry(k.clone()).or_insert_with(|| v.clone());
+        }
         row.parameters
             .insert("environment".into(), row.environment.clone());
         let named: Vec<_> = self
@@ -181,6 +184,11 @@ impl App {
                 let mut parameters = params(&[("alertname", &i.name)]);
                 if let Some(s) = &service {
                     parameters.insert("service".into(), s.clone());
+                    // Silenced on the label that named it, which may not
+                    // be the first of the configured list.
+                    if !i.service_label.is_empty() {
+                        parameters.insert("service_label".into(), i.service_label.clone());
+                    }
                 }
                 Row {
                     scope: Scope::Incident,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Alert, AlertsReading, HealthReading, Silence};
+use crate::domain::{Alert, AlertsReading, HealthReading, ServiceHealth, Silence};
 use crate::sources::{Feed, FeedUpdate, Reading};
 
 /// The last good data of one feed, when it came, and what went wrong since.
@@ -149,6 +149,12 @@ pub fn health(parts: Vec<&HealthReading>) -> HealthReading {
         return one.clone();
     }
     HealthReading {
+        looked_for: parts
+            .iter()
+            .map(|h| h.looked_for.as_str())
+            .find(|t| !t.is_empty())
+            .unwrap_or_default()
+            .to_string(),
         services: std::sync::Arc::new(
             parts
                 .iter()
@@ -157,6 +163,47 @@ pub fn health(parts: Vec<&HealthReading>) -> HealthReading {
         ),
         hosts: parts.iter().flat_map(|h| h.hosts.iter().cloned()).collect(),
     }
+}
+
+/// A service exists when any feed names it: the services that only
+/// deployments or alerts name join the health reading, with no figures
+/// and what they are known from.
+/// Whether any joined.
+pub fn name_services(e: &mut super::Estate) -> bool {
+    let Some(health) = e.health.data.as_mut() else {
+        return false;
+    };
+    let known: std::collections::HashSet<&str> =
+        health.services.iter().map(|s| s.name.as_str()).collect();
+    let deployed = e
+        .deployments
+        .data
+        .iter()
+        .flatten()
+        .map(|d| (d.service.as_str(), "deployments"));
+    let alerted = e
+        .incidents
+        .iter()
+        .filter(|i| i.service != "—" && i.service_label != "instance")
+        .map(|i| (i.service.as_str(), "alerts"));
+    let mut missing: Vec<(&str, &'static str)> = deployed
+        .chain(alerted)
+        .filter(|(name, _)| !name.is_empty() && !known.contains(name))
+        .collect();
+    if missing.is_empty() {
+        return false;
+    }
+    missing.sort_unstable();
+    missing.dedup_by(|a, b| a.0 == b.0);
+    let mut services: Vec<ServiceHealth> = health.services.as_ref().clone();
+    services.extend(
+        missing
+            .into_iter()
+            .map(|(name, feed)| ServiceHealth::unknown(name, feed)),
+    );
+    services.sort_by(|a, b| a.name.cmp(&b.name));
+    health.services = std::sync::Arc::new(services);
+    true
 }
 
 /// Alerts with the same fingerprint are one alert, reported by several
@@ -200,6 +247,7 @@ mod tests {
         Alert {
             name: "HighErrorRate".into(),
             service: "checkout".into(),
+            service_label: "service".into(),
             severity: Severity::Critical,
             summary: String::new(),
             runbook: None,

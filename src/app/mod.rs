@@ -220,9 +220,18 @@ impl Default for Settings {
 impl Settings {
     /// The settings of a live estate described by `config`.
     pub fn from_config(config: &crate::config::file::Config, read_only: bool) -> Settings {
-        let window = crate::sources::queries::window(config.objectives.slo_window);
-        let queries =
-            crate::sources::queries::Queries::new(&config.service_label, &window, &config.queries);
+        // The queries derived from the SLI follow what the server has
+        // (its health reading says); only the others, and overrides, are
+        // shown as text.
+        let window = crate::sli::queries::window(config.objectives.slo_window);
+        let set = crate::sli::SliSet::build(
+            &config.conventions,
+            &config.sli,
+            &config.service_slis,
+            &[],
+            &config.service_labels,
+        );
+        let queries = crate::sli::queries::Queries::new(&set, &window, &config.queries);
         Settings {
             demo: false,
             read_only,
@@ -237,7 +246,11 @@ impl Settings {
                 .iter()
                 .filter_map(|(name, s)| Some((name.clone(), s.runbook.clone()?)))
                 .collect(),
-            queries: queries.all().map(|(n, q)| (n, q.to_string())).collect(),
+            queries: queries
+                .all()
+                .filter(|(n, _)| !crate::sli::derive::NAMES.contains(n) || queries.is_overridden(n))
+                .map(|(n, q)| (n, q.to_string()))
+                .collect(),
         }
     }
 }
@@ -480,6 +493,12 @@ impl App {
                     incident.runbook = self.settings.runbooks.get(&incident.service).cloned();
                 }
             }
+        }
+        if matches!(feed, Feed::Health | Feed::Deployments | Feed::Alerts)
+            && feeds::name_services(&mut self.estate)
+            && feed != Feed::Health
+        {
+            self.stale = self.stale.feed(Feed::Health);
         }
         true
     }

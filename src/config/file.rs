@@ -76,6 +76,7 @@ pub struct ServiceSpec {
     pub tier: Option<Tier>,
     pub team: Option<String>,
     pub runbook: Option<String>,
+    sli: Option<Spanned<super::sli::SliEntry>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -110,6 +111,8 @@ struct FileSpec {
     #[serde(default)]
     scrape: Vec<EndpointSpec>,
     service_label: Option<String>,
+    service_labels: Option<Vec<String>>,
+    sli: Option<Spanned<super::sli::SliEntry>>,
     refresh: Option<Dur>,
     #[serde(default)]
     services: BTreeMap<String, ServiceSpec>,
@@ -141,7 +144,7 @@ struct EnvironmentSpec {
 /// development, blue for anything else.
 pub fn environment(name: &str, colour: Option<ratatui::style::Color>) -> crate::app::Environment {
     use ratatui::style::Color;
-    let name = crate::sources::clean::clean(name.trim()).into_owned();
+    let name = crate::text::clean(name.trim()).into_owned();
     let lower = name.to_lowercase();
     let guessed = if lower.starts_with("prod") || lower == "live" {
         Color::Red
@@ -267,7 +270,14 @@ pub struct Config {
     pub prometheus: Vec<Endpoint>,
     pub alertmanager: Vec<Endpoint>,
     pub scrape: Vec<Endpoint>,
-    pub service_label: String,
+    /// The labels that name a service, most specific first.
+    pub service_labels: Vec<String>,
+    /// The SLI of every service (`[sli]`)…
+    pub sli: crate::sli::SliSpec,
+    /// …and of the services that declare their own.
+    pub service_slis: Vec<(String, crate::sli::SliSpec)>,
+    /// The catalogue of conventions: shipped, and the user's own.
+    pub conventions: std::sync::Arc<Vec<crate::sli::Convention>>,
     pub refresh: Duration,
     pub services: BTreeMap<String, ServiceMeta>,
     pub objectives: Objectives,
@@ -275,8 +285,8 @@ pub struct Config {
     /// Query overrides by name, with the line they were written on.
     pub queries: BTreeMap<String, (String, usize)>,
     /// Declared actions, then the built-in ones not replaced.
-    pub actions: Vec<crate::actions::ActionSpec>,
-    pub secrets: crate::actions::SecretStore,
+    pub actions: Vec<super::actions::ActionSpec>,
+    pub secrets: super::actions::SecretStore,
     pub limits: Limits,
     /// The estate's name and colour in the header.
     pub environment: Option<crate::app::Environment>,
@@ -290,7 +300,13 @@ impl Default for Config {
             prometheus: vec![Endpoint::plain("prometheus", url(DEFAULT_PROMETHEUS))],
             alertmanager: vec![Endpoint::plain("alertmanager", url(DEFAULT_ALERTMANAGER))],
             scrape: Vec::new(),
-            service_label: "service".into(),
+            service_labels: crate::sli::DEFAULT_SERVICE_LABELS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            sli: crate::sli::SliSpec::Detect,
+            service_slis: Vec::new(),
+            conventions: std::sync::Arc::new(crate::sli::catalogue::load(None).0),
             refresh: Duration::from_secs(1),
             services: BTreeMap::new(),
             objectives: Objectives::default(),
@@ -335,6 +351,10 @@ pub(super) struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    pub(super) fn line(&self, at: usize) -> usize {
+        line_of(self.text, at)
+    }
+
     pub(super) fn problem(&mut self, line: Option<usize>, field: &str, message: impl fmt::Display) {
         let at = line.map(|l| format!("line {l}: ")).unwrap_or_default();
         self.problems.push(Problem {
@@ -396,7 +416,7 @@ impl Reader<'_> {
                     &field,
                     format!(
                         "'{}' is not a URL: {e}",
-                        crate::sources::clean::clean(&mask_userinfo(spec.url.get_ref()))
+                        crate::text::clean(&mask_userinfo(spec.url.get_ref()))
                     ),
                 );
                 return None;
@@ -569,10 +589,11 @@ impl Config {
         let mut queries = BTreeMap::new();
         for (name, query) in &spec.queries {
             let line = line_of(text, query.span().start);
-            if crate::sources::queries::NAMES.contains(&name.as_str()) {
+            if crate::sli::queries::is_name(name) {
                 queries.insert(name.clone(), (query.get_ref().clone(), line));
             } else {
-                let known = crate::sources::queries::NAMES.join(", ");
+                let known: Vec<&str> = crate::sli::queries::names().collect();
+                let known = known.join(", ");
                 reader.problem(
                     Some(line),
                     &format!("queries.{name}"),
@@ -593,7 +614,28 @@ impl Config {
                 reader.endpoints("alertmanager", &spec.alertmanager)
             },
             scrape: reader.endpoints("scrape", &spec.scrape),
-            service_label: spec.service_label.unwrap_or(defaults.service_label),
+            service_labels: super::sli::labels(
+                &mut reader,
+                spec.service_labels.as_ref(),
+                spec.service_label.as_ref(),
+            ),
+            sli: match &spec.sli {
+                Some(entry) => super::sli::read(&mut reader, "sli", entry, &defaults.conventions),
+                None => crate::sli::SliSpec::Detect,
+            },
+            service_slis: spec
+                .services
+                .iter()
+                .filter_map(|(name, s)| {
+                    let entry = s.sli.as_ref()?;
+                    let field = format!("services.{name}.sli");
+                    Some((
+                        name.clone(),
+                        super::sli::read(&mut reader, &field, entry, &defaults.conventions),
+                    ))
+                })
+                .collect(),
+            conventions: defaults.conventions.clone(),
             refresh: match spec.refresh {
                 Some(Dur(d)) if d < MIN_TIMEOUT => {
                     reader.problem(None, "refresh", "under 100ms; using 1s");
@@ -698,8 +740,31 @@ impl Config {
         super::user_config_dir().map(|dir| (dir.join("config.toml"), false))
     }
 
-    /// Loads the configuration from where `locate` says, or the defaults.
+    /// Loads the configuration from where `locate` says, or the defaults,
+    /// and the user's conventions from `conventions/` beside the file (or
+    /// in the user's configuration directory).
     pub fn load(flag: Option<&Path>) -> (Config, Vec<Problem>) {
+        let (mut config, mut problems) = Config::load_file(flag);
+        let dir = match &config.path {
+            Some(path) => path.parent().map(Path::to_path_buf),
+            None => super::user_config_dir(),
+        };
+        problems.extend(config.load_conventions(dir.as_deref()));
+        (config, problems)
+    }
+
+    /// The shipped conventions and the user's own in `dir/conventions/`;
+    /// the SLI declared in the file is checked again against them.
+    pub fn load_conventions(&mut self, dir: Option<&Path>) -> Vec<Problem> {
+        let (catalogue, problems) = crate::sli::catalogue::load(dir);
+        self.conventions = std::sync::Arc::new(catalogue);
+        problems
+            .into_iter()
+            .map(|(file, message)| Problem { file, message })
+            .collect()
+    }
+
+    fn load_file(flag: Option<&Path>) -> (Config, Vec<Problem>) {
         match Config::locate(flag) {
             None => (Config::default(), Vec::new()),
             Some((path, explicit)) => match std::fs::read_to_string(&path) {
@@ -736,7 +801,7 @@ impl Config {
                             file: "command line".into(),
                             message: format!(
                                 "{flag} '{}' is not an http(s) URL",
-                                crate::sources::clean::clean(&mask_userinfo(u))
+                                crate::text::clean(&mask_userinfo(u))
                             ),
                         });
                         None
@@ -782,7 +847,7 @@ mod tests {
             config.alertmanager[0].url.as_str(),
             "http://localhost:9093/"
         );
-        assert_eq!(config.service_label, "service");
+        assert_eq!(config.service_labels[0], "service");
     }
 
     #[test]

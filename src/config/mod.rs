@@ -6,6 +6,7 @@ pub mod actions;
 pub mod file;
 pub mod keymap;
 pub mod limits;
+pub mod sli;
 pub mod theme;
 
 use std::path::{Path, PathBuf};

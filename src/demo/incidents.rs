@@ -296,6 +296,7 @@ pub fn alerts(estate: &DemoEstate, t: i64) -> AlertsReading {
             alerts.push(Alert {
                 name: occ.name.to_string(),
                 service: occ.service.to_string(),
+                service_label: "service".into(),
                 severity: occ.severity,
                 summary: occ.summary.to_string(),
                 runbook: Some(runbook(occ.name)),
@@ -311,6 +312,8 @@ pub fn alerts(estate: &DemoEstate, t: i64) -> AlertsReading {
     alerts.push(Alert {
         name: "HostDiskAlmostFull".into(),
         service: "db-02".into(),
+        // A host's alert: named by its instance, not a service.
+        service_label: "instance".into(),
         severity: Severity::Warning,
         summary: "filesystem /var/lib/postgresql above 90%".into(),
         runbook: Some(runbook("HostDiskAlmostFull")),

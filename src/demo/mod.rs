@@ -209,6 +209,7 @@ impl DemoEstate {
         let t = self.elapsed(now);
         let active = incidents::active(self.seed, t);
         HealthReading {
+            looked_for: String::new(),
             services: std::sync::Arc::new(
                 self.services
                     .iter()

@@ -173,6 +173,8 @@ fn service(i: usize, hot: bool, now: DateTime<Utc>) -> ServiceHealth {
         },
         traffic_history: sparkline(now, rps, 0.2, phase),
         latency_history: sparkline(now, p95, 0.15, phase),
+        via: crate::domain::Via::Simulated,
+        objective: None,
     }
 }
 
@@ -198,6 +200,7 @@ pub fn health(services: usize, now: DateTime<Utc>) -> HealthReading {
         hot[i] = true;
     }
     HealthReading {
+        looked_for: String::new(),
         services: std::sync::Arc::new((0..services).map(|i| service(i, hot[i], now)).collect()),
         hosts: (0..host_count(services)).map(|i| host(i, now)).collect(),
     }
@@ -321,6 +324,7 @@ fn alerts_of(i: usize, n: usize, now: DateTime<Utc>) -> Vec<Alert> {
         .map(|instance| Alert {
             name: name.to_string(),
             service: service.clone(),
+            service_label: "service".into(),
             severity: if n.is_multiple_of(2) {
                 Severity::Critical
             } else {

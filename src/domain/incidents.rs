@@ -11,6 +11,8 @@ use super::{Alert, Severity};
 pub struct Incident {
     pub name: String,
     pub service: String,
+    /// The label that named the service, as its alerts' (`Alert`).
+    pub service_label: String,
     /// The most severe of its alerts.
     pub severity: Severity,
     /// When its earliest alert started.
@@ -69,6 +71,7 @@ fn incident_of(name: &str, service: &str, members: &[&Alert]) -> Incident {
     Incident {
         name: name.to_string(),
         service: service.to_string(),
+        service_label: worst.service_label.clone(),
         severity: worst.severity,
         started: members
             .iter()
@@ -94,6 +97,7 @@ mod tests {
         Alert {
             name: name.into(),
             service: service.into(),
+            service_label: "service".into(),
             severity: sev,
             summary: format!("{name} on {service}"),
             runbook: None,

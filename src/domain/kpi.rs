@@ -294,19 +294,23 @@ fn availability_kpi(i: &Inputs) -> Kpi {
     ) else {
         return spec.unknown("no request counts");
     };
-    let below = availabilities(i).filter(|(_, a)| *a < obj).count();
+    let below = availabilities(i)
+        .filter(|(s, a)| *a < s.objective_or(obj))
+        .count();
     let mut note = format!("worst {} · estate {:.3}%", worst.name, estate * 100.0);
     if below > 1 {
         note.push_str(&format!(" · {below} below"));
     }
+    // Each service against its own objective where its SLO declares one.
     let parts: Vec<Part> = availabilities(i)
         .map(|(s, a)| {
-            let status = slo::availability_status(Some(a), obj);
+            let status = slo::availability_status(Some(a), s.objective_or(obj));
             part(&s.name, Some(a), Unit::Percent(3), status)
         })
         .collect();
     let parts = worst_first(parts, |p| -p.value.unwrap_or(1.0));
-    let status = slo::availability_status(Some(value), obj);
+    let status = slo::availability_status(Some(value), worst.objective_or(obj));
+    let status = Status::worst(parts.iter().map(|p| p.status).chain([status]));
     spec.known(Some(value), status, note, parts)
 }
 
@@ -321,8 +325,8 @@ fn budget_kpi(i: &Inputs) -> Kpi {
     .queries(SLI_QUERIES);
     let parts: Vec<Part> = availabilities(i)
         .filter_map(|(s, a)| {
-            let left = error_budget_remaining(a, obj)?;
-            let status = slo::availability_status(Some(a), obj);
+            let left = error_budget_remaining(a, s.objective_or(obj))?;
+            let status = slo::availability_status(Some(a), s.objective_or(obj));
             Some(part(&s.name, Some(left), Unit::Percent(1), status))
         })
         .collect();
@@ -335,7 +339,8 @@ fn budget_kpi(i: &Inputs) -> Kpi {
     // "31 min left of 43 min"; overspent shows what was overspent.
     let minutes = |d: Duration| d.num_seconds() as f64 / 60.0;
     let name = &lowest.name;
-    let note = match avail.and_then(|a| reliability::budget_time(a, obj, i.objectives.slo_window)) {
+    let own = service.map_or(obj, |s| s.objective_or(obj));
+    let note = match avail.and_then(|a| reliability::budget_time(a, own, i.objectives.slo_window)) {
         Some((left, allowed)) if lowest.value.is_some_and(|v| v < 0.0) => format!(
             "lowest {name} · {:.0} min over {:.1}",
             -minutes(left),
@@ -809,7 +814,11 @@ fn change_failure_kpi(i: &Inputs) -> Kpi {
 /// One service's standing against its SLO: its availability over the window
 /// and its burn rate over the last hour, whichever is worse. A burn rate that
 /// cannot be computed does not by itself mark the service.
+///
+/// Every per-service function here takes the configured objective and
+/// judges by the service's own where its SLO declares one.
 pub fn service_slo_status(s: &ServiceHealth, objective: f64) -> Status {
+    let objective = s.objective_or(objective);
     slo::availability_status(availability(s.sli), objective).max(service_burn_status(s, objective))
 }
 
@@ -818,6 +827,7 @@ pub fn service_slo_status(s: &ServiceHealth, objective: f64) -> Status {
 /// one-hour rate alone (14.4 and 6).
 pub fn service_burn_status(s: &ServiceHealth, objective: f64) -> Status {
     use super::reliability::{BurnAlert, burn_alert};
+    let objective = s.objective_or(objective);
     match burn_alert(&s.error_ratios.burn_rates(objective)) {
         BurnAlert::Page => Status::Crit,
         BurnAlert::Ticket => Status::Warn,
@@ -831,12 +841,14 @@ pub fn service_burn_status(s: &ServiceHealth, objective: f64) -> Status {
 /// A service's burn rate over the last hour: from its one-hour counters,
 /// else from its one-hour error ratio (the workbook's 1h window).
 pub fn burn_1h(s: &ServiceHealth, objective: f64) -> Option<f64> {
+    let objective = s.objective_or(objective);
     burn_rate(s.error_ratio_1h, objective)
         .or_else(|| s.error_ratios.h1.and_then(|r| burn_rate(r, objective)))
 }
 
 /// Error-budget standing of one service, for the KPI tab's table.
 pub fn budget_left(s: &ServiceHealth, objective: f64) -> Option<f64> {
+    let objective = s.objective_or(objective);
     availability(s.sli).and_then(|a| error_budget_remaining(a, objective))
 }
 

@@ -25,6 +25,8 @@ fn svc(name: &str, tier: Tier, bad: f64, rps: f64, error_ratio: f64) -> ServiceH
         error_ratios: Default::default(),
         traffic_history: vec![],
         latency_history: vec![1.0, 2.0],
+        via: crate::domain::Via::Simulated,
+        objective: None,
     }
 }
 

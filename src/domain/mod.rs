@@ -218,6 +218,70 @@ pub struct ServiceHealth {
     /// Requests per second over the last minutes, oldest first.
     pub traffic_history: Vec<f64>,
     pub latency_history: Vec<f64>,
+    /// Where its figures come from.
+    pub via: Via,
+    /// Its own availability objective, where its SLO declares one (Sloth,
+    /// Pyrra); else the configured one applies.
+    pub objective: Option<f64>,
+}
+
+impl ServiceHealth {
+    /// Its availability objective: its own, else `default`.
+    pub fn objective_or(&self, default: f64) -> f64 {
+        self.objective.unwrap_or(default)
+    }
+
+    /// A service named only by `feed`: every figure unknown.
+    pub fn unknown(name: &str, feed: &'static str) -> ServiceHealth {
+        ServiceHealth {
+            name: name.to_string(),
+            cluster: None,
+            tier: Tier::Standard,
+            team: String::new(),
+            requests_per_second: f64::NAN,
+            error_ratio: f64::NAN,
+            latency_p95_ms: f64::NAN,
+            latency_p99_ms: f64::NAN,
+            saturation: f64::NAN,
+            targets_up: 0,
+            targets_total: 0,
+            sli: SliCounts::default(),
+            error_ratio_1h: f64::NAN,
+            error_ratios: reliability::ErrorRatios::default(),
+            traffic_history: Vec::new(),
+            latency_history: Vec::new(),
+            via: Via::Only(feed),
+            objective: None,
+        }
+    }
+}
+
+/// Where a service's figures come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Via {
+    /// Its request metrics, read by a convention of the catalogue.
+    Sli(std::sync::Arc<SliVia>),
+    /// Named only by another feed (scrape targets, alerts, deployments,
+    /// the configuration): it has no request metrics.
+    Only(&'static str),
+    /// The demo's simulation.
+    Simulated,
+}
+
+/// The convention behind a service's figures, the label that named it,
+/// and the other conventions that also name it (a proxy in front of it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SliVia {
+    pub convention: std::sync::Arc<crate::sli::Convention>,
+    pub label: String,
+    pub also: Vec<String>,
+}
+
+impl Via {
+    /// Whether the service has request metrics at all.
+    pub fn has_requests(&self) -> bool {
+        !matches!(self, Via::Only(_))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -236,6 +300,9 @@ pub struct HealthReading {
     /// by the source, the app and the merged panel.
     pub services: std::sync::Arc<Vec<ServiceHealth>>,
     pub hosts: Vec<Host>,
+    /// What the request-metric queries looked for and what the server
+    /// has, for a panel with no request metrics.
+    pub looked_for: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -405,6 +472,9 @@ impl RunCounts {
 pub struct Alert {
     pub name: String,
     pub service: String,
+    /// The label that named the service (`service`, `app`, `job`…): what
+    /// a silence of this alert matches on.
+    pub service_label: String,
     pub severity: Severity,
     pub summary: String,
     pub runbook: Option<String>,

@@ -97,6 +97,8 @@ fn service() -> impl Strategy<Value = ServiceHealth> {
                 },
                 traffic_history: vec![],
                 latency_history: vec![],
+                via: crate::domain::Via::Simulated,
+                objective: None,
             }
         },
     )

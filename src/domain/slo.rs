@@ -119,7 +119,7 @@ pub fn signal_states(s: &ServiceHealth, t: &Thresholds, o: &Objectives) -> Signa
         } else {
             warn_if(s.targets_up < s.targets_total)
         },
-        budget: availability_status(availability(s.sli), o.availability),
+        budget: availability_status(availability(s.sli), s.objective_or(o.availability)),
     }
 }
 
@@ -416,6 +416,8 @@ mod tests {
             error_ratios: Default::default(),
             traffic_history: vec![],
             latency_history: vec![],
+            via: crate::domain::Via::Simulated,
+            objective: None,
         }
     }
 

@@ -9,12 +9,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::clean::{RawText, clean};
 use super::http::{HttpClient, snippet};
 use super::{AlertSource, Fetch, Fetched, SourceError};
 use crate::config::file::Endpoint;
 use crate::config::limits::{Capped, read_capped};
 use crate::domain::{Alert, AlertsReading, Severity, Silence};
+use crate::text::{RawText, clean};
 
 // Alerts and silences are read borrowing their text from the body; only the
 // labels and annotations an `Alert` shows are copied, once, by `clean`.
@@ -85,7 +85,8 @@ fn yes() -> bool {
 pub struct AlertmanagerSource {
     name: String,
     http: HttpClient,
-    service_label: String,
+    /// The labels that name an alert's service, most specific first.
+    service_labels: Vec<String>,
 }
 
 fn parse<'a, T: Deserialize<'a>>(status: u16, body: &'a [u8]) -> Result<T, SourceError> {
@@ -137,11 +138,14 @@ fn silence(s: RawSilence) -> Option<Silence> {
 }
 
 impl AlertmanagerSource {
-    pub fn new(endpoint: Endpoint, service_label: &str) -> Result<AlertmanagerSource, String> {
+    pub fn new(
+        endpoint: Endpoint,
+        service_labels: &[String],
+    ) -> Result<AlertmanagerSource, String> {
         Ok(AlertmanagerSource {
             name: endpoint.name.clone(),
             http: HttpClient::new(endpoint)?,
-            service_label: service_label.to_string(),
+            service_labels: service_labels.to_vec(),
         })
     }
 
@@ -173,14 +177,18 @@ impl AlertmanagerSource {
         };
         let owned =
             |text: Option<Cow<str>>, or: &str| text.map_or_else(|| or.into(), Cow::into_owned);
+        // The same rule as for metrics: the first label of the list that
+        // names a service, else the instance.
+        let raw_label = |name: &str| raw.labels.get(name).map(|v| &*v.0);
+        let (service, service_label) =
+            match crate::sli::identity::resolve(raw_label, &self.service_labels) {
+                Some((value, by)) => (Some(clean(value)), by.to_string()),
+                None => (label("instance"), "instance".to_string()),
+            };
         Alert {
             name: owned(label("alertname"), "(no alertname)"),
-            service: owned(
-                label(&self.service_label)
-                    .or_else(|| label("job"))
-                    .or_else(|| label("instance")),
-                "—",
-            ),
+            service: owned(service.filter(|s| !s.is_empty()), "—"),
+            service_label,
             severity: Severity::from_label(&label("severity").unwrap_or_default()),
             summary: owned(note(&["summary", "description", "message"]), ""),
             runbook: note(&["runbook_url", "runbook"]).map(Cow::into_owned),
@@ -255,7 +263,7 @@ mod tests {
         let raw: Vec<RawAlert> = parse(200, body).unwrap();
         let source = AlertmanagerSource::new(
             Endpoint::plain("am", reqwest::Url::parse("http://127.0.0.1:9").unwrap()),
-            "service",
+            &["service".to_string()],
         )
         .unwrap();
         let alert = source.alert(raw.into_iter().next().unwrap());
@@ -264,6 +272,38 @@ mod tests {
         assert_eq!(alert.runbook.as_deref(), Some("https://runbooks/x"));
         assert_eq!(alert.silenced_by.as_deref(), Some("s1"));
         assert_eq!(alert.sources, ["am"]);
+    }
+
+    #[test]
+    fn an_alert_lands_on_its_service_whichever_label_names_it() {
+        let labels: Vec<String> = crate::sli::DEFAULT_SERVICE_LABELS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let source = AlertmanagerSource::new(
+            Endpoint::plain("am", reqwest::Url::parse("http://127.0.0.1:9").unwrap()),
+            &labels,
+        )
+        .unwrap();
+        let read = |labels: &str| {
+            let body = format!(
+                r#"[{{"labels":{{"alertname":"A",{labels}}},"startsAt":"2026-11-22T02:00:00Z","status":{{}}}}]"#
+            );
+            let raw: Vec<RawAlert> = parse(200, body.as_bytes()).unwrap();
+            let alert = source.alert(raw.into_iter().next().unwrap());
+            (alert.service, alert.service_label)
+        };
+        let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(
+            read(r#""service":"orders","job":"api""#),
+            pair("orders", "service")
+        );
+        assert_eq!(read(r#""job":"api","instance":"h:1""#), pair("api", "job"));
+        assert_eq!(
+            read(r#""service_name":"unknown_service:python","app":"shop","job":"api""#),
+            pair("shop", "app")
+        );
+        assert_eq!(read(r#""instance":"h:1""#), pair("h:1", "instance"));
     }
 
     #[test]
@@ -277,7 +317,7 @@ mod tests {
         let mut endpoint =
             Endpoint::plain("am", reqwest::Url::parse("http://127.0.0.1:9").unwrap());
         endpoint.max_alerts = 3;
-        let source = AlertmanagerSource::new(endpoint, "service").unwrap();
+        let source = AlertmanagerSource::new(endpoint, &["service".to_string()]).unwrap();
         let cut = source.decode_alerts(200, body(5).as_bytes()).unwrap();
         let names: Vec<_> = cut.value.iter().map(|a| a.name.as_str()).collect();
         assert_eq!(names, ["A0", "A1", "A2"]);
@@ -289,7 +329,7 @@ mod tests {
         assert_eq!((whole.value.len(), whole.warnings.len()), (3, 0));
         let default = AlertmanagerSource::new(
             Endpoint::plain("am", reqwest::Url::parse("http://127.0.0.1:9").unwrap()),
-            "service",
+            &["service".to_string()],
         )
         .unwrap();
         let many = default.decode_alerts(200, body(5_001).as_bytes()).unwrap();

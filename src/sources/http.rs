@@ -9,8 +9,8 @@ use std::time::Duration;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, LOCATION};
 
 use super::SourceError;
-use super::clean::clean;
 use crate::config::file::{Auth, Endpoint};
+use crate::text::clean;
 
 /// Waits before the second and third attempts after a failure that may pass
 /// (no connection, 502, 503, 504).

@@ -4,14 +4,12 @@
 //! send what they read as messages; they never touch the app's state.
 
 pub mod alertmanager;
-pub mod clean;
 pub mod convert;
 pub mod http;
 pub mod intern;
 pub mod metrics;
 pub mod poller;
 pub mod prometheus;
-pub mod queries;
 pub mod scrape;
 
 use std::sync::Arc;
@@ -283,7 +281,7 @@ pub fn from_config(
         }
     }
     for endpoint in &config.alertmanager {
-        match alertmanager::AlertmanagerSource::new(endpoint.clone(), &config.service_label) {
+        match alertmanager::AlertmanagerSource::new(endpoint.clone(), &config.service_labels) {
             Ok(s) => sources.push(Source::Alerts(Arc::new(s))),
             Err(e) => fail("alertmanager", &endpoint.name, e),
         }

@@ -12,10 +12,10 @@ use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, Visitor};
 
 use super::SourceError;
-use super::clean::{RawText, clean, clean_owned};
 use super::http::{HttpClient, snippet};
 use super::intern::intern;
 use crate::config::limits::{Capped, DEFAULT_MAX_SERIES, read_capped};
+use crate::text::{RawText, clean, clean_owned};
 
 /// One series at one instant.
 #[derive(Debug, Clone, PartialEq)]

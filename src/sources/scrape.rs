@@ -9,12 +9,12 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 
-use super::clean::clean;
 use super::convert::{self, timestamp};
 use super::http::{HttpClient, snippet};
 use super::{Feed, Fetch, Fetched, MetricsSource, SourceError};
 use crate::config::file::{Config, Endpoint};
 use crate::domain::{Backup, Deployment, DrillResult, HealthReading, Host, ResolvedIncident};
+use crate::text::clean;
 
 /// One sample as opsdeck needs it: name, labels, value.
 #[derive(Debug, Clone, PartialEq)]
@@ -310,6 +310,7 @@ impl MetricsSource for ScrapeSource {
             cpu_history: Vec::new(),
         };
         Ok(Fetched::clean(HealthReading {
+            looked_for: String::new(),
             services: Default::default(),
             hosts: vec![host],
         }))

@@ -4,6 +4,7 @@
 mod actions;
 mod backups;
 mod deploys;
+mod empty;
 pub mod export;
 pub mod format;
 mod health;

@@ -206,7 +206,65 @@ fn service_detail(app: &App, i: usize) -> Option<Detail> {
         f("traffic 5m", format::sparkline(&s.traffic_history, 60)),
         f("p95 5m", format::sparkline(&s.latency_history, 60)),
     ];
+    let mut lines = lines;
+    lines.extend(via_lines(app, s));
     Some((s.name.clone(), lines))
+}
+
+/// Where a service's figures come from: the convention and the label that
+/// named it, and what other conventions also name it; or, for a service
+/// known only from another feed, what is missing.
+fn via_lines(app: &App, s: &crate::domain::ServiceHealth) -> Vec<Line<'static>> {
+    use crate::domain::Via;
+    let f = |name: &str, value: String| field(app, name, value);
+    match &s.via {
+        Via::Simulated => vec![f("from", "the demo's simulated estate".into())],
+        Via::Sli(v) => {
+            let c = &v.convention;
+            let mut lines = vec![
+                f(
+                    "convention",
+                    format!("{} ({}, {})", c.name, c.title, c.kind.label()),
+                ),
+                f(
+                    "named by",
+                    if v.label.is_empty() {
+                        "the configuration".into()
+                    } else {
+                        format!("label {}", v.label)
+                    },
+                ),
+                f("reads", c.describe()),
+            ];
+            if !v.also.is_empty() {
+                lines.push(f(
+                    "also named by",
+                    format!(
+                        "{} (read from {}, the {})",
+                        v.also.join(", "),
+                        c.name,
+                        c.kind.label()
+                    ),
+                ));
+            }
+            if !c.note.is_empty() {
+                lines.push(f("note", c.note.clone()));
+            }
+            lines
+        }
+        Via::Only(feed) => {
+            let looked = app
+                .estate
+                .health
+                .data
+                .as_ref()
+                .map_or("", |h| h.looked_for.as_str());
+            vec![
+                f("known from", (*feed).into()),
+                f("missing", format!("no request metrics name it ({looked})")),
+            ]
+        }
+    }
 }
 
 /// Parts listed in a KPI's drill-down; the rest are counted.
@@ -273,11 +331,20 @@ fn kpi_detail(app: &App, i: usize) -> Option<Detail> {
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled(" from the queries", th.accent)));
     for name in k.queries {
-        let text = app
-            .settings
-            .queries
-            .get(name)
-            .map_or("simulated by the demo estate", String::as_str);
+        let derived = app
+            .estate
+            .health
+            .data
+            .as_ref()
+            .map(|h| h.looked_for.as_str());
+        let text = match app.settings.queries.get(name) {
+            Some(text) => text.as_str(),
+            None if app.settings.demo => "simulated by the demo estate",
+            None => match derived {
+                Some(found) if !found.is_empty() => found,
+                _ => "derived from the SLI in force; no answer yet",
+            },
+        };
         lines.push(Line::from(vec![
             Span::styled(format!(" {name}  "), th.text),
             Span::styled(text.to_string(), th.muted),

@@ -291,23 +291,28 @@ fn widths(columns: &[Column], kept: &[usize]) -> Vec<Constraint> {
 }
 
 /// Says why a table is empty, so an empty feed and a filter that hides
-/// everything do not look alike.
-fn empty_message(frame: &mut Frame, app: &App, view: &TableView, inner: Rect) {
+/// everything do not look alike, and an empty feed says what it looked for.
+fn empty_message(frame: &mut Frame, app: &App, id: TableId, view: &TableView, inner: Rect) {
     if inner.height <= 1 {
         return;
     }
     let message = if view.total > 0 {
-        "nothing matches the filter"
+        "nothing matches the filter".to_string()
     } else {
-        "no rows"
+        super::empty::reason(app, id)
     };
-    let line = Line::from(Span::styled(message, app.theme.muted)).centered();
     let below_header = Rect {
         y: inner.y + 1,
-        height: 1,
+        height: inner.height - 1,
         ..inner
     };
-    frame.render_widget(line, below_header);
+    let text = ratatui::widgets::Paragraph::new(Line::from(Span::styled(
+        crate::text::clean(&message).into_owned(),
+        app.theme.muted,
+    )))
+    .centered()
+    .wrap(ratatui::widgets::Wrap { trim: true });
+    frame.render_widget(text, below_header);
 }
 
 /// The width each column of a table gets on screen, for text cells to fit
@@ -399,7 +404,7 @@ pub fn table(
     }
     frame.render_stateful_widget(table, area, &mut state);
     if view.rows.is_empty() {
-        empty_message(frame, app, view, inner);
+        empty_message(frame, app, spec.id, view, inner);
     }
 }
 

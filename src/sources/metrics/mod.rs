@@ -2,7 +2,7 @@
 //! `queries.rs` run concurrently, their answers joined into the estate. One
 //! query failing is a warning on the panel; all of them failing is an error.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
@@ -13,19 +13,21 @@ use futures::future::join_all;
 mod backups;
 mod deploys;
 mod history;
+pub mod plan;
+mod recorded;
+mod services;
 
 use super::convert::timestamp;
 
 use super::prometheus::{PrometheusApi, Sample};
-use super::queries::Queries;
 use super::{Fetch, Fetched, MetricsSource, SourceError};
 use crate::config::file::{Config, Endpoint, ServiceMeta};
 use crate::domain::{
-    Backup, Deployment, HealthReading, Host, Phase, ResolvedIncident, ServiceHealth, SliCounts,
-    Tier,
+    Backup, Deployment, HealthReading, Host, Phase, ResolvedIncident, ServiceHealth,
 };
 
 use history::History;
+use plan::{Choice, Plan, Spec};
 
 /// Sparkline history: five minutes, a point every five seconds.
 const HISTORY: i64 = 300;
@@ -35,8 +37,12 @@ pub struct PrometheusSource {
     name: String,
     api: PrometheusApi,
     cluster: Option<String>,
+    /// The first service label: deployments' and backups' queries name
+    /// their service by it.
     label: String,
-    queries: Queries,
+    /// What the configuration says about SLIs, and the plan in force.
+    spec: Spec,
+    plan: Mutex<Arc<Plan>>,
     services: BTreeMap<String, ServiceMeta>,
     /// The answers of each `Reused` group (by its first query) and when
     /// they were asked.
@@ -84,10 +90,6 @@ impl<T: Clone> Built<T> {
         value
     }
 }
-
-/// One service's answers to `SERVICE_QUERIES`, in that order: `None` where
-/// the query did not name it.
-type Row = [Option<f64>; 16];
 
 const SERVICE_QUERIES: [&str; 16] = [
     "error_ratio_5m",
@@ -204,6 +206,14 @@ const BACKUP_GAUGES: Reused = Reused {
     every: std::time::Duration::from_secs(5),
 };
 
+/// SLOs recorded by Sloth or Pyrra, asked only where detection found
+/// them: every 15 s, as the hour windows their shortest rules average.
+const RECORDED_SLOS: Reused = Reused {
+    what: "the Sloth and Pyrra SLO queries",
+    names: &["sloth_slos", "pyrra_slos"],
+    every: std::time::Duration::from_secs(15),
+};
+
 const DEPLOY_WINDOW: Reused = Reused {
     what: "the SLO window queries",
     names: &["deployments_window", "rollbacks_window"],
@@ -267,12 +277,20 @@ fn ratio(part: Option<f64>, whole: Option<f64>) -> f64 {
 
 impl PrometheusSource {
     pub fn new(endpoint: Endpoint, config: &Config) -> Result<PrometheusSource, String> {
-        let window = super::queries::window(config.objectives.slo_window);
+        let spec = Spec {
+            catalogue: config.conventions.clone(),
+            global: config.sli.clone(),
+            per_service: config.service_slis.clone(),
+            labels: config.service_labels.clone(),
+            window: crate::sli::queries::window(config.objectives.slo_window),
+            overrides: config.queries.clone(),
+        };
         Ok(PrometheusSource {
             name: endpoint.name.clone(),
             cluster: endpoint.cluster.clone(),
-            label: config.service_label.clone(),
-            queries: Queries::new(&config.service_label, &window, &config.queries),
+            label: config.service_labels[0].clone(),
+            plan: Mutex::new(Arc::new(Plan::new(&spec, None))),
+            spec,
             services: config.services.clone(),
             reused: Arc::new(Mutex::new(BTreeMap::new())),
             histories: Mutex::new(BTreeMap::new()),
@@ -285,8 +303,54 @@ impl PrometheusSource {
         })
     }
 
-    pub fn queries(&self) -> &Queries {
-        &self.queries
+    /// The plan in force: the SLI and its queries.
+    pub fn plan(&self) -> Arc<Plan> {
+        self.plan
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Asks the server which conventions it has when the last answer is
+    /// old, and puts the plan that follows in force; answers and histories
+    /// of the old plan are dropped when its queries change.
+    pub async fn detect(&self, now: DateTime<Utc>, warnings: &mut Vec<String>) -> Arc<Plan> {
+        let old = self.plan();
+        if !old.due() {
+            return old;
+        }
+        let answer = self.api.query(&plan::detection(&self.spec), now).await;
+        let (found, ok) = match answer {
+            Ok(a) => (Some(plan::found(&a.result, &self.spec.catalogue)), true),
+            Err(e) => {
+                warnings.push(format!("detecting the metric conventions: {e}"));
+                (old.found.clone(), false)
+            }
+        };
+        let mut fresh = if found == old.found {
+            Plan {
+                set: old.set.clone(),
+                queries: old.queries.clone(),
+                found,
+                checked: None,
+            }
+        } else {
+            Plan::new(&self.spec, found)
+        };
+        fresh.checked = Some((Instant::now(), ok));
+        if fresh.queries != old.queries {
+            self.reused
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clear();
+            self.histories
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clear();
+        }
+        let fresh = Arc::new(fresh);
+        *self.plan.lock().unwrap_or_else(PoisonError::into_inner) = fresh.clone();
+        fresh
     }
 
     pub fn api(&self) -> &PrometheusApi {
@@ -295,9 +359,10 @@ impl PrometheusSource {
 
     /// The named queries with their PromQL in force.
     fn asked(&self, names: &[&'static str]) -> Vec<(&'static str, String)> {
+        let plan = self.plan();
         names
             .iter()
-            .map(|n| (*n, self.queries.get(n).to_string()))
+            .map(|n| (*n, plan.queries.get(n).to_string()))
             .collect()
     }
 
@@ -315,7 +380,7 @@ impl PrometheusSource {
     async fn history(
         &self,
         name: &'static str,
-        label: &str,
+        key: impl for<'s> Fn(&'s super::prometheus::Series) -> Option<&'s str>,
         now: DateTime<Utc>,
         warnings: &mut Vec<String>,
     ) -> BTreeMap<String, Vec<f64>> {
@@ -323,7 +388,8 @@ impl PrometheusSource {
             return self.held(name, |h| h.values());
         };
         let at = |secs| DateTime::from_timestamp(secs, 0).unwrap_or(now);
-        let expr = self.queries.get(name);
+        let plan = self.plan();
+        let expr = plan.queries.get(name);
         match self
             .api
             .query_range(expr, at(due.start), at(due.end), HISTORY_STEP)
@@ -336,7 +402,7 @@ impl PrometheusSource {
                 let answer: BTreeMap<&str, &[(f64, f64)]> = a
                     .result
                     .iter()
-                    .filter_map(|s| Some((s.labels.get(label)?, s.values.as_slice())))
+                    .filter_map(|s| Some((key(s)?, s.values.as_slice())))
                     .collect();
                 self.held(name, |h| {
                     h.record(due, answer, complete);
@@ -360,99 +426,6 @@ impl PrometheusSource {
         f(all
             .entry(name)
             .or_insert_with(|| History::new(HISTORY, HISTORY_STEP.into())))
-    }
-
-    /// One service from its answers (`row`), whether each query answered
-    /// at all (`answered`), and its targets counted (`targets`).
-    fn service(
-        &self,
-        name: &str,
-        row: Row,
-        answered: [bool; 16],
-        targets: &BTreeMap<&str, (f64, f64)>,
-        history: &mut BTreeMap<String, Vec<f64>>,
-    ) -> ServiceHealth {
-        // A query that failed is unknown; one that answered without this
-        // service means none (no 5xx at all is a 0% error ratio).
-        let got: Row = std::array::from_fn(|i| answered[i].then(|| row[i].unwrap_or(0.0)));
-        // In the order of SERVICE_QUERIES; the counts of bad as `got`.
-        let [
-            m5,
-            m30,
-            h1,
-            h2,
-            h6,
-            d1,
-            d3,
-            requests,
-            _,
-            p95,
-            p99,
-            requests_1h,
-            _,
-            requests_window,
-            _,
-            saturation,
-        ] = row;
-        let [.., errors, _, _, _, errors_1h, _, errors_window, _] = got;
-        let meta = self.services.get(name);
-        let (up, total) = targets.get(name).copied().unwrap_or((0.0, 0.0));
-        let errors = errors.unwrap_or(f64::NAN);
-        ServiceHealth {
-            name: name.to_string(),
-            cluster: self.cluster.clone(),
-            tier: meta.map_or(Tier::Standard, |m| m.tier),
-            team: meta.map(|m| m.team.clone()).unwrap_or_default(),
-            requests_per_second: requests.unwrap_or(f64::NAN),
-            error_ratio: ratio(Some(errors), requests),
-            latency_p95_ms: p95.map_or(f64::NAN, |s| measure(s * 1000.0)),
-            latency_p99_ms: p99.map_or(f64::NAN, |s| measure(s * 1000.0)),
-            saturation: saturation.unwrap_or(f64::NAN),
-            targets_up: up.max(0.0) as u32,
-            targets_total: total.max(0.0) as u32,
-            sli: match (requests_window, errors_window) {
-                // More errors than requests is two counters read a moment
-                // apart: every request failed.
-                (Some(total), Some(bad)) if total.is_finite() && bad.is_finite() => SliCounts {
-                    good: total - bad.min(total),
-                    total,
-                },
-                _ => SliCounts::default(),
-            },
-            error_ratio_1h: ratio(errors_1h, requests_1h),
-            error_ratios: crate::domain::reliability::ErrorRatios {
-                m5,
-                m30,
-                h1,
-                h2,
-                h6,
-                d1,
-                d3,
-            },
-            traffic_history: history.remove(name).unwrap_or_default(),
-            latency_history: Vec::new(),
-        }
-    }
-
-    /// Targets up and in all, by service: a target belongs to the service
-    /// its service label names, or else its job names.
-    fn targets<'a>(&self, a: &'a Answers) -> BTreeMap<&'a str, (f64, f64)> {
-        let l = &self.label;
-        let key = |s: &'a Sample| (s.label("job").unwrap_or(""), s.label(l).unwrap_or(""));
-        let ups: BTreeMap<(&str, &str), f64> = a
-            .get("targets_up")
-            .iter()
-            .map(|s| (key(s), s.value))
-            .collect();
-        let mut out: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
-        for s in a.get("targets_total") {
-            let k = key(s);
-            let owner = if k.1.is_empty() { k.0 } else { k.1 };
-            let entry = out.entry(owner).or_default();
-            entry.0 += ups.get(&k).copied().unwrap_or(0.0);
-            entry.1 += s.value;
-        }
-        out
     }
 
     /// The answers of `group` (kept under its first query): asked again
@@ -535,39 +508,6 @@ impl PrometheusSource {
         }
     }
 
-    /// Every service from the answers and the traffic history, in name
-    /// order.
-    fn services(&self, a: &Answers, mut traffic: BTreeMap<String, Vec<f64>>) -> Vec<ServiceHealth> {
-        // A service is one the configuration lists or the main queries
-        // name; in name order.
-        let label = self.label.as_str();
-        let mut names: Vec<&str> = ["requests", "errors", "latency_p95", "requests_window"]
-            .iter()
-            .flat_map(|q| a.get(q))
-            .filter_map(|s| s.label(label).filter(|k| !k.is_empty()))
-            .chain(self.services.keys().map(String::as_str))
-            .collect();
-        names.sort_unstable();
-        names.dedup();
-        // Every answer split by service in one pass: a row per service.
-        let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
-        let mut rows: Vec<Row> = vec![[None; 16]; names.len()];
-        for (q, query) in SERVICE_QUERIES.iter().enumerate() {
-            for s in a.get(query) {
-                if let Some(&i) = s.label(label).and_then(|k| index.get(k)) {
-                    rows[i][q] = Some(measure(s.value));
-                }
-            }
-        }
-        let answered = SERVICE_QUERIES.map(|q| a.by_name.contains_key(q));
-        let targets = self.targets(a);
-        names
-            .iter()
-            .zip(rows)
-            .map(|(n, row)| self.service(n, row, answered, &targets, &mut traffic))
-            .collect()
-    }
-
     fn hosts(&self, a: &Answers, mut history: BTreeMap<String, Vec<f64>>) -> Vec<Host> {
         let (cpu, memory, disk, up) = (
             a.by("host_cpu", "instance"),
@@ -594,6 +534,14 @@ impl PrometheusSource {
             })
             .collect()
     }
+}
+
+/// A series' key for `history`, as a closure that says so for any borrow.
+fn keyed<F>(f: F) -> F
+where
+    F: for<'s> Fn(&'s super::prometheus::Series) -> Option<&'s str>,
+{
+    f
 }
 
 /// A per-service answer as a measure: every one of them (a rate, a ratio,
@@ -671,20 +619,21 @@ impl MetricsSource for PrometheusSource {
 
     async fn health(&self, now: DateTime<Utc>) -> Fetch<HealthReading> {
         const NAMES: [&str; 4] = ["host_up", "host_cpu", "host_memory", "host_disk"];
-        let a = self
-            .with_reused(
-                &NAMES,
-                &[&GAUGES, &FIVE_MINUTE_WINDOWS, &HOUR_WINDOWS, &SLO_WINDOWS],
-                now,
-            )
-            .await?;
-        let mut warnings = a.warnings.clone();
+        let mut warnings = Vec::new();
+        let plan = self.detect(now, &mut warnings).await;
+        let mut groups = vec![&GAUGES, &FIVE_MINUTE_WINDOWS, &HOUR_WINDOWS, &SLO_WINDOWS];
+        if plan.has_recorded_slos() {
+            groups.push(&RECORDED_SLOS);
+        }
+        let a = self.with_reused(&NAMES, &groups, now).await?;
+        warnings.extend(a.warnings.iter().cloned());
         // The services as built last time when nothing they are built from
         // changed: the same answers kept, no new step of traffic history.
         let inputs = a.inputs(
             SERVICE_QUERIES
                 .iter()
-                .chain(&["targets_total", "targets_up"]),
+                .chain(&["targets_total", "targets_up"])
+                .chain(RECORDED_SLOS.names),
         );
         let traffic_due = self.held("traffic_history", |h| h.due(now.timestamp()).is_some());
         let kept = if traffic_due {
@@ -695,20 +644,30 @@ impl MetricsSource for PrometheusSource {
         let services = match kept {
             Some(services) => services,
             None => {
+                let choice = Choice::new(&plan.set, services::naming(&a));
+                let owner = keyed(|s| choice.owner(&plan.set, |l| s.labels.get(l)));
                 let traffic = self
-                    .history("traffic_history", &self.label, now, &mut warnings)
+                    .history("traffic_history", owner, now, &mut warnings)
                     .await;
-                self.built_services
-                    .put(inputs, Arc::new(self.services(&a, traffic)))
+                let mut services = self.services(&plan, &choice, &a, traffic);
+                services.extend(recorded::sloth(a.get("sloth_slos")));
+                services.extend(recorded::pyrra(a.get("pyrra_slos")));
+                self.built_services.put(inputs, Arc::new(services))
             }
         };
         let cpu = self
-            .history("host_cpu", "instance", now, &mut warnings)
+            .history(
+                "host_cpu",
+                keyed(|s| s.labels.get("instance")),
+                now,
+                &mut warnings,
+            )
             .await;
         Ok(Fetched {
             value: HealthReading {
                 services,
                 hosts: self.hosts(&a, cpu),
+                looked_for: plan.looked_for(&self.spec.catalogue),
             },
             warnings,
         })
@@ -751,7 +710,12 @@ impl MetricsSource for PrometheusSource {
         let step = ((window.num_seconds() / 10_000).max(15) as u32).div_ceil(15) * 15;
         let answer = self
             .api
-            .query_range(self.queries.get("alerts_firing"), now - window, now, step)
+            .query_range(
+                self.plan().queries.get("alerts_firing"),
+                now - window,
+                now,
+                step,
+            )
             .await?;
         let mut out = Vec::new();
         for series in &answer.result {

@@ -155,7 +155,11 @@ async fn a_refresh_asks_only_the_new_steps_and_the_windows_that_are_due() {
         [(base - 300, base); 2],
         "traffic and host CPU, whole"
     );
-    assert_eq!(instants, 4 + 3 + 5 + 4 + 6, "every instant query, once");
+    assert_eq!(
+        instants,
+        1 + 4 + 3 + 5 + 4 + 6,
+        "the detection of conventions and every instant query, once"
+    );
     assert_eq!(history(&first), whole(base));
     assert_eq!(first.hosts[0].cpu_history, whole(base));
 

@@ -1,0 +1,467 @@
+//! Every query about a service's traffic, derived from the SLI in force:
+//! rates, error ratios for each burn window, the SLO window's counts,
+//! latency quantiles and the sparkline, so no tile can disagree with
+//! another. Each branch of the SLI is one part of each query, marked with
+//! its id (`opsdeck_sli`); the parts are joined with `or`, so a query is
+//! one request however many conventions are in force.
+
+use super::identity::{BRANCH, SERVICE, SERVICE_LABEL, chain, fixed};
+use super::{Bad, Branch, Counting, Latency, SliSet};
+
+/// The burn-rate windows, as PromQL writes them, and in seconds.
+pub const BURN_WINDOWS: [(&str, &str, u64); 7] = [
+    ("error_ratio_5m", "5m", 300),
+    ("error_ratio_30m", "30m", 1_800),
+    ("error_ratio_1h", "1h", 3_600),
+    ("error_ratio_2h", "2h", 7_200),
+    ("error_ratio_6h", "6h", 21_600),
+    ("error_ratio_1d", "1d", 86_400),
+    ("error_ratio_3d", "3d", 259_200),
+];
+
+/// The names of the queries derived from the SLI.
+pub const NAMES: [&str; 19] = [
+    "requests",
+    "errors",
+    "latency_p95",
+    "latency_p99",
+    "requests_1h",
+    "errors_1h",
+    "requests_window",
+    "errors_window",
+    "traffic_history",
+    "error_ratio_5m",
+    "error_ratio_30m",
+    "error_ratio_1h",
+    "error_ratio_2h",
+    "error_ratio_6h",
+    "error_ratio_1d",
+    "error_ratio_3d",
+    "targets_total",
+    "targets_up",
+    "saturation",
+];
+
+/// A window: as PromQL writes it, and in seconds.
+#[derive(Clone, Copy)]
+struct Window<'a>(&'a str, u64);
+
+/// One branch, with the labels that name its services, most specific
+/// first: its convention's own, then the configured ones.
+struct Part<'a> {
+    branch: &'a Branch,
+    labels: Vec<String>,
+}
+
+impl Part<'_> {
+    fn new<'a>(branch: &'a Branch, set: &SliSet) -> Part<'a> {
+        let mut labels = branch.convention.service_labels.clone();
+        for l in &set.labels {
+            if !labels.contains(l) {
+                labels.push(l.clone());
+            }
+        }
+        Part { branch, labels }
+    }
+
+    /// `x` with OpenTelemetry's `service_name` joined in from
+    /// `target_info`, where the convention keeps it there.
+    fn joined(&self, x: String) -> String {
+        if self.branch.convention.join_target_info {
+            format!(
+                "({x} * on (job, instance) group_left (service_name) max by (job, instance, service_name) (target_info) or on (job, instance) {x})"
+            )
+        } else {
+            x
+        }
+    }
+
+    /// `agg` of `x` by the labels that can name a service (and `extra`);
+    /// a branch for one service of the user's own names it outright.
+    fn agg(&self, agg: &str, x: String, extra: &str) -> String {
+        let x = self.joined(x);
+        match &self.branch.only {
+            Some(service) if self.branch.convention.name.starts_with("own:") => {
+                let by = extra.trim_start_matches(", ");
+                fixed(&format!("{agg} by ({by}) ({x})"), service)
+            }
+            _ => format!("{agg} by ({}{extra}) ({x})", self.labels.join(", ")),
+        }
+    }
+
+    fn sum(&self, x: String) -> String {
+        self.agg("sum", x, "")
+    }
+
+    fn total(&self, w: Window) -> String {
+        match &self.branch.convention.counting {
+            Counting::Requests { total, .. } => self.sum(format!("rate({total}[{}])", w.0)),
+            Counting::Probes { success } => {
+                format!(
+                    "{} / {}",
+                    self.sum(format!("count_over_time({success}[{}])", w.0)),
+                    w.1
+                )
+            }
+        }
+    }
+
+    fn bad(&self, w: Window) -> String {
+        match &self.branch.convention.counting {
+            Counting::Requests {
+                bad: Bad::Errors(e),
+                ..
+            } => self.sum(format!("rate({e}[{}])", w.0)),
+            Counting::Requests {
+                bad: Bad::Good(g), ..
+            } => {
+                let t = self.total(w);
+                let good = self.sum(format!("rate({g}[{}])", w.0));
+                format!("({t} - ({good} or {t} * 0))")
+            }
+            Counting::Probes { success } => format!(
+                "{} / {}",
+                self.sum(format!(
+                    "count_over_time({success}[{w}]) - sum_over_time({success}[{w}])",
+                    w = w.0
+                )),
+                w.1
+            ),
+        }
+    }
+
+    fn count_total(&self, w: Window) -> String {
+        match &self.branch.convention.counting {
+            Counting::Requests { total, .. } => self.sum(format!("increase({total}[{}])", w.0)),
+            Counting::Probes { success } => {
+                self.sum(format!("count_over_time({success}[{}])", w.0))
+            }
+        }
+    }
+
+    fn count_bad(&self, w: Window) -> String {
+        match &self.branch.convention.counting {
+            Counting::Requests {
+                bad: Bad::Errors(e),
+                ..
+            } => self.sum(format!("increase({e}[{}])", w.0)),
+            Counting::Requests {
+                bad: Bad::Good(g), ..
+            } => {
+                let t = self.count_total(w);
+                let good = self.sum(format!("increase({g}[{}])", w.0));
+                format!("({t} - ({good} or {t} * 0))")
+            }
+            Counting::Probes { success } => self.sum(format!(
+                "count_over_time({success}[{w}]) - sum_over_time({success}[{w}])",
+                w = w.0
+            )),
+        }
+    }
+
+    /// Latency buckets by service, with the factor to seconds.
+    fn buckets(&self) -> Option<(String, f64)> {
+        match &self.branch.convention.latency {
+            Latency::Histogram { buckets, scale } => Some((
+                self.agg("sum", format!("rate({buckets}[5m])"), ", le"),
+                *scale,
+            )),
+            _ => None,
+        }
+    }
+
+    /// The `q` quantile of a latency gauge (a probe's duration) over 5m.
+    fn gauge(&self, q: &str) -> Option<String> {
+        match &self.branch.convention.latency {
+            Latency::Gauge { selector } => Some(self.agg(
+                "max",
+                format!("quantile_over_time({q}, {selector}[5m])"),
+                "",
+            )),
+            _ => None,
+        }
+    }
+
+    fn mark(&self, x: String) -> String {
+        format!(
+            r#"label_replace({x}, "{BRANCH}", "{}", "", "")"#,
+            self.branch.id
+        )
+    }
+}
+
+/// Every label of every part, in an order that keeps each part's own: a
+/// series of one part carries only its own labels (its parts aggregate by
+/// them), so one chain over the union names each as its part would.
+fn merged_labels(parts: &[Part]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for part in parts {
+        for (i, label) in part.labels.iter().enumerate() {
+            if out.contains(label) {
+                continue;
+            }
+            // Before the first of this part's later labels already placed.
+            let at = part.labels[i + 1..]
+                .iter()
+                .find_map(|later| out.iter().position(|l| l == later))
+                .unwrap_or(out.len());
+            out.insert(at, label.clone());
+        }
+    }
+    out
+}
+
+/// Every derived query by name, for `set` and the SLO window (`window`, as
+/// PromQL writes it, and in seconds). Each part aggregates by its labels
+/// and is marked with its branch; one chain over their union names the
+/// services, and a last sum joins what one service's label sets split.
+pub fn derive(set: &SliSet, window: (&str, u64)) -> Vec<(&'static str, String)> {
+    let parts: Vec<Part> = set.branches.iter().map(|b| Part::new(b, set)).collect();
+    let labels = merged_labels(&parts);
+    let union = |f: &dyn Fn(&Part) -> Option<String>| -> Option<String> {
+        let joined: Vec<String> = parts.iter().filter_map(|p| Some(p.mark(f(p)?))).collect();
+        (!joined.is_empty()).then(|| joined.join(" or "))
+    };
+    let named = |x: &str| chain(x, &labels, false);
+    let by_service = |agg: &str, x: &str| format!("{agg} by ({BRANCH}, {SERVICE}) ({})", named(x));
+    // A query that answers nothing, where no branch gives the figure.
+    let nothing = || "vector(0) < 0".to_string();
+    let sum = |f: &dyn Fn(&Part) -> String| {
+        union(&|p| Some(f(p))).map_or_else(nothing, |u| by_service("sum", &u))
+    };
+    let ratio = |w: Window| match (union(&|p| Some(p.bad(w))), union(&|p| Some(p.total(w)))) {
+        (Some(bad), Some(total)) => format!(
+            "{} / {}",
+            by_service("sum", &format!("({bad}) or ({total}) * 0")),
+            by_service("sum", &total)
+        ),
+        _ => nothing(),
+    };
+    let quantile = |q: &str| {
+        let mut groups = Vec::new();
+        for scale in [1.0, 0.001] {
+            if let Some(u) = union(&|p| p.buckets().filter(|b| b.1 == scale).map(|b| b.0)) {
+                let by = format!("{BRANCH}, {SERVICE}, le");
+                let x = format!("histogram_quantile({q}, sum by ({by}) ({}))", named(&u));
+                groups.push(if scale == 1.0 {
+                    x
+                } else {
+                    format!("{x} * {scale}")
+                });
+            }
+        }
+        if let Some(u) = union(&|p| p.gauge(q)) {
+            groups.push(by_service("max", &u));
+        }
+        if groups.is_empty() {
+            nothing()
+        } else {
+            groups.join(" or ")
+        }
+    };
+    let (m5, h1, m1) = (Window("5m", 300), Window("1h", 3_600), Window("1m", 60));
+    let slo = Window(window.0, window.1);
+    let requests = union(&|p| Some(p.total(m5))).map_or_else(nothing, |u| {
+        let by = format!("{BRANCH}, {SERVICE}, {SERVICE_LABEL}");
+        format!("sum by ({by}) ({})", chain(&u, &labels, true))
+    });
+    let mut out = vec![
+        ("requests", requests),
+        ("errors", sum(&|p| p.bad(m5))),
+        ("latency_p95", quantile("0.95")),
+        ("latency_p99", quantile("0.99")),
+        ("requests_1h", sum(&|p| p.total(h1))),
+        ("errors_1h", sum(&|p| p.bad(h1))),
+        ("requests_window", sum(&|p| p.count_total(slo))),
+        ("errors_window", sum(&|p| p.count_bad(slo))),
+        ("traffic_history", sum(&|p| p.total(m1))),
+    ];
+    for (name, w, secs) in BURN_WINDOWS {
+        out.push((name, ratio(Window(w, secs))));
+    }
+    let up = chain("up", &set.labels, false);
+    out.push(("targets_total", format!("count by ({SERVICE}) ({up})")));
+    out.push(("targets_up", format!("sum by ({SERVICE}) ({up})")));
+    let saturation = chain("saturation_ratio", &set.labels, false);
+    out.push(("saturation", format!("max by ({SERVICE}) ({saturation})")));
+    out
+}
+
+/// One request that says which conventions of `catalogue` have series,
+/// and for about how many services: a series per convention found, marked
+/// with its name, valued at its count of distinct naming label sets.
+pub fn detection(catalogue: &[super::Convention], labels: &[String]) -> String {
+    catalogue
+        .iter()
+        .map(|c| {
+            let mut by = c.service_labels.clone();
+            by.extend(
+                labels
+                    .iter()
+                    .filter(|l| !c.service_labels.contains(l))
+                    .cloned(),
+            );
+            format!(
+                r#"label_replace(count(group by ({}) ({})), "{BRANCH}", "{}", "", "")"#,
+                by.join(", "),
+                c.detect,
+                c.name
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sli::catalogue::{EMBEDDED, parse};
+    use crate::sli::{SliSet, SliSpec};
+
+    fn catalogue() -> Vec<crate::sli::Convention> {
+        EMBEDDED.iter().map(|(n, t)| parse(n, t).unwrap()).collect()
+    }
+
+    fn labels() -> Vec<String> {
+        ["service", "job"].iter().map(|s| s.to_string()).collect()
+    }
+
+    fn query(set: &SliSet, name: &str) -> String {
+        derive(set, ("30d", 2_592_000))
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .unwrap()
+            .1
+    }
+
+    #[test]
+    fn every_name_is_derived_once() {
+        let set = SliSet::build(&catalogue(), &SliSpec::Detect, &[], &[], &labels());
+        let names: Vec<&str> = derive(&set, ("30d", 1)).iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, NAMES);
+    }
+
+    #[test]
+    fn each_detected_convention_is_one_marked_part_of_one_query() {
+        let detected = vec!["flask".to_string(), "caddy".to_string()];
+        let set = SliSet::build(&catalogue(), &SliSpec::Detect, &[], &detected, &labels());
+        let ids: Vec<&str> = set.branches.iter().map(|b| b.id.as_str()).collect();
+        assert_eq!(ids, ["flask", "caddy"], "the app before the proxy");
+        let q = query(&set, "error_ratio_1h");
+        assert_eq!(q.matches(r#""opsdeck_sli", "flask""#).count(), 3, "{q}");
+        assert!(q.contains(r#"rate(flask_http_request_total{status=~"5.."}[1h])"#));
+        assert!(q.contains(r#"rate(caddy_http_request_duration_seconds_count{code=~"5.."}[1h])"#));
+        assert!(q.contains(r#""opsdeck_sli", "flask", "", """#));
+        let window = query(&set, "errors_window");
+        assert!(window.contains(r#"increase(flask_http_request_total{status=~"5.."}[30d])"#));
+    }
+
+    #[test]
+    fn milliseconds_become_seconds_and_a_convention_without_latency_is_left_out() {
+        let detected = vec!["otel-http".to_string(), "haproxy".to_string()];
+        let set = SliSet::build(&catalogue(), &SliSpec::Detect, &[], &detected, &labels());
+        let q = query(&set, "latency_p99");
+        assert!(q.contains("histogram_quantile(0.99"));
+        assert!(q.contains("* 0.001"), "{q}");
+        assert!(!q.contains("haproxy"), "{q}");
+        assert!(q.contains("group_left (service_name)"), "{q}");
+        assert!(query(&set, "requests").contains("haproxy_backend_http_responses_total"));
+    }
+
+    #[test]
+    fn probes_count_each_probe_and_each_failure() {
+        let set = SliSet::build(
+            &catalogue(),
+            &SliSpec::Convention("blackbox".into()),
+            &[],
+            &[],
+            &labels(),
+        );
+        let q = query(&set, "errors");
+        assert!(
+            q.contains("count_over_time(probe_success[5m]) - sum_over_time(probe_success[5m])"),
+            "{q}"
+        );
+        assert!(
+            q.contains(r#" / 300, "opsdeck_sli", "blackbox", "", "")"#),
+            "{q}"
+        );
+        assert!(
+            query(&set, "latency_p95")
+                .contains("quantile_over_time(0.95, probe_duration_seconds[5m])")
+        );
+    }
+
+    #[test]
+    fn the_users_own_sli_with_good_requests_and_one_services_own() {
+        let own = crate::sli::OwnSli {
+            total: r#"app_requests_total{env="prod"}"#.into(),
+            bad: crate::sli::Bad::Good(r#"app_requests_total{env="prod",ok="yes"}"#.into()),
+            latency: Some(r#"app_seconds{env="prod"}"#.into()),
+            latency_scale: 1.0,
+        };
+        let set = SliSet::build(
+            &catalogue(),
+            &SliSpec::Convention("flask".into()),
+            &[("billing".into(), SliSpec::Own(own))],
+            &[],
+            &labels(),
+        );
+        assert_eq!(set.branches[0].id, "own:billing");
+        let q = query(&set, "errors");
+        assert!(q.contains(r#"label_replace(sum by () (rate(app_requests_total{env="prod"}[5m])), "opsdeck_service", "billing", "", "")"#), "{q}");
+        assert!(query(&set, "latency_p95").contains(r#"app_seconds_bucket{env="prod"}"#));
+    }
+
+    #[test]
+    fn every_query_stays_short_enough_for_victoriametrics_with_every_convention() {
+        // VictoriaMetrics refuses a query over 16 KiB (-search.maxQueryLen).
+        let all: Vec<String> = catalogue().iter().map(|c| c.name.clone()).collect();
+        let set = SliSet::build(&catalogue(), &SliSpec::Detect, &[], &all, &labels());
+        let default = crate::sli::DEFAULT_SERVICE_LABELS
+            .map(String::from)
+            .to_vec();
+        let wide = SliSet {
+            labels: default.clone(),
+            ..set
+        };
+        let sizes: Vec<(&str, usize)> = derive(&wide, ("30d", 2_592_000))
+            .iter()
+            .map(|(n, q)| (*n, q.len()))
+            .collect();
+        assert!(sizes.iter().all(|(_, n)| *n < 16_384), "{sizes:?}");
+        assert!(detection(&catalogue(), &default).len() < 16_384);
+    }
+
+    #[test]
+    fn one_chain_over_every_part_keeps_each_parts_order_of_labels() {
+        let all: Vec<String> = catalogue().iter().map(|c| c.name.clone()).collect();
+        let default = crate::sli::DEFAULT_SERVICE_LABELS
+            .map(String::from)
+            .to_vec();
+        let set = SliSet::build(&catalogue(), &SliSpec::Detect, &[], &all, &default);
+        let parts: Vec<Part> = set.branches.iter().map(|b| Part::new(b, &set)).collect();
+        let merged = merged_labels(&parts);
+        for p in &parts {
+            let at: Vec<usize> = p
+                .labels
+                .iter()
+                .map(|l| merged.iter().position(|m| m == l).unwrap())
+                .collect();
+            assert!(
+                at.is_sorted(),
+                "{}: {:?} in {merged:?}",
+                p.branch.id,
+                p.labels
+            );
+        }
+        assert_eq!(merged.last().map(String::as_str), Some("job"));
+    }
+
+    #[test]
+    fn detection_asks_every_convention_in_one_query() {
+        let q = detection(&catalogue(), &labels());
+        assert_eq!(q.matches(r#""opsdeck_sli""#).count(), EMBEDDED.len());
+        assert!(q.contains(r#"istio_requests_total{reporter="destination"}"#));
+    }
+}
