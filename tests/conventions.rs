@@ -265,8 +265,10 @@ async fn conventions_that_cannot_run_here_are_read_from_their_documented_names()
         ),
     ];
     for ((c, o), (_, p)) in orders.iter().zip(&payments) {
-        let mut config = Config::default();
-        config.sli = SliSpec::Convention(c.to_string());
+        let config = Config {
+            sli: SliSpec::Convention(c.to_string()),
+            ..Config::default()
+        };
         let h = health(&prometheus.url(), &config).await;
         let (_, total, status, buckets, to_ms) = checks.iter().find(|k| k.0 == *c).unwrap();
         let errors = total.replace('}', &format!(r#",{status}=~"5.."}}"#));

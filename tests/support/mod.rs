@@ -71,6 +71,7 @@
 #![allow(dead_code)]
 
 mod alertmanager;
+pub mod emitters;
 mod fake;
 mod http;
 mod node_exporter;
