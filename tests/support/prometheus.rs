@@ -36,6 +36,9 @@ pub struct PrometheusConfig {
     pub evaluation_interval: String,
     /// More command-line flags, e.g. "--query.lookback-delta=1m".
     pub extra_args: Vec<String>,
+    /// Whole scrape configs (a metrics path, params), as JSON; every
+    /// static target must be on 127.0.0.1.
+    pub scrape_json: Vec<Value>,
 }
 
 impl Default for PrometheusConfig {
@@ -47,6 +50,7 @@ impl Default for PrometheusConfig {
             scrape_interval: "1s".to_owned(),
             evaluation_interval: "1s".to_owned(),
             extra_args: Vec::new(),
+            scrape_json: Vec::new(),
         }
     }
 }
@@ -158,6 +162,23 @@ impl Prometheus {
             },
             "scrape_configs": scrape_configs_json(&config.scrape),
         });
+        for extra in &config.scrape_json {
+            let targets = extra["static_configs"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|c| c["targets"].as_array().into_iter().flatten());
+            for t in targets {
+                assert!(
+                    t.as_str().is_some_and(|t| t.starts_with("127.0.0.1:")),
+                    "scrape targets must be on 127.0.0.1, not {t}"
+                );
+            }
+            yml["scrape_configs"]
+                .as_array_mut()
+                .expect("a list")
+                .push(extra.clone());
+        }
         if let Some(rules) = &config.rule_files_text {
             let path = dir.write("rules.yml", rules);
             yml["rule_files"] = json!([path]);
