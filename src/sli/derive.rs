@@ -279,7 +279,9 @@ pub fn derive(set: &SliSet, window: (&str, u64)) -> Vec<(&'static str, String)> 
     for (name, w, secs) in BURN_WINDOWS {
         out.push((name, ratio(Window(w, secs))));
     }
-    let up = chain("up", &set.labels, false);
+    // A target of an OpenTelemetry app is named by its service.name too.
+    let up = "(up * on (job, instance) group_left (service_name) max by (job, instance, service_name) (target_info) or on (job, instance) up)";
+    let up = chain(up, &set.labels, false);
     out.push(("targets_total", format!("count by ({SERVICE}) ({up})")));
     out.push(("targets_up", format!("sum by ({SERVICE}) ({up})")));
     let saturation = chain("saturation_ratio", &set.labels, false);

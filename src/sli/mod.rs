@@ -91,8 +91,9 @@ impl Convention {
         }
     }
 
-    /// One line on where the figures come from, for the details pane.
-    pub fn describe(&self) -> String {
+    /// Where the figures come from, for the details pane: how requests
+    /// and errors are counted, and where latency comes from.
+    pub fn describe(&self) -> (String, String) {
         let counting = match &self.counting {
             Counting::Requests { total, bad, status } => match bad {
                 Bad::Errors(_) if !status.is_empty() => format!("{total}, errors {status}"),
@@ -102,12 +103,12 @@ impl Convention {
             Counting::Probes { success } => format!("{success} (each probe a request)"),
         };
         let latency = match &self.latency {
-            Latency::Histogram { buckets, .. } => format!("latency {buckets}"),
-            Latency::Gauge { selector } => format!("latency {selector} over 5m"),
-            Latency::None(why) if why.is_empty() => "no latency".to_string(),
+            Latency::Histogram { buckets, .. } => buckets.clone(),
+            Latency::Gauge { selector } => format!("{selector}, quantiles over 5m"),
+            Latency::None(why) if why.is_empty() => "none".to_string(),
             Latency::None(why) => why.clone(),
         };
-        format!("{counting}; {latency}")
+        (counting, latency)
     }
 }
 

@@ -144,7 +144,7 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App) {
 
 fn field(app: &App, name: &str, value: String) -> Line<'static> {
     Line::from(vec![
-        Span::styled(format!(" {name:<16}"), app.theme.muted),
+        Span::styled(format!(" {name:<17}"), app.theme.muted),
         Span::styled(value, app.theme.text),
     ])
 }
@@ -234,7 +234,8 @@ fn via_lines(app: &App, s: &crate::domain::ServiceHealth) -> Vec<Line<'static>> 
                         format!("label {}", v.label)
                     },
                 ),
-                f("reads", c.describe()),
+                f("counts", c.describe().0),
+                f("latency from", c.describe().1),
             ];
             if !v.also.is_empty() {
                 lines.push(f(

@@ -175,7 +175,12 @@ impl Choice {
             .into_iter()
             .map(|(service, mut ranks)| {
                 ranks.sort();
-                let (rank, label) = ranks[0].clone();
+                let rank = ranks[0].0;
+                // Only the requests answer says which label named it.
+                let label = ranks
+                    .iter()
+                    .find(|(r, l)| *r == rank && !l.is_empty())
+                    .map_or(String::new(), |(_, l)| l.clone());
                 let mut also: Vec<String> = ranks
                     .iter()
                     .filter(|(r, _)| *r != rank && *r != usize::MAX)
