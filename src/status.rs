@@ -151,7 +151,7 @@ impl<'a> Glance<'a> {
                 let slo = service_slo_status(s, objective);
                 json!({
                     "name": s.name, "cluster": s.cluster, "tier": s.tier.label(),
-                    "availability": availability(s.sli), "objective": objective,
+                    "availability": availability(s.sli), "objective": s.objective_or(objective),
                     "budget_left": budget_left(s, objective).filter(|v| v.is_finite()),
                     "burn_rate_1h": burn_1h(s, objective),
                     "state": state(slo),

@@ -303,3 +303,124 @@ async fn conventions_that_cannot_run_here_are_read_from_their_documented_names()
         );
     }
 }
+
+/// The rules of both fixtures as one file, evaluated every second (the
+/// tools' own intervals, 30 s and 2m30s, only slow the test down).
+fn slo_rules() -> String {
+    let dir = format!("{}/tests/fixtures/slo", env!("CARGO_MANIFEST_DIR"));
+    let sloth = std::fs::read_to_string(format!("{dir}/sloth-rules.yml")).unwrap();
+    let pyrra = std::fs::read_to_string(format!("{dir}/pyrra-rules.yml")).unwrap();
+    let pyrra_groups = pyrra.split_once("groups:\n").unwrap().1;
+    let both = format!("{sloth}\n{pyrra_groups}");
+    let mut out = String::new();
+    for line in both.lines() {
+        match line.split_once("interval: ") {
+            Some((indent, _)) if !line.trim_start().starts_with('#') => {
+                out.push_str(&format!("{indent}interval: 1s\n"));
+            }
+            _ => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// Sloth's and Pyrra's rules over real apps: their SLOs are read with no
+/// configuration, with their own objectives, judged by them, and shown by
+/// `status`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slos_recorded_by_sloth_and_pyrra_are_read_with_their_own_objectives() {
+    use support::emitters::{Emitter, EmitterKind, EmitterOptions};
+    let app = |fail_every| {
+        Emitter::start(
+            EmitterKind::PrometheusClient,
+            EmitterOptions {
+                fail_every,
+                latency_ms: 1,
+                service_name: None,
+            },
+        )
+    };
+    let (orders, payments) = (app(20), app(0));
+    let prometheus = Prometheus::start(PrometheusConfig {
+        scrape: vec![
+            scrape("orders", &orders.metrics_target(), false),
+            scrape("payments", &payments.metrics_target(), false),
+        ],
+        rule_files_text: Some(slo_rules()),
+        ..Default::default()
+    });
+    prometheus.wait_for(r#"up{job="orders"} == 1"#, "orders scraped", |r| {
+        !r.as_array().unwrap().is_empty()
+    });
+    prometheus.wait_for(r#"up{job="payments"} == 1"#, "payments scraped", |r| {
+        !r.as_array().unwrap().is_empty()
+    });
+    for _ in 0..2 {
+        orders.drive(100);
+        payments.drive(100);
+        std::thread::sleep(std::time::Duration::from_secs(2));
+    }
+    let sloth = r#"slo:sli_error:ratio_rate5m{sloth_service="orders"}"#;
+    prometheus.wait_for(&format!("{sloth} > 0"), "Sloth's 5m ratio", |r| {
+        !r.as_array().unwrap().is_empty()
+    });
+    prometheus.wait_for(
+        r#"pyrra_availability{slo="payments-availability"}"#,
+        "Pyrra's availability",
+        |r| !r.as_array().unwrap().is_empty(),
+    );
+    let h = health(&prometheus.url(), &Config::default()).await;
+    let s = service(&h, "orders/requests-availability");
+    assert_eq!(convention(s), "sloth");
+    // Sloth writes vector(0.9990000000000001).
+    assert!(
+        (s.objective.unwrap() - 0.999).abs() < 1e-12,
+        "{:?}",
+        s.objective
+    );
+    let ratio = value(&prometheus.query(sloth)["data"]["result"]);
+    assert!(
+        (s.error_ratios.m5.unwrap() - ratio).abs() < 0.01,
+        "{:?} vs {ratio}",
+        s.error_ratios
+    );
+    let p = service(&h, "payments-availability");
+    assert_eq!(convention(p), "pyrra");
+    assert_eq!(p.objective, Some(0.995));
+    assert_eq!(opsdeck::domain::slo::availability(p.sli), Some(1.0));
+    // The apps themselves are services too, by their job.
+    assert_eq!(convention(service(&h, "orders")), "prometheus-client");
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_opsdeck"))
+        .args([
+            "status",
+            "--json",
+            "--prometheus",
+            &prometheus.url(),
+            "--alertmanager",
+        ])
+        .arg(format!("http://127.0.0.1:{}", free_port()))
+        .env_remove("OPSDECK_CONFIG")
+        .env("HOME", std::env::temp_dir())
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = |name: &str| {
+        json["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("{name} not in {json}"))
+            .clone()
+    };
+    let objective = row("orders/requests-availability")["objective"]
+        .as_f64()
+        .unwrap();
+    assert!((objective - 0.999).abs() < 1e-12, "{objective}");
+    assert_eq!(row("orders/requests-availability")["state"], "crit");
+    assert_eq!(row("payments-availability")["objective"], 0.995);
+}
