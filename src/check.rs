@@ -229,3 +229,105 @@ pub async fn run(config: &Config, problems: Vec<Problem>) -> Report {
         problems: count,
     }
 }
+
+/// What the first Prometheus of `config` has, as the lines `config init`
+/// puts in the starting file: the labels that named its services and the
+/// conventions detected, with their services; `None` when no server
+/// answers within `within`.
+pub async fn detected(config: &Config, within: std::time::Duration) -> Option<String> {
+    let endpoint = config.prometheus.first()?.clone();
+    let url = endpoint.url.clone();
+    let source = PrometheusSource::new(endpoint, config).ok()?;
+    let now = Utc::now();
+    let ask = async {
+        let mut warnings = Vec::new();
+        let plan = source.detect(now, &mut warnings).await;
+        if !warnings.is_empty() {
+            return None;
+        }
+        let answer = source
+            .api()
+            .query(plan.queries.get("requests"), now)
+            .await
+            .ok()?;
+        Some((plan, answer.result))
+    };
+    let (plan, requests) = tokio::time::timeout(within, ask).await.ok()??;
+    let mut labels: Vec<String> = Vec::new();
+    let mut by_branch: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for s in &requests {
+        let Some((service, label)) = identity::resolve(|l| s.label(l), &plan.set.labels) else {
+            continue;
+        };
+        // A convention's own label (HAProxy's proxy) is its own affair.
+        let configured = plan.set.labels.iter().any(|l| l == label);
+        if configured && !labels.iter().any(|l| l == label) {
+            labels.push(label.to_string());
+        }
+        let branch = s.label(identity::BRANCH).unwrap_or("queries").to_string();
+        by_branch
+            .entry(branch)
+            .or_default()
+            .push(service.to_string());
+    }
+    // In the list's order, and the job last so scrape targets still name
+    // theirs.
+    let order = |l: &String| {
+        plan.set
+            .labels
+            .iter()
+            .position(|x| x == l)
+            .unwrap_or(usize::MAX)
+    };
+    labels.sort_by_key(order);
+    if !labels.iter().any(|l| l == "job") {
+        labels.push("job".into());
+    }
+    let quoted: Vec<String> = labels.iter().map(|l| format!("{l:?}")).collect();
+    let mut out = vec![
+        format!("# Detected on {url} when this file was written."),
+        "# The labels that name a service, most specific first: those that named one.".into(),
+        format!("service_labels = [{}]", quoted.join(", ")),
+        String::new(),
+        "# The SLI of every service: detected among the conventions of the catalogue".into(),
+        "# (conventions/ in the repository), or one of them, or your own selectors:".into(),
+        "# [sli]".into(),
+    ];
+    if found_nothing(&by_branch) {
+        out.push(format!("# {}", plan.looked_for(&config.conventions)));
+    }
+    for b in &plan.set.branches {
+        let Some(services) = by_branch.get(&b.id) else {
+            continue;
+        };
+        let shown: Vec<&str> = services.iter().take(8).map(String::as_str).collect();
+        let more = services.len().saturating_sub(shown.len());
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        out.push(
+            clean(&format!(
+                "# convention = {:?}   # {}: {}{more}",
+                b.id,
+                b.convention.title,
+                shown.join(", ")
+            ))
+            .into_owned(),
+        );
+    }
+    out.push("# total = 'http_requests_total{job=\"api\"}'".into());
+    out.push(
+        "# errors = 'http_requests_total{job=\"api\",code=~\"5..\"}'   # or good = '...'".into(),
+    );
+    out.push(
+        "# latency = 'http_request_duration_seconds{job=\"api\"}'   # a histogram, without _bucket"
+            .into(),
+    );
+    Some(out.join("\n") + "\n")
+}
+
+fn found_nothing(by_branch: &std::collections::BTreeMap<String, Vec<String>>) -> bool {
+    by_branch.values().all(Vec::is_empty)
+}

@@ -257,13 +257,31 @@ fn config_init(global: &GlobalArgs) -> ExitCode {
             path.display()
         ));
     }
+    // What the server has, when one answers: the labels that name its
+    // services and the conventions detected replace the generic lines.
+    let (config, _) = live_config(global);
+    let found = runtime().ok().and_then(|rt| {
+        rt.block_on(opsdeck::check::detected(
+            &config,
+            std::time::Duration::from_secs(5),
+        ))
+    });
+    let text = match &found {
+        Some(lines) => file::STARTING.replacen(file::STARTING_LABELS, lines, 1),
+        None => file::STARTING.to_string(),
+    };
     let written = path
         .parent()
         .map_or(Ok(()), std::fs::create_dir_all)
-        .and_then(|()| std::fs::write(&path, file::STARTING));
+        .and_then(|()| std::fs::write(&path, text));
     match written {
         Ok(()) => {
-            println!("wrote {}", path.display());
+            let how = if found.is_some() {
+                "with what the server has"
+            } else {
+                "no server answered: the generic starting file"
+            };
+            println!("wrote {} ({how})", path.display());
             ExitCode::SUCCESS
         }
         Err(e) => fail(&format!("cannot write {}: {e}", path.display())),

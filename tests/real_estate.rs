@@ -374,6 +374,54 @@ fn a_mixed_estate_appears_with_no_configuration_and_is_judged_as_promql_says() {
         "{text}"
     );
 
+    // `config init` writes what the server has; the file it writes passes
+    // `config check`, which names the conventions and their services.
+    let dir = TempDir::new("real-estate-init");
+    let file = dir.join("config.toml").display().to_string();
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .args([
+                "--config",
+                &file,
+                "--prometheus",
+                &url,
+                "--alertmanager",
+                &estate.alertmanager.url(),
+            ])
+            .env("HOME", dir.path())
+            .output()
+            .unwrap()
+    };
+    let init = run(&["config", "init"]);
+    assert!(init.status.success(), "{init:?}");
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        written.contains(r#"service_labels = ["service_name", "job"]"#),
+        "OpenTelemetry's service.name and the jobs named the services:\n{written}"
+    );
+    assert!(
+        written.contains(r#"# convention = "flask"   # prometheus-flask-exporter: orders"#),
+        "{written}"
+    );
+    assert!(
+        written.contains(r#"# convention = "haproxy"   # HAProxy: inventory"#),
+        "{written}"
+    );
+    let check = run(&["config", "check"]);
+    let report = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "{report}");
+    assert!(
+        report.contains(
+            "SLI otel-http-stable (OpenTelemetry HTTP (stable semantic conventions)): payments"
+        ),
+        "{report}"
+    );
+    assert!(
+        report.contains("returned no series: alerts_firing, backup_duration"),
+        "{report}"
+    );
+
     // The dashboard: every service on Health, the KPI tab agreeing, and an
     // empty panel saying what it looked for.
     let mut t = Tmux::new(

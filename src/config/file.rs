@@ -512,7 +512,15 @@ impl Reader<'_> {
 }
 
 /// The commented starting file `opsdeck config init` writes.
-pub const STARTING: &str = include_str!("starting.toml");
+pub const STARTING: &str = concat!(
+    include_str!("starting_head.toml"),
+    include_str!("starting_labels.toml"),
+    include_str!("starting.toml")
+);
+
+/// The part of `STARTING` that `config init` replaces with what a server
+/// that answers has: the service labels and the `[sli]` example.
+pub const STARTING_LABELS: &str = include_str!("starting_labels.toml");
 
 impl Config {
     /// Parses `text` (from `file`); problems are returned beside whatever

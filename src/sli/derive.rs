@@ -54,10 +54,21 @@ struct Part<'a> {
 }
 
 impl Part<'_> {
+    /// A convention with labels of its own tries them first, then the
+    /// configured ones but those another convention in force owns (an
+    /// ingress's `service` names its backend, not a Micrometer app).
     fn new<'a>(branch: &'a Branch, set: &SliSet) -> Part<'a> {
-        let mut labels = branch.convention.service_labels.clone();
+        let own = &branch.convention.service_labels;
+        let owned_elsewhere = |l: &String| {
+            !own.is_empty()
+                && set
+                    .branches
+                    .iter()
+                    .any(|b| b.convention.service_labels.contains(l))
+        };
+        let mut labels = own.clone();
         for l in &set.labels {
-            if !labels.contains(l) {
+            if !labels.contains(l) && !owned_elsewhere(l) {
                 labels.push(l.clone());
             }
         }
@@ -190,12 +201,18 @@ impl Part<'_> {
     }
 }
 
-/// Every label of every part, in an order that keeps each part's own: a
-/// series of one part carries only its own labels (its parts aggregate by
-/// them), so one chain over the union names each as its part would.
+/// Every label of every part for one chain over their union, in an order
+/// that keeps each part's own: a series of one part carries only its own
+/// labels (its part aggregates by them), so each is named as its part
+/// would be. Where two parts disagree (a configured list that names
+/// HAProxy's `proxy` after `job`), the part with labels of its own wins:
+/// the proxy label names HAProxy's backends, not the job that scrapes it.
 fn merged_labels(parts: &[Part]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for part in parts {
+    let (own, rest): (Vec<&Part>, Vec<&Part>) = parts
+        .iter()
+        .partition(|p| !p.branch.convention.service_labels.is_empty());
+    for part in own.into_iter().chain(rest) {
         for (i, label) in part.labels.iter().enumerate() {
             if out.contains(label) {
                 continue;
@@ -458,6 +475,13 @@ mod tests {
             );
         }
         assert_eq!(merged.last().map(String::as_str), Some("job"));
+        // A configured list that puts HAProxy's label after the job.
+        let odd: Vec<String> = ["service_name", "job", "proxy"].map(String::from).to_vec();
+        let set = SliSet::build(&catalogue(), &SliSpec::Detect, &[], &all, &odd);
+        let parts: Vec<Part> = set.branches.iter().map(|b| Part::new(b, &set)).collect();
+        let merged = merged_labels(&parts);
+        let at = |l: &str| merged.iter().position(|m| m == l).unwrap();
+        assert!(at("proxy") < at("job"), "{merged:?}");
     }
 
     #[test]
