@@ -433,8 +433,7 @@ fn a_mixed_estate_appears_with_no_configuration_and_is_judged_as_promql_says() {
         "mixed",
     );
     let script = format!(
-        "HOME={home} {bin} --prometheus {prom} --alertmanager {am}; echo \"EXIT=$?\"; exec sleep 600",
-        home = sh_quote(&std::env::temp_dir().display().to_string()),
+        "{bin} --prometheus {prom} --alertmanager {am}; echo \"EXIT=$?\"; exec sleep 600",
         bin = sh_quote(BIN),
         prom = sh_quote(&url),
         am = sh_quote(&estate.alertmanager.url()),
