@@ -53,7 +53,10 @@ async fn check_prometheus(
                 }
                 if *name == "requests" {
                     for s in &a.result {
-                        let branch = s.label(identity::BRANCH).unwrap_or("queries");
+                        let branch = plan
+                            .set
+                            .branch(s.label(identity::BRANCH))
+                            .map_or("queries", |b| b.id.as_str());
                         if let Some((service, _)) =
                             identity::resolve(|l| s.label(l), &plan.set.labels)
                         {
@@ -119,14 +122,7 @@ fn conventions(
         let list = if named.is_empty() {
             "no services".to_string()
         } else {
-            let shown: Vec<&str> = named.iter().take(10).map(String::as_str).collect();
-            let more = named.len().saturating_sub(shown.len());
-            let more = if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
-            };
-            format!("{}{more}", shown.join(", "))
+            listed(named, 10)
         };
         lines.push(
             clean(&format!(
@@ -264,7 +260,11 @@ pub async fn detected(config: &Config, within: std::time::Duration) -> Option<St
         if configured && !labels.iter().any(|l| l == label) {
             labels.push(label.to_string());
         }
-        let branch = s.label(identity::BRANCH).unwrap_or("queries").to_string();
+        let branch = plan
+            .set
+            .branch(s.label(identity::BRANCH))
+            .map_or("queries", |b| b.id.as_str())
+            .to_string();
         by_branch
             .entry(branch)
             .or_default()
@@ -293,26 +293,19 @@ pub async fn detected(config: &Config, within: std::time::Duration) -> Option<St
         "# (conventions/ in the repository), or one of them, or your own selectors:".into(),
         "# [sli]".into(),
     ];
-    if found_nothing(&by_branch) {
+    if by_branch.is_empty() {
         out.push(format!("# {}", plan.looked_for(&config.conventions)));
     }
     for b in &plan.set.branches {
         let Some(services) = by_branch.get(&b.id) else {
             continue;
         };
-        let shown: Vec<&str> = services.iter().take(8).map(String::as_str).collect();
-        let more = services.len().saturating_sub(shown.len());
-        let more = if more > 0 {
-            format!(" and {more} more")
-        } else {
-            String::new()
-        };
         out.push(
             clean(&format!(
-                "# convention = {:?}   # {}: {}{more}",
+                "# convention = {:?}   # {}: {}",
                 b.id,
                 b.convention.title,
-                shown.join(", ")
+                listed(services, 8)
             ))
             .into_owned(),
         );
@@ -328,6 +321,11 @@ pub async fn detected(config: &Config, within: std::time::Duration) -> Option<St
     Some(out.join("\n") + "\n")
 }
 
-fn found_nothing(by_branch: &std::collections::BTreeMap<String, Vec<String>>) -> bool {
-    by_branch.values().all(Vec::is_empty)
+/// The first `most` of `names`, and how many more.
+fn listed(names: &[String], most: usize) -> String {
+    let shown: Vec<&str> = names.iter().take(most).map(String::as_str).collect();
+    match names.len().saturating_sub(most) {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
+    }
 }

@@ -166,8 +166,8 @@ pub fn health(parts: Vec<&HealthReading>) -> HealthReading {
 }
 
 /// A service exists when any feed names it: the services that only
-/// deployments or alerts name join the health reading, with no figures
-/// and what they are known from.
+/// deployments, alerts or backups name join the health reading, with no
+/// figures and what they are known from.
 /// Whether any joined.
 pub fn name_services(e: &mut super::Estate) -> bool {
     let Some(health) = e.health.data.as_mut() else {
@@ -186,8 +186,15 @@ pub fn name_services(e: &mut super::Estate) -> bool {
         .iter()
         .filter(|i| i.service != "—" && i.service_label != "instance")
         .map(|i| (i.service.as_str(), "alerts"));
+    let backed_up = e
+        .backups
+        .data
+        .iter()
+        .flatten()
+        .filter_map(|b| Some((b.service.as_deref()?, "backups")));
     let mut missing: Vec<(&str, &'static str)> = deployed
         .chain(alerted)
+        .chain(backed_up)
         .filter(|(name, _)| !name.is_empty() && !known.contains(name))
         .collect();
     if missing.is_empty() {

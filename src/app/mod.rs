@@ -494,8 +494,10 @@ impl App {
                 }
             }
         }
-        if matches!(feed, Feed::Health | Feed::Deployments | Feed::Alerts)
-            && feeds::name_services(&mut self.estate)
+        if matches!(
+            feed,
+            Feed::Health | Feed::Deployments | Feed::Alerts | Feed::Backups
+        ) && feeds::name_services(&mut self.estate)
             && feed != Feed::Health
         {
             self.stale = self.stale.feed(Feed::Health);

@@ -165,6 +165,7 @@ impl BackupModel {
             .map_or(0, |since| ((t + since) / s.every_secs).max(0) as u64)
             .min(attempted);
         Backup {
+            service: None,
             target: s.target.to_string(),
             tier: s.tier,
             last_success: Some(estate.at(finished)),

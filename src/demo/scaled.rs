@@ -290,6 +290,7 @@ fn backup(k: usize, now: DateTime<Utc>) -> Backup {
     };
     let drilled_days = rng.random_range(1..150);
     Backup {
+        service: None,
         target: format!("{}-db", service_name(i)),
         tier,
         last_success: last_success.map(|s| now - Duration::seconds(s as i64)),

@@ -201,6 +201,7 @@ fn counted(service: &str, deploys: u64, rollbacks: Option<u64>) -> Deployment {
 
 fn backup(target: &str, runs: Option<(u64, u64)>) -> Backup {
     Backup {
+        service: None,
         target: target.into(),
         tier: Tier::Standard,
         last_success: Some(now() - Duration::minutes(10)),

@@ -443,6 +443,8 @@ pub struct DrillResult {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Backup {
+    /// The service it belongs to, where its metrics name one.
+    pub service: Option<String>,
     pub target: String,
     pub tier: Tier,
     pub last_success: Option<DateTime<Utc>>,

@@ -110,6 +110,7 @@ fn backup() -> impl Strategy<Value = Backup> {
     let times = (option::of(moment()), option::of(moment()));
     (name(), tier(), times, sample(), span(), drill, runs).prop_map(
         |(target, tier, (last_success, last_verified), size, duration, drill, runs)| Backup {
+            service: None,
             target,
             tier,
             last_success,

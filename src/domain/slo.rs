@@ -456,6 +456,7 @@ mod tests {
     #[test]
     fn backups_need_recent_verification_and_a_drill_within_the_rto() {
         let backup = |verified_days: Option<i64>, drill: Option<(i64, i64)>| Backup {
+            service: None,
             target: "orders-db".into(),
             tier: Tier::Critical,
             last_success: Some(t0() - Duration::minutes(5)),

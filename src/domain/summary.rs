@@ -252,6 +252,7 @@ mod tests {
     fn a_never_drilled_target_alone_is_unknown_and_says_why() {
         let (t, o) = (Thresholds::default(), Objectives::default());
         let backup = Backup {
+            service: None,
             target: "config-etcd".into(),
             tier: crate::domain::Tier::Critical,
             last_success: Some(now() - Duration::minutes(1)),

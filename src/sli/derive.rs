@@ -42,6 +42,9 @@ pub const NAMES: [&str; 19] = [
     "saturation",
 ];
 
+/// A query that answers nothing, where nothing gives the figure.
+const NOTHING: &str = "vector(0) < 0";
+
 /// A window: as PromQL writes it, and in seconds.
 #[derive(Clone, Copy)]
 struct Window<'a>(&'a str, u64);
@@ -51,13 +54,15 @@ struct Window<'a>(&'a str, u64);
 struct Part<'a> {
     branch: &'a Branch,
     labels: Vec<String>,
+    /// Its rank in the SLI, where there are several parts.
+    rank: Option<usize>,
 }
 
 impl Part<'_> {
     /// A convention with labels of its own tries them first, then the
     /// configured ones but those another convention in force owns (an
     /// ingress's `service` names its backend, not a Micrometer app).
-    fn new<'a>(branch: &'a Branch, set: &SliSet) -> Part<'a> {
+    fn new<'a>(rank: usize, branch: &'a Branch, set: &SliSet) -> Part<'a> {
         let own = &branch.convention.service_labels;
         let owned_elsewhere = |l: &String| {
             !own.is_empty()
@@ -72,7 +77,11 @@ impl Part<'_> {
                 labels.push(l.clone());
             }
         }
-        Part { branch, labels }
+        Part {
+            branch,
+            labels,
+            rank: (set.branches.len() > 1).then_some(rank),
+        }
     }
 
     /// `x` with OpenTelemetry's `service_name` joined in from
@@ -114,6 +123,7 @@ impl Part<'_> {
                     w.1
                 )
             }
+            Counting::Elsewhere(_) => NOTHING.into(),
         }
     }
 
@@ -138,6 +148,7 @@ impl Part<'_> {
                 )),
                 w.1
             ),
+            Counting::Elsewhere(_) => NOTHING.into(),
         }
     }
 
@@ -147,6 +158,7 @@ impl Part<'_> {
             Counting::Probes { success } => {
                 self.sum(format!("count_over_time({success}[{}])", w.0))
             }
+            Counting::Elsewhere(_) => NOTHING.into(),
         }
     }
 
@@ -167,6 +179,7 @@ impl Part<'_> {
                 "count_over_time({success}[{w}]) - sum_over_time({success}[{w}])",
                 w = w.0
             )),
+            Counting::Elsewhere(_) => NOTHING.into(),
         }
     }
 
@@ -193,11 +206,13 @@ impl Part<'_> {
         }
     }
 
+    /// `x` marked with its branch's rank, where there are several: a
+    /// short mark, since every series of every answer carries it.
     fn mark(&self, x: String) -> String {
-        format!(
-            r#"label_replace({x}, "{BRANCH}", "{}", "", "")"#,
-            self.branch.id
-        )
+        match self.rank {
+            None => x,
+            Some(rank) => format!(r#"label_replace({x}, "{BRANCH}", "{rank}", "", "")"#),
+        }
     }
 }
 
@@ -233,7 +248,12 @@ fn merged_labels(parts: &[Part]) -> Vec<String> {
 /// and is marked with its branch; one chain over their union names the
 /// services, and a last sum joins what one service's label sets split.
 pub fn derive(set: &SliSet, window: (&str, u64)) -> Vec<(&'static str, String)> {
-    let parts: Vec<Part> = set.branches.iter().map(|b| Part::new(b, set)).collect();
+    let parts: Vec<Part> = set
+        .branches
+        .iter()
+        .enumerate()
+        .map(|(r, b)| Part::new(r, b, set))
+        .collect();
     let labels = merged_labels(&parts);
     let union = |f: &dyn Fn(&Part) -> Option<String>| -> Option<String> {
         let joined: Vec<String> = parts.iter().filter_map(|p| Some(p.mark(f(p)?))).collect();
@@ -241,8 +261,7 @@ pub fn derive(set: &SliSet, window: (&str, u64)) -> Vec<(&'static str, String)> 
     };
     let named = |x: &str| chain(x, &labels, false);
     let by_service = |agg: &str, x: &str| format!("{agg} by ({BRANCH}, {SERVICE}) ({})", named(x));
-    // A query that answers nothing, where no branch gives the figure.
-    let nothing = || "vector(0) < 0".to_string();
+    let nothing = || NOTHING.to_string();
     let sum = |f: &dyn Fn(&Part) -> String| {
         union(&|p| Some(f(p))).map_or_else(nothing, |u| by_service("sum", &u))
     };
@@ -367,10 +386,12 @@ mod tests {
         let ids: Vec<&str> = set.branches.iter().map(|b| b.id.as_str()).collect();
         assert_eq!(ids, ["flask", "caddy"], "the app before the proxy");
         let q = query(&set, "error_ratio_1h");
-        assert_eq!(q.matches(r#""opsdeck_sli", "flask""#).count(), 3, "{q}");
+        // Each part marked by its rank: flask 0, caddy 1.
+        assert_eq!(q.matches(r#""opsdeck_sli", "0""#).count(), 3, "{q}");
+        assert_eq!(set.rank(Some("1")), Some(1));
+        assert_eq!(set.rank(Some("2")), None);
         assert!(q.contains(r#"rate(flask_http_request_total{status=~"5.."}[1h])"#));
         assert!(q.contains(r#"rate(caddy_http_request_duration_seconds_count{code=~"5.."}[1h])"#));
-        assert!(q.contains(r#""opsdeck_sli", "flask", "", """#));
         let window = query(&set, "errors_window");
         assert!(window.contains(r#"increase(flask_http_request_total{status=~"5.."}[30d])"#));
     }
@@ -401,10 +422,9 @@ mod tests {
             q.contains("count_over_time(probe_success[5m]) - sum_over_time(probe_success[5m])"),
             "{q}"
         );
-        assert!(
-            q.contains(r#" / 300, "opsdeck_sli", "blackbox", "", "")"#),
-            "{q}"
-        );
+        // One branch: nothing to mark, and an unmarked series is its.
+        assert!(!q.contains("opsdeck_sli\","), "{q}");
+        assert_eq!(set.rank(None), Some(0));
         assert!(
             query(&set, "latency_p95")
                 .contains("quantile_over_time(0.95, probe_duration_seconds[5m])")
@@ -459,7 +479,12 @@ mod tests {
             .map(String::from)
             .to_vec();
         let set = SliSet::build(&catalogue(), &SliSpec::Detect, &[], &all, &default);
-        let parts: Vec<Part> = set.branches.iter().map(|b| Part::new(b, &set)).collect();
+        let parts: Vec<Part> = set
+            .branches
+            .iter()
+            .enumerate()
+            .map(|(r, b)| Part::new(r, b, &set))
+            .collect();
         let merged = merged_labels(&parts);
         for p in &parts {
             let at: Vec<usize> = p
@@ -478,7 +503,12 @@ mod tests {
         // A configured list that puts HAProxy's label after the job.
         let odd: Vec<String> = ["service_name", "job", "proxy"].map(String::from).to_vec();
         let set = SliSet::build(&catalogue(), &SliSpec::Detect, &[], &all, &odd);
-        let parts: Vec<Part> = set.branches.iter().map(|b| Part::new(b, &set)).collect();
+        let parts: Vec<Part> = set
+            .branches
+            .iter()
+            .enumerate()
+            .map(|(r, b)| Part::new(r, b, &set))
+            .collect();
         let merged = merged_labels(&parts);
         let at = |l: &str| merged.iter().position(|m| m == l).unwrap();
         assert!(at("proxy") < at("job"), "{merged:?}");

@@ -63,6 +63,9 @@ pub enum Counting {
     },
     /// A 0/1 gauge per probe: each probe a request, each 0 a failure.
     Probes { success: String },
+    /// Not counted by a query of opsdeck's: SLOs recorded by Sloth or
+    /// Pyrra, or the configuration's own `[queries]`; what does count.
+    Elsewhere(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +91,7 @@ impl Convention {
         match &self.counting {
             Counting::Requests { total, .. } => total,
             Counting::Probes { success } => success,
+            Counting::Elsewhere(what) => what,
         }
     }
 
@@ -101,6 +105,7 @@ impl Convention {
                 Bad::Good(g) => format!("{total}, good {g}"),
             },
             Counting::Probes { success } => format!("{success} (each probe a request)"),
+            Counting::Elsewhere(what) => what.clone(),
         };
         let latency = match &self.latency {
             Latency::Histogram { buckets, .. } => buckets.clone(),
@@ -189,9 +194,21 @@ pub struct SliSet {
 }
 
 impl SliSet {
-    /// The branch a series marked `id` came from, and its rank.
-    pub fn branch(&self, id: &str) -> Option<(usize, &Branch)> {
-        self.branches.iter().enumerate().find(|(_, b)| b.id == id)
+    /// The rank of the branch a series came from, by its mark (the rank
+    /// itself): an unmarked series is the only branch's when there is one
+    /// (its parts are not marked), else the configuration's own query's
+    /// (`usize::MAX`); a mark of no branch is `None`.
+    pub fn rank(&self, mark: Option<&str>) -> Option<usize> {
+        match mark {
+            None if self.branches.len() == 1 => Some(0),
+            None => Some(usize::MAX),
+            Some(m) => m.parse().ok().filter(|r| *r < self.branches.len()),
+        }
+    }
+
+    /// The branch a series came from, by its mark.
+    pub fn branch(&self, mark: Option<&str>) -> Option<&Branch> {
+        self.branches.get(self.rank(mark)?)
     }
 
     /// The set for `global` and the per-service specs, given the

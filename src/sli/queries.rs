@@ -55,7 +55,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ),
     (
         "backup_last_success",
-        r#"max by (target, tier) (backup_last_success_timestamp_seconds)"#,
+        r#"max by (target, tier, {label}) (backup_last_success_timestamp_seconds)"#,
     ),
     ("backup_size", r#"max by (target) (backup_last_size_bytes)"#),
     (

@@ -338,6 +338,7 @@ impl MetricsSource for ScrapeSource {
                     .and_then(timestamp)
                     .zip(of("dr_drill_last_rto_seconds", &target));
                 Some(Backup {
+                    service: None,
                     tier,
                     last_success: timestamp(l.value),
                     size_bytes: of("backup_last_size_bytes", &target).unwrap_or(f64::NAN),

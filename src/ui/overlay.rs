@@ -268,6 +268,22 @@ fn via_lines(app: &App, s: &crate::domain::ServiceHealth) -> Vec<Line<'static>> 
     }
 }
 
+/// The convention and label a service's figures are read by, for a KPI's
+/// parts: `flask by job`; empty for anything that is not such a service.
+fn read_by(app: &App, name: &str) -> String {
+    match app
+        .estate
+        .services()
+        .iter()
+        .find(|s| s.name == name)
+        .map(|s| &s.via)
+    {
+        Some(crate::domain::Via::Sli(v)) if v.label.is_empty() => v.convention.name.clone(),
+        Some(crate::domain::Via::Sli(v)) => format!("{} by {}", v.convention.name, v.label),
+        _ => String::new(),
+    }
+}
+
 /// Parts listed in a KPI's drill-down; the rest are counted.
 const PARTS_SHOWN: usize = 12;
 
@@ -319,7 +335,8 @@ fn kpi_detail(app: &App, i: usize) -> Option<Detail> {
                     th.status(p.status),
                 ),
                 Span::styled(format!("{:<32}", fit_text(&p.name, 32)), th.text),
-                Span::styled(value, th.text),
+                Span::styled(format!("{value:<12}"), th.text),
+                Span::styled(read_by(app, &p.name), th.muted),
             ]));
         }
         if k.parts.total > PARTS_SHOWN {

@@ -6,7 +6,7 @@ use super::Answers;
 use crate::domain::{Backup, DrillResult, RunCounts, Tier};
 use crate::sources::convert::{seconds, tier as parse_tier, timestamp};
 
-pub(super) fn read(a: &Answers) -> Vec<Backup> {
+pub(super) fn read(a: &Answers, label: &str) -> Vec<Backup> {
     let by = |q: &str| a.by(q, "target");
     let (size, duration, verified, drill_at, drill_rto) = (
         by("backup_size"),
@@ -47,6 +47,7 @@ pub(super) fn read(a: &Answers) -> Vec<Backup> {
                 _ => None,
             };
             Some(Backup {
+                service: s.label(label).filter(|v| !v.is_empty()).map(String::from),
                 tier: parse_tier(s.label("tier")),
                 last_success: timestamp(s.value),
                 size_bytes: size.get(target.as_str()).copied().unwrap_or(f64::NAN),
@@ -64,6 +65,7 @@ pub(super) fn read(a: &Answers) -> Vec<Backup> {
         .collect();
     out.extend(a.get("velero_last_success").iter().filter_map(|s| {
         Some(Backup {
+            service: None,
             target: format!("velero/{}", s.label("schedule")?),
             tier: Tier::Standard,
             last_success: timestamp(s.value),

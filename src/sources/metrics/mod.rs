@@ -1,6 +1,8 @@
 //! A Prometheus-compatible endpoint as a `MetricsSource`: the queries of
-//! `queries.rs` run concurrently, their answers joined into the estate. One
-//! query failing is a warning on the panel; all of them failing is an error.
+//! `sli::queries` (those about traffic following the conventions the server
+//! has, `plan.rs`) run concurrently, their answers joined into the estate.
+//! One query failing is a warning on the panel; all of them failing is an
+//! error.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -692,7 +694,9 @@ impl MetricsSource for PrometheusSource {
             .await?;
         let inputs = a.inputs(BACKUP_GAUGES.names.iter().chain(BACKUP_WINDOW.names));
         Ok(Fetched {
-            value: self.built_backups.or_build(inputs, || backups::read(&a)),
+            value: self
+                .built_backups
+                .or_build(inputs, || backups::read(&a, &self.label)),
             warnings: a.warnings,
         })
     }

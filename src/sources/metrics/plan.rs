@@ -135,71 +135,77 @@ pub fn report(set: &SliSet, catalogue: &[Convention], found: Option<&[(String, u
 }
 
 /// The branch each service's figures come from: the first in the SLI's
-/// order that names it in any of the main answers.
-pub struct Choice {
-    pub by_service: HashMap<String, Chosen>,
+/// order that names it in any of the main answers. Borrowed from the
+/// answers: nothing is copied per service until a reading is built.
+pub struct Choice<'a> {
+    pub by_service: HashMap<&'a str, Chosen<'a>>,
 }
 
-pub struct Chosen {
+pub struct Chosen<'a> {
     /// The branch's rank; `usize::MAX` for an answer of the
     /// configuration's own query, which has no branch.
     pub rank: usize,
-    pub via: SliVia,
+    /// The label that named the service (only the requests answer says).
+    label: &'a str,
+    /// The ranks of the other branches that name it, as bits.
+    also: u64,
 }
 
 /// The answers that make a service known to have request metrics.
 pub const NAMING: [&str; 4] = ["requests", "requests_window", "latency_p95", "errors"];
 
-impl Choice {
-    pub fn new<'a>(set: &SliSet, answers: impl Iterator<Item = &'a Sample>) -> Choice {
-        let mut seen: HashMap<String, Vec<(usize, String)>> = HashMap::new();
+impl<'a> Choice<'a> {
+    pub fn new(set: &'a SliSet, answers: impl Iterator<Item = &'a Sample>) -> Choice<'a> {
+        let mut by_service: HashMap<&'a str, Chosen<'a>> = HashMap::new();
         for s in answers {
             let Some((service, label)) = identity::resolve(|l| s.label(l), &set.labels) else {
                 continue;
             };
-            let rank = match s.label(BRANCH) {
-                None => usize::MAX,
-                Some(id) => match set.branch(id) {
-                    Some((_, b)) if b.only.as_ref().is_some_and(|only| only != service) => {
-                        continue;
-                    }
-                    Some((rank, _)) => rank,
-                    None => continue,
-                },
+            let Some(rank) = set.rank(s.label(BRANCH)) else {
+                continue;
             };
-            seen.entry(service.to_string())
-                .or_default()
-                .push((rank, label.to_string()));
+            let only = set.branches.get(rank).and_then(|b| b.only.as_deref());
+            if only.is_some_and(|only| only != service) {
+                continue;
+            }
+            let chosen = by_service.entry(service).or_insert(Chosen {
+                rank,
+                label: "",
+                also: 0,
+            });
+            if rank < chosen.rank {
+                chosen.also |= bit(chosen.rank);
+                chosen.rank = rank;
+                chosen.label = "";
+            } else if rank > chosen.rank {
+                chosen.also |= bit(rank);
+            }
+            if rank == chosen.rank && chosen.label.is_empty() {
+                chosen.label = label;
+            }
         }
-        let by_service = seen
-            .into_iter()
-            .map(|(service, mut ranks)| {
-                ranks.sort();
-                let rank = ranks[0].0;
-                // Only the requests answer says which label named it.
-                let label = ranks
-                    .iter()
-                    .find(|(r, l)| *r == rank && !l.is_empty())
-                    .map_or(String::new(), |(_, l)| l.clone());
-                let mut also: Vec<String> = ranks
-                    .iter()
-                    .filter(|(r, _)| *r != rank && *r != usize::MAX)
-                    .map(|(r, _)| set.branches[*r].convention.name.clone())
-                    .collect();
-                also.dedup();
-                let convention = match set.branches.get(rank) {
-                    Some(b) => b.convention.clone(),
-                    None => Arc::new(own_query()),
-                };
-                let via = SliVia {
-                    convention,
-                    label,
-                    also,
-                };
-                (service, Chosen { rank, via })
-            })
-            .collect();
         Choice { by_service }
+    }
+
+    /// Where the figures of `service` come from, if any answer named it.
+    pub fn via(&self, set: &SliSet, chosen: &Chosen) -> SliVia {
+        let also = (0..set.branches.len().min(64))
+            .filter(|r| chosen.also & bit(*r) != 0)
+            .map(|r| set.branches[r].convention.name.clone())
+            .fold(Vec::new(), |mut names: Vec<String>, n| {
+                if !names.contains(&n) {
+                    names.push(n);
+                }
+                names
+            });
+        SliVia {
+            convention: match set.branches.get(chosen.rank) {
+                Some(b) => b.convention.clone(),
+                None => Arc::new(own_query()),
+            },
+            label: chosen.label.to_string(),
+            also,
+        }
     }
 
     /// The service a series (its labels, by `get`) tells about, if it
@@ -210,14 +216,16 @@ impl Choice {
         set: &SliSet,
         get: impl Fn(&str) -> Option<&'s str>,
     ) -> Option<&'s str> {
-        let rank = match get(BRANCH) {
-            None => usize::MAX,
-            Some(id) => set.branch(id)?.0,
-        };
+        let rank = set.rank(get(BRANCH))?;
         let service = identity::name_of(get, &set.labels)?;
         let chosen = self.by_service.get(service)?;
         (rank == chosen.rank || rank == usize::MAX).then_some(service)
     }
+}
+
+/// `rank` as a bit of `Chosen::also` (ranks past 63 are not listed).
+fn bit(rank: usize) -> u64 {
+    if rank < 64 { 1 << rank } else { 0 }
 }
 
 /// What stands for the convention of a service read by the
@@ -228,9 +236,7 @@ fn own_query() -> Convention {
         title: "the configuration's own [queries]".into(),
         kind: crate::sli::Kind::App,
         detect: String::new(),
-        counting: crate::sli::Counting::Probes {
-            success: String::new(),
-        },
+        counting: crate::sli::Counting::Elsewhere("the configuration's own [queries]".into()),
         latency: crate::sli::Latency::None(String::new()),
         service_labels: Vec::new(),
         join_target_info: false,

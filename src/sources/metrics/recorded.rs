@@ -142,9 +142,11 @@ fn row(name: &str, slo: Slo, tool: &str, title: &str) -> Option<ServiceHealth> {
         title: title.to_string(),
         kind: Kind::App,
         detect: String::new(),
-        counting: Counting::Probes {
-            success: String::new(),
-        },
+        counting: Counting::Elsewhere(if tool == "sloth" {
+            "slo:sli_error:ratio_rate* (Sloth's rules)".into()
+        } else {
+            "<metric>:burnrate* (Pyrra's rules)".into()
+        }),
         latency: Latency::None("an SLO's rules record no latency".into()),
         service_labels: Vec::new(),
         join_target_info: false,

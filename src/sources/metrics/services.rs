@@ -29,7 +29,7 @@ impl PrometheusSource {
         let mut names: Vec<(&str, Via)> = choice
             .by_service
             .iter()
-            .map(|(n, c)| (n.as_str(), Via::Sli(Arc::new(c.via.clone()))))
+            .map(|(n, c)| (*n, Via::Sli(Arc::new(choice.via(&plan.set, c)))))
             .chain(targets.keys().map(|n| (*n, Via::Only("scrape targets"))))
             .chain(
                 self.services
