@@ -306,7 +306,7 @@ impl Default for Config {
                 .collect(),
             sli: crate::sli::SliSpec::Detect,
             service_slis: Vec::new(),
-            conventions: std::sync::Arc::new(crate::sli::catalogue::load(None).0),
+            conventions: crate::sli::catalogue::shipped(),
             refresh: Duration::from_secs(1),
             services: BTreeMap::new(),
             objectives: Objectives::default(),
@@ -765,7 +765,7 @@ impl Config {
     /// the SLI declared in the file is checked again against them.
     pub fn load_conventions(&mut self, dir: Option<&Path>) -> Vec<Problem> {
         let (catalogue, problems) = crate::sli::catalogue::load(dir);
-        self.conventions = std::sync::Arc::new(catalogue);
+        self.conventions = catalogue;
         problems
             .into_iter()
             .map(|(file, message)| Problem { file, message })

@@ -3,6 +3,7 @@
 //! `<config dir>/conventions/`, which add entries or replace them by name.
 
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 use serde::Deserialize;
 
@@ -84,10 +85,37 @@ struct LatencyEntry {
     none: Option<String>,
 }
 
-/// The conventions in force: the shipped ones, then the user's (replacing
-/// a shipped one of the same name), in preference order (`Kind`, then
-/// name). Each problem names its file.
-pub fn load(user_dir: Option<&Path>) -> (Vec<Convention>, Vec<(String, String)>) {
+/// The shipped conventions, parsed once per process and shared.
+pub fn shipped() -> Arc<Vec<Convention>> {
+    static SHIPPED: OnceLock<Arc<Vec<Convention>>> = OnceLock::new();
+    SHIPPED
+        .get_or_init(|| {
+            let mut all: Vec<Convention> = EMBEDDED
+                .iter()
+                .filter_map(|(name, text)| parse(name, text).ok())
+                .collect();
+            all.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+            Arc::new(all)
+        })
+        .clone()
+}
+
+/// The conventions in force: the shipped ones, then the user's from
+/// `user_dir/conventions/` (replacing a shipped one of the same name), in
+/// preference order (`Kind`, then name); without any file of the user's,
+/// the shipped ones as parsed once. Each problem names its file.
+pub fn load(user_dir: Option<&Path>) -> (Arc<Vec<Convention>>, Vec<(String, String)>) {
+    let own = user_dir.and_then(|d| std::fs::read_dir(d.join("conventions")).ok());
+    match own {
+        None => (shipped(), Vec::new()),
+        Some(_) => {
+            let (all, problems) = load_with(user_dir);
+            (Arc::new(all), problems)
+        }
+    }
+}
+
+fn load_with(user_dir: Option<&Path>) -> (Vec<Convention>, Vec<(String, String)>) {
     let mut texts: Vec<(String, String, String)> = EMBEDDED
         .iter()
         .map(|(name, text)| {

@@ -223,6 +223,13 @@ impl<'a> Choice<'a> {
     }
 }
 
+impl<'a> Chosen<'a> {
+    /// What makes two services read the same way.
+    pub fn key(&self) -> (usize, &'a str, u64) {
+        (self.rank, self.label, self.also)
+    }
+}
+
 /// `rank` as a bit of `Chosen::also` (ranks past 63 are not listed).
 fn bit(rank: usize) -> u64 {
     if rank < 64 { 1 << rank } else { 0 }

@@ -26,10 +26,17 @@ impl PrometheusSource {
         mut traffic: BTreeMap<String, Vec<f64>>,
     ) -> Vec<ServiceHealth> {
         let targets = self.targets(plan, a);
+        // One `SliVia` for every service read the same way.
+        let mut shared: HashMap<(usize, &str, u64), Arc<crate::domain::SliVia>> = HashMap::new();
         let mut names: Vec<(&str, Via)> = choice
             .by_service
             .iter()
-            .map(|(n, c)| (*n, Via::Sli(Arc::new(choice.via(&plan.set, c)))))
+            .map(|(n, c)| {
+                let via = shared
+                    .entry(c.key())
+                    .or_insert_with(|| Arc::new(choice.via(&plan.set, c)));
+                (*n, Via::Sli(via.clone()))
+            })
             .chain(targets.keys().map(|n| (*n, Via::Only("scrape targets"))))
             .chain(
                 self.services
