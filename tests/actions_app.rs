@@ -345,3 +345,48 @@ fn keys_typed_ahead_of_the_dialog_are_ignored_and_esc_still_cancels() {
     let (events, _) = drain(&mut app);
     assert_eq!(events, ["cancelled"]);
 }
+
+/// An incident is acknowledged on the label that named its alerts'
+/// service, not the first of the configured list: a host's alert, named by
+/// its instance, is silenced by `instance`, a service's by `service`.
+#[test]
+fn an_acknowledgement_matches_the_label_that_named_the_service() {
+    let mut app = app(false);
+    app.actions
+        .common
+        .insert("service_label".into(), "service".into());
+    press(&mut app, KeyCode::Char('5'));
+    let incidents = app.estate.incidents.clone();
+    let host = incidents
+        .iter()
+        .position(|i| i.name == "HostDiskAlmostFull")
+        .expect("the demo's host incident");
+    let service = incidents
+        .iter()
+        .position(|i| i.service_label == "service" && !i.silenced)
+        .expect("a service's incident");
+    for (index, label, value) in [
+        (host, "instance", incidents[host].service.clone()),
+        (service, "service", incidents[service].service.clone()),
+    ] {
+        let view = app.table(TableId::Incidents);
+        let row = view.rows.iter().position(|r| r.index == index).unwrap();
+        while app.table(TableId::Incidents).selected != row {
+            let up = app.table(TableId::Incidents).selected > row;
+            press(&mut app, if up { KeyCode::Up } else { KeyCode::Down });
+        }
+        drain(&mut app);
+        press(&mut app, KeyCode::Char('a'));
+        run_dialog(&mut app);
+        let (_, effects) = drain(&mut app);
+        let request = effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::Start { request, .. } => Some(request.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("acknowledging {value} started nothing"));
+        assert_eq!(request.parameters["service_label"], label, "{value}");
+        assert_eq!(request.parameters["service"], value);
+    }
+}
