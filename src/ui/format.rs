@@ -103,7 +103,11 @@ pub fn rate(per_second: f64) -> String {
         x if x >= 1e6 => scientific(x),
         x if x >= 10_000.0 => format!("{:.0}k", x / 1000.0),
         x if x >= 1_000.0 => format!("{:.1}k", x / 1000.0),
-        x => format!("{x:.0}"),
+        x if x >= 10.0 || x == 0.0 => format!("{x:.0}"),
+        // A trickle is not nothing: 0.3 requests a second reads as such.
+        x if x >= 1.0 => format!("{x:.1}"),
+        x if x >= 0.01 => format!("{x:.2}").trim_end_matches('0').to_string(),
+        _ => "<0.01".into(),
     }
 }
 
@@ -278,6 +282,11 @@ mod tests {
         assert_eq!(rate(1e308), "1e308");
         assert_eq!(rate(1.5e6), "1.5e6");
         assert_eq!(rate(12_345.0), "12k");
+        assert_eq!(rate(0.3), "0.3");
+        assert_eq!(rate(0.25), "0.25");
+        assert_eq!(rate(2.04), "2.0");
+        assert_eq!(rate(0.004), "<0.01");
+        assert_eq!(rate(0.0), "0");
         assert_eq!(millis(1e308), "1e305s");
         assert_eq!(percent(1e306, 0), "1e308%");
         assert_eq!(percent(25.0, 1), "2500%");
