@@ -38,6 +38,7 @@ async fn check_prometheus(
     let mut warnings = Vec::new();
     let plan = source.detect(now, &mut warnings).await;
     let queries: Vec<(&str, &str)> = plan.queries.all().collect();
+
     let answers = join_all(queries.iter().map(|(_, q)| source.api().query(q, now))).await;
     let mut problems = 0;
     let mut empty = Vec::new();
@@ -84,6 +85,14 @@ async fn check_prometheus(
         )];
         problems = 1;
     } else {
+        // A detection that failed leaves the queries of the first
+        // convention: said, not silently checked instead.
+        problems += warnings.len();
+        lines.extend(
+            warnings
+                .iter()
+                .map(|w| clean(&format!("  ✖ {w}")).into_owned()),
+        );
         lines.extend(conventions(&plan, &by_convention, &config.conventions));
     }
     for (name, line, message) in disagreements(&plan.set, &config.queries) {

@@ -424,3 +424,51 @@ async fn slos_recorded_by_sloth_and_pyrra_are_read_with_their_own_objectives() {
     assert_eq!(row("orders/requests-availability")["state"], "crit");
     assert_eq!(row("payments-availability")["objective"], 0.995);
 }
+
+/// A target whose `target_info` carries two service names (a collector's
+/// exporter scraped without `honor_labels`) cannot be joined one to one:
+/// it is named by its job, and the query every convention shares still
+/// answers for the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_service_names_on_one_target_break_nothing() {
+    let collector = FakeServer::start(|_| {
+        FakeReply::text(
+            200,
+            "# TYPE target_info gauge\n\
+             target_info{service_name=\"a\"} 1\n\
+             target_info{service_name=\"b\"} 1\n\
+             # TYPE http_server_request_duration_seconds histogram\n\
+             http_server_request_duration_seconds_bucket{http_response_status_code=\"200\",le=\"+Inf\"} 10\n\
+             http_server_request_duration_seconds_count{http_response_status_code=\"200\"} 10\n\
+             http_server_request_duration_seconds_sum{http_response_status_code=\"200\"} 1\n",
+        )
+    });
+    let app = FakeServer::start(|_| {
+        FakeReply::text(
+            200,
+            "# TYPE flask_http_request_total counter\nflask_http_request_total{status=\"200\"} 5\n",
+        )
+    });
+    let prometheus = Prometheus::start(PrometheusConfig {
+        scrape: vec![
+            scrape("collector", &addr(&collector), false),
+            scrape("shop", &addr(&app), false),
+        ],
+        ..Default::default()
+    });
+    prometheus.wait_for("count(target_info) == 2", "both names", |r| {
+        !r.as_array().unwrap().is_empty()
+    });
+    for metric in [
+        "http_server_request_duration_seconds_count",
+        "flask_http_request_total",
+    ] {
+        prometheus.wait_for(&format!("rate({metric}[5m])"), "two scrapes", |r| {
+            !r.as_array().unwrap().is_empty()
+        });
+    }
+    let h = health(&prometheus.url(), &Config::default()).await;
+    assert_eq!(convention(service(&h, "collector")), "otel-http-stable");
+    assert_eq!(convention(service(&h, "shop")), "flask");
+    assert_eq!(service(&h, "collector").targets_total, 1);
+}

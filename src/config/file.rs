@@ -526,6 +526,16 @@ impl Config {
     /// Parses `text` (from `file`); problems are returned beside whatever
     /// could still be used.
     pub fn parse(file: &Path, text: &str) -> (Config, Vec<Problem>) {
+        Config::parse_with(file, text, crate::sli::catalogue::shipped())
+    }
+
+    /// `parse`, with `catalogue` the conventions an `[sli]` may name (the
+    /// shipped ones and the user's own).
+    pub fn parse_with(
+        file: &Path,
+        text: &str,
+        catalogue: std::sync::Arc<Vec<crate::sli::Convention>>,
+    ) -> (Config, Vec<Problem>) {
         let mut reader = Reader {
             file: file.display().to_string(),
             text,
@@ -628,7 +638,7 @@ impl Config {
                 spec.service_label.as_ref(),
             ),
             sli: match &spec.sli {
-                Some(entry) => super::sli::read(&mut reader, "sli", entry, &defaults.conventions),
+                Some(entry) => super::sli::read(&mut reader, "sli", entry, &catalogue),
                 None => crate::sli::SliSpec::Detect,
             },
             service_slis: spec
@@ -639,11 +649,11 @@ impl Config {
                     let field = format!("services.{name}.sli");
                     Some((
                         name.clone(),
-                        super::sli::read(&mut reader, &field, entry, &defaults.conventions),
+                        super::sli::read(&mut reader, &field, entry, &catalogue),
                     ))
                 })
                 .collect(),
-            conventions: defaults.conventions.clone(),
+            conventions: catalogue.clone(),
             refresh: match spec.refresh {
                 Some(Dur(d)) if d < MIN_TIMEOUT => {
                     reader.problem(None, "refresh", "under 100ms; using 1s");
@@ -749,34 +759,32 @@ impl Config {
     }
 
     /// Loads the configuration from where `locate` says, or the defaults,
-    /// and the user's conventions from `conventions/` beside the file (or
-    /// in the user's configuration directory).
+    /// with the user's conventions from `conventions/` beside the file (or
+    /// in the user's configuration directory), which its `[sli]` may name.
     pub fn load(flag: Option<&Path>) -> (Config, Vec<Problem>) {
-        let (mut config, mut problems) = Config::load_file(flag);
-        let dir = match &config.path {
-            Some(path) => path.parent().map(Path::to_path_buf),
+        let located = Config::locate(flag);
+        let dir = match &located {
+            Some((path, _)) => path.parent().map(Path::to_path_buf),
             None => super::user_config_dir(),
         };
-        problems.extend(config.load_conventions(dir.as_deref()));
+        let (catalogue, own) = crate::sli::catalogue::load(dir.as_deref());
+        let (mut config, mut problems) = Config::load_file(located, catalogue.clone());
+        config.conventions = catalogue;
+        problems.extend(
+            own.into_iter()
+                .map(|(file, message)| Problem { file, message }),
+        );
         (config, problems)
     }
 
-    /// The shipped conventions and the user's own in `dir/conventions/`;
-    /// the SLI declared in the file is checked again against them.
-    pub fn load_conventions(&mut self, dir: Option<&Path>) -> Vec<Problem> {
-        let (catalogue, problems) = crate::sli::catalogue::load(dir);
-        self.conventions = catalogue;
-        problems
-            .into_iter()
-            .map(|(file, message)| Problem { file, message })
-            .collect()
-    }
-
-    fn load_file(flag: Option<&Path>) -> (Config, Vec<Problem>) {
-        match Config::locate(flag) {
+    fn load_file(
+        located: Option<(PathBuf, bool)>,
+        catalogue: std::sync::Arc<Vec<crate::sli::Convention>>,
+    ) -> (Config, Vec<Problem>) {
+        match located {
             None => (Config::default(), Vec::new()),
             Some((path, explicit)) => match std::fs::read_to_string(&path) {
-                Ok(text) => Config::parse(&path, &text),
+                Ok(text) => Config::parse_with(&path, &text, catalogue),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
                     (Config::default(), Vec::new())
                 }

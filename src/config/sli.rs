@@ -187,6 +187,21 @@ latency_unit = "milliseconds"
     }
 
     #[test]
+    fn an_sli_may_name_the_users_own_convention() {
+        let dir = std::env::temp_dir().join(format!("opsdeck-sli-own-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("conventions")).unwrap();
+        let own = "title = \"mine\"\nkind = \"app\"\ndetect = \"my_total\"\n[requests]\nmetric = \"my_total\"\nstatus_label = \"rc\"\nerror = \"5..\"\n[latency]\nnone = \"n\"\n";
+        std::fs::write(dir.join("conventions/mine.toml"), own).unwrap();
+        let file = dir.join("config.toml");
+        std::fs::write(&file, "[sli]\nconvention = \"mine\"\n").unwrap();
+        let (config, problems) = Config::load(Some(&file));
+        std::fs::remove_dir_all(&dir).ok();
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(config.sli, SliSpec::Convention("mine".into()));
+        assert!(config.conventions.iter().any(|c| c.name == "mine"));
+    }
+
+    #[test]
     fn a_mistake_names_its_field_and_line_and_detects_instead() {
         let (config, problems) = parse("refresh = \"1s\"\n\n[sli]\nconvention = \"flsk\"\n");
         assert_eq!(config.sli, SliSpec::Detect);

@@ -42,6 +42,13 @@ pub const NAMES: [&str; 19] = [
     "saturation",
 ];
 
+/// OpenTelemetry's `service_name` by target, from `target_info`: as last
+/// seen within the hour (a target that went down keeps its name, so its
+/// `up` of 0 is its service's), and only where a target has one name (a
+/// collector's exporter, scraped without `honor_labels`, can carry several;
+/// a many-to-one join would fail the whole query).
+const TARGET_NAMES: &str = "(max by (job, instance, service_name) (last_over_time(target_info[1h])) unless on (job, instance) count by (job, instance) (max by (job, instance, service_name) (last_over_time(target_info[1h]))) > 1)";
+
 /// A query that answers nothing, where nothing gives the figure.
 const NOTHING: &str = "vector(0) < 0";
 
@@ -89,7 +96,7 @@ impl Part<'_> {
     fn joined(&self, x: String) -> String {
         if self.branch.convention.join_target_info {
             format!(
-                "({x} * on (job, instance) group_left (service_name) max by (job, instance, service_name) (target_info) or on (job, instance) {x})"
+                "({x} * on (job, instance) group_left (service_name) {TARGET_NAMES} or on (job, instance) {x})"
             )
         } else {
             x
@@ -316,8 +323,10 @@ pub fn derive(set: &SliSet, window: (&str, u64)) -> Vec<(&'static str, String)> 
         out.push((name, ratio(Window(w, secs))));
     }
     // A target of an OpenTelemetry app is named by its service.name too.
-    let up = "(up * on (job, instance) group_left (service_name) max by (job, instance, service_name) (target_info) or on (job, instance) up)";
-    let up = chain(up, &set.labels, false);
+    let up = format!(
+        "(up * on (job, instance) group_left (service_name) {TARGET_NAMES} or on (job, instance) up)"
+    );
+    let up = chain(&up, &set.labels, false);
     out.push(("targets_total", format!("count by ({SERVICE}) ({up})")));
     out.push(("targets_up", format!("sum by ({SERVICE}) ({up})")));
     let saturation = chain("saturation_ratio", &set.labels, false);
@@ -343,7 +352,7 @@ pub fn detection(catalogue: &[super::Convention], labels: &[String]) -> String {
                 r#"label_replace(count(group by ({}) ({})), "{BRANCH}", "{}", "", "")"#,
                 by.join(", "),
                 c.detect,
-                c.name
+                super::catalogue::escape(&c.name)
             )
         })
         .collect::<Vec<_>>()

@@ -464,7 +464,22 @@ impl PrometheusSource {
         let (api, kept) = (self.api.clone(), self.reused.clone());
         tokio::spawn(async move {
             match ask(&api, asked, now).await {
-                Ok(answers) => keep(&kept, key, answers),
+                // Kept only if this ask is still the one awaited: a plan
+                // put in force meanwhile (`detect`) dropped the group, and
+                // its answers to the old queries must not come back.
+                Ok(answers) => {
+                    let mut held = kept.lock().unwrap_or_else(PoisonError::into_inner);
+                    if held.get(key).is_some_and(|k| k.asking) {
+                        held.insert(
+                            key,
+                            Kept {
+                                at: Instant::now(),
+                                answers,
+                                asking: false,
+                            },
+                        );
+                    }
+                }
                 Err(_) => {
                     let mut kept = kept.lock().unwrap_or_else(PoisonError::into_inner);
                     if let Some(k) = kept.get_mut(key) {

@@ -14,7 +14,9 @@ use crate::sources::prometheus::Sample;
 /// queries that read them are `sloth_slos` and `pyrra_slos`.)
 pub const DETECT: [(&str, &str); 2] = [
     ("sloth", "slo:objective:ratio"),
-    ("pyrra", r#"{__name__=~".+:burnrate5m", slo!=""}"#),
+    // Its shortest window scales with the SLO's (burnrate1m for 7 days):
+    // the objective, which opsdeck needs anyway, is the sure sign.
+    ("pyrra", "pyrra_objective"),
 ];
 
 /// One SLO as read.
@@ -43,7 +45,11 @@ fn seconds(text: &str) -> Option<u64> {
             'w' => 604_800,
             _ => return None,
         };
-        total += number.parse::<u64>().ok()? * unit;
+        total = number
+            .parse::<u64>()
+            .ok()?
+            .checked_mul(unit)?
+            .checked_add(total)?;
         number.clear();
     }
     (number.is_empty() && total > 0).then_some(total)
@@ -222,6 +228,7 @@ mod tests {
         assert_eq!(seconds("1h4m"), Some(3_840));
         assert_eq!(seconds("4w"), Some(2_419_200));
         assert_eq!(seconds("rate"), None);
+        assert_eq!(seconds("30000000000000000w"), None, "overflow is no window");
         assert_eq!(seconds(""), None);
     }
 
