@@ -67,7 +67,14 @@ impl<'a> Glance<'a> {
             .services()
             .iter()
             .map(|s| service_slo_status(s, objective));
-        Status::worst(kpis.chain(services).filter(|s| *s != Status::Unknown))
+        // The header's verdict too: an open critical incident or a host
+        // down is a breach whatever the KPIs say.
+        let header = self.app.estate.summary.status;
+        Status::worst(
+            kpis.chain(services)
+                .chain([header])
+                .filter(|s| *s != Status::Unknown),
+        )
     }
 
     /// 2 for a breach, else 1 for a warning, else 3 when a source could not
@@ -89,7 +96,8 @@ impl<'a> Glance<'a> {
             .estate
             .kpis
             .iter()
-            .any(|k| k.status != Status::Unknown);
+            .any(|k| k.status != Status::Unknown)
+            || !self.app.estate.summary.reasons.is_empty();
         match self.exit_code() {
             EXIT_UNREACHABLE => "UNREACHABLE",
             _ if !known => "UNKNOWN",
@@ -272,6 +280,45 @@ mod tests {
             );
             assert_eq!(json["exit_code"], code);
         }
+    }
+
+    fn alerts(severity: crate::domain::Severity) -> FeedUpdate {
+        let alert = crate::domain::Alert {
+            name: "HostDown".into(),
+            service: "db-01".into(),
+            service_label: "instance".into(),
+            severity,
+            summary: String::new(),
+            runbook: None,
+            starts_at: now(),
+            silenced_by: None,
+            inhibited: false,
+            fingerprint: "f".into(),
+            sources: vec!["alertmanager".into()],
+        };
+        FeedUpdate {
+            source: "alertmanager".into(),
+            feed: Feed::Alerts,
+            at: now(),
+            result: Ok(Reading::Alerts(crate::domain::AlertsReading {
+                alerts: vec![alert],
+                silences: vec![],
+            })),
+            warnings: vec![],
+        }
+    }
+
+    #[test]
+    fn an_open_critical_incident_alone_is_a_breach() {
+        use crate::domain::Severity;
+        let (exit, json) = glance(vec![health(0.9995), alerts(Severity::Critical)]);
+        assert_eq!(
+            (exit, json["state"].as_str()),
+            (EXIT_BREACH, Some("crit")),
+            "{json:#}"
+        );
+        let (exit, _) = glance(vec![health(0.9995), alerts(Severity::Warning)]);
+        assert_eq!(exit, EXIT_WARNING);
     }
 
     #[test]

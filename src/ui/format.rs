@@ -106,8 +106,12 @@ pub fn rate(per_second: f64) -> String {
         x if x >= 10.0 || x == 0.0 => format!("{x:.0}"),
         // A trickle is not nothing: 0.3 requests a second reads as such.
         x if x >= 1.0 => format!("{x:.1}"),
-        x if x >= 0.01 => format!("{x:.2}").trim_end_matches('0').to_string(),
-        _ => "<0.01".into(),
+        x if x >= 0.1 => format!("{x:.2}").trim_end_matches('0').to_string(),
+        // Two significant digits, however small: 0.034, 0.0012.
+        x => {
+            let decimals = (1.0 - x.log10().floor()).clamp(2.0, 12.0) as usize;
+            format!("{x:.decimals$}")
+        }
     }
 }
 
@@ -285,7 +289,8 @@ mod tests {
         assert_eq!(rate(0.3), "0.3");
         assert_eq!(rate(0.25), "0.25");
         assert_eq!(rate(2.04), "2.0");
-        assert_eq!(rate(0.004), "<0.01");
+        assert_eq!(rate(0.034), "0.034");
+        assert_eq!(rate(0.0012), "0.0012");
         assert_eq!(rate(0.0), "0");
         assert_eq!(millis(1e308), "1e305s");
         assert_eq!(percent(1e306, 0), "1e308%");
