@@ -501,3 +501,24 @@ fn sorting_steps_through_the_columns_and_state_words_filter() {
     assert_eq!(ok + breaching, app.table(TableId::Services).total);
     assert!(breaching > 0, "the demo has services in trouble");
 }
+
+/// A footer message goes with the next key, or after ten seconds without
+/// one: `no column 'p9' here` is not still there minutes later, on another
+/// tab.
+#[test]
+fn footer_messages_expire_after_ten_seconds_or_the_next_key() {
+    let mut app = app();
+    press(&mut app, KeyCode::Char('2'));
+    app.actions.notice = Some("no column 'p9' here".into());
+    app.update(Msg::Tick(start() + Duration::seconds(1)));
+    app.update(Msg::Tick(start() + Duration::seconds(9)));
+    assert!(app.actions.notice.is_some(), "still there after 8 s");
+    app.update(Msg::Tick(start() + Duration::seconds(12)));
+    assert_eq!(app.actions.notice, None, "gone after ten seconds");
+
+    app.actions.notice = Some("copied: checkout".into());
+    app.update(Msg::Tick(start() + Duration::seconds(13)));
+    assert!(app.actions.notice.is_some());
+    press(&mut app, KeyCode::Down);
+    assert_eq!(app.actions.notice, None, "gone with the next key");
+}

@@ -234,6 +234,8 @@ pub struct Actions {
     pub pane: Option<u64>,
     /// The last refusal or notice, for the footer.
     pub notice: Option<String>,
+    /// When the notice was put there, for it to expire (`App::apply`).
+    pub notice_since: Option<chrono::DateTime<chrono::Utc>>,
     /// Notices from the audit log's writer (a rotation), which runs in the
     /// event loop, outside the app; `take_audit_notices` moves them to the
     /// footer.
@@ -256,6 +258,7 @@ impl Default for Actions {
             runs: VecDeque::new(),
             pane: None,
             notice: None,
+            notice_since: None,
             audit_notices: None,
             output_lines_kept: crate::config::limits::DEFAULT_ACTION_OUTPUT_LINES,
             outbox: Vec::new(),
@@ -436,6 +439,7 @@ impl Actions {
         let shown = latest.is_some();
         if latest.is_some() {
             self.notice = latest;
+            self.notice_since = None;
         }
         shown
     }

@@ -82,6 +82,9 @@ pub struct Estate {
     pub trends: Trends,
 }
 
+/// How long a footer message stays without a key pressed.
+pub const NOTICE_FOR: chrono::Duration = chrono::Duration::seconds(10);
+
 /// How many points a KPI's trend keeps, and how far apart they are: the
 /// last hour, a point a minute.
 pub const TREND_POINTS: usize = 60;
@@ -407,11 +410,40 @@ impl App {
     /// A key or a command is always handled on settled state, so that it
     /// acts on the rows as shown.
     pub fn apply(&mut self, msg: Msg) -> bool {
+        let before = self.actions.notice.clone();
+        let key = matches!(msg, Msg::Input(Event::Key(_)));
+        let changed = self.apply_one(msg);
+        if self.actions.notice.is_none() {
+            self.actions.notice_since = None;
+        } else if key || self.actions.notice != before {
+            self.actions.notice_since = Some(self.now);
+        }
+        changed
+    }
+
+    /// A footer message lasts until the next key or `NOTICE_FOR`, so a
+    /// message about something done minutes ago, on another tab, is gone.
+    fn expire_notice(&mut self) {
+        // A notice put there from outside (the audit log's writer) starts
+        // its time at the first tick that sees it.
+        let since = *self.actions.notice_since.get_or_insert(self.now);
+        let old = self.now - since >= NOTICE_FOR;
+        if old || self.actions.notice.is_none() {
+            self.actions.notice_since = None;
+        }
+        if old {
+            self.actions.notice = None;
+        }
+    }
+
+    fn apply_one(&mut self, msg: Msg) -> bool {
         match msg {
             Msg::Input(Event::Key(key)) if key.kind != KeyEventKind::Release => {
                 self.settle();
                 self.cycle.last_key = Some(self.now);
-                self.on_key(key)
+                // The next action's key ends the last one's message.
+                let had = self.actions.notice.take().is_some();
+                self.on_key(key) || had
             }
             Msg::Input(Event::Resize(width, height)) => {
                 self.viewport = (width, height);
@@ -429,6 +461,7 @@ impl App {
             }
             Msg::Tick(now) => {
                 self.now = now;
+                self.expire_notice();
                 self.stale = self.stale.tick();
                 if self.settings.kiosk {
                     self.cycle_tabs();
