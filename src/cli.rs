@@ -75,6 +75,9 @@ pub enum Commands {
         /// Use the embedded demo estate.
         #[arg(long)]
         demo: bool,
+        /// Seed of the demo's simulation (with --demo).
+        #[arg(long, default_value_t = crate::demo::DEFAULT_SEED, requires = "demo")]
+        seed: u64,
     },
     /// Write a starting configuration, or validate one and run each query once.
     Config {

@@ -47,7 +47,9 @@ fn main() -> ExitCode {
                 Err(e) => fail(&format!("cannot render the man page: {e}")),
             }
         }
-        Some(Commands::Status { json, demo }) => status(&cli.global, json, demo),
+        Some(Commands::Status { json, demo, seed }) => {
+            status(&cli.global, json, demo.then_some(seed))
+        }
         Some(Commands::Config {
             action: ConfigAction::Init,
         }) => config_init(&cli.global),
@@ -441,10 +443,10 @@ fn audit_log(
 type Drills = std::collections::BTreeMap<String, opsdeck::domain::DrillResult>;
 
 /// `opsdeck status`: one round of fetches, the glance, and its exit code.
-fn status(global: &GlobalArgs, json: bool, demo: bool) -> ExitCode {
+fn status(global: &GlobalArgs, json: bool, demo: Option<u64>) -> ExitCode {
     let now = Utc::now();
-    let (settings, sources, plan, problems) = if demo {
-        let estate = Arc::new(DemoEstate::new(opsdeck::demo::DEFAULT_SEED, now));
+    let (settings, sources, plan, problems) = if let Some(seed) = demo {
+        let estate = Arc::new(DemoEstate::new(seed, now));
         let sources = vec![Source::Metrics(estate.clone()), Source::Alerts(estate)];
         (
             Settings {

@@ -105,8 +105,18 @@ impl<'a> Glance<'a> {
         }
     }
 
-    /// The glance as text, each line at most 80 columns.
+    /// The glance as text, each line at most `COLUMNS` columns (80 when
+    /// it is not set, at least 40), cut at a word with an ellipsis.
     pub fn text(&self) -> String {
+        let width = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.trim().parse::<usize>().ok())
+            .map_or(80, |c| c.clamp(40, 500));
+        self.text_at(width)
+    }
+
+    /// `text` at `width` columns.
+    pub fn text_at(&self, width: usize) -> String {
         let mut out = vec![format!(
             "opsdeck status: {} at {} UTC",
             self.headline(),
@@ -124,10 +134,10 @@ impl<'a> Glance<'a> {
                 format::objective(kpi).1,
                 kpi.note
             );
-            out.push(line.chars().take(80).collect());
+            out.push(cut(&line, width));
         }
         for source in &self.unreachable {
-            out.push(format!("UNREACHABLE {source}").chars().take(80).collect());
+            out.push(cut(&format!("UNREACHABLE {source}"), width));
         }
         out.join("\n") + "\n"
     }
@@ -177,6 +187,22 @@ impl<'a> Glance<'a> {
             "unreachable": self.unreachable,
         })
     }
+}
+
+/// `line` in at most `width` characters: whole, or cut after the last
+/// whole word that fits, with an ellipsis.
+fn cut(line: &str, width: usize) -> String {
+    let line = line.trim_end();
+    if line.chars().count() <= width {
+        return line.to_string();
+    }
+    let room: String = line.chars().take(width.saturating_sub(1)).collect();
+    let at_word = match room.rfind(' ') {
+        // Not so far back that most of the room is lost.
+        Some(i) if i >= room.len() / 2 => &room[..i],
+        _ => room.as_str(),
+    };
+    format!("{}…", at_word.trim_end())
 }
 
 #[cfg(test)]
@@ -306,6 +332,17 @@ mod tests {
             })),
             warnings: vec![],
         }
+    }
+
+    #[test]
+    fn a_line_is_cut_at_a_word_with_an_ellipsis() {
+        let line =
+            "CRIT    p95 latency          unknown  < 200ms   no critical service reports latency";
+        let cut80 = cut(line, 80);
+        assert!(cut80.chars().count() <= 80);
+        assert!(cut80.ends_with("reports…"), "{cut80}");
+        assert_eq!(cut("short line", 80), "short line");
+        assert!(cut(line, 40).ends_with('…') && cut(line, 40).chars().count() <= 40);
     }
 
     #[test]

@@ -279,3 +279,45 @@ fn status_exits_3_when_the_sources_cannot_be_read_and_says_which() {
         "{unreachable:?}"
     );
 }
+
+/// `status` fits the terminal it is told of (`COLUMNS`), cut at a word
+/// with an ellipsis; `--seed` picks the demo's estate, and needs `--demo`.
+#[test]
+fn status_fits_columns_at_a_word_and_takes_a_seed() {
+    let run = |args: &[&str], columns: &str| {
+        Command::new(env!("CARGO_BIN_EXE_opsdeck"))
+            .args(args)
+            .env("COLUMNS", columns)
+            .env_remove("OPSDECK_CONFIG")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["status", "--demo", "--seed", "3"], "60");
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().all(|l| l.chars().count() <= 60), "{text}");
+    assert!(
+        text.lines().any(|l| l.ends_with('…')),
+        "something was cut: {text}"
+    );
+    for line in text.lines().filter(|l| l.ends_with('…')) {
+        let before = line.trim_end_matches('…');
+        assert!(
+            !before.ends_with(' '),
+            "cut at a word, not after a space: {line:?}"
+        );
+    }
+    let wide = run(&["status", "--demo", "--seed", "3"], "200");
+    assert!(
+        String::from_utf8_lossy(&wide.stdout)
+            .lines()
+            .any(|l| l.chars().count() > 80)
+    );
+    let alone = run(&["status", "--seed", "3"], "80");
+    assert_eq!(
+        alone.status.code(),
+        Some(2),
+        "a usage error: --seed needs --demo"
+    );
+    assert!(String::from_utf8_lossy(&alone.stderr).contains("--demo"));
+}
