@@ -470,7 +470,7 @@ fn sort_value(app: &App, id: TableId, index: usize, column: &str) -> SortValue {
                 .last_success
                 .map_or(f64::INFINITY, |t| (app.now - t).num_seconds() as f64)),
             "size" => N(b.size_bytes),
-            "took" => N(b.duration.as_seconds_f64()),
+            "took" => N(b.duration.map_or(f64::NAN, |d| d.as_seconds_f64())),
             _ => N(b
                 .last_verified
                 .map_or(f64::INFINITY, |t| (app.now - t).num_seconds() as f64)),

@@ -170,7 +170,9 @@ impl BackupModel {
             tier: s.tier,
             last_success: Some(estate.at(finished)),
             size_bytes: s.size_gib * GIB * self.growth,
-            duration: Duration::seconds((s.duration_secs as f64 * self.growth) as i64),
+            duration: Some(Duration::seconds(
+                (s.duration_secs as f64 * self.growth) as i64,
+            )),
             last_verified: verified,
             last_drill: match s.drill {
                 Drill::Never => None,

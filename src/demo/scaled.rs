@@ -295,7 +295,7 @@ fn backup(k: usize, now: DateTime<Utc>) -> Backup {
         tier,
         last_success: last_success.map(|s| now - Duration::seconds(s as i64)),
         size_bytes: rng.random_range(1e8..5e12),
-        duration: Duration::seconds(rng.random_range(10..3600)),
+        duration: Some(Duration::seconds(rng.random_range(10..3600))),
         last_verified: (k % 13 != 4).then(|| now - Duration::hours(rng.random_range(1..200))),
         last_drill: (k % 9 != 2).then(|| DrillResult {
             at: now - Duration::days(drilled_days),

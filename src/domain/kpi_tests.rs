@@ -206,7 +206,7 @@ fn backup(target: &str, runs: Option<(u64, u64)>) -> Backup {
         tier: Tier::Standard,
         last_success: Some(now() - Duration::minutes(10)),
         size_bytes: 1e9,
-        duration: Duration::minutes(3),
+        duration: Some(Duration::minutes(3)),
         last_verified: None,
         last_drill: None,
         runs: runs.map(|(succeeded, failed)| crate::domain::RunCounts { succeeded, failed }),

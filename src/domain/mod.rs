@@ -463,7 +463,9 @@ pub struct Backup {
     pub tier: Tier,
     pub last_success: Option<DateTime<Utc>>,
     pub size_bytes: f64,
-    pub duration: Duration,
+    /// The last run's duration; `None` where it is not known (not
+    /// reported, or not a number), never 0.
+    pub duration: Option<Duration>,
     pub last_verified: Option<DateTime<Utc>>,
     pub last_drill: Option<DrillResult>,
     /// Runs over the SLO window, for the backup success rate; `None` where

@@ -115,7 +115,7 @@ fn backup() -> impl Strategy<Value = Backup> {
             tier,
             last_success,
             size_bytes: size,
-            duration,
+            duration: Some(duration),
             last_verified,
             last_drill: drill.map(|(at, measured_rto)| DrillResult { at, measured_rto }),
             runs: runs.map(|(succeeded, failed)| RunCounts { succeeded, failed }),

@@ -461,7 +461,7 @@ mod tests {
             tier: Tier::Critical,
             last_success: Some(t0() - Duration::minutes(5)),
             size_bytes: 1.0,
-            duration: Duration::minutes(1),
+            duration: Some(Duration::minutes(1)),
             last_verified: verified_days.map(|d| t0() - Duration::days(d)),
             last_drill: drill.map(|(days, rto_min)| crate::domain::DrillResult {
                 at: t0() - Duration::days(days),

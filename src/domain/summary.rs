@@ -257,7 +257,7 @@ mod tests {
             tier: crate::domain::Tier::Critical,
             last_success: Some(now() - Duration::minutes(1)),
             size_bytes: 1.0,
-            duration: Duration::seconds(10),
+            duration: Some(Duration::seconds(10)),
             last_verified: Some(now() - Duration::hours(1)),
             last_drill: None,
             runs: None,

@@ -343,8 +343,7 @@ impl MetricsSource for ScrapeSource {
                     last_success: timestamp(l.value),
                     size_bytes: of("backup_last_size_bytes", &target).unwrap_or(f64::NAN),
                     duration: of("backup_last_duration_seconds", &target)
-                        .and_then(convert::seconds)
-                        .unwrap_or_else(Duration::zero),
+                        .and_then(convert::seconds),
                     last_verified: of("backup_last_verified_timestamp_seconds", &target)
                         .and_then(timestamp),
                     last_drill: drill.and_then(|(at, rto)| {

@@ -53,7 +53,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             Cell::from(age.map_or("never".into(), format::ago)).style(th.value(rpo)),
             Cell::from(format::short_duration(obj.rpo)),
             Cell::from(format::bytes(b.size_bytes)),
-            Cell::from(format::short_duration(b.duration)),
+            Cell::from(b.duration.map_or("—".into(), format::short_duration)),
             Cell::from(
                 b.last_verified
                     .map_or("never".into(), |v| format::ago(app.now - v)),

@@ -448,7 +448,10 @@ fn backup_detail(app: &App, i: usize) -> Option<Detail> {
         f("tier", tier),
         f("last success", last_success),
         f("size", format::bytes(b.size_bytes)),
-        f("duration", format::duration(b.duration)),
+        f(
+            "duration",
+            b.duration.map_or("unknown".into(), format::duration),
+        ),
         f("last verified", verified),
         f("last DR drill", drill),
         f("RTO state", rto_status(b, obj, app.now).label().into()),

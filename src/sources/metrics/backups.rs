@@ -1,7 +1,5 @@
 //! Backups from the documented convention and Velero's own metrics.
 
-use chrono::Duration;
-
 use super::Answers;
 use crate::domain::{Backup, DrillResult, RunCounts, Tier};
 use crate::sources::convert::{seconds, tier as parse_tier, timestamp};
@@ -51,11 +49,7 @@ pub(super) fn read(a: &Answers, label: &str) -> Vec<Backup> {
                 tier: parse_tier(s.label("tier")),
                 last_success: timestamp(s.value),
                 size_bytes: size.get(target.as_str()).copied().unwrap_or(f64::NAN),
-                duration: duration
-                    .get(target.as_str())
-                    .copied()
-                    .and_then(seconds)
-                    .unwrap_or_else(Duration::zero),
+                duration: duration.get(target.as_str()).copied().and_then(seconds),
                 last_verified: verified.get(target.as_str()).copied().and_then(timestamp),
                 last_drill: drill,
                 runs: runs(&target),
@@ -70,11 +64,52 @@ pub(super) fn read(a: &Answers, label: &str) -> Vec<Backup> {
             tier: Tier::Standard,
             last_success: timestamp(s.value),
             size_bytes: f64::NAN,
-            duration: Duration::zero(),
+            duration: None,
             last_verified: None,
             last_drill: None,
             runs: None,
         })
     }));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn answer(labels: &str, value: &str) -> Arc<Vec<crate::sources::prometheus::Sample>> {
+        let body = format!(
+            r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{{labels}}},"value":[0,"{value}"]}}]}}}}"#
+        );
+        Arc::new(
+            crate::sources::prometheus::decode_vector(200, body.as_bytes())
+                .unwrap()
+                .result,
+        )
+    }
+
+    /// A duration that is not a number is unknown, never 0s; Velero's,
+    /// never reported, too.
+    #[test]
+    fn a_duration_that_is_not_a_number_is_unknown() {
+        let target = r#""target":"orders-db","tier":"critical","service":"orders""#;
+        let a = Answers {
+            by_name: BTreeMap::from([
+                ("backup_last_success", answer(target, "1796600000")),
+                ("backup_duration", answer(r#""target":"orders-db""#, "NaN")),
+                (
+                    "velero_last_success",
+                    answer(r#""schedule":"daily""#, "1796600000"),
+                ),
+            ]),
+            warnings: Vec::new(),
+        };
+        let backups = read(&a, "service");
+        assert_eq!(backups.len(), 2);
+        assert!(backups.iter().all(|b| b.duration.is_none()), "{backups:?}");
+        assert_eq!(backups[0].service.as_deref(), Some("orders"));
+    }
 }
