@@ -361,7 +361,9 @@ fn state(app: &App, id: TableId, index: usize) -> Option<Status> {
             .map(|s| service_status(s, thresholds, objectives)),
         TableId::Hosts => hosts(app).get(index).map(|h| host_status(h, thresholds)),
         TableId::Backups => backups(app).get(index).map(|b| backup_status(b, app.now)),
-        TableId::Deployments => deployments(app).get(index).map(|d| d.phase.status()),
+        TableId::Deployments => deployments(app)
+            .get(index)
+            .map(|d| d.status(app.now, thresholds.progress_deadline)),
         TableId::Incidents => app.estate.incidents.get(index).map(|i| match i.severity {
             crate::domain::Severity::Critical => Status::Crit,
             crate::domain::Severity::Warning => Status::Warn,

@@ -99,6 +99,7 @@ struct ThresholdsSpec {
     disk: Option<f64>,
     latency_ms: Option<f64>,
     error_ratio: Option<f64>,
+    progress_deadline: Option<Dur>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -603,6 +604,11 @@ impl Config {
                 spec.thresholds.error_ratio,
                 t.error_ratio,
             ),
+            progress_deadline: spec
+                .thresholds
+                .progress_deadline
+                .and_then(|Dur(d)| chrono::Duration::from_std(d).ok())
+                .unwrap_or(t.progress_deadline),
         };
         let mut queries = BTreeMap::new();
         for (name, query) in &spec.queries {

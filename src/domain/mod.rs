@@ -101,6 +101,9 @@ pub struct Thresholds {
     pub disk: f64,
     pub latency_ms: f64,
     pub error_ratio: f64,
+    /// How long a deployment may stay `progressing` before it is stalled
+    /// (Kubernetes' `progressDeadlineSeconds` is 10 minutes too).
+    pub progress_deadline: Duration,
 }
 
 impl Default for Thresholds {
@@ -111,6 +114,7 @@ impl Default for Thresholds {
             disk: 0.90,
             latency_ms: 2000.0,
             error_ratio: 0.05,
+            progress_deadline: Duration::minutes(10),
         }
     }
 }
@@ -405,12 +409,29 @@ impl Phase {
         }
     }
 
+    /// The phase's state alone; `Deployment::status` also judges time.
     pub fn status(self) -> Status {
         match self {
             Phase::Progressing | Phase::Complete => Status::Ok,
             Phase::Paused | Phase::RolledBack => Status::Warn,
             Phase::Failed => Status::Crit,
             Phase::Unknown => Status::Unknown,
+        }
+    }
+}
+
+impl Deployment {
+    /// Whether it has been progressing past the deadline: stalled.
+    pub fn stalled(&self, now: DateTime<Utc>, deadline: Duration) -> bool {
+        self.phase == Phase::Progressing && self.deployed_at.is_some_and(|at| now - at > deadline)
+    }
+
+    /// Its state: its phase's, and a warning when it is stalled.
+    pub fn status(&self, now: DateTime<Utc>, deadline: Duration) -> Status {
+        if self.stalled(now, deadline) {
+            Status::Warn
+        } else {
+            self.phase.status()
         }
     }
 }

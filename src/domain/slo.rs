@@ -500,3 +500,53 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod deployment_tests {
+    use chrono::{Duration, TimeZone, Utc};
+
+    use crate::domain::{Deployment, Phase, Status, Strategy};
+
+    /// Progressing past the deadline is stalled, a warning; failed is a
+    /// breach whatever its age.
+    #[test]
+    fn a_deployment_progressing_past_its_deadline_is_stalled() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 7, 3, 0, 0).unwrap();
+        let deadline = Duration::minutes(10);
+        let at = |minutes: i64, phase: Phase| Deployment {
+            phase,
+            deployed_at: Some(now - Duration::minutes(minutes)),
+            ..deployment()
+        };
+        assert_eq!(at(5, Phase::Progressing).status(now, deadline), Status::Ok);
+        assert!(at(11, Phase::Progressing).stalled(now, deadline));
+        assert_eq!(
+            at(11, Phase::Progressing).status(now, deadline),
+            Status::Warn
+        );
+        assert_eq!(
+            at(60 * 24 * 380, Phase::Progressing).status(now, deadline),
+            Status::Warn
+        );
+        assert_eq!(at(1, Phase::Failed).status(now, deadline), Status::Crit);
+        assert_eq!(at(600, Phase::Complete).status(now, deadline), Status::Ok);
+    }
+
+    fn deployment() -> Deployment {
+        Deployment {
+            service: "checkout".into(),
+            environment: "production".into(),
+            version: "v2".into(),
+            previous_version: None,
+            strategy: Strategy::Rolling {
+                updated: 1,
+                total: 3,
+            },
+            phase: Phase::Progressing,
+            deployed_at: None,
+            rollbacks: 0,
+            history: Vec::new(),
+            window: None,
+        }
+    }
+}

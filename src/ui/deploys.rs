@@ -31,7 +31,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let spec = TablePanel::new(app, TableId::Deployments, &columns, right);
     table(frame, area, app, spec, |i, fit| {
         let d = &list[i];
-        let status = d.phase.status();
+        let status = d.status(app.now, app.settings.thresholds.progress_deadline);
         vec![
             status_cell(app, status),
             name_cell(&d.service),
@@ -41,7 +41,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             Cell::from(d.strategy.label()),
             fit.text("Progress", &d.strategy.progress())
                 .style(app.theme.accent),
-            Cell::from(d.phase.label()).style(app.theme.status(status)),
+            Cell::from(
+                if d.stalled(app.now, app.settings.thresholds.progress_deadline) {
+                    "stalled"
+                } else {
+                    d.phase.label()
+                },
+            )
+            .style(app.theme.status(status)),
             Cell::from(
                 d.deployed_at
                     .map_or("—".into(), |at| format::ago(app.now - at)),

@@ -405,7 +405,18 @@ fn deployment_detail(app: &App, i: usize) -> Option<Detail> {
             "strategy",
             format!("{} · {}", d.strategy.label(), d.strategy.progress()),
         ),
-        f("phase", d.phase.label().into()),
+        f(
+            "phase",
+            if d.stalled(app.now, app.settings.thresholds.progress_deadline) {
+                format!(
+                    "{}, stalled: past the {} deadline (thresholds.progress_deadline)",
+                    d.phase.label(),
+                    format::duration(app.settings.thresholds.progress_deadline)
+                )
+            } else {
+                d.phase.label().into()
+            },
+        ),
         f("deployed", deployed),
         f("rollbacks", d.rollbacks.to_string()),
         Line::from(""),
