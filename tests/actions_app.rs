@@ -234,7 +234,7 @@ fn one_action_per_target_and_a_finished_drill_is_a_measured_rto() {
     let drill = backup.last_drill.unwrap();
     assert_eq!(
         (drill.at, drill.measured_rto),
-        (done, Duration::minutes(20))
+        (done, Some(Duration::minutes(20)))
     );
     let run = app.actions.run(id).unwrap();
     assert_eq!(

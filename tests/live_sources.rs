@@ -253,7 +253,7 @@ async fn prometheus_and_alertmanager_read_a_real_estate() {
         Some(now as i64 - 47 * 60)
     );
     assert_eq!(
-        orders.last_drill.map(|d| d.measured_rto),
+        orders.last_drill.and_then(|d| d.measured_rto),
         Some(Duration::seconds(4320))
     );
 

@@ -329,7 +329,7 @@ impl App {
         .then(|| {
             let result = DrillResult {
                 at,
-                measured_rto: at - run.started,
+                measured_rto: Some(at - run.started),
             };
             (run.request.target.clone(), result)
         });

@@ -178,9 +178,9 @@ impl BackupModel {
                 Drill::Never => None,
                 Drill::Done(days_ago, fraction) => Some(DrillResult {
                     at: estate.at(-Duration::days(days_ago).num_seconds() - self.phase),
-                    measured_rto: Duration::seconds(
+                    measured_rto: Some(Duration::seconds(
                         (objective.num_seconds() as f64 * fraction) as i64,
-                    ),
+                    )),
                 }),
             },
             runs: Some(RunCounts {

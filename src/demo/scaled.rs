@@ -299,7 +299,7 @@ fn backup(k: usize, now: DateTime<Utc>) -> Backup {
         last_verified: (k % 13 != 4).then(|| now - Duration::hours(rng.random_range(1..200))),
         last_drill: (k % 9 != 2).then(|| DrillResult {
             at: now - Duration::days(drilled_days),
-            measured_rto: objectives.rto * rng.random_range(3..13) / 10,
+            measured_rto: Some(objectives.rto * rng.random_range(3..13) / 10),
         }),
         runs: Some(RunCounts {
             succeeded: rng.random_range(100..3000),

@@ -658,7 +658,10 @@ fn rto_kpi(i: &Inputs) -> Kpi {
         .backups
         .iter()
         .map(|b| {
-            let rto = b.last_drill.map(|d| d.measured_rto.num_seconds() as f64);
+            let rto = b
+                .last_drill
+                .and_then(|d| d.measured_rto)
+                .map(|r| r.num_seconds() as f64);
             (b, rto, slo::rto_status(b, b.tier.objectives(), i.now))
         })
         .collect();

@@ -473,7 +473,9 @@ pub struct ChangeCounts {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DrillResult {
     pub at: DateTime<Utc>,
-    pub measured_rto: Duration,
+    /// `None` where the drill's time is known and its RTO is not (not a
+    /// number): the drill happened, its RTO is unknown.
+    pub measured_rto: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

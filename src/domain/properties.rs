@@ -117,7 +117,10 @@ fn backup() -> impl Strategy<Value = Backup> {
             size_bytes: size,
             duration: Some(duration),
             last_verified,
-            last_drill: drill.map(|(at, measured_rto)| DrillResult { at, measured_rto }),
+            last_drill: drill.map(|(at, rto)| DrillResult {
+                at,
+                measured_rto: Some(rto),
+            }),
             runs: runs.map(|(succeeded, failed)| RunCounts { succeeded, failed }),
         },
     )

@@ -162,12 +162,16 @@ pub fn rpo_status(
 }
 
 /// The last DR drill against the RTO: a measured RTO over the objective is a
-/// breach; a drill older than 90 days is a warning; no drill is unknown.
+/// breach; a drill older than 90 days is a warning; no drill, or a drill
+/// whose RTO is not known, is unknown.
 pub fn rto_status(backup: &Backup, objectives: RecoveryObjectives, now: DateTime<Utc>) -> Status {
-    match backup.last_drill {
+    let Some(d) = backup.last_drill else {
+        return Status::Unknown;
+    };
+    match d.measured_rto {
+        Some(rto) if rto > objectives.rto => Status::Crit,
+        _ if now - d.at > drill_max_age() => Status::Warn,
         None => Status::Unknown,
-        Some(d) if d.measured_rto > objectives.rto => Status::Crit,
-        Some(d) if now - d.at > drill_max_age() => Status::Warn,
         Some(_) => Status::Ok,
     }
 }
@@ -465,7 +469,7 @@ mod tests {
             last_verified: verified_days.map(|d| t0() - Duration::days(d)),
             last_drill: drill.map(|(days, rto_min)| crate::domain::DrillResult {
                 at: t0() - Duration::days(days),
-                measured_rto: Duration::minutes(rto_min),
+                measured_rto: Some(Duration::minutes(rto_min)),
             }),
             runs: None,
         };

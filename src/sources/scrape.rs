@@ -346,11 +346,9 @@ impl MetricsSource for ScrapeSource {
                         .and_then(convert::seconds),
                     last_verified: of("backup_last_verified_timestamp_seconds", &target)
                         .and_then(timestamp),
-                    last_drill: drill.and_then(|(at, rto)| {
-                        Some(DrillResult {
-                            at,
-                            measured_rto: convert::seconds(rto)?,
-                        })
+                    last_drill: drill.map(|(at, rto)| DrillResult {
+                        at,
+                        measured_rto: convert::seconds(rto),
                     }),
                     // One scrape is one moment: runs over a window need history.
                     runs: None,

@@ -42,7 +42,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         let measured = b.last_drill.map_or("untested".into(), |d| {
             format!(
                 "{} / {}",
-                format::duration(d.measured_rto),
+                d.measured_rto
+                    .map_or("RTO unknown".into(), format::duration),
                 format::short_duration(obj.rto)
             )
         });

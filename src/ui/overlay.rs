@@ -452,7 +452,7 @@ fn backup_detail(app: &App, i: usize) -> Option<Detail> {
         format!(
             "{} — measured RTO {}",
             format::ago(app.now - d.at),
-            format::duration(d.measured_rto)
+            d.measured_rto.map_or("unknown".into(), format::duration)
         )
     });
     let lines = vec![

@@ -221,7 +221,7 @@ fn drill(line: &str) -> Option<(String, DrillResult)> {
     let at = chrono::DateTime::parse_from_rfc3339(v["time"].as_str()?).ok()?;
     let drill = DrillResult {
         at: at.with_timezone(&Utc),
-        measured_rto: chrono::Duration::seconds(v["measured_rto_s"].as_i64()?),
+        measured_rto: Some(chrono::Duration::seconds(v["measured_rto_s"].as_i64()?)),
     };
     Some((v["target"].as_str()?.to_string(), drill))
 }
@@ -420,9 +420,9 @@ mod tests {
         // Out of order on purpose: the time decides, not the place.
         write(&path, &[event("dr_drill", "auth-db", 0, &at(4), 1200)]);
         let found = drills(&path);
-        let rto = |t: &str| found[t].measured_rto.num_seconds();
+        let rto = |t: &str| found[t].measured_rto.map(|r| r.num_seconds());
         assert_eq!(found.len(), 2);
-        assert_eq!((rto("auth-db"), rto("orders-db")), (300, 600));
+        assert_eq!((rto("auth-db"), rto("orders-db")), (Some(300), Some(600)));
         assert_eq!(
             found["auth-db"].at.to_rfc3339(),
             "2030-05-01T05:00:00+00:00"

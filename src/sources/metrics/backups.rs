@@ -39,9 +39,10 @@ pub(super) fn read(a: &Answers, label: &str) -> Vec<Backup> {
                 drill_at.get(target.as_str()).copied().and_then(timestamp),
                 drill_rto.get(target.as_str()),
             ) {
-                (Some(at), Some(rto)) => {
-                    seconds(*rto).map(|measured_rto| DrillResult { at, measured_rto })
-                }
+                (Some(at), rto) => Some(DrillResult {
+                    at,
+                    measured_rto: rto.copied().and_then(seconds),
+                }),
                 _ => None,
             };
             Some(Backup {
@@ -111,5 +112,30 @@ mod tests {
         assert_eq!(backups.len(), 2);
         assert!(backups.iter().all(|b| b.duration.is_none()), "{backups:?}");
         assert_eq!(backups[0].service.as_deref(), Some("orders"));
+    }
+
+    /// A drill with a time and an RTO that is not a number happened: its
+    /// time is shown, its RTO unknown, never "never".
+    #[test]
+    fn a_drill_with_a_time_and_no_usable_rto_still_happened() {
+        let target = r#""target":"orders-db","tier":"critical""#;
+        let a = Answers {
+            by_name: BTreeMap::from([
+                ("backup_last_success", answer(target, "1796600000")),
+                (
+                    "drill_timestamp",
+                    answer(r#""target":"orders-db""#, "1796500000"),
+                ),
+                ("drill_rto", answer(r#""target":"orders-db""#, "NaN")),
+            ]),
+            warnings: Vec::new(),
+        };
+        let backups = read(&a, "service");
+        let drill = backups[0].last_drill.expect("the drill happened");
+        assert_eq!(drill.at.timestamp(), 1_796_500_000);
+        assert_eq!(drill.measured_rto, None);
+        let now = drill.at + chrono::Duration::hours(1);
+        let status = crate::domain::slo::rto_status(&backups[0], backups[0].tier.objectives(), now);
+        assert_eq!(status, crate::domain::Status::Unknown);
     }
 }
