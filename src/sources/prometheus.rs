@@ -82,6 +82,11 @@ struct Envelope<'a> {
     error: Option<String>,
     #[serde(default)]
     warnings: Vec<String>,
+    /// Notes Prometheus (2.52 and later) adds to an answer that is whole
+    /// but worth knowing about (a histogram read as a counter, say): shown
+    /// on the panel like warnings, never dropped.
+    #[serde(default)]
+    infos: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -176,7 +181,13 @@ fn envelope(
             ));
         }
     };
-    let warnings: Vec<String> = parsed.warnings.into_iter().map(clean_owned).collect();
+    let infos = parsed.infos.into_iter().map(|i| format!("info: {i}"));
+    let warnings: Vec<String> = parsed
+        .warnings
+        .into_iter()
+        .chain(infos)
+        .map(clean_owned)
+        .collect();
     if parsed.status != "success" {
         let kind = parsed.error_type.as_deref().unwrap_or("error");
         let message = parsed.error.as_deref().unwrap_or("no error text");
@@ -367,6 +378,9 @@ mod tests {
         let ok = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"service":"a\u001b[2J"},"value":[1,"NaN"]}]},"warnings":["partial response"]}"#;
         let (data, warnings) = envelope(200, ok, usize::MAX).unwrap();
         assert_eq!(warnings, ["partial response"]);
+        let with_infos = br#"{"status":"success","data":{"resultType":"vector","result":[]},"infos":["PromQL info: metric might not be a counter"]}"#;
+        let (_, notes) = envelope(200, with_infos, usize::MAX).unwrap();
+        assert_eq!(notes, ["info: PromQL info: metric might not be a counter"]);
         let Data::Vector(samples) = data else {
             panic!("a vector")
         };
