@@ -440,3 +440,39 @@ fn silenced_and_inhibited_incidents_stay_listed_and_say_so() {
         "{row}"
     );
 }
+
+/// A source that is down is named as down in the header, in its own
+/// words, and its empty panel says why: not "no data yet".
+#[test]
+fn a_source_that_is_down_is_named_in_the_header_and_its_panels() {
+    use opsdeck::sources::{Feed, FeedUpdate, SourceError};
+    let mut app = App::new(
+        Settings::default(),
+        Theme::builtin(),
+        Keymap::builtin(),
+        start(),
+    );
+    for feed in [Feed::Health, Feed::Alerts] {
+        app.update(Msg::Feed(FeedUpdate {
+            source: "prometheus".into(),
+            feed,
+            at: start(),
+            result: Err(SourceError::Unreachable(
+                "cannot connect to http://127.0.0.1:9/: Connection refused".into(),
+            )),
+            warnings: vec![],
+        }));
+    }
+    let screen = screen(&mut app, Command::ShowHealth, 160, 30);
+    let header = screen.lines().next().unwrap();
+    assert!(header.contains("⚠ health down: cannot connect"), "{header}");
+    assert!(header.contains("(2 feeds)"), "{header}");
+    assert!(
+        header.contains("no data ·") && !header.contains("no data yet"),
+        "{header}"
+    );
+    assert!(
+        screen.contains("no health data: cannot connect"),
+        "{screen}"
+    );
+}

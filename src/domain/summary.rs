@@ -170,7 +170,9 @@ pub fn summarise(p: &Parts) -> Summary {
     if !missing.is_empty() {
         reasons.push(Reason {
             status: Status::Unknown,
-            text: format!("no {} data yet", missing.join(", ")),
+            // Not "yet": a source that is down has no data either, and the
+            // header names it.
+            text: format!("no {} data", missing.join(", ")),
         });
     }
     reasons.sort_by_key(|r| std::cmp::Reverse(r.status));
@@ -280,7 +282,7 @@ mod tests {
             now: now(),
         });
         assert_eq!(s.status, Status::Unknown);
-        assert_eq!(s.reasons[0].text, "no health, backups data yet");
+        assert_eq!(s.reasons[0].text, "no health, backups data");
         let all_clear = summarise(&parts(&[], &[], &[], &[], &t, &o));
         assert_eq!((all_clear.status, all_clear.reasons.len()), (Status::Ok, 0));
     }

@@ -145,16 +145,28 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
         th.status_badge(status),
     ));
     let clock = format!(" {} UTC ", app.now.format("%H:%M:%S"));
+    let failing = app.feed_errors();
+    // A source that is down is not one that has yet to answer.
     let age = match app.data_age() {
         Some(age) => format!(" data {} old ·", format::short_duration(age)),
+        None if !failing.is_empty() => " no data ·".into(),
         None => " no data yet ·".into(),
     };
-    let errors = app.feed_errors().len();
-    let errors = (errors > 0).then(|| {
-        Span::styled(
-            format!(" ⚠ {errors} feed error{} ", plural(errors)),
-            th.warn,
-        )
+    // The first failure in the sources' own words, cut to fit a header,
+    // and how many feeds fail.
+    let errors = failing.first().map(|(feed, first)| {
+        let first = first.split("; ").next().unwrap_or(first);
+        let first = format!("{} down: {first}", feed.label());
+        let first: String = if first.chars().count() > 48 {
+            first.chars().take(47).collect::<String>() + "…"
+        } else {
+            first.to_string()
+        };
+        let more = match failing.len() {
+            1 => String::new(),
+            n => format!(" ({n} feeds)"),
+        };
+        Span::styled(format!(" ⚠ {first}{more} "), th.warn)
     });
     let (age, clock) = (Span::styled(age, th.header), Span::styled(clock, th.header));
     let width = |spans: &[Span]| spans.iter().map(Span::width).sum::<usize>();
