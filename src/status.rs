@@ -116,7 +116,7 @@ impl<'a> Glance<'a> {
     }
 
     /// `text` at `width` columns.
-    pub fn text_at(&self, width: usize) -> String {
+    fn text_at(&self, width: usize) -> String {
         let mut out = vec![format!(
             "opsdeck status: {} at {} UTC",
             self.headline(),
