@@ -313,6 +313,7 @@ mod tests {
             name: "HostDown".into(),
             service: "db-01".into(),
             service_label: "instance".into(),
+            heartbeat: false,
             severity,
             summary: String::new(),
             runbook: None,
@@ -343,6 +344,29 @@ mod tests {
         assert!(cut80.ends_with("reports…"), "{cut80}");
         assert_eq!(cut("short line", 80), "short line");
         assert!(cut(line, 40).ends_with('…') && cut(line, 40).chars().count() <= 40);
+    }
+
+    #[test]
+    fn a_dead_mans_switch_firing_by_design_is_no_incident() {
+        use crate::domain::Severity;
+        let mut update = alerts(Severity::Critical);
+        if let Ok(Reading::Alerts(a)) = &mut update.result {
+            a.alerts[0].name = "PrometheusAlertmanagerE2eDeadManSwitch".into();
+            a.alerts[0].heartbeat = true;
+        }
+        let (exit, json) = glance(vec![health(0.9995), update]);
+        assert_eq!(
+            (exit, json["state"].as_str()),
+            (EXIT_OK, Some("ok")),
+            "{json:#}"
+        );
+        assert!(crate::domain::is_heartbeat("Watchdog", "none"));
+        assert!(crate::domain::is_heartbeat(
+            "PrometheusAlertmanagerE2eDeadManSwitch",
+            "critical"
+        ));
+        assert!(crate::domain::is_heartbeat("AnyName", "none"));
+        assert!(!crate::domain::is_heartbeat("HighErrorRate", "critical"));
     }
 
     #[test]

@@ -255,6 +255,7 @@ mod tests {
             name: "HighErrorRate".into(),
             service: "checkout".into(),
             service_label: "service".into(),
+            heartbeat: false,
             severity: Severity::Critical,
             summary: String::new(),
             runbook: None,

@@ -297,6 +297,7 @@ pub fn alerts(estate: &DemoEstate, t: i64) -> AlertsReading {
                 name: occ.name.to_string(),
                 service: occ.service.to_string(),
                 service_label: "service".into(),
+                heartbeat: false,
                 severity: occ.severity,
                 summary: occ.summary.to_string(),
                 runbook: Some(runbook(occ.name)),
@@ -314,6 +315,7 @@ pub fn alerts(estate: &DemoEstate, t: i64) -> AlertsReading {
         service: "db-02".into(),
         // A host's alert: named by its instance, not a service.
         service_label: "instance".into(),
+        heartbeat: false,
         severity: Severity::Warning,
         summary: "filesystem /var/lib/postgresql above 90%".into(),
         runbook: Some(runbook("HostDiskAlmostFull")),

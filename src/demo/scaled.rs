@@ -326,6 +326,7 @@ fn alerts_of(i: usize, n: usize, now: DateTime<Utc>) -> Vec<Alert> {
             name: name.to_string(),
             service: service.clone(),
             service_label: "service".into(),
+            heartbeat: false,
             severity: if n.is_multiple_of(2) {
                 Severity::Critical
             } else {

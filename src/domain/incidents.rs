@@ -37,7 +37,8 @@ impl Incident {
 /// Groups alerts into incidents, most severe first, then the longest running.
 pub fn group(alerts: &[Alert]) -> Vec<Incident> {
     let mut by_key: BTreeMap<(&str, &str), Vec<&Alert>> = BTreeMap::new();
-    for alert in alerts {
+    // The pipeline's heartbeat fires always: not an incident.
+    for alert in alerts.iter().filter(|a| !a.heartbeat) {
         by_key
             .entry((alert.name.as_str(), alert.service.as_str()))
             .or_default()
@@ -98,6 +99,7 @@ mod tests {
             name: name.into(),
             service: service.into(),
             service_label: "service".into(),
+            heartbeat: false,
             severity: sev,
             summary: format!("{name} on {service}"),
             runbook: None,

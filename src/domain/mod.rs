@@ -155,6 +155,16 @@ pub enum Severity {
     Critical,
 }
 
+/// Whether an alert of this name and severity label exists to fire
+/// always: kube-prometheus' `Watchdog` (severity `none`), a
+/// `DeadMansSwitch`, awesome-prometheus-alerts' `…DeadManSwitch`.
+pub fn is_heartbeat(name: &str, severity: &str) -> bool {
+    name == "Watchdog"
+        || name.ends_with("DeadMansSwitch")
+        || name.ends_with("DeadManSwitch")
+        || severity.eq_ignore_ascii_case("none")
+}
+
 impl Severity {
     pub fn label(self) -> &'static str {
         match self {
@@ -516,6 +526,10 @@ pub struct Alert {
     /// The label that named the service (`service`, `app`, `job`…): what
     /// a silence of this alert matches on.
     pub service_label: String,
+    /// The alerting pipeline's heartbeat (`Watchdog`, a dead man's switch,
+    /// severity `none`): fires always by design, so it is never an
+    /// incident.
+    pub heartbeat: bool,
     pub severity: Severity,
     pub summary: String,
     pub runbook: Option<String>,

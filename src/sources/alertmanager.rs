@@ -189,6 +189,10 @@ impl AlertmanagerSource {
             name: owned(label("alertname"), "(no alertname)"),
             service: owned(service.filter(|s| !s.is_empty()), "—"),
             service_label,
+            heartbeat: crate::domain::is_heartbeat(
+                &label("alertname").unwrap_or_default(),
+                &label("severity").unwrap_or_default(),
+            ),
             severity: Severity::from_label(&label("severity").unwrap_or_default()),
             summary: owned(note(&["summary", "description", "message"]), ""),
             runbook: note(&["runbook_url", "runbook"]).map(Cow::into_owned),
@@ -304,6 +308,12 @@ mod tests {
             pair("shop", "app")
         );
         assert_eq!(read(r#""instance":"h:1""#), pair("h:1", "instance"));
+        let body = br#"[{"labels":{"alertname":"Watchdog","severity":"none"},"startsAt":"2026-11-22T02:00:00Z","status":{}}]"#;
+        let raw: Vec<RawAlert> = parse(200, body).unwrap();
+        assert!(
+            source.alert(raw.into_iter().next().unwrap()).heartbeat,
+            "Watchdog is a heartbeat"
+        );
     }
 
     #[test]
