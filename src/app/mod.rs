@@ -7,7 +7,11 @@ mod dispatch;
 pub mod feeds;
 pub mod prompt;
 pub mod rows;
+mod settings;
 pub mod tab;
+mod trends;
+pub use settings::{Cycle, DEFAULT_CYCLE, Environment, KIOSK_PAUSE, Settings};
+pub use trends::{TREND_POINTS, TREND_STEP, Trends};
 
 use chrono::{DateTime, Utc};
 use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
@@ -19,8 +23,7 @@ use crate::domain::incidents::{self, Incident};
 use crate::domain::kpi::{self, Kpi};
 use crate::domain::summary::{self, Summary};
 use crate::domain::{
-    AlertsReading, Backup, Deployment, HealthReading, Objectives, ResolvedIncident, ServiceHealth,
-    Thresholds,
+    AlertsReading, Backup, Deployment, HealthReading, ResolvedIncident, ServiceHealth,
 };
 use crate::sources::{Feed, FeedSet, FeedUpdate, Reading};
 use command::Command;
@@ -85,46 +88,6 @@ pub struct Estate {
 /// How long a footer message stays without a key pressed.
 pub const NOTICE_FOR: chrono::Duration = chrono::Duration::seconds(10);
 
-/// How many points a KPI's trend keeps, and how far apart they are: the
-/// last hour, a point a minute.
-pub const TREND_POINTS: usize = 60;
-pub const TREND_STEP: chrono::Duration = chrono::Duration::minutes(1);
-
-/// Bounded histories of the KPIs as opsdeck saw them.
-#[derive(Debug, Clone, Default)]
-pub struct Trends {
-    by_id: std::collections::BTreeMap<&'static str, std::collections::VecDeque<f64>>,
-    sampled: Option<DateTime<Utc>>,
-}
-
-impl Trends {
-    /// Adds each known value, when a step has passed since the last sample.
-    fn sample(&mut self, kpis: &[Kpi], now: DateTime<Utc>) {
-        if self.sampled.is_some_and(|at| now - at < TREND_STEP) {
-            return;
-        }
-        let mut any = false;
-        for k in kpis {
-            let Some(v) = k.value.filter(|v| v.is_finite()) else {
-                continue;
-            };
-            let ring = self.by_id.entry(k.id).or_default();
-            if ring.len() == TREND_POINTS {
-                ring.pop_front();
-            }
-            ring.push_back(v);
-            any = true;
-        }
-        if any {
-            self.sampled = Some(now);
-        }
-    }
-
-    pub fn of(&self, id: &str) -> impl Iterator<Item = f64> + '_ {
-        self.by_id.get(id).into_iter().flatten().copied()
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
     #[default]
@@ -138,124 +101,6 @@ pub enum Mode {
     History,
     /// The `:` prompt.
     Prompt,
-}
-
-/// The kiosk's tab cycle unless `--cycle` says otherwise.
-pub const DEFAULT_CYCLE: std::time::Duration = std::time::Duration::from_secs(20);
-
-/// After a key, the kiosk stops cycling for this long: someone is reading.
-pub const KIOSK_PAUSE: chrono::Duration = chrono::Duration::seconds(60);
-
-/// The estate's name and colour, so that production never looks like
-/// staging.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Environment {
-    pub name: String,
-    pub colour: ratatui::style::Color,
-}
-
-/// The kiosk's tab cycle: when the tab last changed by itself, the last
-/// key, and whether someone held the cycle.
-#[derive(Debug, Clone, Copy)]
-pub struct Cycle {
-    pub last_switch: DateTime<Utc>,
-    pub last_key: Option<DateTime<Utc>>,
-    pub held: bool,
-}
-
-impl Cycle {
-    /// When the next tab comes, or `None` while held or paused by a key.
-    pub fn next_at(&self, every: std::time::Duration) -> Option<DateTime<Utc>> {
-        if self.held {
-            return None;
-        }
-        let every = chrono::Duration::from_std(every).unwrap_or(chrono::Duration::seconds(20));
-        let from = match self.last_key {
-            Some(key) => (key + KIOSK_PAUSE).max(self.last_switch),
-            None => self.last_switch,
-        };
-        Some(from + every)
-    }
-
-    /// Paused by a key, until when.
-    pub fn paused_until(&self) -> Option<DateTime<Utc>> {
-        self.last_key.map(|k| k + KIOSK_PAUSE)
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub demo: bool,
-    pub read_only: bool,
-    /// War-room mode: read-only, tabs cycling every `cycle`.
-    pub kiosk: bool,
-    pub cycle: std::time::Duration,
-    /// Which estate this is, named and coloured in the header.
-    pub environment: Option<Environment>,
-    /// Mouse reports on (`--mouse`): click a tab, scroll a table.
-    pub mouse: bool,
-    pub thresholds: Thresholds,
-    pub objectives: Objectives,
-    /// Runbooks from the configuration, by service: used for an incident
-    /// whose alerts carry none.
-    pub runbooks: std::collections::BTreeMap<String, String>,
-    /// The PromQL in force by name, for the KPI drill-down; empty in the demo.
-    pub queries: std::collections::BTreeMap<&'static str, String>,
-}
-
-impl Default for Settings {
-    fn default() -> Settings {
-        Settings {
-            demo: false,
-            read_only: false,
-            kiosk: false,
-            cycle: DEFAULT_CYCLE,
-            environment: None,
-            mouse: false,
-            thresholds: Thresholds::default(),
-            objectives: Objectives::default(),
-            runbooks: Default::default(),
-            queries: Default::default(),
-        }
-    }
-}
-
-impl Settings {
-    /// The settings of a live estate described by `config`.
-    pub fn from_config(config: &crate::config::file::Config, read_only: bool) -> Settings {
-        // The queries derived from the SLI follow what the server has
-        // (its health reading says); only the others, and overrides, are
-        // shown as text.
-        let window = crate::sli::queries::window(config.objectives.slo_window);
-        let set = crate::sli::SliSet::build(
-            &config.conventions,
-            &config.sli,
-            &config.service_slis,
-            &[],
-            &config.service_labels,
-        );
-        let queries = crate::sli::queries::Queries::new(&set, &window, &config.queries);
-        Settings {
-            demo: false,
-            read_only,
-            kiosk: false,
-            cycle: DEFAULT_CYCLE,
-            environment: config.environment.clone(),
-            mouse: false,
-            thresholds: config.thresholds,
-            objectives: config.objectives,
-            runbooks: config
-                .services
-                .iter()
-                .filter_map(|(name, s)| Some((name.clone(), s.runbook.clone()?)))
-                .collect(),
-            queries: queries
-                .all()
-                .filter(|(n, _)| !crate::sli::derive::NAMES.contains(n) || queries.is_overridden(n))
-                .map(|(n, q)| (n, q.to_string()))
-                .collect(),
-        }
-    }
 }
 
 pub struct App {

@@ -137,12 +137,8 @@ pub(super) fn labels(
 mod tests {
     use crate::config::file::Config;
     use crate::sli::{Bad, SliSpec};
-    use std::path::Path;
 
-    fn parse(text: &str) -> (Config, Vec<String>) {
-        let (config, problems) = Config::parse(Path::new("opsdeck.toml"), text);
-        (config, problems.iter().map(ToString::to_string).collect())
-    }
+    use crate::config::file::tests::parse;
 
     #[test]
     fn detected_by_default_with_the_default_labels() {

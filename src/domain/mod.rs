@@ -7,6 +7,7 @@ pub mod kpi;
 mod properties;
 pub mod reliability;
 pub mod slo;
+pub mod standing;
 pub mod summary;
 
 use chrono::{DateTime, Duration, Utc};

@@ -52,6 +52,31 @@ const TARGET_NAMES: &str = "(max by (job, instance, service_name) (last_over_tim
 /// A query that answers nothing, where nothing gives the figure.
 const NOTHING: &str = "vector(0) < 0";
 
+/// Counts over a window per second (rates) or in all (the SLO window's).
+#[derive(Clone, Copy)]
+enum Per {
+    Second,
+    Window,
+}
+
+impl Per {
+    /// A counter `selector` over `w`.
+    fn of(self, selector: &str, w: Window) -> String {
+        match self {
+            Per::Second => format!("rate({selector}[{}])", w.0),
+            Per::Window => format!("increase({selector}[{}])", w.0),
+        }
+    }
+
+    /// Probes counted over `w` (`counted`), per second or in all.
+    fn probes(self, counted: String, w: Window) -> String {
+        match self {
+            Per::Second => format!("{counted} / {}", w.1),
+            Per::Window => counted,
+        }
+    }
+}
+
 /// A window: as PromQL writes it, and in seconds.
 #[derive(Clone, Copy)]
 struct Window<'a>(&'a str, u64);
@@ -120,72 +145,38 @@ impl Part<'_> {
         self.agg("sum", x, "")
     }
 
-    fn total(&self, w: Window) -> String {
+    /// Every request over `w`, per second or in all.
+    fn total(&self, w: Window, per: Per) -> String {
         match &self.branch.convention.counting {
-            Counting::Requests { total, .. } => self.sum(format!("rate({total}[{}])", w.0)),
+            Counting::Requests { total, .. } => self.sum(per.of(total, w)),
             Counting::Probes { success } => {
-                format!(
-                    "{} / {}",
-                    self.sum(format!("count_over_time({success}[{}])", w.0)),
-                    w.1
-                )
+                per.probes(self.sum(format!("count_over_time({success}[{}])", w.0)), w)
             }
             Counting::Elsewhere(_) => NOTHING.into(),
         }
     }
 
-    fn bad(&self, w: Window) -> String {
+    /// The failed requests over `w`, per second or in all.
+    fn bad(&self, w: Window, per: Per) -> String {
         match &self.branch.convention.counting {
             Counting::Requests {
                 bad: Bad::Errors(e),
                 ..
-            } => self.sum(format!("rate({e}[{}])", w.0)),
+            } => self.sum(per.of(e, w)),
             Counting::Requests {
                 bad: Bad::Good(g), ..
             } => {
-                let t = self.total(w);
-                let good = self.sum(format!("rate({g}[{}])", w.0));
+                let t = self.total(w, per);
+                let good = self.sum(per.of(g, w));
                 format!("({t} - ({good} or {t} * 0))")
             }
-            Counting::Probes { success } => format!(
-                "{} / {}",
+            Counting::Probes { success } => per.probes(
                 self.sum(format!(
                     "count_over_time({success}[{w}]) - sum_over_time({success}[{w}])",
                     w = w.0
                 )),
-                w.1
+                w,
             ),
-            Counting::Elsewhere(_) => NOTHING.into(),
-        }
-    }
-
-    fn count_total(&self, w: Window) -> String {
-        match &self.branch.convention.counting {
-            Counting::Requests { total, .. } => self.sum(format!("increase({total}[{}])", w.0)),
-            Counting::Probes { success } => {
-                self.sum(format!("count_over_time({success}[{}])", w.0))
-            }
-            Counting::Elsewhere(_) => NOTHING.into(),
-        }
-    }
-
-    fn count_bad(&self, w: Window) -> String {
-        match &self.branch.convention.counting {
-            Counting::Requests {
-                bad: Bad::Errors(e),
-                ..
-            } => self.sum(format!("increase({e}[{}])", w.0)),
-            Counting::Requests {
-                bad: Bad::Good(g), ..
-            } => {
-                let t = self.count_total(w);
-                let good = self.sum(format!("increase({g}[{}])", w.0));
-                format!("({t} - ({good} or {t} * 0))")
-            }
-            Counting::Probes { success } => self.sum(format!(
-                "count_over_time({success}[{w}]) - sum_over_time({success}[{w}])",
-                w = w.0
-            )),
             Counting::Elsewhere(_) => NOTHING.into(),
         }
     }
@@ -272,7 +263,10 @@ pub fn derive(set: &SliSet, window: (&str, u64)) -> Vec<(&'static str, String)> 
     let sum = |f: &dyn Fn(&Part) -> String| {
         union(&|p| Some(f(p))).map_or_else(nothing, |u| by_service("sum", &u))
     };
-    let ratio = |w: Window| match (union(&|p| Some(p.bad(w))), union(&|p| Some(p.total(w)))) {
+    let ratio = |w: Window| match (
+        union(&|p| Some(p.bad(w, Per::Second))),
+        union(&|p| Some(p.total(w, Per::Second))),
+    ) {
         (Some(bad), Some(total)) => format!(
             "{} / {}",
             by_service("sum", &format!("({bad}) or ({total}) * 0")),
@@ -304,20 +298,20 @@ pub fn derive(set: &SliSet, window: (&str, u64)) -> Vec<(&'static str, String)> 
     };
     let (m5, h1, m1) = (Window("5m", 300), Window("1h", 3_600), Window("1m", 60));
     let slo = Window(window.0, window.1);
-    let requests = union(&|p| Some(p.total(m5))).map_or_else(nothing, |u| {
+    let requests = union(&|p| Some(p.total(m5, Per::Second))).map_or_else(nothing, |u| {
         let by = format!("{BRANCH}, {SERVICE}, {SERVICE_LABEL}");
         format!("sum by ({by}) ({})", chain(&u, &labels, true))
     });
     let mut out = vec![
         ("requests", requests),
-        ("errors", sum(&|p| p.bad(m5))),
+        ("errors", sum(&|p| p.bad(m5, Per::Second))),
         ("latency_p95", quantile("0.95")),
         ("latency_p99", quantile("0.99")),
-        ("requests_1h", sum(&|p| p.total(h1))),
-        ("errors_1h", sum(&|p| p.bad(h1))),
-        ("requests_window", sum(&|p| p.count_total(slo))),
-        ("errors_window", sum(&|p| p.count_bad(slo))),
-        ("traffic_history", sum(&|p| p.total(m1))),
+        ("requests_1h", sum(&|p| p.total(h1, Per::Second))),
+        ("errors_1h", sum(&|p| p.bad(h1, Per::Second))),
+        ("requests_window", sum(&|p| p.total(slo, Per::Window))),
+        ("errors_window", sum(&|p| p.bad(slo, Per::Window))),
+        ("traffic_history", sum(&|p| p.total(m1, Per::Second))),
     ];
     for (name, w, secs) in BURN_WINDOWS {
         out.push((name, ratio(Window(w, secs))));

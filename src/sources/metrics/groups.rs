@@ -1,0 +1,118 @@
+//! The groups of queries whose answers are kept between refreshes, and
+//! for how long: each averages over a window much longer than it is kept.
+
+/// Queries whose answers are kept between refreshes for `every`: each
+/// averages over a window so much longer than `every` that a fresher answer
+/// would barely differ (docs/decisions.md).
+pub(super) struct Reused {
+    /// The group in the warning when none of its queries answers.
+    pub(super) what: &'static str,
+    pub(super) names: &'static [&'static str],
+    pub(super) every: std::time::Duration,
+}
+
+pub(super) const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The SLO window (a month) and the windows of two hours or more: asked
+/// once a minute; they cost the server the most.
+pub(super) const SLO_WINDOWS: Reused = Reused {
+    what: "the SLO window queries",
+    names: &[
+        "requests_window",
+        "errors_window",
+        "error_ratio_2h",
+        "error_ratio_6h",
+        "error_ratio_1d",
+        "error_ratio_3d",
+    ],
+    every: MINUTE,
+};
+
+/// The 30-minute and one-hour windows: asked every 15 s, which moves a
+/// 30-minute average by under 1%.
+pub(super) const HOUR_WINDOWS: Reused = Reused {
+    what: "the 30-minute and 1-hour queries",
+    names: &[
+        "error_ratio_30m",
+        "error_ratio_1h",
+        "requests_1h",
+        "errors_1h",
+    ],
+    every: std::time::Duration::from_secs(15),
+};
+
+/// The five-minute rates and latencies: asked every 5 s, 1/60 of their
+/// window. Prometheus scrapes every 15 s by default, so at a 1 s refresh
+/// most answers re-read the same samples.
+pub(super) const FIVE_MINUTE_WINDOWS: Reused = Reused {
+    what: "the 5-minute queries",
+    names: &[
+        "error_ratio_5m",
+        "requests",
+        "errors",
+        "latency_p95",
+        "latency_p99",
+    ],
+    every: std::time::Duration::from_secs(5),
+};
+
+/// Saturation and targets, gauges and `up` by service: asked every 5 s.
+/// They change only when Prometheus scrapes (every 15 s by default), so a
+/// change shows at most 5 s after it lands, and a service's row is not
+/// read 1,000 times over to learn nothing. Hosts, a handful of series, stay
+/// fresh every refresh.
+pub(super) const GAUGES: Reused = Reused {
+    what: "the saturation and target queries",
+    names: &["saturation", "targets_total", "targets_up"],
+    every: std::time::Duration::from_secs(5),
+};
+
+/// The deployments' and backups' gauges (versions, phases, timestamps,
+/// sizes): every 5 s, as `GAUGES`.
+pub(super) const DEPLOY_GAUGES: Reused = Reused {
+    what: "the deployment queries",
+    names: &[
+        "deployment_info",
+        "deployment_canary_weight",
+        "deployment_timestamp",
+        "deployment_rollbacks",
+        "rollout_info",
+        "kube_deployment_updated",
+        "kube_deployment_replicas",
+    ],
+    every: std::time::Duration::from_secs(5),
+};
+
+pub(super) const BACKUP_GAUGES: Reused = Reused {
+    what: "the backup queries",
+    names: &[
+        "backup_last_success",
+        "backup_size",
+        "backup_duration",
+        "backup_verified",
+        "drill_timestamp",
+        "drill_rto",
+        "velero_last_success",
+    ],
+    every: std::time::Duration::from_secs(5),
+};
+
+/// SLOs recorded by Sloth or Pyrra, asked only where detection found
+/// them: every 15 s, as the hour windows their shortest rules average.
+pub(super) const RECORDED_SLOS: Reused = Reused {
+    what: "the Sloth and Pyrra SLO queries",
+    names: &["sloth_slos", "pyrra_slos"],
+    every: std::time::Duration::from_secs(15),
+};
+
+pub(super) const DEPLOY_WINDOW: Reused = Reused {
+    what: "the SLO window queries",
+    names: &["deployments_window", "rollbacks_window"],
+    every: MINUTE,
+};
+
+pub(super) const BACKUP_WINDOW: Reused = Reused {
+    what: "the SLO window queries",
+    names: &["backup_successes_window", "backup_failures_window"],
+    every: MINUTE,
+};
