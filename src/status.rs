@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::app::{App, Msg};
 use crate::domain::Status;
 use crate::domain::kpi::{Goal, budget_left, burn_1h, service_slo_status};
-use crate::domain::slo::availability;
+use crate::domain::slo::{availability, backup_status, host_status, service_status};
 use crate::sources::poller::{self, PollPlan};
 use crate::sources::{FeedUpdate, Source};
 use crate::ui::format;
@@ -58,23 +58,9 @@ impl<'a> Glance<'a> {
         Glance { app, unreachable }
     }
 
+    /// The estate's verdict, the header's: everything opsdeck judges.
     fn worst(&self) -> Status {
-        let kpis = self.app.estate.kpis.iter().map(|k| k.status);
-        let objective = self.app.settings.objectives.availability;
-        let services = self
-            .app
-            .estate
-            .services()
-            .iter()
-            .map(|s| service_slo_status(s, objective));
-        // The header's verdict too: an open critical incident or a host
-        // down is a breach whatever the KPIs say.
-        let header = self.app.estate.summary.status;
-        Status::worst(
-            kpis.chain(services)
-                .chain([header])
-                .filter(|s| *s != Status::Unknown),
-        )
+        self.app.estate.summary.status
     }
 
     /// 2 for a breach, else 1 for a warning, else 3 when a source could not
@@ -88,8 +74,8 @@ impl<'a> Glance<'a> {
         }
     }
 
-    /// The state in one word: the worst KPI or service, or UNREACHABLE when
-    /// that is all there is to say, or UNKNOWN without data.
+    /// The state in one word: the verdict, or UNREACHABLE when that is all
+    /// there is to say, or UNKNOWN without data.
     fn headline(&self) -> &'static str {
         let known = self
             .app
@@ -97,7 +83,7 @@ impl<'a> Glance<'a> {
             .kpis
             .iter()
             .any(|k| k.status != Status::Unknown)
-            || !self.app.estate.summary.reasons.is_empty();
+            || self.worst() != Status::Ok;
         match self.exit_code() {
             EXIT_UNREACHABLE => "UNREACHABLE",
             _ if !known => "UNKNOWN",
@@ -122,6 +108,11 @@ impl<'a> Glance<'a> {
             self.headline(),
             self.app.now.format("%Y-%m-%d %H:%M:%S")
         )];
+        // Why, as the header says it.
+        let reasons: Vec<&str> = (self.app.estate.summary.reasons.iter())
+            .map(|r| r.text.as_str())
+            .collect();
+        out.extend(wrap("because ", &reasons, width));
         for kpi in &self.app.estate.kpis {
             let value = kpi
                 .value
@@ -142,12 +133,11 @@ impl<'a> Glance<'a> {
         out.join("\n") + "\n"
     }
 
-    /// The glance as JSON, schema version 1 (docs/status.md).
+    /// The glance as JSON, schema version 2 (docs/status.md).
     pub fn json(&self) -> Value {
-        let objective = self.app.settings.objectives.availability;
-        let state = |s: Status| s.label().to_ascii_lowercase();
-        let kpis: Vec<Value> = self
-            .app
+        let app = self.app;
+        let (now, objective) = (app.now, app.settings.objectives.availability);
+        let kpis: Vec<Value> = app
             .estate
             .kpis
             .iter()
@@ -160,33 +150,140 @@ impl<'a> Glance<'a> {
                 })
             })
             .collect();
-        let services: Vec<Value> = self
-            .app
+        let services: Vec<Value> = app
             .estate
             .services()
             .iter()
             .map(|s| {
                 let slo = service_slo_status(s, objective);
+                let health = service_status(s, &app.settings.thresholds, &app.settings.objectives);
                 json!({
                     "name": s.name, "cluster": s.cluster, "tier": s.tier.label(),
                     "availability": availability(s.sli), "objective": s.objective_or(objective),
                     "budget_left": budget_left(s, objective).filter(|v| v.is_finite()),
                     "burn_rate_1h": burn_1h(s, objective),
-                    "state": state(slo),
+                    "state": state(health),
+                    "slo_state": state(slo),
                     "reason": if availability(s.sli).is_none() { "no request counts over the SLO window" } else { "" },
                 })
             })
             .collect();
+        let e = &app.estate;
+        let hosts: Vec<Value> = e
+            .health
+            .data
+            .as_ref()
+            .map_or(&[][..], |h| &h.hosts[..])
+            .iter()
+            .map(|h| {
+                json!({
+                    "name": h.name, "up": h.up,
+                    "cpu": finite(h.cpu), "memory": finite(h.memory), "disk": finite(h.disk),
+                    "state": state(host_status(h, &app.settings.thresholds)),
+                })
+            })
+            .collect();
+        let incidents: Vec<Value> = e
+            .incidents
+            .iter()
+            .map(|i| {
+                json!({
+                    "name": i.name, "service": i.service, "severity": i.severity.label(),
+                    "started_at": i.started.to_rfc3339(), "alerts": i.alert_count,
+                    "silenced": i.silenced, "summary": i.summary,
+                    "state": state(if i.silenced { Status::Ok } else { i.severity.status() }),
+                })
+            })
+            .collect();
+        let backups: Vec<Value> = e.backups.data.as_deref().unwrap_or_default()
+            .iter()
+            .map(|b| {
+                json!({
+                    "target": b.target, "service": b.service, "tier": b.tier.label(),
+                    "last_success": b.last_success.map(|t| t.to_rfc3339()),
+                    "last_verified": b.last_verified.map(|t| t.to_rfc3339()),
+                    "last_drill": b.last_drill.as_ref().map(|d| d.at.to_rfc3339()),
+                    "drill_rto_seconds": b.last_drill.as_ref().and_then(|d| d.measured_rto).map(|d| d.num_seconds()),
+                    "state": state(backup_status(b, now)),
+                })
+            })
+            .collect();
+        let deadline = app.settings.thresholds.progress_deadline;
+        let deployments: Vec<Value> = e
+            .deployments
+            .data
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .map(|d| {
+                json!({
+                    "service": d.service, "environment": d.environment, "version": d.version,
+                    "previous_version": d.previous_version, "phase": d.phase.label(),
+                    "stalled": d.stalled(now, deadline),
+                    "deployed_at": d.deployed_at.map(|t| t.to_rfc3339()),
+                    "state": state(d.status(now, deadline)),
+                })
+            })
+            .collect();
+        let summary = &e.summary;
+        let reasons: Vec<Value> = summary
+            .reasons
+            .iter()
+            .map(|r| json!({ "state": state(r.status), "text": r.text }))
+            .collect();
+        let m = &summary.marks;
         json!({
-            "schema": 1,
-            "generated_at": self.app.now.to_rfc3339(),
+            "schema": 2,
+            "generated_at": now.to_rfc3339(),
             "state": self.headline().to_ascii_lowercase(),
             "exit_code": self.exit_code(),
+            "reasons": reasons,
+            "tabs": {
+                "kpis": state(m.kpis), "health": state(m.health), "deployments": state(m.deploys),
+                "backups": state(m.backups), "incidents": state(m.incidents),
+            },
             "kpis": kpis,
             "services": services,
+            "hosts": hosts,
+            "incidents": incidents,
+            "backups": backups,
+            "deployments": deployments,
             "unreachable": self.unreachable,
         })
     }
+}
+
+fn state(s: Status) -> String {
+    s.label().to_ascii_lowercase()
+}
+
+fn finite(v: f64) -> Option<f64> {
+    v.is_finite().then_some(v)
+}
+
+/// `items` after `lead`, joined by " · " and wrapped at the joins into
+/// lines of at most `width` characters (one item too long is cut).
+fn wrap(lead: &str, items: &[&str], width: usize) -> Vec<String> {
+    let indent = " ".repeat(lead.chars().count());
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for item in items {
+        let start = if line.is_empty() { lead } else { " · " };
+        let fits = line.chars().count() + start.chars().count() + item.chars().count() <= width;
+        if !line.is_empty() && !fits {
+            lines.push(std::mem::take(&mut line));
+        }
+        if line.is_empty() {
+            line.push_str(if lines.is_empty() { lead } else { &indent });
+        } else {
+            line.push_str(" · ");
+        }
+        line.push_str(item);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines.iter().map(|l| cut(l, width)).collect()
 }
 
 /// `line` in at most `width` characters: whole, or cut after the last
@@ -270,7 +367,31 @@ mod tests {
         }
     }
 
+    /// Answers with nothing to report from the other feeds, so the verdict
+    /// is not unknown for want of them.
+    fn quiet(feed: Feed, reading: Reading) -> FeedUpdate {
+        FeedUpdate {
+            source: "quiet".into(),
+            feed,
+            at: now(),
+            result: Ok(reading),
+            warnings: vec![],
+        }
+    }
+
     fn glance(updates: Vec<FeedUpdate>) -> (u8, Value) {
+        let quiet = [
+            quiet(Feed::Backups, Reading::Backups(vec![])),
+            quiet(Feed::Deployments, Reading::Deployments(vec![])),
+            quiet(
+                Feed::Alerts,
+                Reading::Alerts(crate::domain::AlertsReading::default()),
+            ),
+        ];
+        glance_only(quiet.into_iter().chain(updates).collect())
+    }
+
+    fn glance_only(updates: Vec<FeedUpdate>) -> (u8, Value) {
         let mut app = App::new(
             Settings::default(),
             Theme::builtin(),
@@ -347,6 +468,29 @@ mod tests {
     }
 
     #[test]
+    fn reasons_wrap_at_their_joins_and_every_one_is_kept() {
+        let items = [
+            "4 incidents (1 crit)",
+            "2 services critical",
+            "1 RPO breach",
+        ];
+        let lines = wrap("because ", &items, 40);
+        assert_eq!(
+            lines,
+            [
+                "because 4 incidents (1 crit)",
+                "        2 services critical",
+                "        1 RPO breach"
+            ]
+        );
+        let wide = wrap("because ", &items, 80);
+        assert_eq!(wide.len(), 1);
+        assert!(wrap("because ", &[], 80).is_empty());
+        let long = ["a reason far too long to fit in twenty columns"];
+        assert!(wrap("because ", &long, 20)[0].ends_with('…'));
+    }
+
+    #[test]
     fn a_dead_mans_switch_firing_by_design_is_no_incident() {
         use crate::domain::Severity;
         let mut update = alerts(Severity::Critical);
@@ -386,7 +530,7 @@ mod tests {
     fn unknown_for_lack_of_data_does_not_change_the_exit_code() {
         // Backups, deployments and incidents never came: their KPIs are
         // unknown with a reason, and the glance is still ok.
-        let (exit, json) = glance(vec![health(0.9995)]);
+        let (exit, json) = glance_only(vec![health(0.9995)]);
         assert_eq!(exit, EXIT_OK);
         let rpo = json["kpis"]
             .as_array()
@@ -401,7 +545,7 @@ mod tests {
         assert_eq!(rpo["reason"], "no backup data");
         // Nothing at all: unknown, not ok, and exit 0 (nothing is wrong
         // that opsdeck knows of).
-        let (exit, json) = glance(vec![]);
+        let (exit, json) = glance_only(vec![]);
         assert_eq!((exit, json["state"].as_str()), (EXIT_OK, Some("unknown")));
     }
 }

@@ -397,18 +397,31 @@ fn a_click_on_a_tab_shows_it_and_the_wheel_moves_the_selection() {
     use ratatui::crossterm::event::{MouseButton, MouseEventKind};
     let mut app = app();
     app.update(Msg::Input(Event::Resize(120, 40)));
-    // The tab line is row 1: " 1 KPIs │ 2 Health │ 3 Deploys …".
+    // The tab line is row 1: " 1 KPIs ✖ CRIT │ 2 Health ✖ CRIT │ …", each
+    // title where the screen draws it.
+    app.settle();
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+    terminal.draw(|f| opsdeck::ui::draw(f, &app)).unwrap();
+    let line: Vec<String> = (0..120)
+        .map(|x| terminal.backend().buffer()[(x, 1)].symbol().to_string())
+        .collect();
+    let column = |title: &str| {
+        (0..120u16)
+            .find(|&x| line[x as usize..].concat().starts_with(title))
+            .unwrap_or_else(|| panic!("{title} in {}", line.concat()))
+    };
+    let (health, deploys) = (column("2 Health"), column("3 Deploy"));
     assert!(mouse(
         &mut app,
         MouseEventKind::Down(MouseButton::Left),
-        13,
+        health + 2,
         1
     ));
     assert_eq!(app.tab, Tab::Health);
     assert!(mouse(
         &mut app,
         MouseEventKind::Down(MouseButton::Left),
-        24,
+        deploys + 2,
         1
     ));
     assert_eq!(app.tab, Tab::Deploys);

@@ -183,7 +183,19 @@ fn status_prints_the_glance_in_80_columns_and_exits_2_on_a_breach() {
     assert_eq!(out.status.code(), Some(2), "the demo always has a breach");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("opsdeck status: CRIT"), "{text}");
-    assert_eq!(text.lines().count(), 14, "a headline and 13 KPIs: {text}");
+    let kpi_lines = text
+        .lines()
+        .filter(|l| {
+            ["OK ", "WARN ", "CRIT ", "UNKNOWN "]
+                .iter()
+                .any(|s| l.starts_with(s))
+        })
+        .count();
+    assert_eq!(kpi_lines, 13, "13 KPIs: {text}");
+    assert!(
+        text.lines().nth(1).unwrap().starts_with("because ") && text.contains("RPO breach"),
+        "{text}"
+    );
     assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
     assert!(
         text.contains("RPO compliance") && text.contains("breach: auth-db"),
@@ -192,11 +204,11 @@ fn status_prints_the_glance_in_80_columns_and_exits_2_on_a_breach() {
 }
 
 #[test]
-fn status_json_follows_schema_1() {
+fn status_json_follows_schema_2() {
     let out = opsdeck(&["status", "--demo", "--json"]);
     assert_eq!(out.status.code(), Some(2));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!(doc["schema"], 1);
+    assert_eq!(doc["schema"], 2);
     assert_eq!(doc["exit_code"], 2);
     assert_eq!(doc["state"], "crit");
     let states = ["ok", "warn", "crit", "unknown"];
@@ -242,7 +254,53 @@ fn status_json_follows_schema_1() {
             "{s}"
         );
         assert!(states.contains(&s["state"].as_str().unwrap()), "{s}");
+        assert!(states.contains(&s["slo_state"].as_str().unwrap()), "{s}");
     }
+    // Schema 2: the verdict's reasons, each tab's mark, and the rows it is
+    // made of, each with its state.
+    let reasons = doc["reasons"].as_array().unwrap();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r["state"] == "crit" && r["text"].is_string()),
+        "a crit verdict says why: {reasons:?}"
+    );
+    for tab in ["kpis", "health", "deployments", "backups", "incidents"] {
+        assert!(
+            states.contains(&doc["tabs"][tab].as_str().unwrap()),
+            "{tab}"
+        );
+    }
+    for (list, key) in [
+        ("hosts", "name"),
+        ("incidents", "name"),
+        ("backups", "target"),
+        ("deployments", "service"),
+    ] {
+        let items = doc[list].as_array().unwrap();
+        assert!(!items.is_empty(), "{list}");
+        for i in items {
+            assert!(i[key].is_string(), "{list}: {i}");
+            assert!(
+                states.contains(&i["state"].as_str().unwrap()),
+                "{list}: {i}"
+            );
+        }
+    }
+    let order = ["ok", "unknown", "warn", "crit"];
+    let worst = |list: &str| {
+        doc[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| order.iter().position(|s| *s == i["state"]).unwrap())
+            .max()
+    };
+    // The tab's mark is its worst row.
+    assert_eq!(
+        worst("backups").map(|i| order[i]),
+        doc["tabs"]["backups"].as_str()
+    );
     assert_eq!(doc["unreachable"].as_array().unwrap().len(), 0);
 }
 

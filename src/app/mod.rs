@@ -237,6 +237,11 @@ impl App {
         &self.tables[id.index()]
     }
 
+    /// The state shown on a row of table `id` (its `Row::index`).
+    pub fn row_state(&self, id: TableId, index: usize) -> Option<crate::domain::Status> {
+        rows::state(self, id, index)
+    }
+
     fn focused_view(&mut self) -> &mut TableView {
         let id = self.focused_table();
         &mut self.tables[id.index()]
@@ -408,20 +413,6 @@ impl App {
             .filter(|(_, stale)| whole || *stale)
             .map(|(g, _)| (*g, kpi::compute_group(*g, &inputs)))
             .collect();
-        let summary = stale.summary.then(|| {
-            summary::summarise(&summary::Parts {
-                services: e.health.data.as_ref().map(|h| &h.services[..]),
-                hosts: e.health.data.as_ref().map(|h| &h.hosts[..]),
-                incidents: e.alerts.data.is_some().then_some(&e.incidents[..]),
-                backups: e.backups.data.as_deref(),
-                thresholds: &self.settings.thresholds,
-                objectives: &self.settings.objectives,
-                now: self.now,
-            })
-        });
-        if let Some(summary) = summary {
-            self.estate.summary = summary;
-        }
         let mut tables = stale.tables;
         if !fresh.is_empty() {
             let kpis = &mut self.estate.kpis;
@@ -437,6 +428,21 @@ impl App {
                 k.trend = self.estate.trends.of(k.id).collect();
             }
             tables[TableId::Kpis.index()] = true;
+        }
+        // The verdict judges the tiles too: recomputed when they change.
+        if stale.summary || stale.kpis.contains(&true) {
+            let e = &self.estate;
+            self.estate.summary = summary::summarise(&summary::Parts {
+                services: e.health.data.as_ref().map(|h| &h.services[..]),
+                hosts: e.health.data.as_ref().map(|h| &h.hosts[..]),
+                incidents: e.alerts.data.is_some().then_some(&e.incidents[..]),
+                backups: e.backups.data.as_deref(),
+                deployments: e.deployments.data.as_deref(),
+                kpis: &e.kpis,
+                thresholds: &self.settings.thresholds,
+                objectives: &self.settings.objectives,
+                now: self.now,
+            });
         }
         let focused = self.focused_table();
         let shown = self.table(focused).selected_row().map(|r| r.key.clone());

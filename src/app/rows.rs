@@ -344,7 +344,7 @@ impl Filter {
 }
 
 /// The state shown in item `index`'s row, for `is:` filters.
-fn state(app: &App, id: TableId, index: usize) -> Option<Status> {
+pub(super) fn state(app: &App, id: TableId, index: usize) -> Option<Status> {
     let objective = app.settings.objectives.availability;
     let (thresholds, objectives) = (&app.settings.thresholds, &app.settings.objectives);
     match id {

@@ -94,6 +94,10 @@ pub struct SignalStates {
     /// Availability over the SLO window against its objective; no traffic
     /// leaves it `Unknown`, which does not by itself mark the service.
     pub budget: Status,
+    /// The SLO's burn: the SRE workbook's multi-window alert (a page is a
+    /// breach, a ticket a warning), so a service burning its budget fast
+    /// reads the same here as on the KPI tab.
+    pub burn: Status,
 }
 
 impl SignalStates {
@@ -103,7 +107,14 @@ impl SignalStates {
         } else {
             self.budget
         };
-        Status::worst([self.errors, self.p95, self.p99, self.targets, budget])
+        Status::worst([
+            self.errors,
+            self.p95,
+            self.p99,
+            self.targets,
+            budget,
+            self.burn,
+        ])
     }
 }
 
@@ -120,6 +131,7 @@ pub fn signal_states(s: &ServiceHealth, t: &Thresholds, o: &Objectives) -> Signa
             warn_if(s.targets_up < s.targets_total)
         },
         budget: availability_status(availability(s.sli), s.objective_or(o.availability)),
+        burn: super::standing::service_burn_status(s, o.availability),
     }
 }
 
@@ -190,7 +202,9 @@ pub fn backup_status(b: &Backup, now: DateTime<Utc>) -> Status {
     let objectives = b.tier.objectives();
     Status::worst([
         rpo_status(b.last_success, objectives, now).1,
-        rto_status(b, objectives, now),
+        // Recovery readiness is a risk, not an outage: a drill over its RTO
+        // or stale is at most a warning, on the row as in the verdict.
+        rto_status(b, objectives, now).min(Status::Warn),
         verification_status(b.last_verified, now),
     ])
 }
@@ -489,8 +503,8 @@ mod tests {
         );
         assert_eq!(
             backup_status(&backup(Some(1), Some((10, 72))), t0()),
-            Status::Crit,
-            "drill over the 1 h RTO"
+            Status::Warn,
+            "drill over the 1 h RTO: a readiness risk, not an outage"
         );
         assert_eq!(
             backup_status(&backup(Some(1), Some((120, 40))), t0()),

@@ -1,11 +1,16 @@
 //! The estate at a glance: its worst state and, for every part that makes
-//! it so, a short reason. The header shows it; `opsdeck status` will too.
+//! it so, a short reason, and the worst state of each tab. Computed here
+//! only: the header, the tab marks, the kiosk banner and `opsdeck status`
+//! (text, JSON, exit code) all show this one verdict.
 
 use chrono::{DateTime, Utc};
 
 use super::incidents::Incident;
-use super::slo::{host_status, rpo_status, rto_status, service_status, verification_status};
-use super::{Backup, Host, Objectives, ServiceHealth, Severity, Status, Thresholds};
+use super::kpi::{Goal, Kpi};
+use super::slo::{
+    backup_status, host_status, rpo_status, rto_status, service_status, verification_status,
+};
+use super::{Backup, Deployment, Host, Objectives, ServiceHealth, Severity, Status, Thresholds};
 
 /// One cause of the estate's state, in a few words.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,11 +19,25 @@ pub struct Reason {
     pub text: String,
 }
 
+/// The worst state on each tab, so a breach on a tab not shown is seen
+/// from any tab. A tab with nothing to judge is OK; one whose feed has not
+/// answered is UNKNOWN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Marks {
+    pub kpis: Status,
+    pub health: Status,
+    pub deploys: Status,
+    pub backups: Status,
+    pub incidents: Status,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Summary {
+    /// The estate's state: the worst of the marks.
     pub status: Status,
     /// Worst first; every state above OK has at least one.
     pub reasons: Vec<Reason>,
+    pub marks: Marks,
 }
 
 /// What the summary is computed from; `None` where a feed has not answered.
@@ -27,6 +46,9 @@ pub struct Parts<'a> {
     pub hosts: Option<&'a [Host]>,
     pub incidents: Option<&'a [Incident]>,
     pub backups: Option<&'a [Backup]>,
+    pub deployments: Option<&'a [Deployment]>,
+    /// The KPI tiles, already judged.
+    pub kpis: &'a [Kpi],
     pub thresholds: &'a Thresholds,
     pub objectives: &'a Objectives,
     pub now: DateTime<Utc>,
@@ -55,11 +77,12 @@ fn count(
     }
 }
 
-/// Live trouble (services, hosts, incidents, RPO) can make the estate
-/// critical; recovery readiness (drills, verification) at most a warning,
-/// since it is a risk rather than an outage.
+/// Live trouble (services, hosts, incidents, RPO, a failed deployment) can
+/// make the estate critical; recovery readiness (drills, verification) and
+/// a stalled deployment at most a warning.
 pub fn summarise(p: &Parts) -> Summary {
     let mut reasons = Vec::new();
+    let mut marks = Marks::default();
     if let Some(incidents) = p.incidents {
         let open: Vec<&Incident> = incidents.iter().filter(|i| !i.silenced).collect();
         if let Some(worst) = open.iter().map(|i| i.severity).max() {
@@ -71,6 +94,7 @@ pub fn summarise(p: &Parts) -> Summary {
                 "{} ({critical} crit)",
                 plural(open.len(), "incident", "incidents")
             );
+            marks.incidents = worst.status();
             reasons.push(Reason {
                 status: worst.status(),
                 text,
@@ -78,12 +102,14 @@ pub fn summarise(p: &Parts) -> Summary {
         }
     }
     if let Some(services) = p.services {
-        let states = services
+        let states: Vec<Status> = services
             .iter()
-            .map(|s| service_status(s, p.thresholds, p.objectives));
+            .map(|s| service_status(s, p.thresholds, p.objectives))
+            .collect();
+        marks.health = Status::worst(states.iter().copied());
         count(
             &mut reasons,
-            states,
+            states.into_iter(),
             &[
                 (Status::Crit, "service critical", "services critical"),
                 (Status::Warn, "service degraded", "services degraded"),
@@ -91,74 +117,73 @@ pub fn summarise(p: &Parts) -> Summary {
         );
     }
     if let Some(hosts) = p.hosts {
-        let states = hosts.iter().map(|h| host_status(h, p.thresholds));
+        let states: Vec<Status> = hosts.iter().map(|h| host_status(h, p.thresholds)).collect();
+        marks.health = marks.health.max(Status::worst(states.iter().copied()));
         count(
             &mut reasons,
-            states,
+            states.into_iter(),
             &[
                 (Status::Crit, "host critical", "hosts critical"),
                 (Status::Warn, "host warning", "hosts warning"),
             ],
         );
     }
-    if let Some(backups) = p.backups {
-        let rpo = backups
+    if let Some(deployments) = p.deployments {
+        let deadline = p.thresholds.progress_deadline;
+        let states: Vec<Status> = deployments
             .iter()
-            .map(|b| rpo_status(b.last_success, b.tier.objectives(), p.now).1);
-        count(
-            &mut reasons,
-            rpo,
-            &[
-                (Status::Crit, "RPO breach", "RPO breaches"),
-                (
-                    Status::Warn,
-                    "backup near its RPO",
-                    "backups near their RPO",
-                ),
-            ],
-        );
-        let rto: Vec<Status> = backups
-            .iter()
-            .map(|b| rto_status(b, b.tier.objectives(), p.now))
+            .map(|d| d.status(p.now, deadline))
             .collect();
-        let only = |wanted: Status| {
-            rto.iter().map(move |s| {
-                if *s == wanted {
-                    Status::Warn
-                } else {
-                    Status::Ok
-                }
-            })
-        };
+        marks.deploys = Status::worst(states.iter().copied());
         count(
             &mut reasons,
-            only(Status::Crit),
-            &[(Status::Warn, "drill over RTO", "drills over RTO")],
+            states.iter().copied(),
+            &[(Status::Crit, "deployment failed", "deployments failed")],
         );
         count(
             &mut reasons,
-            only(Status::Warn),
-            &[(Status::Warn, "drill stale", "drills stale")],
-        );
-        let verify = backups
-            .iter()
-            .map(|b| verification_status(b.last_verified, p.now));
-        count(
-            &mut reasons,
-            verify,
-            &[(Status::Warn, "backup unverified", "backups unverified")],
-        );
-        let untested = rto.iter().copied();
-        count(
-            &mut reasons,
-            untested,
+            states.iter().copied(),
             &[(
                 Status::Unknown,
-                "target never drilled",
-                "targets never drilled",
+                "deployment in an unknown phase",
+                "deployments in an unknown phase",
+            )],
+        );
+        let stalled = deployments.iter().map(|d| {
+            if d.stalled(p.now, deadline) {
+                Status::Warn
+            } else {
+                Status::Ok
+            }
+        });
+        count(
+            &mut reasons,
+            stalled,
+            &[(Status::Warn, "deployment stalled", "deployments stalled")],
+        );
+        // Paused or rolled back: waiting for someone, not broken.
+        let held = deployments.iter().map(|d| {
+            if !d.stalled(p.now, deadline) && d.phase.status() == Status::Warn {
+                Status::Warn
+            } else {
+                Status::Ok
+            }
+        });
+        count(
+            &mut reasons,
+            held,
+            &[(
+                Status::Warn,
+                "deployment paused or rolled back",
+                "deployments paused or rolled back",
             )],
         );
     }
+    if let Some(backups) = p.backups {
+        marks.backups = Status::worst(backups.iter().map(|b| backup_status(b, p.now)));
+        backup_reasons(&mut reasons, backups, p.now);
+    }
+    kpi_reasons(&mut reasons, &mut marks, p.kpis);
     let missing: Vec<&str> = [
         (p.services.is_none(), "health"),
         (p.incidents.is_none(), "alerts"),
@@ -167,6 +192,16 @@ pub fn summarise(p: &Parts) -> Summary {
     .into_iter()
     .filter_map(|(gone, what)| gone.then_some(what))
     .collect();
+    for (gone, mark) in [
+        (p.services.is_none(), &mut marks.health),
+        (p.incidents.is_none(), &mut marks.incidents),
+        (p.backups.is_none(), &mut marks.backups),
+        (p.deployments.is_none(), &mut marks.deploys),
+    ] {
+        if gone {
+            *mark = (*mark).max(Status::Unknown);
+        }
+    }
     if !missing.is_empty() {
         reasons.push(Reason {
             status: Status::Unknown,
@@ -179,6 +214,98 @@ pub fn summarise(p: &Parts) -> Summary {
     Summary {
         status: Status::worst(reasons.iter().map(|r| r.status)),
         reasons,
+        marks,
+    }
+}
+
+fn backup_reasons(reasons: &mut Vec<Reason>, backups: &[Backup], now: DateTime<Utc>) {
+    let rpo = backups
+        .iter()
+        .map(|b| rpo_status(b.last_success, b.tier.objectives(), now).1);
+    count(
+        reasons,
+        rpo,
+        &[
+            (Status::Crit, "RPO breach", "RPO breaches"),
+            (
+                Status::Warn,
+                "backup near its RPO",
+                "backups near their RPO",
+            ),
+        ],
+    );
+    let rto: Vec<Status> = backups
+        .iter()
+        .map(|b| rto_status(b, b.tier.objectives(), now))
+        .collect();
+    let only = |wanted: Status| {
+        rto.iter().map(move |s| {
+            if *s == wanted {
+                Status::Warn
+            } else {
+                Status::Ok
+            }
+        })
+    };
+    count(
+        reasons,
+        only(Status::Crit),
+        &[(Status::Warn, "drill over RTO", "drills over RTO")],
+    );
+    count(
+        reasons,
+        only(Status::Warn),
+        &[(Status::Warn, "drill stale", "drills stale")],
+    );
+    let verify = backups
+        .iter()
+        .map(|b| verification_status(b.last_verified, now));
+    count(
+        reasons,
+        verify,
+        &[(Status::Warn, "backup unverified", "backups unverified")],
+    );
+    count(
+        reasons,
+        rto.iter().copied(),
+        &[(
+            Status::Unknown,
+            "target never drilled",
+            "targets never drilled",
+        )],
+    );
+}
+
+/// The KPI tab's mark is its worst known tile. A tile the rows above
+/// already explain (availability, budget and burn are the services'; RPO
+/// and RTO the backups') adds no reason; the others (error rate, latency,
+/// MTTR, backup success, change failure rate…) say which is off.
+fn kpi_reasons(reasons: &mut Vec<Reason>, marks: &mut Marks, kpis: &[Kpi]) {
+    let known = || kpis.iter().filter(|k| k.status != Status::Unknown);
+    marks.kpis = match known().map(|k| k.status).max() {
+        Some(worst) => worst,
+        None if kpis.is_empty() => Status::Ok,
+        None => Status::Unknown,
+    };
+    const EXPLAINED: [&str; 5] = ["availability", "error_budget", "burn_rate", "rpo", "rto"];
+    for k in known().filter(|k| k.status > Status::Ok && !EXPLAINED.contains(&k.id)) {
+        let off = match k.goal {
+            Goal::AtLeast => "below",
+            Goal::Below => "above",
+        };
+        reasons.push(Reason {
+            status: k.status,
+            text: format!("{} {off} objective", k.title),
+        });
+    }
+    // A tile the rows should explain but do not (a burn the services'
+    // states do not show yet) still counts.
+    let explained = Status::worst(reasons.iter().map(|r| r.status));
+    for k in known().filter(|k| EXPLAINED.contains(&k.id) && k.status > explained.max(Status::Ok)) {
+        reasons.push(Reason {
+            status: k.status,
+            text: k.title.clone(),
+        });
     }
 }
 
@@ -205,6 +332,8 @@ mod tests {
             hosts: Some(hosts),
             incidents: Some(incidents),
             backups: Some(backups),
+            deployments: Some(&[]),
+            kpis: &[],
             thresholds: t,
             objectives: o,
             now: now(),
@@ -269,6 +398,109 @@ mod tests {
         assert_eq!(s.reasons[0].text, "1 target never drilled");
     }
 
+    fn deployment(phase: crate::domain::Phase, started: Duration) -> Deployment {
+        Deployment {
+            service: "checkout".into(),
+            environment: "prod".into(),
+            version: "v2".into(),
+            previous_version: Some("v1".into()),
+            strategy: crate::domain::Strategy::Rolling {
+                updated: 1,
+                total: 3,
+            },
+            phase,
+            deployed_at: Some(now() - started),
+            rollbacks: 0,
+            history: vec![],
+            window: None,
+        }
+    }
+
+    #[test]
+    fn a_failed_deployment_is_a_breach_and_a_stalled_one_a_warning() {
+        use crate::domain::Phase;
+        let (t, o) = (Thresholds::default(), Objectives::default());
+        let judge = |d: Vec<Deployment>| {
+            let mut p = parts(&[], &[], &[], &[], &t, &o);
+            p.deployments = Some(&d);
+            let s = summarise(&p);
+            (
+                s.status,
+                s.marks.deploys,
+                s.reasons.first().map(|r| r.text.clone()),
+            )
+        };
+        assert_eq!(
+            judge(vec![deployment(Phase::Failed, Duration::minutes(3))]),
+            (
+                Status::Crit,
+                Status::Crit,
+                Some("1 deployment failed".into())
+            )
+        );
+        // Progressing 11 minutes: past the 10-minute deadline.
+        assert_eq!(
+            judge(vec![
+                deployment(Phase::Progressing, Duration::minutes(11)),
+                deployment(Phase::Progressing, Duration::minutes(11)),
+            ]),
+            (
+                Status::Warn,
+                Status::Warn,
+                Some("2 deployments stalled".into())
+            )
+        );
+        assert_eq!(
+            judge(vec![deployment(Phase::Progressing, Duration::minutes(9))]),
+            (Status::Ok, Status::Ok, None)
+        );
+        assert_eq!(
+            judge(vec![deployment(Phase::RolledBack, Duration::minutes(30))]),
+            (
+                Status::Warn,
+                Status::Warn,
+                Some("1 deployment paused or rolled back".into())
+            )
+        );
+    }
+
+    #[test]
+    fn a_tile_off_its_objective_marks_the_kpi_tab_and_says_which() {
+        use crate::domain::kpi::{Goal, Unit};
+        let (t, o) = (Thresholds::default(), Objectives::default());
+        let tile = |id: &'static str, title: &str, status: Status| Kpi {
+            id,
+            title: title.into(),
+            value: Some(1.0),
+            objective: Some(0.5),
+            unit: Unit::Seconds,
+            goal: Goal::Below,
+            status,
+            note: String::new(),
+            trend: vec![],
+            parts: Default::default(),
+            queries: &[],
+        };
+        let kpis = [
+            tile("mttr", "MTTR 30d", Status::Crit),
+            tile("mtbf", "MTBF 30d", Status::Unknown),
+            tile("burn_rate", "Burn rate 1h", Status::Warn),
+        ];
+        let mut p = parts(&[], &[], &[], &[], &t, &o);
+        p.kpis = &kpis;
+        let s = summarise(&p);
+        assert_eq!((s.status, s.marks.kpis), (Status::Crit, Status::Crit));
+        let texts: Vec<&str> = s.reasons.iter().map(|r| r.text.as_str()).collect();
+        // The burn is the services' to explain, and is outranked here.
+        assert_eq!(texts, ["MTTR 30d above objective"]);
+        // A burn no service row explains still counts, by its title.
+        let burn = [tile("burn_rate", "Burn rate 1h", Status::Warn)];
+        p.kpis = &burn;
+        let s = summarise(&p);
+        assert_eq!(s.status, Status::Warn);
+        assert_eq!(s.reasons[0].text, "Burn rate 1h");
+    }
+
     #[test]
     fn missing_feeds_are_unknown_not_ok() {
         let (t, o) = (Thresholds::default(), Objectives::default());
@@ -277,6 +509,8 @@ mod tests {
             hosts: None,
             incidents: Some(&[]),
             backups: None,
+            deployments: None,
+            kpis: &[],
             thresholds: &t,
             objectives: &o,
             now: now(),

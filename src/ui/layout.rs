@@ -166,7 +166,7 @@ pub fn page_rows(app: &App, width: u16, height: u16) -> usize {
         app,
         screen(
             Rect::new(0, 0, width, height),
-            super::kiosk_incident(app).is_some(),
+            super::kiosk_banner(app).is_some(),
         )
         .body,
     )

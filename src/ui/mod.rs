@@ -17,6 +17,8 @@ pub mod widgets;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
+
+use crate::domain::Status;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Tabs};
 
@@ -39,7 +41,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         );
         return;
     }
-    let banner = kiosk_incident(app);
+    let banner = kiosk_banner(app);
     let layout::Screen {
         banner: banner_area,
         header,
@@ -76,11 +78,13 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
 }
 
-/// In kiosk mode, the banner across the top while a critical incident is
-/// open: its name, service and how long it has been open, and how many
-/// more there are.
-fn kiosk_incident(app: &App) -> Option<String> {
-    if !app.settings.kiosk {
+/// In kiosk mode, the banner across the top while the estate is critical:
+/// the first open critical incident (its name, service, how long it has
+/// been open, how many more), else the verdict's reasons, as the header
+/// gives them.
+fn kiosk_banner(app: &App) -> Option<String> {
+    let summary = &app.estate.summary;
+    if !app.settings.kiosk || summary.status != Status::Crit {
         return None;
     }
     let mut critical = app
@@ -88,7 +92,15 @@ fn kiosk_incident(app: &App) -> Option<String> {
         .incidents
         .iter()
         .filter(|i| i.severity == crate::domain::Severity::Critical && !i.silenced);
-    let first = critical.next()?;
+    let Some(first) = critical.next() else {
+        let reasons: Vec<&str> = summary
+            .reasons
+            .iter()
+            .filter(|r| r.status == Status::Crit)
+            .map(|r| r.text.as_str())
+            .collect();
+        return Some(format!("● CRITICAL: {}", reasons.join(" · ")));
+    };
     let more = critical.count();
     let more = if more > 0 {
         format!("  (+{more} more critical)")
@@ -205,9 +217,24 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(Paragraph::new(Line::from(right)).style(th.header), r);
 }
 
-/// Each tab's title as the tab bar shows it.
-fn tab_titles(app: &App) -> Vec<String> {
+/// Each tab's title as the tab bar shows it: the number, the name, the
+/// open incidents' count, and the tab's worst state when it is not OK (a
+/// symbol and the word, so a breach on another tab is seen from this one,
+/// without colour too).
+fn tab_titles(app: &App, width: u16) -> Vec<Line<'static>> {
+    let titles = titles_with(app, true);
+    // Each title has a blank either side and a divider after.
+    let need: usize = titles.iter().map(|t| t.width() + 3).sum();
+    if need <= width as usize {
+        titles
+    } else {
+        titles_with(app, false)
+    }
+}
+
+fn titles_with(app: &App, words: bool) -> Vec<Line<'static>> {
     let open = app.estate.incidents.iter().filter(|i| !i.silenced).count();
+    let marks = &app.estate.summary.marks;
     Tab::ALL
         .iter()
         .enumerate()
@@ -216,7 +243,23 @@ fn tab_titles(app: &App) -> Vec<String> {
             if *tab == Tab::Incidents && open > 0 {
                 title.push_str(&format!(" ({open})"));
             }
-            title
+            let mark = match tab {
+                Tab::Kpis => marks.kpis,
+                Tab::Health => marks.health,
+                Tab::Deploys => marks.deploys,
+                Tab::Backups => marks.backups,
+                Tab::Incidents => marks.incidents,
+            };
+            let mut spans = vec![Span::raw(title)];
+            if mark != Status::Ok {
+                let text = if words {
+                    format!(" {} {}", mark.symbol(), mark.label())
+                } else {
+                    format!(" {}", mark.symbol())
+                };
+                spans.push(Span::styled(text, app.theme.status(mark)));
+            }
+            Line::from(spans)
         })
         .collect()
 }
@@ -225,13 +268,13 @@ fn tab_titles(app: &App) -> Vec<String> {
 /// blank, the title and a blank, then a one-cell divider.
 pub fn tab_at(app: &App, x: u16, y: u16) -> Option<Tab> {
     let (w, h) = app.viewport;
-    let screen = layout::screen(Rect::new(0, 0, w, h), kiosk_incident(app).is_some());
+    let screen = layout::screen(Rect::new(0, 0, w, h), kiosk_banner(app).is_some());
     if y != screen.tabs.y {
         return None;
     }
     let mut start = 0u16;
-    for (tab, title) in Tab::ALL.iter().zip(tab_titles(app)) {
-        let end = start + Line::from(title).width() as u16 + 2;
+    for (tab, title) in Tab::ALL.iter().zip(tab_titles(app, w)) {
+        let end = start + title.width() as u16 + 2;
         if (start..end).contains(&x) {
             return Some(*tab);
         }
@@ -242,7 +285,7 @@ pub fn tab_at(app: &App, x: u16, y: u16) -> Option<Tab> {
 
 fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
     let th = &app.theme;
-    let tabs = Tabs::new(tab_titles(app).into_iter().map(Line::from))
+    let tabs = Tabs::new(tab_titles(app, area.width))
         .select(app.tab.index())
         .style(th.tab_inactive)
         .highlight_style(th.tab_active)
