@@ -79,22 +79,6 @@ const DEFAULTS: &[(&str, &str)] = &[
         r#"max by (schedule) (velero_backup_last_successful_timestamp)"#,
     ),
     (
-        "deployments_window",
-        r#"sum by ({label}, environment) (changes(deployment_timestamp_seconds[{window}]))"#,
-    ),
-    (
-        "rollbacks_window",
-        r#"sum by ({label}, environment) (increase(deployment_rollbacks_total[{window}]))"#,
-    ),
-    (
-        "backup_successes_window",
-        r#"sum by (target) (changes(backup_last_success_timestamp_seconds[{window}]))"#,
-    ),
-    (
-        "backup_failures_window",
-        r#"sum by (target) (changes(backup_last_failure_timestamp_seconds[{window}]))"#,
-    ),
-    (
         "sloth_slos",
         r#"{__name__=~"slo:sli_error:ratio_rate.+|slo:objective:ratio|slo:time_period:days", sloth_id!=""}"#,
     ),
@@ -108,6 +92,96 @@ const DEFAULTS: &[(&str, &str)] = &[
     ),
 ];
 
+/// A count of events over the SLO window (docs/metrics.md, "Counting"):
+/// deploys, rollbacks, backup runs.
+struct WindowCount {
+    name: &'static str,
+    /// The labels the count is per.
+    by: &'static str,
+    /// The counter, with its matchers: one increment per event.
+    counter: &'static str,
+    /// The counter's metric, every series of which says "this key counts
+    /// with the counter", whatever its matchers.
+    family: &'static str,
+    /// The older timestamp gauge counted with `changes()`, for the keys
+    /// that push no counter; `None`: the counter alone.
+    fallback: Option<&'static str>,
+}
+
+const WINDOW_COUNTS: &[WindowCount] = &[
+    WindowCount {
+        name: "deployments_window",
+        by: "{label}, environment",
+        counter: "deployments_total",
+        family: "deployments_total",
+        fallback: Some("deployment_timestamp_seconds"),
+    },
+    WindowCount {
+        name: "rollbacks_window",
+        by: "{label}, environment",
+        counter: "deployment_rollbacks_total",
+        family: "deployment_rollbacks_total",
+        fallback: None,
+    },
+    WindowCount {
+        name: "backup_successes_window",
+        by: "target",
+        counter: r#"backup_runs_total{result="success"}"#,
+        family: "backup_runs_total",
+        fallback: Some("backup_last_success_timestamp_seconds"),
+    },
+    WindowCount {
+        name: "backup_failures_window",
+        by: "target",
+        counter: r#"backup_runs_total{result="failure"}"#,
+        family: "backup_runs_total",
+        fallback: Some("backup_last_failure_timestamp_seconds"),
+    },
+];
+
+/// The series every Pushgateway exposes about itself, scraped with the
+/// pushed groups since Prometheus first scraped it: the reference that
+/// tells a series born while Prometheus watched from one that was already
+/// there when it started watching (a fresh server, retention).
+const PUSHGATEWAY_SEEN: &str = "pushgateway_build_info";
+
+/// `increase()` over the window, plus, for a series born inside it while
+/// Prometheus already scraped the Pushgateway, the value it was born with:
+/// `increase()` alone takes a series' first sample as its start, so a
+/// counter that appears at 1 (a target's first failure, a service's first
+/// deploy) would count 0. A series born inside the window has fewer
+/// samples in it than the Pushgateway's own `pushgateway_build_info`; one
+/// that was there when Prometheus started (or when retention cut it) has as
+/// many, and only its increase counts: its earlier events have no dates.
+/// The value born with is the smallest in the window (a counter only
+/// grows, but for a reset).
+pub fn counted(counter: &str, window: &str) -> String {
+    let born = format!(
+        "(min_over_time({counter}[{window}]) unless {counter} offset {window}) \
+         and (count_over_time({counter}[{window}]) \
+         < on() group_left() max(count_over_time({PUSHGATEWAY_SEEN}[{window}])))"
+    );
+    format!("(increase({counter}[{window}]) + {born}) or increase({counter}[{window}])")
+}
+
+impl WindowCount {
+    /// The query, `{label}` and `{window}` still to fill: the counter's
+    /// count per key, else, for keys with no series of the counter's
+    /// metric, the timestamp gauge's `changes()`. One request either way.
+    fn render(&self) -> String {
+        let by = self.by;
+        let counted = format!("sum by ({by}) ({})", counted(self.counter, "{window}"));
+        match self.fallback {
+            None => counted,
+            Some(gauge) => format!(
+                "{counted} or (sum by ({by}) (changes({gauge}[{{window}}])) \
+                 unless on({by}) group by ({by}) ({}))",
+                self.family
+            ),
+        }
+    }
+}
+
 /// The SLO window as PromQL writes it: in seconds, which it takes as well
 /// as anything, and never under a minute; and the seconds.
 pub fn window(slo_window: chrono::Duration) -> (String, u64) {
@@ -120,6 +194,7 @@ pub fn names() -> impl Iterator<Item = &'static str> {
     super::derive::NAMES
         .into_iter()
         .chain(DEFAULTS.iter().map(|(n, _)| *n))
+        .chain(WINDOW_COUNTS.iter().map(|c| c.name))
 }
 
 /// Whether `name` is a query the configuration may override.
@@ -149,6 +224,7 @@ impl Queries {
         let mut by_name: BTreeMap<&'static str, String> = derive(set, (&window.0, window.1))
             .into_iter()
             .chain(DEFAULTS.iter().map(|(n, q)| (*n, fill(q))))
+            .chain(WINDOW_COUNTS.iter().map(|c| (c.name, fill(&c.render()))))
             .collect();
         let mut overridden = Vec::new();
         for (name, text) in by_name.iter_mut() {
@@ -264,6 +340,74 @@ mod tests {
             q.all()
                 .all(|(_, text)| !text.contains("{label}") && !text.contains("{window}"))
         );
+    }
+
+    /// Deploys and backup runs: a counter's `increase()` plus the value a
+    /// series born in the window was born with, else the old gauge's
+    /// `changes()` for keys with no counter; one request each.
+    #[test]
+    fn window_counts_read_the_counters_then_the_old_gauges() {
+        let q = Queries::new(
+            &set(SliSpec::Detect),
+            &("7d".into(), 604_800),
+            &BTreeMap::new(),
+        );
+        let deploys = q.get("deployments_window");
+        assert!(
+            deploys.starts_with("sum by (app, environment) ((increase(deployments_total[7d]) + "),
+            "{deploys}"
+        );
+        assert!(
+            deploys.contains(
+                "(min_over_time(deployments_total[7d]) unless deployments_total offset 7d)"
+            ),
+            "{deploys}"
+        );
+        assert!(
+            deploys.contains(
+                "count_over_time(deployments_total[7d]) < on() group_left() max(count_over_time(pushgateway_build_info[7d]))"
+            ),
+            "{deploys}"
+        );
+        assert!(
+            deploys.ends_with(
+                " or (sum by (app, environment) (changes(deployment_timestamp_seconds[7d])) unless on(app, environment) group by (app, environment) (deployments_total))"
+            ),
+            "{deploys}"
+        );
+        let failures = q.get("backup_failures_window");
+        assert!(
+            failures.contains(r#"increase(backup_runs_total{result="failure"}[7d])"#),
+            "{failures}"
+        );
+        assert!(
+            failures.contains(
+                "changes(backup_last_failure_timestamp_seconds[7d])) unless on(target) group by (target) (backup_runs_total))"
+            ),
+            "the gauge only for targets with no counter of either result: {failures}"
+        );
+        assert!(
+            q.get("backup_successes_window")
+                .contains(r#"backup_runs_total{result="success"} offset 7d"#)
+        );
+        let rollbacks = q.get("rollbacks_window");
+        assert!(
+            rollbacks.starts_with(
+                "sum by (app, environment) ((increase(deployment_rollbacks_total[7d])"
+            ) && !rollbacks.contains("changes("),
+            "the counter alone: {rollbacks}"
+        );
+    }
+
+    #[test]
+    fn a_window_count_can_be_overridden_by_name() {
+        let overrides = BTreeMap::from([(
+            "deployments_window".to_string(),
+            ("sum by ({label}) (my_deploys)".to_string(), 7),
+        )]);
+        let q = Queries::new(&set(SliSpec::Detect), &("30d".into(), 1), &overrides);
+        assert_eq!(q.get("deployments_window"), "sum by (app) (my_deploys)");
+        assert!(is_name("backup_failures_window"));
     }
 
     #[test]

@@ -58,6 +58,27 @@ pub(super) fn read(a: &Answers, label: &str) -> Vec<Backup> {
             })
         })
         .collect();
+    // A target whose runs are counted but that never succeeded (its first
+    // run failed) is listed too: never having succeeded is a breach, and
+    // its failures count in the success rate.
+    let listed: std::collections::BTreeSet<&str> = out.iter().map(|b| b.target.as_str()).collect();
+    let unlisted: std::collections::BTreeSet<&str> = successes
+        .keys()
+        .chain(failures.keys())
+        .copied()
+        .filter(|t| !listed.contains(t))
+        .collect();
+    out.extend(unlisted.into_iter().map(|target| Backup {
+        service: None,
+        target: target.to_string(),
+        tier: Tier::Standard,
+        last_success: None,
+        size_bytes: size.get(target).copied().unwrap_or(f64::NAN),
+        duration: duration.get(target).copied().and_then(seconds),
+        last_verified: verified.get(target).copied().and_then(timestamp),
+        last_drill: None,
+        runs: runs(target),
+    }));
     out.extend(a.get("velero_last_success").iter().filter_map(|s| {
         Some(Backup {
             service: None,
@@ -112,6 +133,47 @@ mod tests {
         assert_eq!(backups.len(), 2);
         assert!(backups.iter().all(|b| b.duration.is_none()), "{backups:?}");
         assert_eq!(backups[0].service.as_deref(), Some("orders"));
+    }
+
+    /// A target whose first run failed has no last success: it is listed
+    /// with its counted runs, never succeeded; a listed one is not twice.
+    #[test]
+    fn a_target_known_only_from_its_runs_is_listed() {
+        let a = Answers {
+            by_name: BTreeMap::from([
+                (
+                    "backup_last_success",
+                    answer(r#""target":"orders-db","tier":"critical""#, "1796600000"),
+                ),
+                (
+                    "backup_successes_window",
+                    answer(r#""target":"orders-db""#, "3"),
+                ),
+                (
+                    "backup_failures_window",
+                    answer(r#""target":"new-db""#, "1"),
+                ),
+            ]),
+            warnings: Vec::new(),
+        };
+        let backups = read(&a, "service");
+        let targets: Vec<_> = backups.iter().map(|b| b.target.as_str()).collect();
+        assert_eq!(targets, ["orders-db", "new-db"]);
+        assert_eq!(backups[1].last_success, None);
+        assert_eq!(
+            backups[1].runs,
+            Some(RunCounts {
+                succeeded: 0,
+                failed: 1
+            })
+        );
+        assert_eq!(
+            backups[0].runs,
+            Some(RunCounts {
+                succeeded: 3,
+                failed: 0
+            })
+        );
     }
 
     /// A drill with a time and an RTO that is not a number happened: its
