@@ -195,6 +195,7 @@ pub async fn run(config: &Config, problems: Vec<Problem>) -> Report {
         );
         let result = match AlertmanagerSource::new(endpoint.clone(), &config.service_labels) {
             Ok(source) => source
+                .with_rules(config.alert_rules.clone())
                 .alerts(Utc::now())
                 .await
                 .map_err(|e| e.to_string())

@@ -113,6 +113,10 @@ impl<'a> Glance<'a> {
             .map(|r| r.text.as_str())
             .collect();
         out.extend(wrap("because ", &reasons, width));
+        if let crate::domain::incidents::Pipeline::Alive(_) = &self.app.estate.pipeline {
+            let alive = self.app.estate.pipeline.describe().unwrap_or_default();
+            out.push(cut(&alive, width));
+        }
         for kpi in &self.app.estate.kpis {
             let value = kpi
                 .value
@@ -190,8 +194,8 @@ impl<'a> Glance<'a> {
                 json!({
                     "name": i.name, "service": i.service, "severity": i.severity.label(),
                     "started_at": i.started.to_rfc3339(), "alerts": i.alert_count,
-                    "silenced": i.silenced, "summary": i.summary,
-                    "state": state(if i.silenced { Status::Ok } else { i.severity.status() }),
+                    "silenced": i.silenced, "counted": i.counted, "summary": i.summary,
+                    "state": state(if i.silenced || !i.counted { Status::Ok } else { i.severity.status() }),
                 })
             })
             .collect();
@@ -232,6 +236,14 @@ impl<'a> Glance<'a> {
             .map(|r| json!({ "state": state(r.status), "text": r.text }))
             .collect();
         let m = &summary.marks;
+        use crate::domain::incidents::Pipeline;
+        let (heartbeat, names) = match &e.pipeline {
+            Pipeline::Alive(names) => ("alive", names.clone()),
+            Pipeline::Gone(names) if names.is_empty() => ("missing", vec![]),
+            Pipeline::Gone(names) => ("gone", names.clone()),
+            Pipeline::Quiet => ("none", vec![]),
+            Pipeline::Unknown => ("unknown", vec![]),
+        };
         json!({
             "schema": 2,
             "generated_at": now.to_rfc3339(),
@@ -248,6 +260,7 @@ impl<'a> Glance<'a> {
             "incidents": incidents,
             "backups": backups,
             "deployments": deployments,
+            "alerting": { "heartbeat": heartbeat, "names": names },
             "unreachable": self.unreachable,
         })
     }
@@ -435,6 +448,7 @@ mod tests {
             service: "db-01".into(),
             service_label: "instance".into(),
             heartbeat: false,
+            counted: true,
             severity,
             summary: String::new(),
             runbook: None,
@@ -504,13 +518,11 @@ mod tests {
             (EXIT_OK, Some("ok")),
             "{json:#}"
         );
-        assert!(crate::domain::is_heartbeat("Watchdog", "none"));
-        assert!(crate::domain::is_heartbeat(
-            "PrometheusAlertmanagerE2eDeadManSwitch",
-            "critical"
-        ));
-        assert!(crate::domain::is_heartbeat("AnyName", "none"));
-        assert!(!crate::domain::is_heartbeat("HighErrorRate", "critical"));
+        assert_eq!(json["alerting"]["heartbeat"], "alive");
+        assert_eq!(
+            json["alerting"]["names"][0],
+            "PrometheusAlertmanagerE2eDeadManSwitch"
+        );
     }
 
     #[test]

@@ -256,6 +256,7 @@ mod tests {
             service: "checkout".into(),
             service_label: "service".into(),
             heartbeat: false,
+            counted: true,
             severity: Severity::Critical,
             summary: String::new(),
             runbook: None,

@@ -77,6 +77,8 @@ pub struct Estate {
     pub history: Panel<Vec<ResolvedIncident>>,
     /// Derived from alerts on every update.
     pub incidents: Vec<Incident>,
+    /// The alerting pipeline's heartbeat, from each answer of Alertmanager.
+    pub pipeline: incidents::Pipeline,
     /// Derived from everything on every update and tick.
     pub kpis: Vec<Kpi>,
     /// The worst state and its reasons, for the header.
@@ -345,6 +347,7 @@ impl App {
     /// panel's age.
     fn store(&mut self, update: FeedUpdate) -> bool {
         let feed = update.feed;
+        let answered = update.result.is_ok();
         let e = &mut self.estate;
         if !e.received.store(update) {
             let updated = e.received.updated(feed);
@@ -370,8 +373,11 @@ impl App {
             Feed::History => e.history = r.merged(feed, Reading::as_history, feeds::concat),
             Feed::Alerts => {
                 e.alerts = r.merged(feed, Reading::as_alerts, feeds::alerts);
-                e.incidents =
-                    incidents::group(e.alerts.data.as_ref().map_or(&[][..], |a| &a.alerts));
+                let alerts = e.alerts.data.as_ref().map_or(&[][..], |a| &a.alerts[..]);
+                e.incidents = incidents::group(alerts);
+                if answered {
+                    e.pipeline = e.pipeline.after(alerts, self.settings.expect_heartbeat);
+                }
                 for incident in e.incidents.iter_mut().filter(|i| i.runbook.is_none()) {
                     incident.runbook = self.settings.runbooks.get(&incident.service).cloned();
                 }
@@ -436,6 +442,7 @@ impl App {
                 services: e.health.data.as_ref().map(|h| &h.services[..]),
                 hosts: e.health.data.as_ref().map(|h| &h.hosts[..]),
                 incidents: e.alerts.data.is_some().then_some(&e.incidents[..]),
+                pipeline: &e.pipeline,
                 backups: e.backups.data.as_deref(),
                 deployments: e.deployments.data.as_deref(),
                 kpis: &e.kpis,

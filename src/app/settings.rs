@@ -66,6 +66,9 @@ pub struct Settings {
     pub runbooks: std::collections::BTreeMap<String, String>,
     /// The PromQL in force by name, for the KPI drill-down; empty in the demo.
     pub queries: std::collections::BTreeMap<&'static str, String>,
+    /// `[alerts] expect_heartbeat`: no heartbeat firing is a warning even
+    /// when none was seen before.
+    pub expect_heartbeat: bool,
 }
 
 impl Default for Settings {
@@ -81,6 +84,7 @@ impl Default for Settings {
             objectives: Objectives::default(),
             runbooks: Default::default(),
             queries: Default::default(),
+            expect_heartbeat: false,
         }
     }
 }
@@ -119,6 +123,7 @@ impl Settings {
                 .filter(|(n, _)| !crate::sli::derive::NAMES.contains(n) || queries.is_overridden(n))
                 .map(|(n, q)| (n, q.to_string()))
                 .collect(),
+            expect_heartbeat: config.alert_rules.expect_heartbeat,
         }
     }
 }

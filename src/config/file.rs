@@ -130,6 +130,8 @@ struct FileSpec {
     #[serde(default)]
     limits: super::limits::LimitsSpec,
     environment: Option<EnvironmentSpec>,
+    #[serde(default)]
+    alerts: super::alerts::AlertsSpec,
 }
 
 /// `[environment]`: which estate this is, for the header.
@@ -291,6 +293,8 @@ pub struct Config {
     pub limits: Limits,
     /// The estate's name and colour in the header.
     pub environment: Option<crate::app::Environment>,
+    /// `[alerts]`: heartbeats and alerts not counted.
+    pub alert_rules: std::sync::Arc<crate::domain::matchers::AlertRules>,
 }
 
 impl Default for Config {
@@ -317,6 +321,7 @@ impl Default for Config {
             secrets: Default::default(),
             limits: Limits::default(),
             environment: None,
+            alert_rules: Default::default(),
         }
     }
 }
@@ -526,6 +531,7 @@ impl Config {
                 .environment
                 .as_ref()
                 .map(|e| environment(&e.name, e.colour.map(|c| c.0))),
+            alert_rules: std::sync::Arc::new(super::alerts::read(&mut reader, &spec.alerts)),
         };
         let mut config = config;
         config.apply_limits();

@@ -3,6 +3,7 @@
 //! in a file is a message naming the file and the field, never a crash.
 
 pub mod actions;
+pub mod alerts;
 pub mod file;
 pub mod keymap;
 pub mod limits;

@@ -298,6 +298,7 @@ pub fn alerts(estate: &DemoEstate, t: i64) -> AlertsReading {
                 service: occ.service.to_string(),
                 service_label: "service".into(),
                 heartbeat: false,
+                counted: true,
                 severity: occ.severity,
                 summary: occ.summary.to_string(),
                 runbook: Some(runbook(occ.name)),
@@ -316,6 +317,7 @@ pub fn alerts(estate: &DemoEstate, t: i64) -> AlertsReading {
         // A host's alert: named by its instance, not a service.
         service_label: "instance".into(),
         heartbeat: false,
+        counted: true,
         severity: Severity::Warning,
         summary: "filesystem /var/lib/postgresql above 90%".into(),
         runbook: Some(runbook("HostDiskAlmostFull")),

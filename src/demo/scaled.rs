@@ -327,6 +327,7 @@ fn alerts_of(i: usize, n: usize, now: DateTime<Utc>) -> Vec<Alert> {
             service: service.clone(),
             service_label: "service".into(),
             heartbeat: false,
+            counted: true,
             severity: if n.is_multiple_of(2) {
                 Severity::Critical
             } else {

@@ -24,6 +24,9 @@ pub struct Incident {
     pub silenced: bool,
     /// Inhibited only when every one of its alerts is.
     pub inhibited: bool,
+    /// False when `[alerts] not_counted` names every one of its alerts:
+    /// shown, but no part of the verdict.
+    pub counted: bool,
     /// The alert sources that report it, sorted.
     pub sources: Vec<String>,
 }
@@ -31,6 +34,63 @@ pub struct Incident {
 impl Incident {
     pub fn duration(&self, now: DateTime<Utc>) -> Duration {
         (now - self.started).max(Duration::zero())
+    }
+}
+
+/// The alerting pipeline's heartbeat, as the last answer from Alertmanager
+/// showed it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Pipeline {
+    /// No answer yet, or none from Alertmanager.
+    #[default]
+    Unknown,
+    /// These heartbeats fire: the pipeline from rules to Alertmanager works.
+    Alive(Vec<String>),
+    /// None fires though Alertmanager answers: these were seen and went
+    /// away (empty when none was ever seen but one is expected).
+    Gone(Vec<String>),
+    /// None fires and none is expected: nothing to say.
+    Quiet,
+}
+
+impl Pipeline {
+    /// The state after an answer holding `alerts`, given what was seen
+    /// before and whether a heartbeat is expected.
+    pub fn after(&self, alerts: &[Alert], expect: bool) -> Pipeline {
+        let mut names: Vec<String> = alerts
+            .iter()
+            .filter(|a| a.heartbeat)
+            .map(|a| a.name.clone())
+            .collect();
+        names.sort();
+        names.dedup();
+        if !names.is_empty() {
+            return Pipeline::Alive(names);
+        }
+        match self {
+            Pipeline::Alive(seen) | Pipeline::Gone(seen) if !seen.is_empty() => {
+                Pipeline::Gone(seen.clone())
+            }
+            _ if expect => Pipeline::Gone(Vec::new()),
+            _ => Pipeline::Quiet,
+        }
+    }
+
+    /// In a few words, for the header and the Incidents tab.
+    pub fn describe(&self) -> Option<String> {
+        match self {
+            Pipeline::Alive(names) => {
+                Some(format!("alerting pipeline alive ({})", names.join(", ")))
+            }
+            Pipeline::Gone(seen) if seen.is_empty() => {
+                Some("alerting pipeline heartbeat missing".into())
+            }
+            Pipeline::Gone(seen) => Some(format!(
+                "alerting pipeline heartbeat gone ({})",
+                seen.join(", ")
+            )),
+            Pipeline::Unknown | Pipeline::Quiet => None,
+        }
     }
 }
 
@@ -84,6 +144,7 @@ fn incident_of(name: &str, service: &str, members: &[&Alert]) -> Incident {
         runbook: members.iter().find_map(|a| a.runbook.clone()),
         silenced: members.iter().all(|a| a.silenced_by.is_some()),
         inhibited: members.iter().all(|a| a.inhibited),
+        counted: members.iter().any(|a| a.counted),
         sources,
     }
 }
@@ -100,6 +161,7 @@ mod tests {
             service: service.into(),
             service_label: "service".into(),
             heartbeat: false,
+            counted: true,
             severity: sev,
             summary: format!("{name} on {service}"),
             runbook: None,
@@ -109,6 +171,49 @@ mod tests {
             fingerprint: format!("{name}{service}{min_ago}"),
             sources: vec!["am".into()],
         }
+    }
+
+    #[test]
+    fn the_pipeline_is_alive_while_a_heartbeat_fires_and_gone_when_it_stops() {
+        let mut watchdog = alert("Watchdog", "—", Severity::Info, 60, false);
+        watchdog.heartbeat = true;
+        let other = alert("HighErrorRate", "orders", Severity::Critical, 5, false);
+        let alive = Pipeline::Unknown.after(&[watchdog.clone(), other.clone()], false);
+        assert_eq!(alive, Pipeline::Alive(vec!["Watchdog".into()]));
+        assert_eq!(
+            alive.describe().as_deref(),
+            Some("alerting pipeline alive (Watchdog)")
+        );
+        let gone = alive.after(std::slice::from_ref(&other), false);
+        assert_eq!(gone, Pipeline::Gone(vec!["Watchdog".into()]));
+        assert_eq!(
+            gone.describe().as_deref(),
+            Some("alerting pipeline heartbeat gone (Watchdog)")
+        );
+        // Still gone on the next answer; alive again when it is back.
+        assert_eq!(gone.after(&[], false), gone);
+        assert_eq!(gone.after(&[watchdog], false), alive);
+        // Never seen: nothing to say, unless one is expected.
+        assert_eq!(Pipeline::Unknown.after(&[], false), Pipeline::Quiet);
+        assert_eq!(Pipeline::Quiet.after(&[], true), Pipeline::Gone(vec![]));
+        assert_eq!(
+            Pipeline::Gone(vec![]).describe().as_deref(),
+            Some("alerting pipeline heartbeat missing")
+        );
+    }
+
+    #[test]
+    fn heartbeats_are_no_incidents_and_not_counted_ones_are_marked() {
+        let mut watchdog = alert("Watchdog", "—", Severity::Critical, 60, false);
+        watchdog.heartbeat = true;
+        let mut sandbox = alert("DiskFull", "sandbox", Severity::Critical, 5, false);
+        sandbox.counted = false;
+        let incidents = group(&[watchdog, sandbox]);
+        assert_eq!(incidents.len(), 1);
+        assert_eq!(
+            (incidents[0].name.as_str(), incidents[0].counted),
+            ("DiskFull", false)
+        );
     }
 
     #[test]

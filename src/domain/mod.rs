@@ -3,6 +3,7 @@
 
 pub mod incidents;
 pub mod kpi;
+pub mod matchers;
 #[cfg(test)]
 mod properties;
 pub mod reliability;
@@ -154,16 +155,6 @@ pub enum Severity {
     Info,
     Warning,
     Critical,
-}
-
-/// Whether an alert of this name and severity label exists to fire
-/// always: kube-prometheus' `Watchdog` (severity `none`), a
-/// `DeadMansSwitch`, awesome-prometheus-alerts' `…DeadManSwitch`.
-pub fn is_heartbeat(name: &str, severity: &str) -> bool {
-    name == "Watchdog"
-        || name.ends_with("DeadMansSwitch")
-        || name.ends_with("DeadManSwitch")
-        || severity.eq_ignore_ascii_case("none")
 }
 
 impl Severity {
@@ -531,6 +522,9 @@ pub struct Alert {
     /// severity `none`): fires always by design, so it is never an
     /// incident.
     pub heartbeat: bool,
+    /// False when `[alerts] not_counted` names it: shown, but no part of
+    /// the verdict.
+    pub counted: bool,
     pub severity: Severity,
     pub summary: String,
     pub runbook: Option<String>,

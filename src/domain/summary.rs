@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::incidents::Incident;
+use super::incidents::{Incident, Pipeline};
 use super::kpi::{Goal, Kpi};
 use super::slo::{
     backup_status, host_status, rpo_status, rto_status, service_status, verification_status,
@@ -45,6 +45,7 @@ pub struct Parts<'a> {
     pub services: Option<&'a [ServiceHealth]>,
     pub hosts: Option<&'a [Host]>,
     pub incidents: Option<&'a [Incident]>,
+    pub pipeline: &'a Pipeline,
     pub backups: Option<&'a [Backup]>,
     pub deployments: Option<&'a [Deployment]>,
     /// The KPI tiles, already judged.
@@ -84,7 +85,12 @@ pub fn summarise(p: &Parts) -> Summary {
     let mut reasons = Vec::new();
     let mut marks = Marks::default();
     if let Some(incidents) = p.incidents {
-        let open: Vec<&Incident> = incidents.iter().filter(|i| !i.silenced).collect();
+        // Silenced (held) and not counted (`[alerts] not_counted`) are shown
+        // on the tab, but are no part of the verdict.
+        let open: Vec<&Incident> = incidents
+            .iter()
+            .filter(|i| !i.silenced && i.counted)
+            .collect();
         if let Some(worst) = open.iter().map(|i| i.severity).max() {
             let critical = open
                 .iter()
@@ -100,6 +106,15 @@ pub fn summarise(p: &Parts) -> Summary {
                 text,
             });
         }
+    }
+    if let (Pipeline::Gone(_), Some(text)) = (p.pipeline, p.pipeline.describe()) {
+        // Alertmanager answers but the heartbeat does not fire: alerts may
+        // not be reaching it, so "no incidents" cannot be trusted.
+        marks.incidents = marks.incidents.max(Status::Warn);
+        reasons.push(Reason {
+            status: Status::Warn,
+            text,
+        });
     }
     if let Some(services) = p.services {
         let states: Vec<Status> = services
@@ -285,7 +300,13 @@ fn kpi_reasons(reasons: &mut Vec<Reason>, marks: &mut Marks, kpis: &[Kpi]) {
     marks.kpis = match known().map(|k| k.status).max() {
         Some(worst) => worst,
         None if kpis.is_empty() => Status::Ok,
-        None => Status::Unknown,
+        None => {
+            reasons.push(Reason {
+                status: Status::Unknown,
+                text: "no KPI has data".into(),
+            });
+            Status::Unknown
+        }
     };
     const EXPLAINED: [&str; 5] = ["availability", "error_budget", "burn_rate", "rpo", "rto"];
     for k in known().filter(|k| k.status > Status::Ok && !EXPLAINED.contains(&k.id)) {
@@ -331,6 +352,7 @@ mod tests {
             services: Some(services),
             hosts: Some(hosts),
             incidents: Some(incidents),
+            pipeline: &Pipeline::Unknown,
             backups: Some(backups),
             deployments: Some(&[]),
             kpis: &[],
@@ -502,12 +524,34 @@ mod tests {
     }
 
     #[test]
+    fn a_heartbeat_gone_warns_and_an_incident_not_counted_is_no_part_of_the_verdict() {
+        let (t, o) = (Thresholds::default(), Objectives::default());
+        let demo = DemoEstate::new(11, now());
+        let mut incidents = crate::domain::incidents::group(&demo.alerts_at(now()).alerts);
+        assert!(!incidents.is_empty());
+        for i in &mut incidents {
+            i.counted = false;
+        }
+        let gone = Pipeline::Gone(vec!["Watchdog".into()]);
+        let mut p = parts(&[], &[], &incidents, &[], &t, &o);
+        p.pipeline = &gone;
+        let s = summarise(&p);
+        assert_eq!((s.status, s.marks.incidents), (Status::Warn, Status::Warn));
+        let texts: Vec<&str> = s.reasons.iter().map(|r| r.text.as_str()).collect();
+        assert_eq!(texts, ["alerting pipeline heartbeat gone (Watchdog)"]);
+        let alive = Pipeline::Alive(vec!["Watchdog".into()]);
+        p.pipeline = &alive;
+        assert_eq!(summarise(&p).status, Status::Ok);
+    }
+
+    #[test]
     fn missing_feeds_are_unknown_not_ok() {
         let (t, o) = (Thresholds::default(), Objectives::default());
         let s = summarise(&Parts {
             services: None,
             hosts: None,
             incidents: Some(&[]),
+            pipeline: &Pipeline::Unknown,
             backups: None,
             deployments: None,
             kpis: &[],

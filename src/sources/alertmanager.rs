@@ -87,6 +87,8 @@ pub struct AlertmanagerSource {
     http: HttpClient,
     /// The labels that name an alert's service, most specific first.
     service_labels: Vec<String>,
+    /// Which alerts are heartbeats, which are not counted.
+    rules: std::sync::Arc<crate::domain::matchers::AlertRules>,
 }
 
 fn parse<'a, T: Deserialize<'a>>(status: u16, body: &'a [u8]) -> Result<T, SourceError> {
@@ -146,7 +148,17 @@ impl AlertmanagerSource {
             name: endpoint.name.clone(),
             http: HttpClient::new(endpoint)?,
             service_labels: service_labels.to_vec(),
+            rules: Default::default(),
         })
+    }
+
+    /// With the configuration's `[alerts]` rules instead of the defaults.
+    pub fn with_rules(
+        mut self,
+        rules: std::sync::Arc<crate::domain::matchers::AlertRules>,
+    ) -> AlertmanagerSource {
+        self.rules = rules;
+        self
     }
 
     /// The alerts of an `/api/v2/alerts` answer (HTTP `status` and
@@ -189,10 +201,10 @@ impl AlertmanagerSource {
             name: owned(label("alertname"), "(no alertname)"),
             service: owned(service.filter(|s| !s.is_empty()), "—"),
             service_label,
-            heartbeat: crate::domain::is_heartbeat(
-                &label("alertname").unwrap_or_default(),
-                &label("severity").unwrap_or_default(),
-            ),
+            // On the raw values: a rule matches what Alertmanager holds,
+            // not the escaped display text.
+            heartbeat: self.rules.is_heartbeat(raw_label),
+            counted: self.rules.counts(raw_label),
             severity: Severity::from_label(&label("severity").unwrap_or_default()),
             summary: owned(note(&["summary", "description", "message"]), ""),
             runbook: note(&["runbook_url", "runbook"]).map(Cow::into_owned),

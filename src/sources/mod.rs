@@ -282,7 +282,9 @@ pub fn from_config(
     }
     for endpoint in &config.alertmanager {
         match alertmanager::AlertmanagerSource::new(endpoint.clone(), &config.service_labels) {
-            Ok(s) => sources.push(Source::Alerts(Arc::new(s))),
+            Ok(s) => sources.push(Source::Alerts(Arc::new(
+                s.with_rules(config.alert_rules.clone()),
+            ))),
             Err(e) => fail("alertmanager", &endpoint.name, e),
         }
     }

@@ -189,11 +189,26 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         vec![vec![age, clock.clone()], vec![clock], vec![]]
     };
-    let right: Vec<Span> = fallbacks
+    let candidates: Vec<Vec<Span>> = fallbacks
         .into_iter()
         .map(|rest| errors.iter().cloned().chain(rest).collect::<Vec<_>>())
         .chain([vec![]])
-        .find(|r| app.settings.kiosk || width(&left) + width(r) <= area.width as usize)
+        .collect();
+    // The first reason is worth more than the age and the clock: they give
+    // way for it, then for the state itself.
+    let first = summary
+        .reasons
+        .first()
+        .map_or(0, |r| r.text.chars().count() + 3);
+    let used = width(&left);
+    let fits = |extra: usize| {
+        move |r: &&Vec<Span>| app.settings.kiosk || used + extra + width(r) <= area.width as usize
+    };
+    let right: Vec<Span> = candidates
+        .iter()
+        .find(fits(first))
+        .or_else(|| candidates.iter().find(fits(0)))
+        .cloned()
         .unwrap_or_default();
     // Whole reasons only, as many as fit between the state and the clock.
     let mut room = (area.width as usize).saturating_sub(width(&right) + width(&left) + 1);
