@@ -6,9 +6,12 @@ use ratatui::layout::Rect;
 use ratatui::widgets::Cell;
 
 use super::format;
-use super::widgets::{Column, TablePanel, col, freshness, name_cell, status_cell, table, widen};
+use super::widgets::{
+    Column, Reason, TablePanel, col, freshness, reasons, status_cell, table, widen,
+};
 use crate::app::App;
 use crate::app::tab::TableId;
+use crate::domain::{Deployment, Status};
 
 const COLUMNS: [Column; 10] = [
     col("State", 9, 0),
@@ -28,13 +31,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let right = freshness(app, panel);
     let list = panel.data.as_deref().unwrap_or(&[]);
     let columns = widen(&COLUMNS, 1, list.iter().map(|d| d.service.as_str()));
-    let spec = TablePanel::new(app, TableId::Deployments, &columns, right);
+    let explain = |i: usize| deployment_reasons(&list[i], app);
+    let spec = TablePanel::new(app, TableId::Deployments, &columns, right).explained_by(&explain);
     table(frame, area, app, spec, |i, fit| {
         let d = &list[i];
         let status = d.status(app.now, app.settings.thresholds.progress_deadline);
         vec![
             status_cell(app, status),
-            name_cell(&d.service),
+            fit.text("Service", &d.service),
             fit.text("Env", &d.environment),
             fit.text("Version", &d.version),
             fit.text("Previous", d.previous_version.as_deref().unwrap_or("—")),
@@ -56,4 +60,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             Cell::from(d.rollbacks.to_string()),
         ]
     });
+}
+
+/// The columns that give a deployment its state, as `Deployment::status`
+/// judges it: its phase (failed, paused, rolled back, unknown, or stalled),
+/// and for a stall how long ago it started.
+fn deployment_reasons(d: &Deployment, app: &App) -> Vec<Reason> {
+    let deadline = app.settings.thresholds.progress_deadline;
+    let status = d.status(app.now, deadline);
+    let stalled = d.stalled(app.now, deadline);
+    reasons(
+        status,
+        [
+            ("Phase", status),
+            ("Deployed", if stalled { status } else { Status::Ok }),
+        ],
+    )
 }

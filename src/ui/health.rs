@@ -7,15 +7,15 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
 
 use super::widgets::{
-    Column, Fit, TablePanel, cluster_cell, col, freshness, name_cell, status_cell, table, widen,
-    with_cluster,
+    Column, Fit, Reason, TablePanel, cluster_cell, col, freshness, reasons, status_cell, table,
+    widen, with_cluster,
 };
 use super::{format, layout};
 use crate::app::App;
 use crate::app::tab::TableId;
 use crate::domain::kpi::budget_left;
-use crate::domain::slo::{host_status, level, signal_states};
-use crate::domain::{Host, ServiceHealth};
+use crate::domain::slo::{SignalStates, host_status, level, signal_states};
+use crate::domain::{Host, ServiceHealth, Status};
 
 const SERVICES: [Column; 12] = [
     col("State", 9, 0),
@@ -57,7 +57,15 @@ fn draw_services(frame: &mut Frame, area: Rect, app: &App, right: Span<'static>)
         &widen(&SERVICES, 1, services.iter().map(|s| s.name.as_str())),
         clustered,
     );
-    let spec = TablePanel::new(app, TableId::Services, &columns, right);
+    let explain = |i: usize| {
+        let states = signal_states(
+            &services[i],
+            &app.settings.thresholds,
+            &app.settings.objectives,
+        );
+        service_reasons(&states)
+    };
+    let spec = TablePanel::new(app, TableId::Services, &columns, right).explained_by(&explain);
     table(frame, area, app, spec, |i, fit| {
         let s = &services[i];
         cluster_cell(service_cells(app, s, fit), s.cluster.as_ref(), clustered)
@@ -70,7 +78,7 @@ fn service_cells(app: &App, s: &ServiceHealth, fit: &Fit) -> Vec<Cell<'static>> 
     let th = &app.theme;
     vec![
         status_cell(app, states.worst()),
-        name_cell(&s.name),
+        fit.text("Service", &s.name),
         Cell::from(s.tier.label()),
         Cell::from(format::rate(s.requests_per_second)),
         Cell::from(format::percent(s.error_ratio, 2)).style(th.value(states.errors)),
@@ -89,15 +97,55 @@ fn draw_hosts(frame: &mut Frame, area: Rect, app: &App, right: Span<'static>) {
     let health = app.estate.health.data.as_ref();
     let hosts = health.map_or(&[][..], |h| &h.hosts);
     let columns = widen(&HOSTS, 1, hosts.iter().map(|h| h.name.as_str()));
-    let spec = TablePanel::new(app, TableId::Hosts, &columns, right);
-    table(frame, area, app, spec, |i, _| host_cells(app, &hosts[i]));
+    let explain = |i: usize| host_reasons(&hosts[i], app);
+    let spec = TablePanel::new(app, TableId::Hosts, &columns, right).explained_by(&explain);
+    table(frame, area, app, spec, |i, fit| {
+        host_cells(app, &hosts[i], fit)
+    });
 }
 
-fn host_cells(app: &App, h: &Host) -> Vec<Cell<'static>> {
+/// The columns that give a service its state, by the signals that judge it.
+/// A state none of them accounts for (the SLO's burn, judged over windows
+/// the table does not show) is the errors' over time: the Errors column.
+fn service_reasons(states: &SignalStates) -> Vec<Reason> {
+    let row = states.worst();
+    // No traffic leaves the budget unknown, which does not mark the service.
+    let budget = match states.budget {
+        Status::Unknown => Status::Ok,
+        judged => judged,
+    };
+    let mut signals = vec![
+        ("Errors", states.errors),
+        ("p95", states.p95),
+        ("p99", states.p99),
+        ("Targets", states.targets),
+        ("Budget", budget),
+    ];
+    if signals.iter().all(|(_, s)| *s < row) {
+        signals.insert(0, ("Errors", row));
+    }
+    reasons(row, signals)
+}
+
+/// The gauges over or near their thresholds, as `host_status` judges them.
+/// A host that is down has no gauge to blame: its state word says it.
+fn host_reasons(h: &Host, app: &App) -> Vec<Reason> {
+    let t = &app.settings.thresholds;
+    reasons(
+        host_status(h, t),
+        [
+            ("CPU", level(h.cpu, t.cpu)),
+            ("Memory", level(h.memory, t.memory)),
+            ("Disk", level(h.disk, t.disk)),
+        ],
+    )
+}
+
+fn host_cells(app: &App, h: &Host, fit: &Fit) -> Vec<Cell<'static>> {
     let t = &app.settings.thresholds;
     vec![
         status_cell(app, host_status(h, t)),
-        name_cell(&h.name),
+        fit.text("Host", &h.name),
         gauge(app, h.cpu, t.cpu),
         gauge(app, h.memory, t.memory),
         gauge(app, h.disk, t.disk),

@@ -6,9 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
 
-use super::widgets::{
-    Column, Fit, TablePanel, col, fit_text, flex, freshness, name_cell, table, widen,
-};
+use super::widgets::{Column, Fit, TablePanel, col, fit_text, flex, freshness, table, widen};
 use super::{format, layout};
 use crate::app::App;
 use crate::app::tab::TableId;
@@ -78,8 +76,8 @@ fn incident_cells(app: &App, inc: &Incident, fit: &Fit) -> Vec<Cell<'static>> {
     };
     vec![
         sev,
-        name_cell(&inc.name),
-        name_cell(&inc.service),
+        fit.text("Incident", &inc.name),
+        fit.text("Service", &inc.service),
         Cell::from(inc.started.format("%H:%M").to_string()),
         Cell::from(format::short_duration(inc.duration(app.now))),
         Cell::from(inc.alert_count.to_string()),
@@ -115,13 +113,59 @@ fn draw_runbook(frame: &mut Frame, table_area: Rect, app: &App) {
 fn draw_silences(frame: &mut Frame, area: Rect, app: &App, right: Span<'static>) {
     let alerts = app.estate.alerts.data.as_ref();
     let silences = alerts.map_or(&[][..], |a| &a.silences);
+    let listed: Vec<&str> = app
+        .table(TableId::Silences)
+        .rows
+        .iter()
+        .filter_map(|r| silences.get(r.index))
+        .map(|s| s.matchers.as_str())
+        .collect();
     let spec = TablePanel::new(app, TableId::Silences, &SILENCES, right);
     table(frame, area, app, spec, |i, fit| {
-        silence_cells(app, &silences[i], fit)
+        let matchers = distinguishing_first(&silences[i].matchers, &listed);
+        silence_cells(app, &silences[i], &matchers, fit)
     });
 }
 
-fn silence_cells(app: &App, s: &Silence, fit: &Fit) -> Vec<Cell<'static>> {
+/// A silence's matchers as Alertmanager lists them (`a="x", b=~"y|z"`),
+/// one by one: a comma inside a quoted value does not split.
+fn split_matchers(text: &str) -> Vec<&str> {
+    let (mut out, mut start, mut quoted, mut escaped) = (Vec::new(), 0, false, false);
+    for (i, c) in text.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                out.push(text[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(text[start..].trim());
+    out.retain(|m| !m.is_empty());
+    out
+}
+
+/// `matchers` reordered so a narrow column keeps what tells this silence
+/// from the others `listed`: the rarer a matcher among them, the sooner
+/// (one that every silence has tells none apart); at equal counts, other
+/// labels before `alertname`, since a silence that names an alert mostly
+/// narrows it to a service or an instance.
+fn distinguishing_first(matchers: &str, listed: &[&str]) -> String {
+    let others: Vec<Vec<&str>> = listed.iter().map(|l| split_matchers(l)).collect();
+    let sharing = |m: &str| others.iter().filter(|o| o.contains(&m)).count();
+    let alertname = |m: &str| {
+        let name = m.split(['=', '!']).next().unwrap_or_default().trim();
+        name == "alertname"
+    };
+    let mut mine = split_matchers(matchers);
+    mine.sort_by_key(|m| (sharing(m), alertname(m)));
+    mine.join(", ")
+}
+
+fn silence_cells(app: &App, s: &Silence, matchers: &str, fit: &Fit) -> Vec<Cell<'static>> {
     let (word, status) = if s.is_active(app.now) {
         ("active", Status::Ok)
     } else if s.starts_at > app.now {
@@ -131,10 +175,58 @@ fn silence_cells(app: &App, s: &Silence, fit: &Fit) -> Vec<Cell<'static>> {
     };
     vec![
         Cell::from(word).style(app.theme.status(status)),
-        fit.text("Matchers", &s.matchers),
+        fit.text("Matchers", matchers),
         fit.text("By", &s.created_by),
         Cell::from(s.starts_at.format("%d %b %H:%M").to_string()),
         Cell::from(s.ends_at.format("%d %b %H:%M").to_string()),
         fit.text("Comment", &s.comment),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matchers_split_at_commas_outside_quotes() {
+        assert_eq!(
+            split_matchers(r#"alertname="A, B", service=~"x|y", team!="q\"," "#),
+            [
+                r#"alertname="A, B""#,
+                r#"service=~"x|y""#,
+                r#"team!="q\",""#
+            ]
+        );
+        assert!(split_matchers("").is_empty());
+    }
+
+    #[test]
+    fn the_matchers_that_tell_silences_apart_come_first() {
+        let high = r#"alertname="HighErrorRate", service="orders""#;
+        let crash = r#"alertname="PodCrashLooping", service="orders""#;
+        let window = r#"alertname="Deploy", env="prod", service="search""#;
+        // Both acknowledge alerts of orders: the alert tells them apart.
+        assert_eq!(distinguishing_first(high, &[high, crash]), high);
+        let listed = [high, window];
+        assert_eq!(
+            distinguishing_first(window, &listed),
+            r#"env="prod", service="search", alertname="Deploy""#,
+            "nothing shared: other labels before the alert's name"
+        );
+        // Alone, a silence shows its other labels first too.
+        assert_eq!(
+            distinguishing_first(high, &[high]),
+            r#"service="orders", alertname="HighErrorRate""#
+        );
+        let all = [high, crash, window];
+        assert_eq!(
+            distinguishing_first(crash, &all),
+            r#"alertname="PodCrashLooping", service="orders""#,
+            "its alert is its alone; two of three silence orders"
+        );
+        assert_eq!(
+            distinguishing_first(window, &all),
+            r#"env="prod", service="search", alertname="Deploy""#
+        );
+    }
 }

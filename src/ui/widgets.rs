@@ -1,8 +1,9 @@
 //! Pieces every tab uses: panels with their data's age and error, and tables
-//! whose columns drop by priority when the terminal is narrow.
+//! whose columns drop by priority when the terminal is narrow, the state,
+//! the name and what explains a row's state last (`columns`).
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::{Flex, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Cell, Row, Table, TableState};
@@ -13,74 +14,12 @@ use crate::app::tab::TableId;
 use crate::app::{App, Mode, Panel};
 use crate::domain::Status;
 
-/// A table column: header, width in cells, and priority (0 is kept longest).
-#[derive(Debug, Clone, Copy)]
-pub struct Column {
-    pub title: &'static str,
-    pub width: u16,
-    pub priority: u8,
-    /// Takes the space left over, with `width` as its minimum.
-    pub flex: bool,
-}
+mod columns;
+#[cfg(test)]
+mod narrow_tests;
 
-pub const fn col(title: &'static str, width: u16, priority: u8) -> Column {
-    Column {
-        title,
-        width,
-        priority,
-        flex: false,
-    }
-}
-
-pub const fn flex(title: &'static str, width: u16, priority: u8) -> Column {
-    Column {
-        title,
-        width,
-        priority,
-        flex: true,
-    }
-}
-
-/// Indices of the columns that fit in `width`, in their original order:
-/// the highest-priority ones first, the rest dropped.
-pub fn fit(columns: &[Column], width: u16) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..columns.len()).collect();
-    order.sort_by_key(|&i| columns[i].priority);
-    let mut used = 0u16;
-    let mut kept = Vec::new();
-    for i in order {
-        let need = columns[i].width + u16::from(!kept.is_empty());
-        if used + need <= width {
-            used += need;
-            kept.push(i);
-        }
-    }
-    kept.sort_unstable();
-    kept
-}
-
-/// Longest name a name column grows to; longer ones are cut with an ellipsis.
-const MAX_NAME: usize = 32;
-
-/// `columns` with column `index` as wide as the longest of `names` (never
-/// narrower than written, never over `MAX_NAME`), so names are not cut
-/// where there is room.
-pub fn widen<'a>(
-    columns: &[Column],
-    index: usize,
-    names: impl Iterator<Item = &'a str>,
-) -> Vec<Column> {
-    let mut out = columns.to_vec();
-    let longest = names
-        .map(|n| n.chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(MAX_NAME);
-    if let Some(c) = out.get_mut(index) {
-        c.width = c.width.max(longest as u16);
-    }
-    out
-}
+use columns::{COLUMN_SPACING, fit, widths};
+pub use columns::{Column, Fit, MAX_NAME, Reason, col, flex, reasons, widen};
 
 /// A name for a cell: cut to `MAX_NAME` with an ellipsis.
 pub fn name_cell(name: &str) -> Cell<'static> {
@@ -229,13 +168,18 @@ fn scroll_hint(app: &App, offset: usize, visible: usize, rows: usize) -> Line<'s
     .right_aligned()
 }
 
+/// The columns that explain a row's state, by the row's index in the data.
+pub type Explain<'c> = &'c dyn Fn(usize) -> Vec<Reason>;
+
 /// One table's panel as a tab draws it: which table, its columns, what the
-/// title's right corner says, and whether it holds the focus.
+/// title's right corner says, whether it holds the focus, and which columns
+/// explain a row's state.
 pub struct TablePanel<'c> {
     id: TableId,
     columns: &'c [Column],
     right: Span<'static>,
     focused: bool,
+    explain: Option<Explain<'c>>,
 }
 
 impl<'c> TablePanel<'c> {
@@ -247,6 +191,16 @@ impl<'c> TablePanel<'c> {
             columns,
             right,
             focused: app.focused_table() == id,
+            explain: None,
+        }
+    }
+
+    /// The columns that give each row its state: on a narrow screen they
+    /// are kept, for the rows in view, just after the state and the name.
+    pub fn explained_by(self, explain: Explain<'c>) -> Self {
+        TablePanel {
+            explain: Some(explain),
+            ..self
         }
     }
 }
@@ -271,23 +225,6 @@ fn table_title(id: TableId, view: &TableView) -> String {
         (None, false) => {}
     }
     title
-}
-
-/// Kept columns get their width; a flex column, or else the last one, takes
-/// the space left over so the table spans the panel.
-fn widths(columns: &[Column], kept: &[usize]) -> Vec<Constraint> {
-    let any_flex = kept.iter().any(|&k| columns[k].flex);
-    kept.iter()
-        .enumerate()
-        .map(|(n, &i)| {
-            let c = &columns[i];
-            if c.flex || (n + 1 == kept.len() && !any_flex) {
-                Constraint::Min(c.width)
-            } else {
-                Constraint::Length(c.width)
-            }
-        })
-        .collect()
 }
 
 /// Says why a table is empty, so an empty feed and a filter that hides
@@ -315,51 +252,9 @@ fn empty_message(frame: &mut Frame, app: &App, id: TableId, view: &TableView, in
     frame.render_widget(text, below_header);
 }
 
-/// The width each column of a table gets on screen, for text cells to fit
-/// themselves to: a value longer than its column ends in an ellipsis, so a
-/// cut value never passes for a whole one.
-pub struct Fit<'c> {
-    columns: &'c [Column],
-    /// By column index; `None` for the columns dropped for want of room.
-    widths: Vec<Option<u16>>,
-}
-
-impl<'c> Fit<'c> {
-    /// The widths the table's layout gives the `kept` columns in `width`
-    /// cells: ratatui's own computation, with the table's spacing and flex.
-    fn new(columns: &'c [Column], kept: &[usize], width: u16) -> Self {
-        let rects = Layout::horizontal(widths(columns, kept))
-            .flex(Flex::Start)
-            .spacing(COLUMN_SPACING)
-            .split(Rect::new(0, 0, width, 1));
-        let mut widths = vec![None; columns.len()];
-        for (&i, rect) in kept.iter().zip(rects.iter()) {
-            widths[i] = Some(rect.width);
-        }
-        Fit { columns, widths }
-    }
-
-    /// `text` as a cell of the column titled `title`, cut to its width.
-    pub fn text(&self, title: &str, text: &str) -> Cell<'static> {
-        Cell::from(fit_text(text, self.width(title)))
-    }
-
-    /// The column's width on screen; as written when it is not shown.
-    fn width(&self, title: &str) -> usize {
-        self.columns
-            .iter()
-            .position(|c| c.title == title)
-            .map_or(MAX_NAME, |i| {
-                usize::from(self.widths[i].unwrap_or(self.columns[i].width))
-            })
-    }
-}
-
-/// Cells between two columns, as ratatui's `Table` has them by default.
-const COLUMN_SPACING: u16 = 1;
-
 /// Draws a table in `area`: only the rows that fit are built, columns drop
-/// by priority, and the selection is highlighted when focused. `cells`
+/// by priority (those that explain a row in view last, after the state and
+/// the name), and the selection is highlighted when focused. `cells`
 /// builds a row's cells, fitting text to its column with the `Fit`.
 pub fn table(
     frame: &mut Frame,
@@ -375,9 +270,15 @@ pub fn table(
     let title = table_title(spec.id, view);
     let block = panel(app, title, spec.focused, spec.right, area.width).title_bottom(hint);
     let inner = block.inner(area);
-    let kept = fit(spec.columns, inner.width);
-    let widths_on_screen = Fit::new(spec.columns, &kept, inner.width);
-    let rows = view.rows.iter().skip(offset).take(visible).map(|row| {
+    let in_view = || view.rows.iter().skip(offset).take(visible);
+    let reasons: Vec<Reason> = spec
+        .explain
+        .map(|explain| in_view().flat_map(|row| explain(row.index)).collect())
+        .unwrap_or_default();
+    let fitted = fit(spec.columns, inner.width, &reasons);
+    let (columns, kept) = (&fitted.columns, &fitted.kept);
+    let widths_on_screen = Fit::new(columns, kept, inner.width);
+    let rows = in_view().map(|row| {
         let mut all = cells(row.index, &widths_on_screen);
         Row::new(
             kept.iter()
@@ -386,13 +287,13 @@ pub fn table(
         )
     });
     let header =
-        Row::new(kept.iter().map(|&i| Cell::from(spec.columns[i].title))).style(app.theme.muted);
+        Row::new(kept.iter().map(|&i| Cell::from(columns[i].title))).style(app.theme.muted);
     let highlight = if spec.focused && app.mode != Mode::Filter {
         app.theme.selection
     } else {
         Style::default()
     };
-    let table = Table::new(rows, widths(spec.columns, &kept))
+    let table = Table::new(rows, widths(columns, kept))
         .column_spacing(COLUMN_SPACING)
         .flex(Flex::Start)
         .header(header)
@@ -420,20 +321,5 @@ mod tests {
         // Wide characters take two cells each.
         assert_eq!(fit_text("日本語テキスト", 6), "日本…");
         assert_eq!(Span::raw(fit_text("日本語テキスト", 6)).width(), 5);
-    }
-
-    #[test]
-    fn text_cells_fit_the_width_their_column_gets() {
-        let columns = [col("Name", 4, 0), flex("Comment", 5, 1)];
-        let fit = Fit::new(&columns, &[0, 1], 20);
-        // The flex column takes what is left: 20 - 4 - 1 spacing.
-        assert_eq!(fit.width("Comment"), 15);
-        assert_eq!(fit.width("Name"), 4);
-        assert_eq!(
-            fit_text(&"x".repeat(100), fit.width("Comment"))
-                .chars()
-                .last(),
-            Some('…')
-        );
     }
 }
