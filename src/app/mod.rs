@@ -133,6 +133,11 @@ pub struct App {
     pub prompt: prompt::Prompt,
     /// The keys typed so far of an unfinished chord (`g` of `g g`).
     pub pending_keys: Vec<crate::config::keymap::Key>,
+    /// How far the details pop-up is scrolled, in rows. Only the drawing
+    /// knows how many rows its lines wrap to, so it clamps this when it
+    /// draws (a `Cell`, as ratatui's scroll states are corrected in render):
+    /// a key past the end then does nothing.
+    pub detail_scroll: std::cell::Cell<u16>,
     /// What must be recomputed before the state is next read.
     stale: Stale,
 }
@@ -221,6 +226,7 @@ impl App {
             },
             prompt: Default::default(),
             pending_keys: Vec::new(),
+            detail_scroll: Default::default(),
             stale: Stale::everything(),
         }
     }
@@ -571,6 +577,16 @@ impl App {
                 self.actions.pane = picked.and_then(|i| runs.get(i)).map(|r| r.id);
                 self.mode = Mode::Normal;
             }
+            Command::Up
+            | Command::Down
+            | Command::PageUp
+            | Command::PageDown
+            | Command::Top
+            | Command::Bottom
+                if self.mode == Mode::Detail =>
+            {
+                self.scroll_detail(command)
+            }
             Command::Up => self.focused_view().move_by(-1),
             Command::Down => self.focused_view().move_by(1),
             Command::PageUp => self.focused_view().move_by(-(page as isize)),
@@ -582,6 +598,7 @@ impl App {
                 if self.mode == Mode::Detail {
                     self.mode = Mode::Normal;
                 } else if self.table(self.focused_table()).selected_row().is_some() {
+                    self.detail_scroll.set(0);
                     self.mode = Mode::Detail;
                 }
             }
@@ -661,6 +678,21 @@ impl App {
             }
         }
         true
+    }
+
+    /// Scrolls the details pop-up by a row, a screen, or to either end.
+    fn scroll_detail(&mut self, command: Command) {
+        // A screen less the header, the footer and the pop-up's borders.
+        let page = self.viewport.1.saturating_sub(6).max(1);
+        let at = self.detail_scroll.get();
+        self.detail_scroll.set(match command {
+            Command::Up => at.saturating_sub(1),
+            Command::Down => at.saturating_add(1),
+            Command::PageUp => at.saturating_sub(page),
+            Command::PageDown => at.saturating_add(page),
+            Command::Top => 0,
+            _ => u16::MAX,
+        });
     }
 
     /// The kiosk's next tab, when its time has come.

@@ -1,6 +1,7 @@
 //! The estate in the operator's words: services, hosts, deployments, backups,
 //! alerts and incidents, plus the pure math that judges them (no I/O, no clock).
 
+pub mod explain;
 pub mod incidents;
 pub mod kpi;
 pub mod matchers;

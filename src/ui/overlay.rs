@@ -1,18 +1,26 @@
 //! Pop-ups over the current tab: the help generated from the keymap in force,
-//! and the details of the selected row.
+//! and the details of the selected row: first why it has its state, rule by
+//! rule (`domain::explain`), then its figures. Details taller than the
+//! screen scroll.
+
+use std::cell::Cell;
 
 use ratatui::Frame;
+use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph, Wrap};
+use ratatui::widgets::{Clear, Paragraph, Widget, Wrap};
 
 use super::format;
 use super::widgets::{fit_text, panel};
 use crate::app::App;
 use crate::app::command::Command;
 use crate::app::tab::TableId;
-use crate::domain::kpi::burn_1h;
+use crate::domain::explain::{self, BurnPair};
+use crate::domain::kpi::{Kpi, burn_1h};
+use crate::domain::reliability::BurnAlert;
 use crate::domain::slo::{availability, rpo_status, rto_status};
+use crate::domain::{ServiceHealth, Status};
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let [h] = Layout::horizontal([Constraint::Length(width.min(area.width))])
@@ -24,6 +32,25 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
     v
 }
 
+/// Rows `line` takes once wrapped as a pop-up wraps it, `width` wide: it is
+/// drawn alone into a scratch buffer, as no stable ratatui API counts them.
+fn wrapped_rows(line: &Line<'static>, width: u16) -> usize {
+    let width = width.max(1);
+    let bound = line.width().div_ceil(usize::from(width)) * 2 + 2;
+    let area = Rect::new(0, 0, width, bound.min(usize::from(u16::MAX)) as u16);
+    let mut buf = Buffer::empty(area);
+    Paragraph::new(line.clone())
+        .wrap(Wrap { trim: false })
+        .render(area, &mut buf);
+    (0..area.height)
+        .rev()
+        .find(|&y| (0..width).any(|x| buf[(x, y)].symbol() != " "))
+        .map_or(1, |y| usize::from(y) + 1)
+}
+
+/// A pop-up as tall as its lines once wrapped, or the screen. With
+/// `scroll`, one taller than the screen shows the rows from that offset,
+/// clamped here to what the lines allow, and says where it is.
 fn popup(
     frame: &mut Frame,
     area: Rect,
@@ -31,18 +58,41 @@ fn popup(
     title: String,
     lines: Vec<Line<'static>>,
     width: u16,
+    scroll: Option<&Cell<u16>>,
 ) {
-    // As tall as the lines once wrapped, so nothing is cut off below.
-    let inner = width.min(area.width).saturating_sub(2).max(1) as usize;
-    let rows: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
-    let rect = centered(area, width, rows as u16 + 2);
+    let inner = width.min(area.width).saturating_sub(2).max(1);
+    let rows: usize = lines.iter().map(|l| wrapped_rows(l, inner)).sum();
+    let rect = centered(area, width, (rows + 2).min(usize::from(u16::MAX)) as u16);
     frame.render_widget(Clear, rect);
-    let hint = Span::styled(" Esc closes ", app.theme.muted);
-    let block = panel(app, title, true, hint, rect.width);
+    let shown = usize::from(rect.height.saturating_sub(2));
+    let last = rows.saturating_sub(shown);
+    let offset = scroll.map_or(0, |at| {
+        let offset = usize::from(at.get()).min(last);
+        at.set(offset as u16);
+        offset
+    });
+    let hint = if last > 0 && scroll.is_some() {
+        format!(
+            " {}–{} of {} · ↑↓ PgUp PgDn · Esc closes ",
+            offset + 1,
+            offset + shown,
+            rows
+        )
+    } else {
+        " Esc closes ".into()
+    };
+    let block = panel(
+        app,
+        title,
+        true,
+        Span::styled(hint, app.theme.muted),
+        rect.width,
+    );
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)
-            .wrap(Wrap { trim: false }),
+            .wrap(Wrap { trim: false })
+            .scroll((offset as u16, 0)),
         rect,
     );
 }
@@ -139,7 +189,7 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App) {
             .chain(bindings)
             .collect()
     };
-    popup(frame, area, app, "Keys".into(), lines, HELP_WIDTH);
+    popup(frame, area, app, "Keys".into(), lines, HELP_WIDTH, None);
 }
 
 fn field(app: &App, name: &str, value: String) -> Line<'static> {
@@ -157,7 +207,25 @@ pub fn detail(frame: &mut Frame, area: Rect, app: &App) {
     let Some((title, lines)) = detail_lines(app, id, row.index) else {
         return;
     };
-    popup(frame, area, app, title, lines, 84);
+    popup(frame, area, app, title, lines, 84, Some(&app.detail_scroll));
+}
+
+/// Why a row has its state, a line a rule, worst first, and a blank line.
+fn why(app: &App, lines: Vec<explain::Line>) -> Vec<Line<'static>> {
+    let th = &app.theme;
+    lines
+        .into_iter()
+        .map(|(status, text)| {
+            Line::from(vec![
+                Span::styled(
+                    format!(" {} {}: ", status.symbol(), status.label()),
+                    th.status(status),
+                ),
+                Span::styled(text, th.text),
+            ])
+        })
+        .chain([Line::from("")])
+        .collect()
 }
 
 /// A pop-up's title and its lines.
@@ -167,7 +235,7 @@ type Detail = (String, Vec<Line<'static>>);
 /// from the feed's data.
 fn detail_lines(app: &App, id: TableId, i: usize) -> Option<Detail> {
     match id {
-        TableId::Slo | TableId::Services => service_detail(app, i),
+        TableId::Slo | TableId::Services => service_detail(app, id, i),
         TableId::Kpis => kpi_detail(app, i),
         TableId::Hosts => host_detail(app, i),
         TableId::Deployments => deployment_detail(app, i),
@@ -177,10 +245,17 @@ fn detail_lines(app: &App, id: TableId, i: usize) -> Option<Detail> {
     }
 }
 
-fn service_detail(app: &App, i: usize) -> Option<Detail> {
+/// A service's details; on the KPI tab's table its state is its SLO's
+/// standing, on the Health tab every signal's.
+fn service_detail(app: &App, id: TableId, i: usize) -> Option<Detail> {
     let s = &app.estate.health.data.as_ref()?.services.get(i)?;
     let f = |name: &str, value: String| field(app, name, value);
     let objective = app.settings.objectives.availability;
+    let rules = if id == TableId::Slo {
+        explain::slo(s, objective)
+    } else {
+        explain::service(s, &app.settings.thresholds, &app.settings.objectives)
+    };
     let latency = format!(
         "{} / {}",
         format::millis(s.latency_p95_ms),
@@ -189,7 +264,8 @@ fn service_detail(app: &App, i: usize) -> Option<Detail> {
     let availability =
         availability(s.sli).map_or("unknown (no traffic)".into(), |a| format::percent(a, 4));
     let burn = burn_1h(s, objective).map_or("—".into(), |b| format::factor(b, 2));
-    let lines = vec![
+    let mut lines = why(app, rules);
+    lines.extend([
         f("tier", s.tier.label().into()),
         f("team", s.team.clone()),
         f("cluster", s.cluster.clone().unwrap_or_else(|| "—".into())),
@@ -205,8 +281,7 @@ fn service_detail(app: &App, i: usize) -> Option<Detail> {
         f("burn rate 1h", burn),
         f("traffic 5m", format::sparkline(&s.traffic_history, 60)),
         f("p95 5m", format::sparkline(&s.latency_history, 60)),
-    ];
-    let mut lines = lines;
+    ]);
     lines.extend(via_lines(app, s));
     Some((s.name.clone(), lines))
 }
@@ -284,11 +359,10 @@ fn read_by(app: &App, name: &str) -> String {
     }
 }
 
-/// Parts listed in a KPI's drill-down; the rest are counted.
-const PARTS_SHOWN: usize = 12;
-
-/// What makes up a KPI: its value and state, its trend, its parts worst
-/// first, and the queries it comes from with the PromQL in force.
+/// What makes up a KPI: its value and state, its trend, every part it
+/// keeps, worst first (the burn rate's with each window's burn and the pair
+/// that pages or tickets), and the queries it comes from with the PromQL in
+/// force.
 fn kpi_detail(app: &App, i: usize) -> Option<Detail> {
     let k = app.estate.kpis.get(i)?;
     let th = &app.theme;
@@ -325,23 +399,14 @@ fn kpi_detail(app: &App, i: usize) -> Option<Detail> {
             format!(" made of {}, worst first", k.parts.total),
             th.accent,
         )));
-        for p in k.parts.iter().take(PARTS_SHOWN) {
-            let value = p
-                .value
-                .map_or("unknown".into(), |v| format::value(p.unit, v));
-            lines.push(Line::from(vec![
-                Span::styled(
-                    format!(" {} {:<8}", p.status.symbol(), p.status.label()),
-                    th.status(p.status),
-                ),
-                Span::styled(format!("{:<32}", fit_text(&p.name, 32)), th.text),
-                Span::styled(format!("{value:<12}"), th.text),
-                Span::styled(read_by(app, &p.name), th.muted),
-            ]));
+        if k.id == "burn_rate" {
+            lines.extend(burn_parts(app, k));
+        } else {
+            lines.extend(k.parts.iter().map(|p| part_line(app, p)));
         }
-        if k.parts.total > PARTS_SHOWN {
+        if k.parts.total > k.parts.len() {
             lines.push(Line::from(Span::styled(
-                format!(" … and {} more", k.parts.total - PARTS_SHOWN),
+                format!(" … and {} more, not kept", k.parts.total - k.parts.len()),
                 th.muted,
             )));
         }
@@ -371,16 +436,116 @@ fn kpi_detail(app: &App, i: usize) -> Option<Detail> {
     Some((k.title.clone(), lines))
 }
 
+/// A part of a KPI: its state, name, value and what its figures are read by.
+fn part_line(app: &App, p: &crate::domain::kpi::Part) -> Line<'static> {
+    let th = &app.theme;
+    let value = p
+        .value
+        .map_or("unknown".into(), |v| format::value(p.unit, v));
+    Line::from(vec![
+        Span::styled(
+            format!(" {} {:<8}", p.status.symbol(), p.status.label()),
+            th.status(p.status),
+        ),
+        Span::styled(format!("{:<30}", fit_text(&p.name, 29)), th.text),
+        Span::styled(format!("{:<12}", fit_text(&value, 11)), th.text),
+        Span::styled(fit_text(&read_by(app, &p.name), 28), th.muted),
+    ])
+}
+
+/// Width of a burn window's column in the burn rate's drill-down.
+const WINDOW: usize = 6;
+
+/// The burn rate's parts: each service's burn over every window the SRE
+/// workbook's alert reads, and which pair of windows pages or tickets.
+fn burn_parts(app: &App, k: &Kpi) -> Vec<Line<'static>> {
+    let th = &app.theme;
+    let objective = app.settings.objectives.availability;
+    let rule = |text: &str| Line::from(Span::styled(text.to_string(), th.muted));
+    let mut header = format!("   {:<17}", "service");
+    for (name, _) in explain::burn_windows(&Default::default()) {
+        header.push_str(&format!("{name:>WINDOW$}"));
+    }
+    header.push_str("  alert");
+    let mut lines = vec![
+        rule(" a page when 1h and 5m both burn over 14.4, or 6h and 30m over 6;"),
+        rule(" a ticket when 1d and 2h both burn over 3, or 3d and 6h over 1"),
+        Line::from(Span::styled(header, th.accent)),
+    ];
+    let services = app.estate.services();
+    for p in k.parts.iter() {
+        let service = services.iter().find(|s| s.name == p.name);
+        lines.push(burn_row(app, p.status, &p.name, service, objective));
+    }
+    lines
+}
+
+/// One service's row in the burn rate's drill-down: its state, each
+/// window's burn (in the state's colour where a firing pair reads it) and
+/// the pair that fires.
+fn burn_row(
+    app: &App,
+    status: Status,
+    name: &str,
+    service: Option<&ServiceHealth>,
+    objective: f64,
+) -> Line<'static> {
+    let th = &app.theme;
+    let mut spans = vec![
+        Span::styled(format!(" {} ", status.symbol()), th.status(status)),
+        Span::styled(format!("{:<17}", fit_text(name, 16)), th.text),
+    ];
+    let Some(s) = service else {
+        spans.push(Span::styled("its windows are not known", th.muted));
+        return Line::from(spans);
+    };
+    let rates = s.error_ratios.burn_rates(s.objective_or(objective));
+    let pairs = explain::burn_pairs(&rates);
+    let firing: Vec<&BurnPair> = pairs.iter().filter(|p| p.fires() == Some(true)).collect();
+    for (window, rate) in explain::burn_windows(&rates) {
+        let hot = firing
+            .iter()
+            .filter(|p| p.long.0 == window || p.short.0 == window)
+            .map(|p| match p.alert {
+                BurnAlert::Page => Status::Crit,
+                _ => Status::Warn,
+            })
+            .max();
+        // Whole multiples from 100x, so a column of six holds them.
+        let text = rate.map_or("—".into(), |r| format::factor(r, usize::from(r < 100.0)));
+        let style = hot.map_or(th.text, |h| th.status(h));
+        spans.push(Span::styled(
+            format!("{:>WINDOW$}", fit_text(&text, WINDOW - 1)),
+            style,
+        ));
+    }
+    let verdict = match firing.first() {
+        Some(p) => {
+            let kind = if p.alert == BurnAlert::Page {
+                "page"
+            } else {
+                "ticket"
+            };
+            format!("  {kind} {}&{}", p.long.0, p.short.0)
+        }
+        None if pairs.iter().all(|p| p.fires().is_none()) => "  1h alone".into(),
+        None => "  none".into(),
+    };
+    spans.push(Span::styled(verdict, th.status(status)));
+    Line::from(spans)
+}
+
 fn host_detail(app: &App, i: usize) -> Option<Detail> {
     let h = &app.estate.health.data.as_ref()?.hosts.get(i)?;
     let f = |name: &str, value: String| field(app, name, value);
-    let lines = vec![
+    let mut lines = why(app, explain::host(h, &app.settings.thresholds));
+    lines.extend([
         f("up", if h.up { "yes".into() } else { "NO".into() }),
         f("cpu", format::share(h.cpu, 1)),
         f("memory", format::share(h.memory, 1)),
         f("disk", format::share(h.disk, 1)),
         f("cpu 5m", format::sparkline(&h.cpu_history, 60)),
-    ];
+    ]);
     Some((h.name.clone(), lines))
 }
 
@@ -394,7 +559,9 @@ fn deployment_detail(app: &App, i: usize) -> Option<Detail> {
             format::ago(app.now - at)
         )
     });
-    let mut lines = vec![
+    let deadline = app.settings.thresholds.progress_deadline;
+    let mut lines = why(app, explain::deployment(d, app.now, deadline));
+    lines.extend([
         f("environment", d.environment.clone()),
         f("version", d.version.clone()),
         f(
@@ -421,7 +588,7 @@ fn deployment_detail(app: &App, i: usize) -> Option<Detail> {
         f("rollbacks", d.rollbacks.to_string()),
         Line::from(""),
         Line::from(Span::styled(" history", app.theme.accent)),
-    ];
+    ]);
     lines.extend(d.history.iter().map(|h| {
         f(
             &h.version,
@@ -455,7 +622,8 @@ fn backup_detail(app: &App, i: usize) -> Option<Detail> {
             d.measured_rto.map_or("unknown".into(), format::duration)
         )
     });
-    let lines = vec![
+    let mut lines = why(app, explain::backup(b, app.now));
+    lines.extend([
         f("tier", tier),
         f("last success", last_success),
         f("size", format::bytes(b.size_bytes)),
@@ -466,7 +634,7 @@ fn backup_detail(app: &App, i: usize) -> Option<Detail> {
         f("last verified", verified),
         f("last DR drill", drill),
         f("RTO state", rto_status(b, obj, app.now).label().into()),
-    ];
+    ]);
     Some((b.target.clone(), lines))
 }
 
@@ -479,7 +647,8 @@ fn incident_detail(app: &App, i: usize) -> Option<Detail> {
         format::duration(inc.duration(app.now))
     );
     let silenced = if inc.silenced { "yes" } else { "no" };
-    let lines = vec![
+    let mut lines = why(app, explain::incident(inc));
+    lines.extend([
         f("severity", inc.severity.label().into()),
         f("started", started),
         f("alerts", inc.alert_count.to_string()),
@@ -488,7 +657,7 @@ fn incident_detail(app: &App, i: usize) -> Option<Detail> {
         f("silenced", silenced.into()),
         f("inhibited", if inc.inhibited { "yes" } else { "no" }.into()),
         f("reported by", inc.sources.join(", ")),
-    ];
+    ]);
     Some((format!("{} · {}", inc.name, inc.service), lines))
 }
 
