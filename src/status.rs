@@ -151,6 +151,8 @@ impl<'a> Glance<'a> {
                     "unit": k.unit.json(),
                     "goal": if k.goal == Goal::AtLeast { "at_least" } else { "below" },
                     "state": state(k.status), "reason": k.note,
+                    "window_seconds": k.window.map(|w| w.num_seconds()),
+                    "covered_seconds": k.covered.map(|c| c.num_seconds()),
                 })
             })
             .collect();
@@ -351,6 +353,7 @@ mod tests {
             error_ratios: Default::default(),
             traffic_history: vec![],
             latency_history: vec![],
+            covered: None,
             via: crate::domain::Via::Simulated,
             objective: None,
         }

@@ -267,6 +267,7 @@ fn find<'a>(h: &'a HealthReading, name: &str) -> &'a ServiceHealth {
 #[test]
 fn a_mixed_estate_appears_with_no_configuration_and_is_judged_as_promql_says() {
     require_tmux();
+    let before = Utc::now();
     let estate = Estate::start();
     let url = estate.prometheus.url();
     // Asked a second in the past, once the last traffic has been scraped,
@@ -354,7 +355,8 @@ fn a_mixed_estate_appears_with_no_configuration_and_is_judged_as_promql_says() {
         "HAProxy has no histogram"
     );
 
-    // `status`: a breach, and the failing services named.
+    // `status`: a breach, and the failing services named (wide enough for
+    // the notes whole, after the span of data).
     let status = Command::new(BIN)
         .args([
             "status",
@@ -363,6 +365,7 @@ fn a_mixed_estate_appears_with_no_configuration_and_is_judged_as_promql_says() {
             "--alertmanager",
             &estate.alertmanager.url(),
         ])
+        .env("COLUMNS", "200")
         .env_remove("OPSDECK_CONFIG")
         .env("HOME", std::env::temp_dir())
         .output()
@@ -372,6 +375,56 @@ fn a_mixed_estate_appears_with_no_configuration_and_is_judged_as_promql_says() {
     assert!(
         text.contains("orders") || text.contains("inventory"),
         "{text}"
+    );
+
+    // A fresh Prometheus holds minutes of data: each window figure says how
+    // much it covers, and the budget's time is over that span, never more.
+    let status = Command::new(BIN)
+        .args(["status", "--json", "--prometheus", &url])
+        .args(["--alertmanager", &estate.alertmanager.url()])
+        .env_remove("OPSDECK_CONFIG")
+        .env("HOME", std::env::temp_dir())
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let kpi = |id: &str| {
+        doc["kpis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let alive = (Utc::now() - before).num_seconds();
+    // PromQL's own view of the oldest sample of a request counter.
+    let oldest = estate.prometheus.query_at(
+        r#"time() - min(min_over_time(timestamp(flask_http_request_total{job="orders"})[1h:1s]))"#,
+        Utc::now().timestamp() as f64,
+    );
+    let oldest = sample_values(&oldest["data"]["result"])[0];
+    for id in ["availability", "error_budget", "mttr", "backup_success"] {
+        let k = kpi(id);
+        assert_eq!(k["window_seconds"], 2_592_000, "{k}");
+        let covered = k["covered_seconds"].as_i64().unwrap_or_else(|| panic!("{k}"));
+        assert!(
+            covered > 0 && covered <= alive,
+            "{id}: {covered} s of data in an estate {alive} s old"
+        );
+        // At least the orders service's span, to the 5-minute step.
+        assert!(covered as f64 >= oldest - 1.0, "{id}: {covered} s, PromQL {oldest} s");
+    }
+    assert_eq!(kpi("burn_rate")["window_seconds"], 3600);
+    let budget = kpi("error_budget");
+    let reason = budget["reason"].as_str().unwrap();
+    assert!(reason.contains(" of data · lowest "), "{reason}");
+    // "…· 24s over 0.4s": what was spent fits in the span.
+    let spent = reason.rsplit(" · ").next().unwrap().split(' ').next().unwrap();
+    let spent: f64 = spent.trim_end_matches('s').parse().unwrap_or_else(|_| panic!("{reason}"));
+    assert!(
+        reason.rsplit(" · ").next().unwrap().split(' ').nth(1) != Some("min")
+            && spent <= alive as f64,
+        "no more spent than there was time: {reason}"
     );
 
     // `config init` writes what the server has; the file it writes passes

@@ -173,6 +173,7 @@ fn service(i: usize, hot: bool, now: DateTime<Utc>) -> ServiceHealth {
         },
         traffic_history: sparkline(now, rps, 0.2, phase),
         latency_history: sparkline(now, p95, 0.15, phase),
+        covered: None,
         via: crate::domain::Via::Simulated,
         objective: None,
     }

@@ -148,6 +148,7 @@ impl ServiceModel {
             },
             traffic_history: samples(&|x| self.traffic(x)),
             latency_history: samples(&|x| self.latency_p95(x, 1.0)),
+            covered: None,
             via: crate::domain::Via::Simulated,
             objective: None,
         }

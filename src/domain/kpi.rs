@@ -58,6 +58,11 @@ pub struct Kpi {
     pub parts: Parts,
     /// The named queries (docs/metrics.md) it comes from.
     pub queries: &'static [&'static str],
+    /// The window it is computed over, where it has one…
+    pub window: Option<Duration>,
+    /// …and how much of it the server's data covers, where known (less on
+    /// a fresh server or with a retention shorter than the window).
+    pub covered: Option<Duration>,
 }
 
 /// One contributor to a KPI: a service, a backup target, a deployment or an
@@ -124,6 +129,7 @@ struct Spec {
     goal: Goal,
     objective: Option<f64>,
     queries: &'static [&'static str],
+    window: Option<Duration>,
 }
 
 impl Spec {
@@ -135,6 +141,15 @@ impl Spec {
             goal,
             objective: None,
             queries: &[],
+            window: None,
+        }
+    }
+
+    /// Computed over `window` (the SLO window, or the burn's hour).
+    fn over(self, window: Duration) -> Spec {
+        Spec {
+            window: Some(window),
+            ..self
         }
     }
 
@@ -166,6 +181,8 @@ impl Spec {
             trend: Vec::new(),
             parts,
             queries: self.queries,
+            window: self.window,
+            covered: None,
         }
     }
 }
@@ -231,8 +248,54 @@ impl Group {
     }
 }
 
+/// How far back the server's data reaches inside the SLO window: the
+/// longest any service's counts cover; `None` when no service says.
+pub fn covered(i: &Inputs) -> Option<Duration> {
+    let window = i.objectives.slo_window;
+    i.services
+        .iter()
+        .filter_map(|s| s.covered)
+        .max()
+        .map(|c| c.clamp(Duration::zero(), window))
+}
+
+/// A span of data in a few characters: "40 s", "6 min", "3.5 h", "15 d".
+pub fn data_span(d: Duration) -> String {
+    let s = d.num_seconds().max(0) as f64;
+    if s < 60.0 {
+        format!("{s:.0} s")
+    } else if s < 3600.0 {
+        format!("{:.0} min", (s / 60.0).floor())
+    } else if s < 86_400.0 {
+        format!("{:.1} h", s / 3600.0)
+    } else {
+        format!("{:.1} d", s / 86_400.0)
+    }
+}
+
+/// `k` with the coverage of its window, and a note that says so when the
+/// data covers less than the window: "6 min of data · …".
+fn cover(mut k: Kpi, covered: Option<Duration>) -> Kpi {
+    let Some(window) = k.window else {
+        return k;
+    };
+    k.covered = covered.map(|c| c.min(window));
+    if let Some(c) = k.covered.filter(|c| *c < window - window / 100) {
+        k.note = format!("{} of data · {}", data_span(c), k.note);
+    }
+    k
+}
+
 /// The KPIs of one group, in tile order.
 pub fn compute_group(group: Group, i: &Inputs) -> Vec<Kpi> {
+    let covered = covered(i);
+    computed(group, i)
+        .into_iter()
+        .map(|k| cover(k, covered))
+        .collect()
+}
+
+fn computed(group: Group, i: &Inputs) -> Vec<Kpi> {
     match group {
         Group::Services => vec![
             availability_kpi(i),
@@ -281,6 +344,7 @@ fn availability_kpi(i: &Inputs) -> Kpi {
         Unit::Percent(3),
         Goal::AtLeast,
     )
+    .over(i.objectives.slo_window)
     .objective(obj)
     .queries(SLI_QUERIES);
     let (good, total) = i
@@ -322,6 +386,7 @@ fn budget_kpi(i: &Inputs) -> Kpi {
         Unit::Percent(1),
         Goal::AtLeast,
     )
+    .over(i.objectives.slo_window)
     .queries(SLI_QUERIES);
     let parts: Vec<Part> = availabilities(i)
         .filter_map(|(s, a)| {
@@ -336,25 +401,46 @@ fn budget_kpi(i: &Inputs) -> Kpi {
     };
     let service = i.services.iter().find(|s| s.name == lowest.name);
     let avail = service.and_then(|s| availability(s.sli));
-    // "31 min left of 43 min"; overspent shows what was overspent.
-    let minutes = |d: Duration| d.num_seconds() as f64 / 60.0;
+    // "31 min left of 43.2"; overspent shows what was overspent. Over the
+    // span its data covers: in 6 minutes no more than 6 minutes are spent.
     let name = &lowest.name;
     let own = service.map_or(obj, |s| s.objective_or(obj));
-    let note = match avail.and_then(|a| reliability::budget_time(a, own, i.objectives.slo_window)) {
+    let window = i.objectives.slo_window;
+    let span = service
+        .and_then(|s| s.covered)
+        .map_or(window, |c| c.clamp(Duration::zero(), window));
+    let note = match avail.and_then(|a| reliability::budget_time(a, own, span)) {
         Some((left, allowed)) if lowest.value.is_some_and(|v| v < 0.0) => format!(
-            "lowest {name} · {:.0} min over {:.1}",
-            -minutes(left),
-            minutes(allowed)
+            "lowest {name} · {} over {}",
+            budget_amount(-left, 0),
+            budget_amount(allowed, 1)
         ),
         Some((left, allowed)) => format!(
-            "lowest {name} · {:.0} min left of {:.1}",
-            minutes(left),
-            minutes(allowed)
+            "lowest {name} · {} left of {}",
+            budget_amount(left, 0),
+            budget_amount(allowed, 1)
         ),
         None => format!("lowest {name}"),
     };
     let (value, status) = (lowest.value, lowest.status);
     spec.known(value, status, note, parts)
+}
+
+/// Budget time in minutes ("11 min", "43.2" with `decimals`), or in
+/// seconds under a minute ("22s", "0.4s"), where a short span leaves less.
+fn budget_amount(d: Duration, decimals: usize) -> String {
+    let secs = d.num_milliseconds() as f64 / 1000.0;
+    if secs.abs() >= 60.0 {
+        if decimals == 0 {
+            format!("{:.0} min", secs / 60.0)
+        } else {
+            format!("{:.1$}", secs / 60.0, decimals)
+        }
+    } else if decimals > 0 && secs.abs() < 1.0 {
+        format!("{secs:.2}s")
+    } else {
+        format!("{:.1$}s", secs, decimals)
+    }
 }
 
 const BURN_QUERIES: &[&str] = &[
@@ -375,6 +461,7 @@ const BURN_QUERIES: &[&str] = &[
 fn burn_kpi(i: &Inputs) -> Kpi {
     let obj = i.objectives.availability;
     let spec = Spec::new("burn_rate", "Burn rate 1h", Unit::Factor, Goal::Below)
+        .over(Duration::hours(1))
         .objective(6.0)
         .queries(BURN_QUERIES);
     // Every service with a rate or a state to show: one whose workbook
@@ -553,6 +640,7 @@ fn mttr_kpi(i: &Inputs) -> Kpi {
         Unit::Seconds,
         Goal::Below,
     )
+    .over(i.objectives.slo_window)
     .objective(obj.num_seconds() as f64)
     .queries(&["alerts_firing"]);
     let Some(resolved) = i.resolved else {
@@ -581,6 +669,7 @@ fn mtbf_kpi(i: &Inputs) -> Kpi {
         Unit::Seconds,
         Goal::AtLeast,
     )
+    .over(i.objectives.slo_window)
     .queries(&["alerts_firing"]);
     let Some(resolved) = i.resolved else {
         return spec.unknown("incident history not loaded yet");
@@ -679,6 +768,7 @@ fn backup_success_kpi(i: &Inputs) -> Kpi {
         Unit::Percent(2),
         Goal::AtLeast,
     )
+    .over(i.objectives.slo_window)
     .objective(obj)
     .queries(&["backup_successes_window", "backup_failures_window"]);
     let counted: Vec<(&Backup, super::RunCounts)> = i
@@ -738,7 +828,11 @@ fn deploy_frequency_kpi(i: &Inputs) -> Kpi {
         Unit::PerDay,
         Goal::AtLeast,
     )
+    .over(window)
     .queries(&["deployments_window"]);
+    // Per day of the data there is, not of a window the server does not
+    // hold; at least a day, or one deploy in six minutes reads 240 a day.
+    let window = covered(i).map_or(window, |c| c.max(Duration::days(1)).min(window));
     let counted = counted(i);
     if counted.is_empty() {
         return spec.unknown("no deployment counts");
@@ -772,6 +866,7 @@ fn change_failure_kpi(i: &Inputs) -> Kpi {
         Unit::Percent(1),
         Goal::Below,
     )
+    .over(i.objectives.slo_window)
     .objective(obj)
     .queries(&["deployments_window", "rollbacks_window"]);
     let status = |rate: f64| {

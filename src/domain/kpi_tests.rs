@@ -25,6 +25,7 @@ fn svc(name: &str, tier: Tier, bad: f64, rps: f64, error_ratio: f64) -> ServiceH
         error_ratios: Default::default(),
         traffic_history: vec![],
         latency_history: vec![1.0, 2.0],
+        covered: None,
         via: crate::domain::Via::Simulated,
         objective: None,
     }
@@ -672,4 +673,84 @@ fn a_negative_or_infinite_latency_is_not_a_latency() {
         let p95 = by_id(&k, "latency_p95");
         assert_eq!((p95.status, p95.value), (Status::Unknown, None), "{bad}");
     }
+}
+
+#[test]
+fn six_minutes_of_data_say_so_and_spend_no_more_than_six_minutes() {
+    // 6.9% bad over the 6 minutes a fresh server holds: the ratio is
+    // what it is (-6800% of budget left), but the minutes are the span's.
+    let mut fresh = svc("checkout", Tier::Critical, 0.069, 10.0, 0.069);
+    fresh.covered = Some(Duration::minutes(6));
+    let k = kpis(std::slice::from_ref(&fresh), None);
+    let budget = find(&k, "Error budget left");
+    assert_eq!(budget.window, Some(Duration::days(30)));
+    assert_eq!(budget.covered, Some(Duration::minutes(6)));
+    // 6.9% of 360 s is 24.84 s spent; 0.1% of 360 s is 0.36 s allowed:
+    // 24.48 s over.
+    assert_eq!(
+        budget.note, "6 min of data · lowest checkout · 24s over 0.36s",
+        "never 2980 min over 43.2"
+    );
+    let availability = find(&k, "Availability 30d");
+    assert!(
+        availability.note.starts_with("6 min of data · worst checkout"),
+        "{}",
+        availability.note
+    );
+    // The hour's burn covers its 6 minutes too.
+    let burn = find(&k, "Burn rate 1h");
+    assert_eq!(
+        (burn.window, burn.covered),
+        (Some(Duration::hours(1)), Some(Duration::minutes(6)))
+    );
+    // A whole window says nothing of coverage.
+    let mut old = fresh.clone();
+    old.covered = Some(Duration::days(45));
+    let k = kpis(std::slice::from_ref(&old), None);
+    let budget = find(&k, "Error budget left");
+    assert_eq!(budget.covered, Some(Duration::days(30)));
+    assert!(budget.note.starts_with("lowest checkout"), "{}", budget.note);
+}
+
+#[test]
+fn deploys_a_day_are_per_day_of_data_and_at_least_a_day() {
+    use crate::domain::{ChangeCounts, Deployment, Phase, Strategy};
+    let now = Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap();
+    let deployment = Deployment {
+        service: "checkout".into(),
+        environment: "prod".into(),
+        version: "v2".into(),
+        previous_version: None,
+        strategy: Strategy::Rolling {
+            updated: 1,
+            total: 1,
+        },
+        phase: Phase::Complete,
+        deployed_at: Some(now),
+        rollbacks: 0,
+        history: vec![],
+        window: Some(ChangeCounts {
+            deploys: 6,
+            rollbacks: Some(0),
+        }),
+    };
+    let per_day = |covered: Option<Duration>| {
+        let mut s = svc("checkout", Tier::Critical, 0.0, 10.0, 0.0);
+        s.covered = covered;
+        let services = [s];
+        let deployments = [deployment.clone()];
+        let k = compute(&Inputs {
+            services: &services,
+            backups: &[],
+            deployments: Some(&deployments),
+            resolved: None,
+            objectives: &Objectives::default(),
+            thresholds: &Thresholds::default(),
+            now,
+        });
+        k.iter().find(|k| k.id == "deploy_frequency").unwrap().value
+    };
+    assert_eq!(per_day(None), Some(6.0 / 30.0), "the whole window");
+    assert_eq!(per_day(Some(Duration::days(3))), Some(2.0), "3 days of data");
+    assert_eq!(per_day(Some(Duration::minutes(6))), Some(6.0), "a day at least");
 }

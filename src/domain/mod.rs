@@ -225,6 +225,11 @@ pub struct ServiceHealth {
     /// Requests per second over the last minutes, oldest first.
     pub traffic_history: Vec<f64>,
     pub latency_history: Vec<f64>,
+    /// How much of the SLO window its counts cover: the time since its
+    /// first sample in the window, where the server says (a fresh server, a
+    /// new service, a retention shorter than the window); `None` when not
+    /// known, taken as the whole window.
+    pub covered: Option<chrono::Duration>,
     /// Where its figures come from.
     pub via: Via,
     /// Its own availability objective, where its SLO declares one (Sloth,
@@ -257,6 +262,7 @@ impl ServiceHealth {
             error_ratios: reliability::ErrorRatios::default(),
             traffic_history: Vec::new(),
             latency_history: Vec::new(),
+            covered: None,
             via: Via::Only(feed),
             objective: None,
         }

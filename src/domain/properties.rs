@@ -97,6 +97,7 @@ fn service() -> impl Strategy<Value = ServiceHealth> {
                 },
                 traffic_history: vec![],
                 latency_history: vec![],
+                covered: None,
                 via: crate::domain::Via::Simulated,
                 objective: None,
             }
@@ -393,10 +394,11 @@ proptest! {
         let secs = secs as f64;
         let exact_allowed = secs * (1.0 - objective);
         let exact_left = exact_allowed - secs * (1.0 - availability);
-        // Rounded to the second, with room for the float error of a year.
-        let slack = 0.5 + 1e-6;
-        prop_assert!((allowed.num_seconds() as f64 - exact_allowed).abs() <= slack);
-        prop_assert!((left.num_seconds() as f64 - exact_left).abs() <= slack);
+        // Rounded to the millisecond, with room for the float error of a year.
+        let slack = 0.0005 + 1e-6;
+        let secs_of = |d: Duration| d.num_milliseconds() as f64 / 1000.0;
+        prop_assert!((secs_of(allowed) - exact_allowed).abs() <= slack);
+        prop_assert!((secs_of(left) - exact_left).abs() <= slack);
         if left < Duration::zero() {
             prop_assert!(availability < objective);
         }

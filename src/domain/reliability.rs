@@ -93,10 +93,9 @@ pub fn budget_time(
     let secs = window.num_seconds() as f64;
     let allowed = secs * (1.0 - objective);
     let spent = secs * (1.0 - availability);
-    Some((
-        Duration::seconds((allowed - spent).round() as i64),
-        Duration::seconds(allowed.round() as i64),
-    ))
+    // To the millisecond: a short span of data allows under a second.
+    let ms = |secs: f64| Duration::milliseconds((secs * 1000.0).round() as i64);
+    Some((ms(allowed - spent), ms(allowed)))
 }
 
 /// Mean time between failures: the mean gap between the starts of
@@ -173,7 +172,7 @@ mod tests {
         let (left, allowed) = budget_time(0.9993, 0.999, Duration::days(30)).unwrap();
         assert_eq!(allowed, Duration::seconds(2592));
         // 0.07% of a month spent: 30.24 min; 12.96 min left.
-        assert_eq!(left, Duration::seconds(778));
+        assert_eq!(left, Duration::milliseconds(777_600));
         let (overspent, _) = budget_time(0.998, 0.999, Duration::days(30)).unwrap();
         assert!(overspent < Duration::zero());
         assert_eq!(budget_time(0.999, 1.0, Duration::days(30)), None);
@@ -186,7 +185,7 @@ mod tests {
         let avail = 1.0 - 0.0144 / 720.0;
         let (left, allowed) = budget_time(avail, 0.999, Duration::days(30)).unwrap();
         assert_eq!(allowed, Duration::seconds(2592), "43.2 minutes");
-        assert_eq!(left, Duration::seconds(2540), "2592 s − 51.84 s");
+        assert_eq!(left, Duration::milliseconds(2_540_160), "2592 s − 51.84 s");
     }
 
     #[test]

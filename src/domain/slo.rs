@@ -434,6 +434,7 @@ mod tests {
             error_ratios: Default::default(),
             traffic_history: vec![],
             latency_history: vec![],
+            covered: None,
             via: crate::domain::Via::Simulated,
             objective: None,
         }

@@ -502,6 +502,8 @@ mod tests {
             trend: vec![],
             parts: Default::default(),
             queries: &[],
+            window: None,
+            covered: None,
         };
         let kpis = [
             tile("mttr", "MTTR 30d", Status::Crit),

@@ -20,7 +20,7 @@ pub const BURN_WINDOWS: [(&str, &str, u64); 7] = [
 ];
 
 /// The names of the queries derived from the SLI.
-pub const NAMES: [&str; 19] = [
+pub const NAMES: [&str; 20] = [
     "requests",
     "errors",
     "latency_p95",
@@ -29,6 +29,7 @@ pub const NAMES: [&str; 19] = [
     "errors_1h",
     "requests_window",
     "errors_window",
+    "covered_window",
     "traffic_history",
     "error_ratio_5m",
     "error_ratio_30m",
@@ -193,6 +194,34 @@ impl Part<'_> {
     }
 
     /// The `q` quantile of a latency gauge (a probe's duration) over 5m.
+    /// The time of each service's first sample inside `w`. A subquery's
+    /// step finds the last sample before it, so the first is known to a
+    /// step: every five minutes over the window, every minute over the last
+    /// two hours, every second over the last fifteen minutes, where a fresh
+    /// server's data is. The three are kept apart by a label, so the
+    /// earliest wins.
+    fn since(&self, w: Window) -> Option<String> {
+        let selector = match &self.branch.convention.counting {
+            Counting::Requests { total, .. } => total,
+            Counting::Probes { success } => success,
+            Counting::Elsewhere(_) => return None,
+        };
+        let first = |range: &str, tier: &str| {
+            let x = format!("min_over_time(timestamp({selector})[{range}])");
+            if tier.is_empty() {
+                x
+            } else {
+                format!(r#"label_replace({x}, "opsdeck_step", "{tier}", "", "")"#)
+            }
+        };
+        let tiers = [
+            first(&format!("{}:5m", w.0), ""),
+            first("2h:1m", "m"),
+            first("15m:1s", "s"),
+        ];
+        Some(self.agg("min", tiers.join(" or "), ""))
+    }
+
     fn gauge(&self, q: &str) -> Option<String> {
         match &self.branch.convention.latency {
             Latency::Gauge { selector } => Some(self.agg(
@@ -311,6 +340,11 @@ pub fn derive(set: &SliSet, window: (&str, u64)) -> Vec<(&'static str, String)> 
         ("errors_1h", sum(&|p| p.bad(h1, Per::Second))),
         ("requests_window", sum(&|p| p.total(slo, Per::Window))),
         ("errors_window", sum(&|p| p.bad(slo, Per::Window))),
+        (
+            "covered_window",
+            union(&|p| p.since(slo))
+                .map_or_else(nothing, |u| format!("time() - {}", by_service("min", &u))),
+        ),
         ("traffic_history", sum(&|p| p.total(m1, Per::Second))),
     ];
     for (name, w, secs) in BURN_WINDOWS {

@@ -28,6 +28,15 @@ pub(super) const SLO_WINDOWS: Reused = Reused {
     every: MINUTE,
 };
 
+/// How much of the SLO window each service's data covers: once every five
+/// minutes. It reads every sample of the window (as the window's counts
+/// do) and moves by the minute only on a fresh server.
+pub(super) const COVERAGE: Reused = Reused {
+    what: "the SLO window's coverage",
+    names: &["covered_window"],
+    every: std::time::Duration::from_secs(300),
+};
+
 /// The 30-minute and one-hour windows: asked every 15 s, which moves a
 /// 30-minute average by under 1%.
 pub(super) const HOUR_WINDOWS: Reused = Reused {

@@ -30,8 +30,8 @@ use crate::domain::{
 };
 
 use groups::{
-    BACKUP_GAUGES, BACKUP_WINDOW, DEPLOY_GAUGES, DEPLOY_WINDOW, FIVE_MINUTE_WINDOWS, GAUGES,
-    HOUR_WINDOWS, RECORDED_SLOS, Reused, SLO_WINDOWS,
+    BACKUP_GAUGES, BACKUP_WINDOW, COVERAGE, DEPLOY_GAUGES, DEPLOY_WINDOW, FIVE_MINUTE_WINDOWS,
+    GAUGES, HOUR_WINDOWS, RECORDED_SLOS, Reused, SLO_WINDOWS,
 };
 use history::History;
 use plan::{Choice, Plan, Spec};
@@ -98,7 +98,7 @@ impl<T: Clone> Built<T> {
     }
 }
 
-const SERVICE_QUERIES: [&str; 16] = [
+const SERVICE_QUERIES: [&str; 17] = [
     "error_ratio_5m",
     "error_ratio_30m",
     "error_ratio_1h",
@@ -115,6 +115,7 @@ const SERVICE_QUERIES: [&str; 16] = [
     "requests_window",
     "errors_window",
     "saturation",
+    "covered_window",
 ];
 
 /// A group's last answers, when they were asked, and whether a fresh ask is
@@ -527,7 +528,13 @@ impl MetricsSource for PrometheusSource {
         const NAMES: [&str; 4] = ["host_up", "host_cpu", "host_memory", "host_disk"];
         let mut warnings = Vec::new();
         let plan = self.detect(now, &mut warnings).await;
-        let mut groups = vec![&GAUGES, &FIVE_MINUTE_WINDOWS, &HOUR_WINDOWS, &SLO_WINDOWS];
+        let mut groups = vec![
+            &GAUGES,
+            &FIVE_MINUTE_WINDOWS,
+            &HOUR_WINDOWS,
+            &SLO_WINDOWS,
+            &COVERAGE,
+        ];
         if plan.has_recorded_slos() {
             groups.push(&RECORDED_SLOS);
         }

@@ -189,6 +189,7 @@ fn row(name: &str, slo: Slo, tool: &str, title: &str) -> Option<ServiceHealth> {
         error_ratios: ratios,
         traffic_history: Vec::new(),
         latency_history: Vec::new(),
+        covered: None,
         via: Via::Sli(Arc::new(SliVia {
             convention: Arc::new(convention),
             label: if tool == "sloth" {

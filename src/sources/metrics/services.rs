@@ -12,7 +12,7 @@ use crate::sli::identity;
 
 /// One service's answers to `SERVICE_QUERIES`, in that order: `None` where
 /// the query did not name it.
-type Row = [Option<f64>; 16];
+type Row = [Option<f64>; 17];
 
 impl PrometheusSource {
     /// Every service from the answers and the traffic history, in name
@@ -52,7 +52,7 @@ impl PrometheusSource {
         names.dedup_by(|a, b| a.0 == b.0);
         // Every answer split by service in one pass: a row per service.
         let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (n.0, i)).collect();
-        let mut rows: Vec<Row> = vec![[None; 16]; names.len()];
+        let mut rows: Vec<Row> = vec![[None; 17]; names.len()];
         for (q, query) in SERVICE_QUERIES.iter().enumerate() {
             for s in a.get(query) {
                 let Some(&i) = choice
@@ -78,7 +78,7 @@ impl PrometheusSource {
                 let answered = if via.has_requests() {
                     answered
                 } else {
-                    [false; 16]
+                    [false; 17]
                 };
                 self.service(n, via, row, answered, &targets, &mut traffic)
             })
@@ -92,7 +92,7 @@ impl PrometheusSource {
         name: &str,
         via: Via,
         row: Row,
-        answered: [bool; 16],
+        answered: [bool; 17],
         targets: &BTreeMap<&str, (f64, f64)>,
         history: &mut BTreeMap<String, Vec<f64>>,
     ) -> ServiceHealth {
@@ -117,8 +117,9 @@ impl PrometheusSource {
             requests_window,
             _,
             saturation,
+            covered,
         ] = row;
-        let [.., errors, _, _, _, errors_1h, _, errors_window, _] = got;
+        let [.., errors, _, _, _, errors_1h, _, errors_window, _, _] = got;
         let meta = self.services.get(name);
         let (up, total) = targets.get(name).copied().unwrap_or((0.0, 0.0));
         let errors = errors.unwrap_or(f64::NAN);
@@ -155,6 +156,11 @@ impl PrometheusSource {
             },
             traffic_history: history.remove(name).unwrap_or_default(),
             latency_history: Vec::new(),
+            // Seconds since its first sample in the window, at most the
+            // window; garbage is not known.
+            covered: covered
+                .filter(|c| c.is_finite() && *c >= 0.0)
+                .map(|c| chrono::Duration::seconds(c.min(1e10) as i64)),
             via,
             objective: None,
         }
