@@ -208,6 +208,7 @@ impl<'a> Glance<'a> {
                     "target": b.target, "service": b.service, "tier": b.tier.label(),
                     "last_success": b.last_success.map(|t| t.to_rfc3339()),
                     "last_verified": b.last_verified.map(|t| t.to_rfc3339()),
+                    "duration_seconds": b.duration.map(|d| d.num_seconds()),
                     "last_drill": b.last_drill.as_ref().map(|d| d.at.to_rfc3339()),
                     "drill_rto_seconds": b.last_drill.as_ref().and_then(|d| d.measured_rto).map(|d| d.num_seconds()),
                     "state": state(backup_status(b, now)),
