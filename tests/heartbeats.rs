@@ -197,14 +197,17 @@ fn poll(app: &mut App, config: &Config) {
     app.settle();
 }
 
-fn header(app: &mut App) -> String {
-    app.apply(Msg::Input(ratatui::crossterm::event::Event::Resize(80, 24)));
+/// The screen at 100x30 on the Incidents tab: its lines.
+fn screen(app: &mut App) -> Vec<String> {
+    app.tab = opsdeck::app::tab::Tab::Incidents;
+    app.apply(Msg::Input(ratatui::crossterm::event::Event::Resize(100, 30)));
     app.settle();
-    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+    let mut terminal =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(100, 30)).unwrap();
     terminal.draw(|f| opsdeck::ui::draw(f, app)).unwrap();
     let buffer = terminal.backend().buffer();
-    (0..80)
-        .map(|x| buffer[(x, 0)].symbol().to_string())
+    (0..30)
+        .map(|y| (0..100).map(|x| buffer[(x, y)].symbol().to_string()).collect())
         .collect()
 }
 
@@ -234,8 +237,12 @@ fn the_heartbeat_going_away_warns_on_the_screen() {
     assert_eq!(summary.status, Status::Unknown, "no KPI data: {summary:?}");
     assert_eq!(summary.marks.incidents, Status::Ok);
     assert!(app.estate.incidents.is_empty());
-    let shown = header(&mut app);
-    assert!(shown.contains("? UNKNOWN"), "{shown}");
+    let shown = screen(&mut app);
+    assert!(shown[0].contains("? UNKNOWN"), "{shown:#?}");
+    assert!(
+        shown.iter().any(|l| l.contains("♥ alerting pipeline alive (Watchdog)")),
+        "on the incidents panel: {shown:#?}"
+    );
 
     std::thread::sleep(Duration::from_secs(5));
     am.wait_for_alerts("the watchdog gone", |a| a.as_array().unwrap().is_empty());
@@ -243,9 +250,16 @@ fn the_heartbeat_going_away_warns_on_the_screen() {
     let summary = &app.estate.summary;
     assert_eq!(summary.status, Status::Warn, "{summary:?}");
     assert_eq!(summary.marks.incidents, Status::Warn);
-    let shown = header(&mut app);
+    let shown = screen(&mut app);
     assert!(
-        shown.contains("▲ WARN") && shown.contains("heartbeat gone (Watchdog)"),
-        "{shown}"
+        shown[0].contains("▲ WARN") && shown[0].contains("heartbeat gone (Watchdog)"),
+        "{shown:#?}"
+    );
+    assert!(
+        shown
+            .iter()
+            .skip(2)
+            .any(|l| l.contains("▲ alerting pipeline heartbeat gone (Watchdog)")),
+        "on the incidents panel: {shown:#?}"
     );
 }

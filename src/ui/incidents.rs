@@ -38,9 +38,25 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let right = || freshness(app, panel);
     let top = layout::table_area(app, area, TableId::Incidents);
     let bottom = layout::table_area(app, area, TableId::Silences);
-    draw_incidents(frame, top, app, right());
+    draw_incidents(frame, top, app, pipeline(app, right()));
     draw_runbook(frame, top, app);
     draw_silences(frame, bottom, app, right());
+}
+
+/// The alerting pipeline's heartbeat before the panel's age: alive (quiet),
+/// or gone (a warning: "no incidents" cannot be trusted).
+fn pipeline(app: &App, right: Span<'static>) -> Span<'static> {
+    use crate::domain::incidents::Pipeline;
+    let pipeline = &app.estate.pipeline;
+    let Some(text) = pipeline.describe() else {
+        return right;
+    };
+    let style = match pipeline {
+        Pipeline::Gone(_) => app.theme.warn,
+        _ => right.style,
+    };
+    let mark = if matches!(pipeline, Pipeline::Gone(_)) { "▲" } else { "♥" };
+    Span::styled(format!(" {mark} {text} ·{}", right.content), style)
 }
 
 fn draw_incidents(frame: &mut Frame, area: Rect, app: &App, right: Span<'static>) {
@@ -56,10 +72,12 @@ fn draw_incidents(frame: &mut Frame, area: Rect, app: &App, right: Span<'static>
 fn incident_cells(app: &App, inc: &Incident, fit: &Fit) -> Vec<Cell<'static>> {
     let th = &app.theme;
     // Silenced or inhibited: still listed, but quiet, and saying why.
-    let held = match (inc.silenced, inc.inhibited) {
-        (true, _) => Some("silenced"),
-        (false, true) => Some("inhibited"),
-        (false, false) => None,
+    let held = match (inc.silenced, inc.inhibited, inc.counted) {
+        (true, _, _) => Some("silenced"),
+        (false, true, _) => Some("inhibited"),
+        // `[alerts] not_counted`: shown, no part of the verdict.
+        (false, false, false) => Some("not counted"),
+        (false, false, true) => None,
     };
     let sev = match held {
         Some(_) => Cell::from(format!("◌ {}", inc.severity.label())).style(th.muted),

@@ -102,7 +102,8 @@ pub fn freshness<T>(app: &App, panel: &Panel<T>) -> Span<'static> {
         (Some(err), Some(age), _) => {
             Span::styled(format!(" ⚠ {err} · last good {age} ago "), app.theme.warn)
         }
-        (Some(err), None, _) => Span::styled(format!(" ⚠ {err} · no data yet "), app.theme.crit),
+        // It failed: not "yet", as if one should wait.
+        (Some(err), None, _) => Span::styled(format!(" ⚠ {err} · no data "), app.theme.crit),
         (None, Some(age), Some(warning)) => Span::styled(
             format!(
                 " ⚠ {warning}{} · updated {age} ago ",
