@@ -90,6 +90,35 @@ fn every_row_keeps_its_state_word(t: &Tmux, at: &str) {
     }
 }
 
+/// From the Deploys tab (nothing wrong there in the demo), the tab bar
+/// marks the tabs with a breach elsewhere, and the header keeps its state
+/// word.
+fn tab_marks_show_a_breach_elsewhere(t: &Tmux, at: &str) {
+    t.send("3");
+    t.wait_check(&format!("the tab marks at {at}"), |screen| {
+        let lines: Vec<&str> = screen.lines().collect();
+        let (header, tabs) = (lines[0], lines[1]);
+        if !header.contains("✖ CRIT") {
+            return Err(format!("the header's state word: {header}"));
+        }
+        // Each mark right after its tab's number or name.
+        for tab in ["2", "4", "5"] {
+            let after = tabs
+                .split('│')
+                .map(str::trim)
+                .find(|t| t.starts_with(tab))
+                .ok_or_else(|| format!("tab {tab} in {tabs}"))?;
+            if !after.contains('✖') {
+                return Err(format!("tab {tab} marked critical: {tabs}"));
+            }
+        }
+        if !tabs.contains("3 Deploys") {
+            return Err(format!("the tab shown keeps its name: {tabs}"));
+        }
+        Ok(())
+    });
+}
+
 #[test]
 fn at_80x24_the_disk_and_verified_columns_that_explain_stay() {
     let t = demo(80, 24);
@@ -109,6 +138,7 @@ fn at_80x24_the_disk_and_verified_columns_that_explain_stay() {
         ],
     );
     every_row_keeps_its_state_word(&t, "80x24");
+    tab_marks_show_a_breach_elsewhere(&t, "80x24");
 }
 
 #[test]
@@ -130,6 +160,7 @@ fn at_60x20_the_disk_and_verified_columns_that_explain_stay() {
         ],
     );
     every_row_keeps_its_state_word(&t, "60x20");
+    tab_marks_show_a_breach_elsewhere(&t, "60x20");
 }
 
 #[test]
@@ -152,4 +183,5 @@ fn at_40x20_every_row_keeps_its_state_word_and_a_critical_host_its_disk() {
         ],
     );
     every_row_keeps_its_state_word(&t, "40x20");
+    tab_marks_show_a_breach_elsewhere(&t, "40x20");
 }

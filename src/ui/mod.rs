@@ -237,24 +237,39 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
 /// symbol and the word, so a breach on another tab is seen from this one,
 /// without colour too).
 fn tab_titles(app: &App, width: u16) -> Vec<Line<'static>> {
-    let titles = titles_with(app, true);
-    // Each title has a blank either side and a divider after.
-    let need: usize = titles.iter().map(|t| t.width() + 3).sum();
-    if need <= width as usize {
-        titles
-    } else {
-        titles_with(app, false)
-    }
+    // Each title has a blank either side and a divider after. The marks'
+    // words go first, then the other tabs' names: their numbers are their
+    // keys, and the marks stay whatever the width.
+    let fits = |t: &[Line]| t.iter().map(|t| t.width() + 3).sum::<usize>() <= width as usize;
+    [Titles::Words, Titles::Symbols]
+        .into_iter()
+        .map(|how| titles_with(app, how))
+        .find(|t| fits(t))
+        .unwrap_or_else(|| titles_with(app, Titles::Numbers))
 }
 
-fn titles_with(app: &App, words: bool) -> Vec<Line<'static>> {
+#[derive(Clone, Copy, PartialEq)]
+enum Titles {
+    /// `2 Health ✖ CRIT`
+    Words,
+    /// `2 Health ✖`
+    Symbols,
+    /// `2 ✖`, but the tab shown, which keeps its name.
+    Numbers,
+}
+
+fn titles_with(app: &App, how: Titles) -> Vec<Line<'static>> {
     let open = app.estate.incidents.iter().filter(|i| !i.silenced).count();
     let marks = &app.estate.summary.marks;
     Tab::ALL
         .iter()
         .enumerate()
         .map(|(i, tab)| {
-            let mut title = format!("{} {}", i + 1, tab.title());
+            let mut title = if how == Titles::Numbers && *tab != app.tab {
+                format!("{}", i + 1)
+            } else {
+                format!("{} {}", i + 1, tab.title())
+            };
             if *tab == Tab::Incidents && open > 0 {
                 title.push_str(&format!(" ({open})"));
             }
@@ -267,7 +282,7 @@ fn titles_with(app: &App, words: bool) -> Vec<Line<'static>> {
             };
             let mut spans = vec![Span::raw(title)];
             if mark != Status::Ok {
-                let text = if words {
+                let text = if how == Titles::Words {
                     format!(" {} {}", mark.symbol(), mark.label())
                 } else {
                     format!(" {}", mark.symbol())
