@@ -241,9 +241,7 @@ fn a_backup_at_each_state_names_its_objective() {
         ),
         (
             backup_at(Some(5), Some(1), Some((120, Some(40)))),
-            vec![
-                "WARN: last DR drill 120 days ago (over 90 days: it no longer proves the RTO)",
-            ],
+            vec!["WARN: last DR drill 120 days ago (over 90 days: it no longer proves the RTO)"],
         ),
         (
             backup_at(Some(13), Some(1), good),
