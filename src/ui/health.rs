@@ -32,7 +32,7 @@ const SERVICES: [Column; 12] = [
     col("Traffic 5m", 20, 6),
 ];
 
-const HOSTS: [Column; 6] = [
+pub(super) const HOSTS: [Column; 6] = [
     col("State", 9, 0),
     col("Host", 10, 0),
     col("CPU", 16, 1),

@@ -261,14 +261,7 @@ impl<'c> Fit<'c> {
 mod tests {
     use super::*;
 
-    const HOSTS: [Column; 6] = [
-        col("State", 9, 0),
-        col("Host", 10, 0),
-        col("CPU", 16, 1),
-        col("Memory", 16, 1),
-        col("Disk", 16, 1),
-        col("CPU 5m", 20, 3),
-    ];
+    use crate::ui::health::HOSTS;
 
     fn titles(columns: &[Column], width: u16, reasons: &[Reason]) -> Vec<&'static str> {
         let fitted = fit(columns, width, reasons);
