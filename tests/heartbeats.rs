@@ -262,4 +262,16 @@ fn the_heartbeat_going_away_warns_on_the_screen() {
             .any(|l| l.contains("▲ alerting pipeline heartbeat gone (Watchdog)")),
         "on the incidents panel: {shown:#?}"
     );
+
+    // A critical alert alone (the heartbeat gone warns less): a CRIT header
+    // that names it, and the incidents tab marked.
+    am.post_alerts(json!([alert("HighErrorRate", "critical", "orders")]));
+    am.wait_for_alerts("the critical alert", |a| a.as_array().unwrap().len() == 1);
+    poll(&mut app, &config);
+    let shown = screen(&mut app);
+    assert!(
+        shown[0].contains("✖ CRIT") && shown[0].contains("1 incident (1 crit)"),
+        "{shown:#?}"
+    );
+    assert!(shown[1].contains("5 Incidents (1) ✖ CRIT"), "{shown:#?}");
 }
