@@ -203,6 +203,7 @@ pub fn summarise(p: &Parts) -> Summary {
         (p.services.is_none(), "health"),
         (p.incidents.is_none(), "alerts"),
         (p.backups.is_none(), "backups"),
+        (p.deployments.is_none(), "deployments"),
     ]
     .into_iter()
     .filter_map(|(gone, what)| gone.then_some(what))
@@ -562,7 +563,7 @@ mod tests {
             now: now(),
         });
         assert_eq!(s.status, Status::Unknown);
-        assert_eq!(s.reasons[0].text, "no health, backups data");
+        assert_eq!(s.reasons[0].text, "no health, backups, deployments data");
         let all_clear = summarise(&parts(&[], &[], &[], &[], &t, &o));
         assert_eq!((all_clear.status, all_clear.reasons.len()), (Status::Ok, 0));
     }
