@@ -450,6 +450,8 @@ mod tests {
         let alert = crate::domain::Alert {
             name: "HostDown".into(),
             service: "db-01".into(),
+            raw_name: "HostDown".into(),
+            raw_service: "db-01".into(),
             service_label: "instance".into(),
             heartbeat: false,
             counted: true,

@@ -73,8 +73,8 @@ fn run_dialog(app: &mut App) {
             return;
         };
         match d.focus {
-            Focus::Name if d.typed != d.request.target => {
-                let name = d.request.target.clone();
+            Focus::Name if !d.name_matches() => {
+                let name = d.expected.clone();
                 for c in name.chars() {
                     press(app, KeyCode::Char(c));
                 }
@@ -320,7 +320,11 @@ fn a_failed_run_is_audited_as_failed_and_said_so() {
     assert_eq!(note.duration_ms, Some(2_000));
     assert_eq!(note.measured_rto_s, None, "only a DR drill measures an RTO");
     assert!(
-        app.actions.notice.as_deref().unwrap().ends_with(": failed"),
+        app.actions
+            .notice
+            .as_deref()
+            .unwrap()
+            .ends_with(": failed: Alertmanager answered HTTP 400: bad matcher"),
         "{:?}",
         app.actions.notice
     );

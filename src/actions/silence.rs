@@ -1,8 +1,10 @@
 //! The `silence` backend: acknowledge an incident, open a maintenance
 //! window or expire a silence, through Alertmanager's API v2. Matcher values
-//! come from data, so every matcher is an exact match, never a regex. A
-//! silence that Alertmanager did not confirm is a failure, whatever the
-//! reason.
+//! come from data, so every matcher is an exact match, never a regex, on
+//! the label's raw value (escapes, length and all: it travels as a JSON
+//! string, never to a terminal). A silence that Alertmanager did not
+//! confirm is a failure, whatever the reason; so is an acknowledgement that
+//! Alertmanager, asked afterwards, says silences no alert.
 
 use std::time::Duration;
 
@@ -23,10 +25,34 @@ use crate::text::clean;
 const ACKNOWLEDGE_COMMENT: &str = "acknowledged in opsdeck";
 const MAINTENANCE_COMMENT: &str = "maintenance window (opsdeck)";
 
+/// How long a new acknowledgement may take to show on its alerts
+/// (Alertmanager applies silences as it evaluates them) before it is
+/// judged to silence nothing.
+pub const VERIFY_FOR: Duration = Duration::from_secs(5);
+const VERIFY_EVERY: Duration = Duration::from_millis(250);
+/// The alerts list read to verify a silence: bounded, but room for many
+/// alerts with long labels.
+const MAX_ALERTS_BYTES: usize = 32 * 1024 * 1024;
+
 /// Silences on one Alertmanager (the first configured).
 pub struct SilenceRunner {
     endpoint: Endpoint,
     client: reqwest::Client,
+    verify_for: Duration,
+}
+
+/// An alert of `/api/v2/alerts` as far as verifying a silence needs.
+#[derive(Deserialize)]
+struct Listed {
+    #[serde(default)]
+    status: ListedStatus,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct ListedStatus {
+    #[serde(default)]
+    silenced_by: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -83,6 +109,16 @@ fn required<'a>(request: &'a ActionRequest, name: &str) -> Result<&'a str, Strin
     param(request, name)?.ok_or_else(|| format!("{} needs a value for {name}", request.action))
 }
 
+/// A label value a matcher matches: the raw value, whatever it holds, for
+/// the silence to match what Alertmanager holds (it is sent as a JSON
+/// string and shown only through `clean`).
+fn label_value<'a>(request: &'a ActionRequest, name: &str) -> Result<&'a str, String> {
+    match request.parameters.get(name).map(String::as_str) {
+        Some(value) if !value.is_empty() => Ok(value),
+        _ => Err(format!("{} needs a value for {name}", request.action)),
+    }
+}
+
 fn time(request: &ActionRequest, name: &str) -> Result<DateTime<Utc>, String> {
     let text = required(request, name)?;
     DateTime::parse_from_rfc3339(text)
@@ -110,7 +146,7 @@ fn plan(request: &ActionRequest, now: DateTime<Utc>) -> Result<Plan, String> {
     let service = || -> Result<Matcher, String> {
         Ok(exact(
             required(request, "service_label")?,
-            required(request, "service")?,
+            label_value(request, "service")?,
         ))
     };
     let comment = |default: &str| -> Result<String, String> {
@@ -126,9 +162,13 @@ fn plan(request: &ActionRequest, now: DateTime<Utc>) -> Result<Plan, String> {
             let duration = (ends_at - now)
                 .to_std()
                 .map_err(|_| format!("{}: the silence would end before now", request.action))?;
-            let mut matchers = vec![exact("alertname", required(request, "alertname")?)];
+            let mut matchers = vec![exact("alertname", label_value(request, "alertname")?)];
             // An alert without the service label is acknowledged by name.
-            if param(request, "service")?.is_some() {
+            if request
+                .parameters
+                .get("service")
+                .is_some_and(|s| !s.is_empty())
+            {
                 matchers.push(service()?);
             }
             Plan::Create {
@@ -173,11 +213,18 @@ impl NewSilence {
             .matchers
             .iter()
             .map(|m| {
-                format!(
-                    "{}=\"{}\"",
-                    clean(&m.name),
-                    clean(&m.value).replace('"', "\\\"")
-                )
+                let shown = clean(&m.value).replace('"', "\\\"");
+                let chars = m.value.chars().count();
+                // Cut for the screen, matched in full.
+                let whole = if chars > crate::text::MAX_CHARS {
+                    format!(
+                        " ({} characters, matched in full)",
+                        crate::config::limits::thousands(chars as u64)
+                    )
+                } else {
+                    String::new()
+                };
+                format!("{}=\"{shown}\"{whole}", clean(&m.name))
             })
             .collect();
         let when = match acknowledge_for {
@@ -233,7 +280,18 @@ impl SilenceRunner {
         let client = builder
             .build()
             .map_err(|e| format!("cannot set up HTTP for {}: {e}", endpoint.url))?;
-        Ok(SilenceRunner { endpoint, client })
+        Ok(SilenceRunner {
+            endpoint,
+            client,
+            verify_for: VERIFY_FOR,
+        })
+    }
+
+    /// With another bound on how long an acknowledgement may take to show
+    /// on its alerts (`VERIFY_FOR`).
+    pub fn verifying_for(mut self, bound: Duration) -> SilenceRunner {
+        self.verify_for = bound;
+        self
     }
 
     pub fn endpoint(&self) -> &Endpoint {
@@ -258,17 +316,31 @@ impl SilenceRunner {
         }
     }
 
-    async fn send(&self, plan: Plan, output: mpsc::UnboundedSender<String>) -> ActionOutcome {
-        let (method, url) = self.target(&plan);
-        let mut request = self.client.request(method.clone(), url.clone());
-        request = match &self.endpoint.auth {
+    /// A request with the endpoint's auth.
+    fn request(&self, method: reqwest::Method, url: reqwest::Url) -> reqwest::RequestBuilder {
+        let request = self.client.request(method, url);
+        match &self.endpoint.auth {
             Auth::None => request,
             Auth::Bearer(token) => request.bearer_auth(token.expose()),
             Auth::Basic { username, password } => {
                 request.basic_auth(username, Some(password.expose()))
             }
-        };
-        let expiring = match plan {
+        }
+    }
+
+    fn unanswered(&self, e: &reqwest::Error) -> String {
+        clean(&format!(
+            "Alertmanager at {} did not answer: {}",
+            self.endpoint.url,
+            innermost(e)
+        ))
+        .into_owned()
+    }
+
+    async fn send(&self, plan: Plan, output: mpsc::UnboundedSender<String>) -> ActionOutcome {
+        let (method, url) = self.target(&plan);
+        let mut request = self.request(method, url);
+        let (expiring, created) = match plan {
             Plan::Create {
                 mut silence,
                 acknowledge_for,
@@ -278,25 +350,20 @@ impl SilenceRunner {
                     silence.ends_at = silence.starts_at + duration;
                 }
                 request = request.json(&silence);
-                None
+                (None, Some((silence, acknowledge_for.is_some())))
             }
-            Plan::Expire { id } => Some(id),
+            Plan::Expire { id } => (Some(id), None),
         };
         let response = match request.send().await {
             Ok(response) => response,
             Err(e) => {
                 return ActionOutcome::Failed {
-                    detail: clean(&format!(
-                        "Alertmanager at {} did not answer: {}",
-                        self.endpoint.url,
-                        innermost(&e)
-                    ))
-                    .into_owned(),
+                    detail: self.unanswered(&e),
                 };
             }
         };
         let status = response.status();
-        let body = read_body(response).await;
+        let body = read_body(response, MAX_BODY_BYTES).await;
         if !status.is_success() {
             let detail = format!(
                 "Alertmanager answered HTTP {}: {}",
@@ -306,29 +373,138 @@ impl SilenceRunner {
             let _ = output.send(detail.clone());
             return ActionOutcome::Failed { detail };
         }
-        let detail = match expiring {
-            Some(id) => format!("silence {id} expired"),
-            None => match serde_json::from_str::<Created>(&body) {
-                Ok(created) => format!("silence {} created", clean(&created.silence_id)),
-                Err(_) => {
+        if let Some(id) = expiring {
+            let detail = format!("silence {id} expired");
+            let _ = output.send(format!("{detail} on {}", self.endpoint.url));
+            return ActionOutcome::Succeeded { detail };
+        }
+        let Ok(answer) = serde_json::from_str::<Created>(&body) else {
+            return ActionOutcome::Failed {
+                detail: format!("not an Alertmanager answer: {}", said(&body)),
+            };
+        };
+        let (silence, acknowledging) = created.expect("a plan creates or expires");
+        let id = answer.silence_id;
+        let _ = output.send(format!(
+            "silence {} created on {}",
+            clean(&id),
+            self.endpoint.url
+        ));
+        self.verify(&id, &silence, acknowledging, &output).await
+    }
+
+    /// Asks Alertmanager which alerts silence `id` now silences. An
+    /// acknowledgement that silences none of them, after `verify_for`, is
+    /// a failure that says how to expire it; a maintenance window says how
+    /// many it silences (none may fire), or when it starts.
+    async fn verify(
+        &self,
+        id: &str,
+        silence: &NewSilence,
+        acknowledging: bool,
+        output: &mpsc::UnboundedSender<String>,
+    ) -> ActionOutcome {
+        let shown = clean(id);
+        if silence.starts_at > Utc::now() {
+            return ActionOutcome::Succeeded {
+                detail: format!(
+                    "silence {shown} created, pending: it starts at {}",
+                    stamp(silence.starts_at)
+                ),
+            };
+        }
+        let _ = output.send("asking Alertmanager which alerts it silences…".into());
+        let deadline = tokio::time::Instant::now()
+            + if acknowledging {
+                self.verify_for
+            } else {
+                self.verify_for.min(Duration::from_secs(1))
+            };
+        let count = loop {
+            match self.silenced_by(id, silence).await {
+                Ok(n) if n > 0 => break n,
+                Ok(_) if tokio::time::Instant::now() < deadline => {}
+                Ok(n) => break n,
+                Err(e) => {
                     return ActionOutcome::Failed {
-                        detail: format!("not an Alertmanager answer: {}", said(&body)),
+                        detail: format!(
+                            "silence {shown} created, but which alerts it silences is unknown ({e}); \
+                             X on the Incidents tab (w: silences) expires it"
+                        ),
                     };
                 }
-            },
+            }
+            tokio::time::sleep(VERIFY_EVERY).await;
         };
-        let _ = output.send(format!("{detail} on {}", self.endpoint.url));
+        let alerts = if count == 1 { "alert" } else { "alerts" };
+        let detail = format!("silences {count} {alerts}: silence {shown} created");
+        let _ = output.send(format!("it silences {count} {alerts}"));
+        if count == 0 && acknowledging {
+            return ActionOutcome::Failed {
+                detail: format!(
+                    "silence {shown} silences no alert: it matches none of its targets; \
+                     X on the Incidents tab (w: silences) expires it"
+                ),
+            };
+        }
         ActionOutcome::Succeeded { detail }
+    }
+
+    /// How many alerts Alertmanager says silence `id` silences now.
+    async fn silenced_by(&self, id: &str, silence: &NewSilence) -> Result<usize, String> {
+        let mut url = self.url("api/v2/alerts");
+        {
+            let mut query = url.query_pairs_mut();
+            for (k, v) in [
+                ("active", "false"),
+                ("unprocessed", "false"),
+                ("silenced", "true"),
+                ("inhibited", "true"),
+            ] {
+                query.append_pair(k, v);
+            }
+            // Narrowed by a plain alertname; any other value is left to
+            // the count (Alertmanager's filter syntax has its own quoting).
+            for m in silence.matchers.iter().filter(|m| plain(&m.value)) {
+                query.append_pair("filter", &format!("{}=\"{}\"", m.name, m.value));
+            }
+        }
+        let response = self
+            .request(reqwest::Method::GET, url)
+            .send()
+            .await
+            .map_err(|e| self.unanswered(&e))?;
+        let status = response.status();
+        let body = read_body(response, MAX_ALERTS_BYTES).await;
+        if !status.is_success() {
+            return Err(format!("HTTP {}: {}", status.as_u16(), said(&body)));
+        }
+        let alerts: Vec<Listed> = serde_json::from_str(&body)
+            .map_err(|e| format!("not an Alertmanager alerts list: {e}"))?;
+        Ok(alerts
+            .iter()
+            .filter(|a| a.status.silenced_by.iter().any(|s| s == id))
+            .count())
     }
 }
 
-/// The body, up to `MAX_BODY_BYTES`; a body cut short is judged by what came.
-async fn read_body(mut response: Response) -> String {
+/// A label name or value that needs no quoting in Alertmanager's filter
+/// syntax.
+fn plain(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 256
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+}
+
+/// The body, up to `max` bytes; a body cut short is judged by what came.
+async fn read_body(mut response: Response, max: usize) -> String {
     let mut body = Vec::new();
     while let Ok(Some(chunk)) = response.chunk().await {
-        let keep = chunk.len().min(MAX_BODY_BYTES - body.len());
+        let keep = chunk.len().min(max - body.len());
         body.extend_from_slice(&chunk[..keep]);
-        if body.len() == MAX_BODY_BYTES {
+        if body.len() == max {
             break;
         }
     }
@@ -452,6 +628,37 @@ mod tests {
     }
 
     #[test]
+    fn matchers_take_raw_values_shown_escaped_and_a_long_one_whole() {
+        let ack = SilenceOp::Acknowledge {
+            duration: chrono::Duration::minutes(15),
+        };
+        let long = "x".repeat(100_000);
+        for (raw, shown) in [
+            ("\u{1b}[31mred", "service=\"\\x1b[31mred\""),
+            ("\u{202e}kcehc", "service=\"\\u{202e}kcehc\""),
+            (long.as_str(), "(100,000 characters, matched in full)"),
+        ] {
+            let r = request(
+                ack,
+                &[
+                    ("alertname", "Down"),
+                    ("service_label", "service"),
+                    ("service", raw),
+                    ("user", "alice"),
+                ],
+            );
+            let Plan::Create { silence, .. } = plan(&r, Utc::now()).unwrap() else {
+                panic!("a silence")
+            };
+            assert_eq!(silence.matchers[1].value, raw, "the raw value is sent");
+            let described = runner().describe(&r).unwrap()[1].clone();
+            assert!(described.contains(shown), "{described}");
+            assert!(!described.contains('\u{1b}') && !described.contains('\u{202e}'));
+            assert!(described.len() < 1_000, "cut for the screen");
+        }
+    }
+
+    #[test]
     fn missing_or_unsafe_values_are_refused_before_anything_is_sent() {
         let runner = runner();
         let e = runner
@@ -469,9 +676,12 @@ mod tests {
             duration: chrono::Duration::minutes(5),
         };
         let e = runner
-            .describe(&request(ack, &[("alertname", "A\u{1b}[2J")]))
+            .describe(&request(
+                ack,
+                &[("alertname", "A"), ("user", "mallory\u{1b}[2J")],
+            ))
             .unwrap_err();
-        assert_eq!(e, "the value of alertname contains a control character");
+        assert_eq!(e, "the value of user contains a control character");
         let e = runner
             .describe(&request(
                 SilenceOp::Maintenance,

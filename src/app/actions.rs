@@ -147,6 +147,22 @@ pub enum Focus {
     Run,
 }
 
+/// What the dialog asks besides Run: its editable fields, what it shows
+/// about the target, and what must be typed.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Question {
+    pub fields: Vec<Field>,
+    /// Label and value lines shown above what will run (a silence's
+    /// matchers, author, comment, start and end).
+    pub details: Vec<(&'static str, String)>,
+    /// What must be typed, when it is not the target (an incident's
+    /// service, a silence's ID's start): compared case-insensitively.
+    pub typed_name: Option<String>,
+    /// Typing is asked whatever the environment (someone else's active
+    /// silence).
+    pub must_type: bool,
+}
+
 /// An action shown before it runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Confirmation {
@@ -155,8 +171,14 @@ pub struct Confirmation {
     /// Exactly what will run, secrets masked; or why it cannot.
     pub description: Result<Vec<String>, String>,
     pub fields: Vec<Field>,
+    /// Lines about the target, shown before what will run.
+    pub details: Vec<(&'static str, String)>,
     /// The target's name must be typed (production, or configured so).
     pub needs_name: bool,
+    /// What must be typed: the target, or `Question::typed_name`.
+    pub expected: String,
+    /// Whether `expected` is compared case-insensitively.
+    pub fold_case: bool,
     pub typed: String,
     pub focus: Focus,
     /// Why the last Run was not accepted.
@@ -169,7 +191,29 @@ pub struct Confirmation {
 impl Confirmation {
     /// Whether Run is allowed now: a description, the name typed when asked.
     pub fn ready(&self) -> bool {
-        self.description.is_ok() && (!self.needs_name || self.typed == self.request.target)
+        self.description.is_ok() && (!self.needs_name || self.name_matches())
+    }
+
+    /// Whether what was typed is what is expected.
+    pub fn name_matches(&self) -> bool {
+        if self.fold_case {
+            self.typed.to_lowercase() == self.expected.to_lowercase()
+        } else {
+            self.typed == self.expected
+        }
+    }
+
+    /// Why Run is refused while the name does not match.
+    pub fn name_problem(&self) -> String {
+        let case = if self.fold_case { " (any case)" } else { "" };
+        if self.typed.is_empty() {
+            format!("type {}{case} to confirm", self.expected)
+        } else {
+            format!(
+                "'{}' is not {}: type {}{case} to confirm",
+                self.typed, self.expected, self.expected
+            )
+        }
     }
 
     fn order(&self) -> Vec<Focus> {
@@ -291,7 +335,7 @@ impl Actions {
         &mut self,
         spec: ActionSpec,
         request: ActionRequest,
-        fields: Vec<Field>,
+        question: Question,
         now: DateTime<Utc>,
     ) -> bool {
         // A dialog already open is cancelled, not silently replaced.
@@ -321,25 +365,23 @@ impl Actions {
             .parameters
             .get("tier")
             .is_some_and(|t| t == "critical");
-        let needs_name =
-            spec.confirm == Confirm::TypeName || is_production(&request.environment) || critical;
-        let focus = if fields.is_empty() {
-            if needs_name {
-                Focus::Name
-            } else {
-                Focus::Cancel
-            }
-        } else {
-            Focus::Field(0)
-        };
+        let needs_name = spec.confirm == Confirm::TypeName
+            || is_production(&request.environment)
+            || critical
+            || question.must_type;
         let mut dialog = Confirmation {
             spec,
-            request,
             description: Err(String::new()),
-            fields,
+            focus: first_focus(&question.fields, needs_name),
+            fields: question.fields,
+            details: question.details,
             needs_name,
+            fold_case: question.typed_name.is_some(),
+            expected: question
+                .typed_name
+                .unwrap_or_else(|| request.target.clone()),
+            request,
             typed: String::new(),
-            focus,
             problem: None,
             opened: std::time::Instant::now(),
         };
@@ -360,7 +402,7 @@ impl Actions {
         };
     }
 
-    /// The dialog was cancelled: nothing runs.
+    /// The dialog was cancelled: nothing runs, and the footer says so.
     pub fn cancel_dialog(&mut self) {
         if let Some(d) = self.confirm.take() {
             let desc = d.description.clone().unwrap_or_default();
@@ -369,6 +411,11 @@ impl Actions {
                 &d.request,
                 &desc,
             )));
+            self.notice = Some(format!(
+                "{} {}: cancelled, nothing ran",
+                d.request.action, d.request.target
+            ));
+            self.notice_since = None;
         }
     }
 
@@ -381,10 +428,7 @@ impl Actions {
         if !d.ready() {
             d.problem = Some(match &d.description {
                 Err(e) => e.clone(),
-                Ok(_) => format!(
-                    "the name typed does not match: type {} first",
-                    d.request.target
-                ),
+                Ok(_) => d.name_problem(),
             });
             self.confirm = Some(d);
             return;
@@ -489,11 +533,91 @@ impl Actions {
     }
 }
 
-/// Production needs the target's name typed, whatever is configured.
+/// Where a new dialog's focus starts: its first field that asks
+/// something, else the name to type, else Cancel. A prefilled comment
+/// alone asks nothing: Cancel keeps the focus, as in every dialog.
+fn first_focus(fields: &[Field], needs_name: bool) -> Focus {
+    match fields.iter().position(|f| f.label != "comment") {
+        Some(i) => Focus::Field(i),
+        None if needs_name => Focus::Name,
+        None => Focus::Cancel,
+    }
+}
+
+/// Production needs the target's name typed, whatever is configured:
+/// `production`, `prod` or `prd` however written (`normalise_environment`).
 pub fn is_production(environment: &str) -> bool {
     matches!(
-        environment.to_ascii_lowercase().as_str(),
+        normalise_environment(environment).as_str(),
         "production" | "prod" | "prd"
+    )
+}
+
+/// An environment's name as compared: format characters (zero-width
+/// spaces, direction marks: Unicode category Cf) removed, whether they
+/// came as themselves or as `text::clean`'s escapes of them (`\u{200b}`),
+/// then trimmed and case-folded.
+pub fn normalise_environment(environment: &str) -> String {
+    let mut out = String::with_capacity(environment.len());
+    let mut rest = environment;
+    while let Some(c) = rest.chars().next() {
+        match unescape(rest) {
+            Some((escaped, len)) if is_format(escaped) => rest = &rest[len..],
+            // An escaped control or space counts as one: trimmed at the ends.
+            Some((escaped, len)) if escaped.is_control() || escaped.is_whitespace() => {
+                out.push(escaped);
+                rest = &rest[len..];
+            }
+            _ => {
+                if !is_format(c) {
+                    out.push(c);
+                }
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    out.trim_matches(|c: char| c.is_whitespace() || c.is_control())
+        .to_lowercase()
+}
+
+/// The character `text::clean` wrote as `\u{hex}` or `\xhh` at the start of
+/// `text`, and the escape's length.
+fn unescape(text: &str) -> Option<(char, usize)> {
+    let (digits, len) = if let Some(rest) = text.strip_prefix("\\u{") {
+        let end = rest.find('}')?;
+        (&rest[..end], end + 4)
+    } else {
+        let rest = text.strip_prefix("\\x")?;
+        (rest.get(..2)?, 4)
+    };
+    let code = u32::from_str_radix(digits, 16).ok()?;
+    Some((char::from_u32(code)?, len))
+}
+
+/// Unicode's format characters (general category Cf, Unicode 15.1).
+fn is_format(c: char) -> bool {
+    matches!(c,
+        '\u{ad}'
+        | '\u{600}'..='\u{605}'
+        | '\u{61c}'
+        | '\u{6dd}'
+        | '\u{70f}'
+        | '\u{890}'..='\u{891}'
+        | '\u{8e2}'
+        | '\u{180e}'
+        | '\u{200b}'..='\u{200f}'
+        | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{206f}'
+        | '\u{feff}'
+        | '\u{fff9}'..='\u{fffb}'
+        | '\u{110bd}'
+        | '\u{110cd}'
+        | '\u{13430}'..='\u{1343f}'
+        | '\u{1bca0}'..='\u{1bca3}'
+        | '\u{1d173}'..='\u{1d17a}'
+        | '\u{e0001}'
+        | '\u{e0020}'..='\u{e007f}'
     )
 }
 
@@ -525,13 +649,19 @@ pub fn parse_length(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("length {text:?}: write it like 30m or 2h (at most 30 days)"))
 }
 
-/// The dialog's fields into `starts_at` and `ends_at`.
+/// The dialog's fields into `comment`, `starts_at` and `ends_at`.
 fn apply_fields(
     fields: &[Field],
     parameters: &mut BTreeMap<String, String>,
     now: DateTime<Utc>,
 ) -> Result<(), String> {
     let value = |label: &str| fields.iter().find(|f| f.label == label).map(|f| &f.value);
+    if let Some(comment) = value("comment") {
+        if comment.trim().is_empty() {
+            return Err("a silence needs a comment: say why".into());
+        }
+        parameters.insert("comment".into(), comment.trim().to_string());
+    }
     let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let (Some(starts), Some(length)) = (value("starts"), value("length")) else {
         if let Some(length) = value("length") {
@@ -633,5 +763,36 @@ mod tests {
     fn production_is_recognised_in_its_usual_spellings() {
         assert!(is_production("production") && is_production("PROD") && is_production("prd"));
         assert!(!is_production("staging") && !is_production(""));
+    }
+
+    #[test]
+    fn production_is_recognised_however_it_is_written() {
+        for written in [
+            " production",
+            "production ",
+            "production\u{200b}",
+            "PRODUCTION",
+            "\u{feff}Prod\u{2060}",
+            "pro\u{200d}d",
+            "\tprd\n",
+            "\u{202e}production",
+            // As `text::clean` passes it on from a source.
+            "production\\u{200b}",
+            "\\xadprod",
+            "\\u{202e}PRODUCTION\\u{202c}",
+        ] {
+            assert!(is_production(written), "{written:?}");
+        }
+        for not in [
+            "staging",
+            "production-eu",
+            "preprod",
+            "prod\\u{41}",
+            "\\u{zz}prod",
+            "",
+        ] {
+            assert!(!is_production(not), "{not:?}");
+        }
+        assert_eq!(normalise_environment(" Production\u{200b} "), "production");
     }
 }

@@ -8,20 +8,57 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::actions::{Field, Focus};
+use super::actions::{Field, Focus, Question};
 use super::tab::TableId;
 use super::{App, Mode};
 use crate::actions::{ActionOutcome, ActionRequest, Scope};
 use crate::domain::DrillResult;
+
+/// How many of a silence's ID's characters are typed to expire someone
+/// else's active silence.
+const ID_TYPED: usize = 4;
+
+/// The fields a dialog for action `name` edits: a window's start and
+/// length, a silence's length, and every silence's comment (prefilled).
+fn fields_of(name: &str, backend: &crate::actions::Backend) -> Vec<Field> {
+    let field = |label: &'static str, value: &str| Field {
+        label,
+        value: value.into(),
+    };
+    let mut fields = match name {
+        "maintenance" => vec![field("starts", "now"), field("length", "2h")],
+        "silence" => vec![field("length", "4h")],
+        _ => Vec::new(),
+    };
+    let silences = matches!(
+        backend,
+        crate::actions::Backend::Silence(_) | crate::actions::Backend::Demo
+    );
+    let comment = match name {
+        "acknowledge" => Some("acknowledged in opsdeck"),
+        "silence" => Some("silenced in opsdeck"),
+        "maintenance" => Some("maintenance window (opsdeck)"),
+        _ => None,
+    };
+    if let Some(comment) = comment.filter(|_| silences) {
+        fields.push(field("comment", comment));
+    }
+    fields
+}
 
 /// The selected row as an action sees it.
 struct Row {
     scope: Scope,
     target: String,
     environment: String,
-    /// The row's service, for actions on a service from any tab.
+    /// The row's service as shown, for actions on a service from any tab.
     service: Option<String>,
+    /// Its value as Alertmanager holds it and the label it is on, when an
+    /// alert names it: what a maintenance window matches.
+    raw_service: Option<(String, String)>,
     parameters: BTreeMap<String, String>,
+    /// What the dialog shows and asks beyond the action's own fields.
+    question: Question,
 }
 
 impl App {
@@ -55,13 +92,9 @@ impl App {
             row.scope
         };
         let Some(mut row) = (if wanted == Scope::Service {
-            row.service.clone().map(|service| Row {
-                scope: Scope::Service,
-                target: service.clone(),
-                environment: self.environment_of(&service),
-                parameters: BTreeMap::from([("service".to_string(), service)]),
-                ..row
-            })
+            row.service
+                .clone()
+                .map(|service| self.service_row(service, row))
         } else {
             Some(row)
         }) else {
@@ -103,23 +136,8 @@ impl App {
                 .refuse(name, &row.target, &row.environment, reason);
             return true;
         };
-        let fields = match name {
-            "maintenance" => vec![
-                Field {
-                    label: "starts",
-                    value: "now".into(),
-                },
-                Field {
-                    label: "length",
-                    value: "2h".into(),
-                },
-            ],
-            "silence" => vec![Field {
-                label: "length",
-                value: "4h".into(),
-            }],
-            _ => Vec::new(),
-        };
+        let mut question = row.question;
+        question.fields = fields_of(name, &spec.backend);
         let request = ActionRequest {
             action: spec.name.clone(),
             target: row.target,
@@ -128,10 +146,44 @@ impl App {
             backend: spec.backend.clone(),
             timeout: spec.timeout,
         };
-        if self.actions.ask(spec, request, fields, self.now) {
+        if self.actions.ask(spec, request, question, self.now) {
             self.mode = Mode::Confirm;
         }
         true
+    }
+
+    /// `row` as the service it names: for a maintenance window from any
+    /// tab. Its matcher is the raw value an alert of it holds, on that
+    /// alert's label, when one names it.
+    fn service_row(&self, service: String, row: Row) -> Row {
+        let raw = row
+            .raw_service
+            .clone()
+            .or_else(|| self.raw_service_of(&service));
+        let mut parameters = BTreeMap::from([("service".to_string(), service.clone())]);
+        if let Some((value, label)) = &raw {
+            parameters.insert("service".into(), value.clone());
+            parameters.insert("service_label".into(), label.clone());
+        }
+        Row {
+            scope: Scope::Service,
+            target: service.clone(),
+            environment: self.environment_of(&service),
+            raw_service: raw,
+            parameters,
+            question: Question::default(),
+            ..row
+        }
+    }
+
+    /// The raw value and label of an alert whose service is shown as
+    /// `shown`.
+    fn raw_service_of(&self, shown: &str) -> Option<(String, String)> {
+        let alerts = &self.estate.alerts.data.as_ref()?.alerts;
+        alerts
+            .iter()
+            .find(|a| a.service == shown && !a.raw_service.is_empty())
+            .map(|a| (a.raw_service.clone(), a.service_label.clone()))
     }
 
     /// The focused table's selected row, with the template values it gives.
@@ -153,6 +205,8 @@ impl App {
                     target: d.service.clone(),
                     environment: d.environment.clone(),
                     service: Some(d.service.clone()),
+                    raw_service: None,
+                    question: Question::default(),
                     parameters: {
                         // No previous version: the field is missing, so a
                         // template naming it is refused, not filled with "".
@@ -173,17 +227,19 @@ impl App {
                     target: b.target.clone(),
                     environment: String::new(),
                     service: None,
+                    raw_service: None,
+                    question: Question::default(),
                     parameters: params(&[("target", &b.target), ("tier", b.tier.label())]),
                 }
             }
             TableId::Incidents => {
                 let i = e.incidents.get(index)?;
                 // An alert with no service label at all has "—": silenced
-                // by its name alone.
-                let service = (i.service != "—").then(|| i.service.clone());
-                let mut parameters = params(&[("alertname", &i.name)]);
-                if let Some(s) = &service {
-                    parameters.insert("service".into(), s.clone());
+                // by its name alone. Matchers take the raw values.
+                let service = (!i.raw_service.is_empty()).then(|| i.service.clone());
+                let mut parameters = params(&[("alertname", &i.raw_name)]);
+                if service.is_some() {
+                    parameters.insert("service".into(), i.raw_service.clone());
                     // Silenced on the label that named it, which may not
                     // be the first of the configured list.
                     if !i.service_label.is_empty() {
@@ -194,6 +250,14 @@ impl App {
                     scope: Scope::Incident,
                     target: format!("{}/{}", i.name, i.service),
                     environment: self.environment_of(&i.service),
+                    raw_service: service
+                        .as_ref()
+                        .map(|_| (i.raw_service.clone(), i.service_label.clone())),
+                    // The service is what an operator reads and types.
+                    question: Question {
+                        typed_name: Some(service.clone().unwrap_or_else(|| i.name.clone())),
+                        ..Question::default()
+                    },
                     service,
                     parameters,
                 }
@@ -205,7 +269,9 @@ impl App {
                     target: s.id.clone(),
                     environment: String::new(),
                     service: None,
+                    raw_service: None,
                     parameters: params(&[("silence_id", &s.id), ("matchers", &s.matchers)]),
+                    question: self.expiry_question(s),
                 }
             }
             TableId::Slo | TableId::Services => {
@@ -215,11 +281,43 @@ impl App {
                     target: s.name.clone(),
                     environment: self.environment_of(&s.name),
                     service: Some(s.name.clone()),
+                    raw_service: None,
+                    question: Question::default(),
                     parameters: params(&[("service", &s.name)]),
                 }
             }
             TableId::Hosts | TableId::Kpis => return None,
         })
+    }
+
+    /// What expiring silence `s` shows: what it matches, who made it, why,
+    /// and when; an active one someone else made asks for its ID's first
+    /// characters typed.
+    fn expiry_question(&self, s: &crate::domain::Silence) -> Question {
+        let when = |t: DateTime<Utc>| {
+            let rel = crate::ui::format::duration((t - self.now).abs());
+            let rel = if t > self.now {
+                format!("in {rel}")
+            } else {
+                format!("{rel} ago")
+            };
+            format!("{} ({rel})", t.format("%Y-%m-%d %H:%M UTC"))
+        };
+        let me = self.actions.common.get("user").map_or("", String::as_str);
+        let active = s.is_active(self.now);
+        let state = if active { "active" } else { "pending" };
+        Question {
+            details: vec![
+                ("matches", s.matchers.clone()),
+                ("made by", s.created_by.clone()),
+                ("comment", s.comment.clone()),
+                ("starts", when(s.starts_at)),
+                ("ends", format!("{} · {state}", when(s.ends_at))),
+            ],
+            typed_name: Some(s.id.chars().take(ID_TYPED).collect()),
+            must_type: active && s.created_by != me,
+            ..Question::default()
+        }
     }
 
     /// The environment a service runs in, from its deployments: production
@@ -270,15 +368,30 @@ impl App {
                     self.actions.cancel_dialog();
                     self.mode = Mode::Normal;
                 }
-                Focus::Run => {
+                // The name typed and Enter: that is the confirmation. A
+                // wrong or empty name says what is expected and keeps
+                // what was typed, with the focus.
+                Focus::Name if !dialog.name_matches() => {
+                    dialog.problem = Some(dialog.name_problem());
+                }
+                Focus::Run | Focus::Name => {
                     let now = self.now;
                     self.actions.confirm(now);
                     if self.actions.confirm.is_none() {
                         self.mode = Mode::Normal;
                     }
                 }
-                _ => dialog.move_focus(true),
+                Focus::Field(_) => dialog.move_focus(true),
             },
+            // Ctrl-U empties the field (or the name) being edited.
+            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                match dialog.focus {
+                    Focus::Name => dialog.typed.clear(),
+                    Focus::Field(i) => dialog.fields[i].value.clear(),
+                    _ => return false,
+                }
+                self.redescribe();
+            }
             KeyCode::Backspace => {
                 match dialog.focus {
                     Focus::Name => {
@@ -289,9 +402,7 @@ impl App {
                     }
                     _ => return false,
                 }
-                let mut d = self.actions.confirm.take().expect("checked above");
-                self.actions.describe(&mut d, self.now);
-                self.actions.confirm = Some(d);
+                self.redescribe();
             }
             KeyCode::Char(c)
                 if !key
@@ -303,13 +414,19 @@ impl App {
                     Focus::Field(i) => dialog.fields[i].value.push(c),
                     _ => return false,
                 }
-                let mut d = self.actions.confirm.take().expect("checked above");
-                self.actions.describe(&mut d, self.now);
-                self.actions.confirm = Some(d);
+                self.redescribe();
             }
             _ => return false,
         }
         true
+    }
+
+    /// The open dialog described again after an edit.
+    fn redescribe(&mut self) {
+        if let Some(mut d) = self.actions.confirm.take() {
+            self.actions.describe(&mut d, self.now);
+            self.actions.confirm = Some(d);
+        }
     }
 
     /// A run ended. A DR drill that succeeded is a measured RTO for its
@@ -318,12 +435,22 @@ impl App {
         let Some(run) = self.actions.finished(id, outcome, at) else {
             return;
         };
-        let notice = format!(
-            "{} {}: {}",
-            run.request.action,
-            run.request.target,
-            run.finished.as_ref().map_or("", |(_, o)| o.word())
-        );
+        // With what it did: "succeeded: silences 2 alerts: silence … created".
+        let notice = match run.finished.as_ref() {
+            Some((_, o)) if !o.detail().is_empty() => format!(
+                "{} {}: {}: {}",
+                run.request.action,
+                run.request.target,
+                o.word(),
+                o.detail()
+            ),
+            finished => format!(
+                "{} {}: {}",
+                run.request.action,
+                run.request.target,
+                finished.map_or("", |(_, o)| o.word())
+            ),
+        };
         let drill = (run.request.action == "dr_drill"
             && matches!(run.finished, Some((_, ActionOutcome::Succeeded { .. }))))
         .then(|| {

@@ -254,6 +254,8 @@ mod tests {
         Alert {
             name: "HighErrorRate".into(),
             service: "checkout".into(),
+            raw_name: "HighErrorRate".into(),
+            raw_service: "checkout".into(),
             service_label: "service".into(),
             heartbeat: false,
             counted: true,

@@ -296,6 +296,8 @@ pub fn alerts(estate: &DemoEstate, t: i64) -> AlertsReading {
             alerts.push(Alert {
                 name: occ.name.to_string(),
                 service: occ.service.to_string(),
+                raw_name: occ.name.to_string(),
+                raw_service: occ.service.to_string(),
                 service_label: "service".into(),
                 heartbeat: false,
                 counted: true,
@@ -314,6 +316,8 @@ pub fn alerts(estate: &DemoEstate, t: i64) -> AlertsReading {
     alerts.push(Alert {
         name: "HostDiskAlmostFull".into(),
         service: "db-02".into(),
+        raw_name: "HostDiskAlmostFull".into(),
+        raw_service: "db-02".into(),
         // A host's alert: named by its instance, not a service.
         service_label: "instance".into(),
         heartbeat: false,

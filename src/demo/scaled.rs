@@ -326,6 +326,8 @@ fn alerts_of(i: usize, n: usize, now: DateTime<Utc>) -> Vec<Alert> {
         .map(|instance| Alert {
             name: name.to_string(),
             service: service.clone(),
+            raw_name: name.to_string(),
+            raw_service: service.clone(),
             service_label: "service".into(),
             heartbeat: false,
             counted: true,

@@ -1,5 +1,7 @@
 //! Grouping of firing alerts into incidents: one incident per alert name and
-//! service, as the on-call engineer thinks of them.
+//! service, as the on-call engineer thinks of them. Alerts are grouped by
+//! their raw label values, so an incident's silence matches every one of
+//! its alerts and nothing else, however its labels are shown.
 
 use std::collections::BTreeMap;
 
@@ -9,8 +11,15 @@ use super::{Alert, Severity};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Incident {
+    /// Its alerts' name, as shown.
     pub name: String,
+    /// Its alerts' service, as shown ("—" when no label names one).
     pub service: String,
+    /// Its alerts' `alertname` exactly as Alertmanager holds it.
+    pub raw_name: String,
+    /// Its alerts' service label value exactly as Alertmanager holds it
+    /// ("" when none names a service): what its silences match.
+    pub raw_service: String,
     /// The label that named the service, as its alerts' (`Alert`).
     pub service_label: String,
     /// The most severe of its alerts.
@@ -96,17 +105,23 @@ impl Pipeline {
 
 /// Groups alerts into incidents, most severe first, then the longest running.
 pub fn group(alerts: &[Alert]) -> Vec<Incident> {
-    let mut by_key: BTreeMap<(&str, &str), Vec<&Alert>> = BTreeMap::new();
+    // Keyed by the raw values: two services shown alike (cut at the same
+    // length, say) stay two incidents, each silenced on its own value.
+    let mut by_key: BTreeMap<(&str, &str, &str), Vec<&Alert>> = BTreeMap::new();
     // The pipeline's heartbeat fires always: not an incident.
     for alert in alerts.iter().filter(|a| !a.heartbeat) {
         by_key
-            .entry((alert.name.as_str(), alert.service.as_str()))
+            .entry((
+                alert.raw_name.as_str(),
+                alert.service_label.as_str(),
+                alert.raw_service.as_str(),
+            ))
             .or_default()
             .push(alert);
     }
     let mut incidents: Vec<Incident> = by_key
-        .into_iter()
-        .map(|((name, service), members)| incident_of(name, service, &members))
+        .into_values()
+        .map(|members| incident_of(&members))
         .collect();
     incidents.sort_by(|a, b| {
         b.severity
@@ -118,7 +133,7 @@ pub fn group(alerts: &[Alert]) -> Vec<Incident> {
     incidents
 }
 
-fn incident_of(name: &str, service: &str, members: &[&Alert]) -> Incident {
+fn incident_of(members: &[&Alert]) -> Incident {
     let worst = members
         .iter()
         .max_by_key(|a| (a.severity, std::cmp::Reverse(a.starts_at)))
@@ -130,8 +145,10 @@ fn incident_of(name: &str, service: &str, members: &[&Alert]) -> Incident {
     sources.sort();
     sources.dedup();
     Incident {
-        name: name.to_string(),
-        service: service.to_string(),
+        name: worst.name.clone(),
+        service: worst.service.clone(),
+        raw_name: worst.raw_name.clone(),
+        raw_service: worst.raw_service.clone(),
         service_label: worst.service_label.clone(),
         severity: worst.severity,
         started: members
@@ -159,6 +176,8 @@ mod tests {
         Alert {
             name: name.into(),
             service: service.into(),
+            raw_name: name.into(),
+            raw_service: service.into(),
             service_label: "service".into(),
             heartbeat: false,
             counted: true,

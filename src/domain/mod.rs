@@ -520,8 +520,16 @@ impl RunCounts {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Alert {
+    /// The alert's name as shown (`crate::text::clean`ed).
     pub name: String,
+    /// The alert's service as shown (cleaned, cut at `text::MAX_CHARS`).
     pub service: String,
+    /// The `alertname` label exactly as Alertmanager holds it ("" when
+    /// absent): what a silence matches, never the text shown.
+    pub raw_name: String,
+    /// The value of `service_label` exactly as Alertmanager holds it (""
+    /// when no label names the service), escapes and length and all.
+    pub raw_service: String,
     /// The label that named the service (`service`, `app`, `job`…): what
     /// a silence of this alert matches on.
     pub service_label: String,

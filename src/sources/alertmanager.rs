@@ -197,9 +197,16 @@ impl AlertmanagerSource {
                 Some((value, by)) => (Some(clean(value)), by.to_string()),
                 None => (label("instance"), "instance".to_string()),
             };
+        // What silences match: the values as Alertmanager holds them.
+        let raw_service = match raw_label(&service_label) {
+            Some(value) if service.as_ref().is_some_and(|s| !s.is_empty()) => value.to_string(),
+            _ => String::new(),
+        };
         Alert {
             name: owned(label("alertname"), "(no alertname)"),
             service: owned(service.filter(|s| !s.is_empty()), "—"),
+            raw_name: raw_label("alertname").unwrap_or("").to_string(),
+            raw_service,
             service_label,
             // On the raw values: a rule matches what Alertmanager holds,
             // not the escaped display text.
@@ -284,6 +291,20 @@ mod tests {
         .unwrap();
         let alert = source.alert(raw.into_iter().next().unwrap());
         assert_eq!(alert.service, "check\\x1b]0;pwned\\x07out");
+        assert_eq!(
+            alert.raw_service, "check\u{1b}]0;pwned\u{7}out",
+            "kept for silences"
+        );
+        assert_eq!(alert.raw_name, "HighErrorRate");
+        // A value longer than shown is kept whole for matching.
+        let long = "y".repeat(100_000);
+        let body = format!(
+            r#"[{{"labels":{{"alertname":"A","service":"{long}"}},"startsAt":"2026-11-22T02:00:00Z","status":{{}}}}]"#
+        );
+        let raw: Vec<RawAlert> = parse(200, body.as_bytes()).unwrap();
+        let alert = source.alert(raw.into_iter().next().unwrap());
+        assert!(alert.service.ends_with('…') && alert.service.chars().count() < 1_000);
+        assert_eq!(alert.raw_service, long);
         assert_eq!(alert.severity, Severity::Critical);
         assert_eq!(alert.runbook.as_deref(), Some("https://runbooks/x"));
         assert_eq!(alert.silenced_by.as_deref(), Some("s1"));

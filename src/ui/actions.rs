@@ -11,7 +11,8 @@ use super::format;
 use super::widgets::{fit_text, panel};
 use crate::actions::ActionOutcome;
 use crate::app::App;
-use crate::app::actions::{Focus, Run, is_production};
+use crate::app::actions::{Focus, Run, is_production, normalise_environment};
+use crate::text::clean;
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let [h] = Layout::horizontal([Constraint::Length(width.min(area.width))])
@@ -32,10 +33,17 @@ pub fn confirm(frame: &mut Frame, area: Rect, app: &App) {
     let th = &app.theme;
     let inner = DIALOG_WIDTH.min(area.width).saturating_sub(2) as usize;
     let label = |text: &str| Span::styled(format!(" {text:<12}"), th.muted);
+    // Shown escaped; an oddly written one says how it is read.
     let environment = if d.request.environment.is_empty() {
         "—".to_string()
     } else {
-        d.request.environment.clone()
+        let shown = clean(&d.request.environment).into_owned();
+        let read = normalise_environment(&d.request.environment);
+        if read != shown {
+            format!("\"{shown}\"  (read as {read})")
+        } else {
+            shown
+        }
     };
     let env_style = if is_production(&d.request.environment) {
         th.crit
@@ -57,6 +65,16 @@ pub fn confirm(frame: &mut Frame, area: Rect, app: &App) {
         ]),
         Line::from(""),
     ];
+    if !d.details.is_empty() {
+        lines.extend(d.details.iter().map(|(name, value)| {
+            let value = if value.is_empty() { "—" } else { value };
+            Line::from(vec![
+                label(name),
+                Span::styled(clean(value).into_owned(), th.text),
+            ])
+        }));
+        lines.push(Line::from(""));
+    }
     match &d.description {
         Ok(parts) => {
             lines.push(Line::from(Span::styled(" will run:", th.muted)));
@@ -89,9 +107,13 @@ pub fn confirm(frame: &mut Frame, area: Rect, app: &App) {
     if d.needs_name {
         let cursor = if d.focus == Focus::Name { "▏" } else { "" };
         lines.push(Line::from(""));
+        let case = if d.fold_case { " (any case)" } else { "" };
         lines.push(Line::from(vec![
-            Span::styled(format!(" type {} to confirm: ", d.request.target), th.warn),
-            Span::styled(format!("{}{cursor}", d.typed), focused(Focus::Name)),
+            Span::styled(
+                format!(" type {}{case} to confirm: ", clean(&d.expected)),
+                th.warn,
+            ),
+            Span::styled(format!("{}{cursor}", clean(&d.typed)), focused(Focus::Name)),
         ]));
     }
     if let Some(problem) = &d.problem {
@@ -108,7 +130,7 @@ pub fn confirm(frame: &mut Frame, area: Rect, app: &App) {
         Span::styled("[ Cancel ]", focused(Focus::Cancel)),
         Span::raw("   "),
         Span::styled("[ Run ]", run_style),
-        Span::styled("    Tab moves · Enter chooses · Esc cancels", th.muted),
+        Span::styled(hint(d.focus), th.muted),
     ]));
     let rows: usize = lines
         .iter()
@@ -124,6 +146,15 @@ pub fn confirm(frame: &mut Frame, area: Rect, app: &App) {
             .wrap(Wrap { trim: false }),
         rect,
     );
+}
+
+/// The keys that work where the focus is.
+fn hint(focus: Focus) -> &'static str {
+    match focus {
+        Focus::Name => "    Enter confirms · Tab moves · Esc cancels",
+        Focus::Field(_) => "    Tab moves · Ctrl-U clears · Esc cancels",
+        _ => "    Tab moves · Enter chooses · Esc cancels",
+    }
 }
 
 /// A run's state in a few words: "running 12s", "succeeded in 3s (exit 0)".
