@@ -163,6 +163,56 @@ fn outcome(out: &mut Vec<String>, result: Result<(String, Vec<String>), String>)
     }
 }
 
+/// Each placeholder of the file's action templates that the action would
+/// not have when run (`{servce}`), and each template that does not parse,
+/// with its file, line and field. A secret's name is checked when the
+/// file is read.
+pub fn templates(config: &Config) -> Vec<Problem> {
+    use crate::actions::template::{known_placeholders, placeholders};
+    let file = config
+        .path
+        .as_ref()
+        .map_or("command line".to_string(), |p| p.display().to_string());
+    let mut problems = Vec::new();
+    let mut say = |line: usize, field: &str, message: String| {
+        problems.push(Problem {
+            file: file.clone(),
+            message: clean(&format!("line {line}: {field}: {message}")).into_owned(),
+        })
+    };
+    for site in &config.action_templates {
+        let Some(known) = known_placeholders(&site.applies_to) else {
+            continue;
+        };
+        let names = match placeholders(&site.template) {
+            Ok(names) => names,
+            Err(e) => {
+                say(site.line, &site.field, e.to_string());
+                continue;
+            }
+        };
+        for name in names.iter().filter(|n| !n.starts_with("secret.")) {
+            if known.contains(&name.as_str()) {
+                continue;
+            }
+            let near = crate::config::file::nearest(name, &known)
+                .map(|n| format!("did you mean {{{n}}}? "))
+                .unwrap_or_default();
+            let listed: Vec<String> = known.iter().map(|k| format!("{{{k}}}")).collect();
+            say(
+                site.line,
+                &site.field,
+                format!(
+                    "unknown placeholder {{{name}}}; {near}an action on a {} has {}",
+                    site.applies_to,
+                    listed.join(", ")
+                ),
+            );
+        }
+    }
+    problems
+}
+
 pub async fn run(config: &Config, problems: Vec<Problem>) -> Report {
     let mut out = vec![format!(
         "opsdeck config check: {}",

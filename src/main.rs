@@ -56,10 +56,12 @@ fn main() -> ExitCode {
         Some(Commands::Config {
             action: ConfigAction::Check,
         }) => config_check(&cli.global),
-        None => {
-            let (config, problems) = live_config(&cli.global);
-            dashboard(&cli.global, Estate::Live(Box::new(config), problems))
-        }
+        None => match live_config(&cli.global) {
+            Ok((config, problems)) => {
+                dashboard(&cli.global, Estate::Live(Box::new(config), problems))
+            }
+            Err(code) => code,
+        },
     }
 }
 
@@ -242,11 +244,17 @@ fn dashboard(global: &GlobalArgs, estate: Estate) -> ExitCode {
     }
 }
 
-/// The configuration in force: the file, then the command line's URLs.
-fn live_config(global: &GlobalArgs) -> (Config, Vec<config::Problem>) {
-    let (mut config, mut problems) = Config::load(global.config.as_deref());
+/// The configuration in force: the file, then the command line's URLs,
+/// with the problems of its action templates. A file named with
+/// `--config` or `$OPSDECK_CONFIG` that cannot be read ends opsdeck with
+/// exit 1, saying which: it must not go on to ask localhost instead.
+fn live_config(global: &GlobalArgs) -> Result<(Config, Vec<config::Problem>), ExitCode> {
+    let (mut config, mut problems) =
+        Config::try_load(global.config.as_deref()).map_err(|p| fail(&p.to_string()))?;
+    problems.extend(opsdeck::check::templates(&config));
+    config::in_file_order(&mut problems);
     problems.extend(config.override_urls(&global.prometheus, &global.alertmanager));
-    (config, problems)
+    Ok((config, problems))
 }
 
 fn config_init(global: &GlobalArgs) -> ExitCode {
@@ -261,7 +269,10 @@ fn config_init(global: &GlobalArgs) -> ExitCode {
     }
     // What the server has, when one answers: the labels that name its
     // services and the conventions detected replace the generic lines.
-    let (config, _) = live_config(global);
+    // The file does not exist yet: the defaults (with the user's own
+    // conventions) and the command line's URLs.
+    let (mut config, _) = Config::load(global.config.as_deref());
+    let _ = config.override_urls(&global.prometheus, &global.alertmanager);
     let found = runtime().ok().and_then(|rt| {
         rt.block_on(opsdeck::check::detected(
             &config,
@@ -291,7 +302,10 @@ fn config_init(global: &GlobalArgs) -> ExitCode {
 }
 
 fn config_check(global: &GlobalArgs) -> ExitCode {
-    let (config, mut problems) = live_config(global);
+    let (config, mut problems) = match live_config(global) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
     // Loaded as the dashboard loads them: a check that passes must not
     // leave a theme or keymap for the dashboard to refuse.
     problems.extend(look_and_keys(global).2);
@@ -458,7 +472,10 @@ fn status(global: &GlobalArgs, json: bool, demo: Option<u64>) -> ExitCode {
             Vec::new(),
         )
     } else {
-        let (config, mut problems) = live_config(global);
+        let (config, mut problems) = match live_config(global) {
+            Ok(loaded) => loaded,
+            Err(code) => return code,
+        };
         let (sources, source_problems) = opsdeck::sources::from_config(&config);
         problems.extend(source_problems);
         let settings = Settings::from_config(&config, false);

@@ -170,6 +170,55 @@ fn config_check_names_file_line_and_field_and_exits_non_zero() {
     );
 }
 
+/// `opsdeck ARGS` with `env` set and `$OPSDECK_CONFIG` otherwise unset.
+fn opsdeck_with(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_opsdeck"));
+    command.args(args).env_remove("OPSDECK_CONFIG");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("runs")
+}
+
+#[test]
+fn a_named_configuration_that_does_not_exist_ends_with_exit_1_naming_it() {
+    let missing = scratch("missing").join("nosuch.toml");
+    let path = missing.to_str().unwrap();
+    type Env<'a> = &'a [(&'a str, &'a str)];
+    let runs: [(&[&str], Env); 5] = [
+        (&["config", "check", "--config", path], &[]),
+        (&["status", "--config", path], &[]),
+        (&["status", "--json", "--config", path], &[]),
+        // The dashboard: it must end before it takes the terminal.
+        (&["--config", path], &[]),
+        (&["config", "check"], &[("OPSDECK_CONFIG", path)]),
+    ];
+    for (args, env) in runs {
+        let out = opsdeck_with(args, env);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?} {env:?}: {stderr}{stdout}"
+        );
+        let how = if env.is_empty() {
+            "--config"
+        } else {
+            "$OPSDECK_CONFIG"
+        };
+        assert!(
+            stderr.contains(&format!(
+                "{path}: cannot read the configuration ({how}): no such file"
+            )),
+            "{args:?} {env:?}: {stderr}"
+        );
+        // Nothing was asked of the built-in localhost sources.
+        assert!(stdout.is_empty(), "{args:?} {env:?}: {stdout}");
+        assert!(!stderr.contains("localhost"), "{args:?}: {stderr}");
+    }
+}
+
 #[test]
 fn the_demo_refuses_live_source_flags() {
     let out = opsdeck(&["demo", "--prometheus", "http://127.0.0.1:9"]);

@@ -40,8 +40,8 @@ availability = 0.999
 saturation = "max by (service) (saturation_ratio)"
 
 [[actions]]
-name = "restart"
-applies_to = "service"
+name = "rollback"
+applies_to = "deployment"
 backend = "exec"
 argv = ["/bin/true", "{service}"]
 "#;
@@ -184,10 +184,10 @@ const MISTAKES: &[Mistake] = &[
     Mistake {
         name: "two actions of the same name",
         edit: |t| {
-            t + "\n[[actions]]\nname = \"restart\"\napplies_to = \"service\"\nbackend = \"exec\"\nargv = [\"/bin/false\"]\n"
+            t + "\n[[actions]]\nname = \"rollback\"\napplies_to = \"deployment\"\nbackend = \"exec\"\nargv = [\"/bin/false\"]\n"
         },
         line: 26,
-        words: &["actions.restart", "declared twice"],
+        words: &["actions.rollback", "declared twice"],
     },
     Mistake {
         name: "bad PromQL in [queries]",
@@ -259,4 +259,109 @@ fn a_keymap_binding_an_unknown_command_fails_the_check_with_its_file_line_and_co
         panic!("{why}\n{report}");
     }
     assert!(Path::new(&file).exists());
+}
+
+/// A fixture of `tests/fixtures/config/` with several mistakes, and for
+/// each the line it is on and the words (the field first) its report holds.
+struct Fixture {
+    file: &'static str,
+    mistakes: &'static [(usize, &'static [&'static str])],
+}
+
+const FIXTURES: &[Fixture] = &[
+    Fixture {
+        file: "types.toml",
+        mistakes: &[
+            (2, &["in refresh", "expected a string"]),
+            (8, &["in prometheus[0].timeout", "expected a string"]),
+            (11, &["in objectives.availability", "expected f64"]),
+            (12, &["objectives.error_ratio", "1.5 is not a ratio"]),
+            (15, &["thresholds.disk", "90 is not a ratio"]),
+            (18, &["in limits.max_series", "\"many\""]),
+            (21, &["queries.saturaton", "no query of that name"]),
+            (
+                27,
+                &["actions[0].argv[1]", "{servce}", "did you mean {service}"],
+            ),
+        ],
+    },
+    Fixture {
+        file: "actions.toml",
+        mistakes: &[
+            (
+                6,
+                &["actions[0].name", "\"rolback\"", "did you mean rollback"],
+            ),
+            (
+                15,
+                &["actions[1].argv[2]", "{service}", "a backup has {target}"],
+            ),
+            (
+                16,
+                &["actions[1].env.TARGET", "{targte}", "did you mean {target}"],
+            ),
+            (19, &["actions[2].name", "\"restart\""]),
+            (22, &["actions[2].url", "{verison}"]),
+            (23, &["actions[2].body.by", "{usr}", "did you mean {user}"]),
+            (29, &["actions[3].argv[1]", "'{' is not closed"]),
+        ],
+    },
+    Fixture {
+        file: "tables.toml",
+        mistakes: &[
+            (2, &["in colour", "unknown field"]),
+            (4, &["in alertmanager[0]", "missing field `url`"]),
+            (9, &["scrape[0].url", "is not a URL"]),
+            (12, &["in environment.name", "expected a string"]),
+            (15, &["objectives.availability", "99.9 is not a ratio"]),
+            (16, &["in objectives.change_failure_rate", "expected f64"]),
+            (20, &["in services.checkout.tier", "platinum"]),
+        ],
+    },
+];
+
+/// Each fixture holds several mistakes of different kinds, type errors
+/// among them; one `config check` reports every one with its file, line
+/// and field, and nothing else about the file. Nothing listens on the
+/// servers named, so only the file's own problems name it.
+#[test]
+fn every_mistake_of_a_file_is_reported_in_one_run_with_its_file_line_and_field() {
+    let home = TempDir::new("faults-config-fixtures");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config");
+    let mut misses = Vec::new();
+    for fixture in FIXTURES {
+        let file = dir.join(fixture.file).display().to_string();
+        let out = Command::new(env!("CARGO_BIN_EXE_opsdeck"))
+            .args(["config", "check", "--config", &file])
+            .args(["--prometheus", "http://127.0.0.1:9"])
+            .args(["--alertmanager", "http://127.0.0.1:1"])
+            .env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env_remove("OPSDECK_CONFIG")
+            .output()
+            .expect("running opsdeck config check");
+        let report = text(&out);
+        if out.status.code() != Some(1) {
+            misses.push(format!("{}: exit {:?}", fixture.file, out.status.code()));
+        }
+        for (line, words) in fixture.mistakes {
+            if let Err(why) = reported(&report, &file, *line, words) {
+                misses.push(format!("{}: {why}", fixture.file));
+            }
+        }
+        let about_file = report.lines().filter(|l| l.contains(&file)).count();
+        // The header line names the file too.
+        if about_file != fixture.mistakes.len() + 1 {
+            misses.push(format!(
+                "{}: {} lines name the file, for {} mistakes",
+                fixture.file,
+                about_file - 1,
+                fixture.mistakes.len()
+            ));
+        }
+        if !misses.is_empty() {
+            misses.push(report);
+        }
+    }
+    assert!(misses.is_empty(), "{}", misses.join("\n"));
 }

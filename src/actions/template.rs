@@ -337,6 +337,24 @@ pub fn render_json(
     })
 }
 
+/// The fields a template can name in an action that applies to
+/// `applies_to` (deployment, backup, incident, silence, service): the
+/// selected row's, then those every action has (docs/actions.md). `None`
+/// for a scope there is no such action for. `config check` reports a
+/// placeholder outside this list, which would be refused when run.
+pub fn known_placeholders(applies_to: &str) -> Option<Vec<&'static str>> {
+    let row: &[&str] = match applies_to {
+        "deployment" => &["service", "version", "previous_version"],
+        "backup" => &["target", "tier"],
+        "incident" => &["alertname", "service"],
+        "silence" => &["silence_id", "matchers"],
+        "service" => &["service"],
+        _ => return None,
+    };
+    let every = ["environment", "user", "service_label", "starts_at", "ends_at"];
+    Some(row.iter().copied().chain(every).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

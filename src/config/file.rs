@@ -14,8 +14,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::Problem;
 use super::limits::Limits;
-use super::{Problem, toml_error};
 use crate::domain::{Objectives, Thresholds, Tier};
 
 pub const DEFAULT_PROMETHEUS: &str = "http://localhost:9090";
@@ -295,6 +295,9 @@ pub struct Config {
     pub environment: Option<crate::app::Environment>,
     /// `[alerts]`: heartbeats and alerts not counted.
     pub alert_rules: std::sync::Arc<crate::domain::matchers::AlertRules>,
+    /// Every template of the file's actions, where it was written, for
+    /// `config check` to check its placeholders.
+    pub action_templates: Vec<TemplateSite>,
 }
 
 impl Default for Config {
@@ -322,6 +325,7 @@ impl Default for Config {
             limits: Limits::default(),
             environment: None,
             alert_rules: Default::default(),
+            action_templates: Vec::new(),
         }
     }
 }
@@ -350,7 +354,10 @@ pub(super) fn line_of(text: &str, at: usize) -> usize {
     text[..at.min(text.len())].matches('\n').count() + 1
 }
 
+mod declared;
+mod lenient;
 mod reader;
+pub use declared::{TemplateSite, action_names, nearest};
 pub(super) use reader::Reader;
 
 /// The commented starting file `opsdeck config init` writes.
@@ -383,13 +390,28 @@ impl Config {
             text,
             problems: Vec::new(),
         };
-        let spec: FileSpec = match toml::from_str(text) {
-            Ok(spec) => spec,
-            Err(e) => {
-                reader.problems.push(Problem {
-                    file: reader.file.clone(),
-                    message: format!("{}; using the built-in defaults", toml_error(text, &e)),
-                });
+        let spec: FileSpec = match lenient::read(text) {
+            Ok((spec, left_out)) => {
+                reader
+                    .problems
+                    .extend(left_out.into_iter().map(|message| Problem {
+                        file: reader.file.clone(),
+                        message,
+                    }));
+                spec
+            }
+            Err(messages) => {
+                let last = messages.len().saturating_sub(1);
+                reader
+                    .problems
+                    .extend(messages.into_iter().enumerate().map(|(i, m)| Problem {
+                        file: reader.file.clone(),
+                        message: if i == last {
+                            format!("{m}; using the built-in defaults")
+                        } else {
+                            m
+                        },
+                    }));
                 return (
                     Config {
                         path: Some(file.to_path_buf()),
@@ -532,11 +554,13 @@ impl Config {
                 .as_ref()
                 .map(|e| environment(&e.name, e.colour.map(|c| c.0))),
             alert_rules: std::sync::Arc::new(super::alerts::read(&mut reader, &spec.alerts)),
+            action_templates: Vec::new(),
         };
         let mut config = config;
         config.apply_limits();
         config.secrets = super::actions::read_secrets(&mut reader, &spec.secrets);
         config.actions = super::actions::read_actions(&mut reader, &spec.actions, &config.secrets);
+        config.action_templates = declared::read(&mut reader);
         let mut problems = reader.problems;
         problems.extend(config.unique_names());
         (config, problems)
@@ -609,42 +633,57 @@ impl Config {
     /// Loads the configuration from where `locate` says, or the defaults,
     /// with the user's conventions from `conventions/` beside the file (or
     /// in the user's configuration directory), which its `[sli]` may name.
+    /// A named file that cannot be read is a problem, and the defaults.
     pub fn load(flag: Option<&Path>) -> (Config, Vec<Problem>) {
+        Config::try_load(flag).unwrap_or_else(|mut problem| {
+            problem.message.push_str("; using the built-in defaults");
+            (Config::default(), vec![problem])
+        })
+    }
+
+    /// `load`, where a file the user named (`--config PATH` or
+    /// `$OPSDECK_CONFIG`) that cannot be read is an error naming it and
+    /// how it was named: opsdeck must not go on to ask localhost instead.
+    pub fn try_load(flag: Option<&Path>) -> Result<(Config, Vec<Problem>), Problem> {
         let located = Config::locate(flag);
         let dir = match &located {
             Some((path, _)) => path.parent().map(Path::to_path_buf),
             None => super::user_config_dir(),
         };
+        let named_by = if flag.is_some() {
+            "--config"
+        } else {
+            "$OPSDECK_CONFIG"
+        };
+        let text = match located {
+            None => None,
+            Some((path, explicit)) => match std::fs::read_to_string(&path) {
+                Ok(text) => Some((path, text)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => None,
+                Err(e) => {
+                    let why = if e.kind() == std::io::ErrorKind::NotFound {
+                        "no such file".to_string()
+                    } else {
+                        e.to_string()
+                    };
+                    return Err(Problem {
+                        file: path.display().to_string(),
+                        message: format!("cannot read the configuration ({named_by}): {why}"),
+                    });
+                }
+            },
+        };
         let (catalogue, own) = crate::sli::catalogue::load(dir.as_deref());
-        let (mut config, mut problems) = Config::load_file(located, catalogue.clone());
+        let (mut config, mut problems) = match text {
+            Some((path, text)) => Config::parse_with(&path, &text, catalogue.clone()),
+            None => (Config::default(), Vec::new()),
+        };
         config.conventions = catalogue;
         problems.extend(
             own.into_iter()
                 .map(|(file, message)| Problem { file, message }),
         );
-        (config, problems)
-    }
-
-    fn load_file(
-        located: Option<(PathBuf, bool)>,
-        catalogue: std::sync::Arc<Vec<crate::sli::Convention>>,
-    ) -> (Config, Vec<Problem>) {
-        match located {
-            None => (Config::default(), Vec::new()),
-            Some((path, explicit)) => match std::fs::read_to_string(&path) {
-                Ok(text) => Config::parse_with(&path, &text, catalogue),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
-                    (Config::default(), Vec::new())
-                }
-                Err(e) => (
-                    Config::default(),
-                    vec![Problem {
-                        file: path.display().to_string(),
-                        message: format!("cannot read: {e}; using the built-in defaults"),
-                    }],
-                ),
-            },
-        }
+        Ok((config, problems))
     }
 
     /// `--prometheus` and `--alertmanager` replace the file's lists.

@@ -27,6 +27,25 @@ impl std::fmt::Display for Problem {
     }
 }
 
+impl Problem {
+    /// The line the message starts with (`line 12: …`, `line 12, column
+    /// 3: …`), if it names one.
+    pub fn line(&self) -> Option<usize> {
+        let rest = self.message.strip_prefix("line ")?;
+        let digits = rest.find(|c: char| !c.is_ascii_digit())?;
+        rest[..digits].parse().ok()
+    }
+}
+
+/// `problems` in the order they were written: by file, then by line, those
+/// with no line last in each file, otherwise as they came.
+pub fn in_file_order(problems: &mut [Problem]) {
+    problems.sort_by(|a, b| {
+        let key = |p: &Problem| p.line().unwrap_or(usize::MAX);
+        a.file.cmp(&b.file).then(key(a).cmp(&key(b)))
+    });
+}
+
 /// Theme and keymap by name, from `user_dir` or the embedded ones. Without
 /// an explicit theme, `NO_COLOR` selects `mono`.
 pub fn look_and_keys(
@@ -125,12 +144,30 @@ pub fn toml_error(text: &str, err: &toml::de::Error) -> String {
 /// (`prometheus[0].timeout`, `limits.max_series`), then the key before `=`
 /// on that line. On a table header, the table itself.
 fn field_at(text: &str, line: usize) -> Option<String> {
+    fields(text).nth(line.checked_sub(1)?).flatten()
+}
+
+/// The line (from 1) where `field` is written in `text`: the line that
+/// names it, else the one that names the nearest table or key holding it
+/// (`objectives = { availability = 2 }` for `objectives.availability`).
+pub fn line_of_field(text: &str, field: &str) -> Option<usize> {
+    let mut wanted = field.to_string();
+    loop {
+        if let Some(i) = fields(text).position(|f| f.as_deref() == Some(wanted.as_str())) {
+            return Some(i + 1);
+        }
+        wanted.truncate(wanted.rfind('.')?);
+    }
+}
+
+/// The field of each line of `text`, in order (see `field_at`).
+fn fields(text: &str) -> impl Iterator<Item = Option<String>> + '_ {
     let mut arrays: std::collections::BTreeMap<String, usize> = Default::default();
     let mut table = Vec::<String>::new();
-    let mut own = None;
-    for (i, l) in text.lines().take(line).enumerate() {
+    text.lines().map(move |l| {
         let Some((header, array)) = table_header(l) else {
-            continue;
+            let field: Vec<String> = table.iter().cloned().chain(key_of(l)).collect();
+            return (!field.is_empty()).then(|| field.join("."));
         };
         let parts: Vec<&str> = header
             .split('.')
@@ -149,14 +186,8 @@ fn field_at(text: &str, line: usize) -> Option<String> {
                 }
             })
             .collect();
-        own = (i + 1 == line).then(|| table.join("."));
-    }
-    if own.is_some() {
-        return own;
-    }
-    let key = text.lines().nth(line - 1).and_then(key_of);
-    let field: Vec<String> = table.into_iter().chain(key).collect();
-    (!field.is_empty()).then(|| field.join("."))
+        Some(table.join("."))
+    })
 }
 
 /// `[name]` or `[[name]]` (and whether it is the latter), else `None`.

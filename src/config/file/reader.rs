@@ -20,6 +20,8 @@ impl Reader<'_> {
         field: &str,
         message: impl fmt::Display,
     ) {
+        // Without a line from a span, the line that writes the field.
+        let line = line.or_else(|| crate::config::line_of_field(self.text, field));
         let at = line.map(|l| format!("line {l}: ")).unwrap_or_default();
         self.problems.push(Problem {
             file: self.file.clone(),
