@@ -39,12 +39,15 @@ async fn run(runner: &SilenceRunner, request: ActionRequest) -> ActionOutcome {
     runner.run(request, tx, cancelled).await
 }
 
-/// The id in "silence <id> created".
+/// The id in "silences N alerts: silence <id> created" or "silence <id>
+/// created, pending: …".
 fn created_id(outcome: &ActionOutcome) -> String {
     match outcome {
         ActionOutcome::Succeeded { detail } => detail
-            .strip_prefix("silence ")
-            .and_then(|d| d.strip_suffix(" created"))
+            .rsplit("silence ")
+            .next()
+            .and_then(|d| d.split(" created").next())
+            .filter(|id| !id.is_empty() && !id.contains(' '))
             .unwrap_or_else(|| panic!("{detail}"))
             .to_string(),
         other => panic!("{other:?}"),
@@ -99,6 +102,13 @@ async fn an_acknowledgement_silences_the_alert_by_name_and_service() {
     );
     let outcome = run(&runner, ack).await;
     let id = created_id(&outcome);
+    assert_eq!(
+        outcome,
+        ActionOutcome::Succeeded {
+            detail: format!("silences 1 alert: silence {id} created")
+        },
+        "Alertmanager, asked, says it silences checkout's alert"
+    );
 
     let created = silence(&am, &id);
     assert_eq!(
@@ -130,6 +140,10 @@ async fn an_acknowledgement_silences_the_alert_by_name_and_service() {
 #[tokio::test]
 async fn a_silence_lasts_the_length_chosen_in_the_dialog_not_the_configured_one() {
     let am = Alertmanager::start();
+    am.post_alerts(json!([
+        {"labels": {"alertname": "CheckoutDown", "service": "checkout", "severity": "critical"}},
+    ]));
+    am.wait_for_alerts("the alert", |a| a.as_array().is_some_and(|a| a.len() == 1));
     let runner = runner(&am.url());
     let ends = (Utc::now() + Duration::minutes(30)).to_rfc3339();
     let silence_for = request(
@@ -273,4 +287,285 @@ async fn a_silence_alertmanager_refuses_is_a_failure_in_its_words() {
         matches!(outcome, ActionOutcome::Failed { .. }),
         "{outcome:?}"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Issue 21, item 1: acknowledged through the app, on the raw label values,
+// and verified with Alertmanager.
+// ---------------------------------------------------------------------------
+
+use opsdeck::app::actions::{Effect, Focus};
+use opsdeck::app::{App, Mode, Msg, Settings};
+use opsdeck::config::keymap::Keymap;
+use opsdeck::config::theme::Theme;
+use opsdeck::sources::alertmanager::AlertmanagerSource;
+use opsdeck::sources::{AlertSource, Feed, FeedUpdate, Reading};
+use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+
+/// A headless app on the live Alertmanager at `url`, with the built-in
+/// actions and the real silence runner, fed one answer of its alerts.
+async fn live_app(url: &str, verify_for: std::time::Duration) -> App {
+    let mut app = App::new(
+        Settings::default(),
+        Theme::builtin(),
+        Keymap::builtin(),
+        Utc::now(),
+    );
+    app.actions.specs = opsdeck::config::actions::builtin();
+    app.actions.runners.silence = Some(std::sync::Arc::new(runner(url).verifying_for(verify_for)));
+    app.actions.common = [
+        ("user".to_string(), "alice".to_string()),
+        ("service_label".to_string(), "service".to_string()),
+    ]
+    .into();
+    app.actions.arm_delay = std::time::Duration::ZERO;
+    feed(&mut app, url).await;
+    app
+}
+
+async fn feed(app: &mut App, url: &str) {
+    let source = AlertmanagerSource::new(
+        Endpoint::plain("am", reqwest::Url::parse(url).unwrap()),
+        &["service".to_string()],
+    )
+    .unwrap();
+    let fetched = source.alerts(Utc::now()).await.expect("alerts");
+    app.update(Msg::Feed(FeedUpdate {
+        source: "am".into(),
+        feed: Feed::Alerts,
+        at: Utc::now(),
+        result: Ok(Reading::Alerts(fetched.value)),
+        warnings: fetched.warnings,
+    }));
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    app.update(Msg::Input(Event::Key(KeyEvent::new(
+        code,
+        KeyModifiers::NONE,
+    ))));
+}
+
+/// Selects the incident whose raw service value is `raw` on the Incidents
+/// tab.
+fn select_incident(app: &mut App, raw: &str) {
+    use opsdeck::app::tab::TableId;
+    let index = app
+        .estate
+        .incidents
+        .iter()
+        .position(|i| i.raw_service == raw)
+        .unwrap_or_else(|| panic!("no incident of {:?}", &raw[..raw.len().min(40)]));
+    let row = app
+        .table(TableId::Incidents)
+        .rows
+        .iter()
+        .position(|r| r.index == index)
+        .unwrap();
+    while app.table(TableId::Incidents).selected != row {
+        let up = app.table(TableId::Incidents).selected > row;
+        press(app, if up { KeyCode::Up } else { KeyCode::Down });
+    }
+}
+
+/// `a` on the selected incident, Run chosen from the keyboard, the
+/// request run by the real runner and its end given back to the app: the
+/// outcome, and the audit notes of its end.
+async fn acknowledge(app: &mut App) -> (ActionOutcome, Vec<opsdeck::app::actions::AuditNote>) {
+    press(app, KeyCode::Char('a'));
+    assert_eq!(app.mode, Mode::Confirm);
+    let description = app.actions.confirm.as_ref().unwrap().description.clone();
+    let description = description.expect("described").join("\n");
+    assert!(
+        !description.contains('\u{1b}') && !description.contains('\u{202e}'),
+        "shown escaped: {description}"
+    );
+    while app.actions.confirm.as_ref().unwrap().focus != Focus::Run {
+        press(app, KeyCode::Tab);
+    }
+    press(app, KeyCode::Enter);
+    let (id, request) = app
+        .actions
+        .outbox
+        .drain(..)
+        .find_map(|e| match e {
+            Effect::Start { id, request } => Some((id, request)),
+            _ => None,
+        })
+        .expect("started");
+    let runner = app.actions.runners.silence.clone().unwrap();
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let (_cancel, cancelled) = oneshot::channel();
+    let outcome = runner.run(request, tx, cancelled).await;
+    app.update(Msg::ActionDone {
+        id,
+        outcome: outcome.clone(),
+        at: Utc::now(),
+    });
+    let notes = app
+        .actions
+        .outbox
+        .drain(..)
+        .filter_map(|e| match e {
+            Effect::Audit(note) => Some(note),
+            _ => None,
+        })
+        .collect();
+    (outcome, notes)
+}
+
+/// Alertmanager's own state of the alert whose service is `raw`.
+fn state_of(alerts: &Value, raw: &str) -> String {
+    let alert = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["labels"]["service"] == raw)
+        .unwrap_or_else(|| panic!("no alert of {:?}", &raw[..raw.len().min(40)]));
+    alert["status"]["state"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn hostile_labels_acknowledged_through_the_app_silence_exactly_their_alerts() {
+    let am = Alertmanager::start();
+    let escape = "pay\u{1b}[31mments";
+    let override_ = "\u{202e}tuokcehc";
+    let long = "z".repeat(100_000);
+    let plain = "checkout";
+    // Neighbours: what the old matchers sent (the escaped display text, a
+    // value cut with '…'), a long value shown the same as `long`, and
+    // values close to the others.
+    let neighbours = [
+        "pay\\x1b[31mments".to_string(),
+        "tuokcehc".to_string(),
+        "\\u{202e}tuokcehc".to_string(),
+        format!("{}…", "z".repeat(512)),
+        format!("{}y", "z".repeat(99_999)),
+        "checkout-eu".to_string(),
+    ];
+    let targets = [escape, override_, long.as_str(), plain];
+    let all: Vec<&str> = targets
+        .iter()
+        .copied()
+        .chain(neighbours.iter().map(String::as_str))
+        .collect();
+    let alerts: Vec<Value> = all
+        .iter()
+        .map(|s| json!({"labels": {"alertname": "Hostile", "service": s, "severity": "critical"}}))
+        .collect();
+    am.post_alerts(Value::Array(alerts));
+    am.wait_for_alerts("every alert", |a| {
+        a.as_array().is_some_and(|a| a.len() == all.len())
+    });
+    let mut app = live_app(&am.url(), std::time::Duration::from_secs(5)).await;
+    press(&mut app, KeyCode::Char('5'));
+    assert_eq!(app.estate.incidents.len(), all.len(), "one incident each");
+
+    for raw in targets {
+        select_incident(&mut app, raw);
+        let (outcome, notes) = acknowledge(&mut app).await;
+        let ActionOutcome::Succeeded { detail } = &outcome else {
+            panic!("{:?}: {outcome:?}", &raw[..raw.len().min(40)]);
+        };
+        assert!(detail.starts_with("silences 1 alert: silence "), "{detail}");
+        let notice = app.actions.notice.clone().unwrap();
+        assert!(notice.contains(": succeeded: silences 1 alert"), "{notice}");
+        let finished = notes.last().unwrap();
+        assert_eq!(finished.outcome.as_deref(), Some("succeeded"));
+        assert_eq!(
+            finished.parameters["service"], raw,
+            "the raw value, audited"
+        );
+    }
+
+    // Alertmanager's own word: each target suppressed, every neighbour not.
+    let alerts = am.alerts();
+    for raw in targets {
+        assert_eq!(
+            state_of(&alerts, raw),
+            "suppressed",
+            "{:?}",
+            &raw[..raw.len().min(40)]
+        );
+    }
+    for raw in &neighbours {
+        assert_eq!(
+            state_of(&alerts, raw),
+            "active",
+            "{:?}",
+            &raw[..raw.len().min(40)]
+        );
+    }
+    // One silence each, on exactly the raw values.
+    let silences = am.silences();
+    let mut values: Vec<String> = silences
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let m = matchers(s);
+            assert_eq!(m[0], exact("alertname", "Hostile"));
+            assert_eq!(s["comment"], "acknowledged in opsdeck");
+            m[1]["value"].as_str().unwrap().to_string()
+        })
+        .collect();
+    values.sort();
+    let mut expected: Vec<String> = targets.iter().map(|s| s.to_string()).collect();
+    expected.sort();
+    assert_eq!(values, expected);
+}
+
+#[tokio::test]
+async fn a_silence_that_matches_nothing_is_reported_failed_and_audited_so() {
+    let am = Alertmanager::start();
+    am.post_alerts(json!([
+        {"labels": {"alertname": "Ghost", "service": "pay\u{1b}[31mments", "severity": "critical"}},
+    ]));
+    am.wait_for_alerts("the alert", |a| a.as_array().is_some_and(|a| a.len() == 1));
+    let mut app = live_app(&am.url(), std::time::Duration::from_secs(2)).await;
+    press(&mut app, KeyCode::Char('5'));
+    // What the old code sent: the text shown, which matches no alert.
+    let incident = &mut app.estate.incidents[0];
+    incident.raw_service = incident.service.clone();
+    assert_eq!(incident.raw_service, "pay\\x1b[31mments");
+    let raw = incident.raw_service.clone();
+    select_incident(&mut app, &raw);
+    let asked = std::time::Instant::now();
+    let (outcome, notes) = acknowledge(&mut app).await;
+    let ActionOutcome::Failed { detail } = &outcome else {
+        panic!("{outcome:?}");
+    };
+    assert!(
+        asked.elapsed() >= std::time::Duration::from_secs(2),
+        "polled for its bound before failing"
+    );
+    let silences = am.silences();
+    let id = silences[0]["id"].as_str().unwrap();
+    assert_eq!(
+        detail,
+        &format!(
+            "silence {id} silences no alert: it matches none of its targets; \
+             X on the Incidents tab (w: silences) expires it"
+        )
+    );
+    let finished = notes.last().unwrap();
+    assert_eq!(finished.event.word(), "finished");
+    assert_eq!(finished.outcome.as_deref(), Some("failed"));
+    assert_eq!(finished.detail.as_deref(), Some(detail.as_str()));
+    let notice = app.actions.notice.clone().unwrap();
+    assert!(notice.contains(": failed: silence "), "{notice}");
+    let run = app.actions.runs.back().unwrap();
+    assert!(matches!(
+        run.finished,
+        Some((_, ActionOutcome::Failed { .. }))
+    ));
+    assert_eq!(state_of(&am.alerts(), "pay\u{1b}[31mments"), "active");
+
+    // The offer taken: X on that silence expires it.
+    feed(&mut app, &am.url()).await;
+    press(&mut app, KeyCode::Char('w'));
+    press(&mut app, KeyCode::Char('X'));
+    let d = app.actions.confirm.as_ref().expect("the expire dialog");
+    assert_eq!(d.request.parameters["silence_id"], id);
+    assert!(!d.needs_name, "alice's own silence");
 }

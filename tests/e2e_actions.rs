@@ -86,13 +86,28 @@ fn a_rollback_is_shown_confirmed_by_name_run_and_audited() {
     t.send("Enter");
     t.expect(
         "Run refused until the name is typed",
-        Expect::on(3).has(&["Confirm: rollback", "the name typed does not match"]),
+        Expect::on(3).has(&[
+            "Confirm: rollback",
+            &format!("nothing typed: type {service} to confirm"),
+        ]),
     );
-    // Tab wraps round to the name.
+    // Tab wraps round to the name. A wrong name and Enter: said what is
+    // expected, what was typed kept, the dialog still asking.
     t.send("Tab");
+    t.type_text("nope");
+    t.send("Enter");
+    t.expect(
+        "a wrong name explained and kept",
+        Expect::on(3).has(&[
+            "Confirm: rollback",
+            &format!("'nope' is not {service}"),
+            &format!("type {service} to confirm: nope"),
+        ]),
+    );
+    assert!(audit_lines(&audit).iter().all(|l| l["event"] == "asked"));
+    // Corrected, Enter in the name field confirms.
+    t.send("C-u");
     t.type_text(&service);
-    t.send("Tab");
-    t.send("Tab");
     t.send("Enter");
     t.expect(
         "the output pane and the result",

@@ -207,11 +207,11 @@ impl Confirmation {
     pub fn name_problem(&self) -> String {
         let case = if self.fold_case { " (any case)" } else { "" };
         if self.typed.is_empty() {
-            format!("type {}{case} to confirm", self.expected)
+            format!("nothing typed: type {}{case} to confirm", self.expected)
         } else {
             format!(
-                "'{}' is not {}: type {}{case} to confirm",
-                self.typed, self.expected, self.expected
+                "'{}' is not {}{case}: Backspace or Ctrl-U to correct it",
+                self.typed, self.expected
             )
         }
     }
