@@ -1,13 +1,15 @@
 //! Actions end to end: the real binary in tmux on the demo estate, a
 //! rollback from the keyboard through its dialog to its result, and the
-//! audit log it leaves; the same attempt read-only is refused and audited.
+//! audit log it leaves; the same attempt read-only is refused and audited;
+//! and on a real Alertmanager, an alert whose service label holds an escape
+//! sequence acknowledged from the keyboard and really silenced.
 
 mod support;
 
 use std::time::Duration;
 
-use serde_json::Value;
-use support::{Expect, Harness, Tmux, require_tmux, sh_quote};
+use serde_json::{Value, json};
+use support::{Alertmanager, Expect, Harness, Tmux, free_port, require_tmux, sh_quote};
 
 const BIN: &str = env!("CARGO_BIN_EXE_opsdeck");
 const HARNESS: Harness = Harness {
@@ -181,4 +183,76 @@ fn read_only_refuses_the_rollback_and_audits_the_refusal() {
         lines[0]
     );
     assert!(lines[0]["target"].as_str().is_some_and(|t| !t.is_empty()));
+}
+
+#[test]
+fn an_escape_sequence_in_a_label_is_acknowledged_from_the_keyboard_on_its_raw_value() {
+    require_tmux();
+    let am = Alertmanager::start();
+    let raw = "pay\u{1b}[31mments";
+    // Its neighbour holds the text opsdeck shows for it: the silence must
+    // not take one for the other.
+    let shown = "pay\\x1b[31mments";
+    am.post_alerts(json!([
+        {"labels": {"alertname": "Hostile", "service": raw, "severity": "critical"}},
+        {"labels": {"alertname": "Hostile", "service": shown, "severity": "warning"}},
+    ]));
+    let mut t = Tmux::new(HARNESS, "hostile-ack");
+    let audit = t.path("audit.log");
+    // No Prometheus: a dead port, whose errors stay on their panels.
+    let script = format!(
+        "{} --prometheus http://127.0.0.1:{} --alertmanager {} --audit-log {}; echo EXITED $?; sleep 30",
+        sh_quote(BIN),
+        free_port(),
+        sh_quote(&am.url()),
+        sh_quote(&audit)
+    );
+    t.start_unsetting(120, 40, &["OPSDECK_CONFIG"], &script);
+    t.expect(
+        "the first screen",
+        Expect::default().lines(&[&[" opsdeck ", "UTC"]]),
+    );
+    t.go_to_tab(5);
+    // The critical one first: the row selected.
+    t.expect(
+        "both incidents, shown alike",
+        Expect::on(5).lines(&[
+            &["critical", "Hostile", shown],
+            &["warning", "Hostile", shown],
+        ]),
+    );
+    t.send("a");
+    t.expect(
+        "the dialog, showing the value escaped",
+        Expect::on(5).has(&["Confirm: acknowledge", &format!("service=\"{shown}\"")]),
+    );
+    std::thread::sleep(Duration::from_millis(400));
+    t.send("Tab");
+    t.send("Enter");
+    t.expect(
+        "Alertmanager says it silences it",
+        Expect::default().has(&["succeeded in", "silences 1 alert"]),
+    );
+    let alerts = am.alerts();
+    let state = |service: &str| {
+        alerts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["labels"]["service"] == service)
+            .map(|a| a["status"]["state"].as_str().unwrap().to_string())
+    };
+    assert_eq!(state(raw).as_deref(), Some("suppressed"), "{alerts:#}");
+    assert_eq!(state(shown).as_deref(), Some("active"), "{alerts:#}");
+    let lines = audit_lines(&audit);
+    let finished = lines.last().unwrap();
+    assert_eq!(finished["event"], "finished", "{lines:#?}");
+    assert_eq!(finished["outcome"], "succeeded");
+    assert_eq!(finished["parameters"]["service"], raw);
+    assert!(
+        finished["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("silences 1 alert: silence ")),
+        "{finished}"
+    );
 }

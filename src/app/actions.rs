@@ -412,7 +412,7 @@ impl Actions {
                 &desc,
             )));
             self.notice = Some(format!(
-                "{} {}: cancelled, nothing ran",
+                "{} {}: cancelled",
                 d.request.action, d.request.target
             ));
             self.notice_since = None;
