@@ -302,9 +302,9 @@ mod tests {
             r#"[{{"labels":{{"alertname":"A","service":"{long}"}},"startsAt":"2026-11-22T02:00:00Z","status":{{}}}}]"#
         );
         let raw: Vec<RawAlert> = parse(200, body.as_bytes()).unwrap();
-        let alert = source.alert(raw.into_iter().next().unwrap());
-        assert!(alert.service.ends_with('…') && alert.service.chars().count() < 1_000);
-        assert_eq!(alert.raw_service, long);
+        let cut = source.alert(raw.into_iter().next().unwrap());
+        assert!(cut.service.ends_with('…') && cut.service.chars().count() < 1_000);
+        assert_eq!(cut.raw_service, long);
         assert_eq!(alert.severity, Severity::Critical);
         assert_eq!(alert.runbook.as_deref(), Some("https://runbooks/x"));
         assert_eq!(alert.silenced_by.as_deref(), Some("s1"));
