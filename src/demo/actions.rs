@@ -13,13 +13,13 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::DemoEstate;
 use crate::actions::{ActionOutcome, ActionRequest, ActionRunner};
-use crate::domain::{Deployment, Phase, Silence};
+use crate::domain::Silence;
 
 /// What actions have changed in the estate.
 #[derive(Debug, Default)]
 pub struct Changes {
-    /// Rollbacks by service, and when.
-    pub rollbacks: BTreeMap<String, DateTime<Utc>>,
+    /// Rollbacks by service, when each was made.
+    pub rollbacks: BTreeMap<String, Vec<DateTime<Utc>>>,
     /// Silences made by actions, with their matchers as label pairs.
     pub silences: Vec<(Silence, Vec<(String, String)>)>,
     /// Silences expired by actions, and when.
@@ -27,19 +27,13 @@ pub struct Changes {
 }
 
 impl Changes {
-    /// A rollback after the current release started undoes it.
-    pub fn apply_rollbacks(&self, deployments: &mut [Deployment]) {
-        for d in deployments.iter_mut() {
-            let Some(at) = self.rollbacks.get(&d.service) else {
-                continue;
-            };
-            if d.deployed_at.is_some_and(|started| started <= *at) && d.phase != Phase::RolledBack {
-                let previous = d.previous_version.replace(d.version.clone());
-                d.version = previous.unwrap_or_else(|| d.version.clone());
-                d.phase = Phase::RolledBack;
-                d.rollbacks += 1;
-            }
-        }
+    /// A rollback of `service` at `at`: it undoes the release current then
+    /// (the deployments read these times, `deploys::deployment`).
+    pub fn record_rollback(&mut self, service: &str, at: DateTime<Utc>) {
+        self.rollbacks
+            .entry(service.to_string())
+            .or_default()
+            .push(at);
     }
 }
 
@@ -155,7 +149,7 @@ impl DemoRunner {
             .map_err(|_| "the demo is broken")?;
         match request.action.as_str() {
             "rollback" => {
-                changes.rollbacks.insert(p("service"), now);
+                changes.record_rollback(&p("service"), now);
                 Ok("rolled back".into())
             }
             "dr_drill" => Ok("drill passed".into()),

@@ -146,24 +146,37 @@ pub fn backup_models(seed: u64) -> Vec<BackupModel> {
 }
 
 impl BackupModel {
+    /// The last run that finished by `t`: run `k` finishes at
+    /// `k·every + phase + duration`.
+    pub(super) fn last_run(&self, t: i64) -> i64 {
+        let s = &self.spec;
+        (t - self.phase - s.duration_secs).div_euclid(s.every_secs)
+    }
+
+    /// Runs that finished in the window before `t`, and how many of them
+    /// failed (those that finished after the failures began): a failure
+    /// counts with its run, never without one.
+    fn runs(&self, t: i64) -> (u64, u64) {
+        let (last, first) = (self.last_run(t), self.last_run(t - WINDOW) + 1);
+        let attempted = (last - first + 1).max(0) as u64;
+        let failed = self.spec.failing_since.map_or(0, |since| {
+            let first_failed = self.last_run(-since) + 1;
+            (last - first.max(first_failed) + 1).max(0) as u64
+        });
+        (attempted, failed)
+    }
+
     pub fn reading(&self, estate: &DemoEstate, t: i64) -> Backup {
         let s = &self.spec;
         let until = s.failing_since.map_or(t, |since| t.min(-since));
-        // The last run that finished by `until`.
-        let run = (until - self.phase - s.duration_secs).div_euclid(s.every_secs);
+        let run = self.last_run(until);
         let finished = run * s.every_secs + self.phase + s.duration_secs;
         let verified = s.verified_daily.then(|| {
             let day = 86_400;
             estate.at((t - self.phase).div_euclid(day) * day + self.phase)
         });
         let objective = s.tier.objectives().rto;
-        // Runs that would have finished over the window; those since the
-        // failures began failed.
-        let attempted = (WINDOW / s.every_secs) as u64;
-        let failed = s
-            .failing_since
-            .map_or(0, |since| ((t + since) / s.every_secs).max(0) as u64)
-            .min(attempted);
+        let (attempted, failed) = self.runs(t);
         Backup {
             service: None,
             target: s.target.to_string(),

@@ -1,57 +1,179 @@
-//! Simulated deployments: each service deploys on its own period; a canary's
-//! weight steps up, blue-green switches colour, rolling updates pods, and now
-//! and then a release fails and is rolled back.
+//! Simulated deployments: each service releases a few times a day (every 4
+//! to 12 hours); a canary's weight steps up, blue-green switches colour,
+//! rolling updates pods, and now and then a release fails and is rolled
+//! back. The releases are spread so that a short demo session sees one in
+//! flight most of the time: those under way when it opens, then a service's
+//! first release every ten minutes for the first hour and a half.
 
 use rand::Rng;
 
-use super::{DemoEstate, Rollout, ServiceSpec, WINDOW, rng_for};
+use super::{DemoEstate, Rollout, SERVICES, ServiceSpec, WINDOW, rng_for};
 use crate::domain::{ChangeCounts, Colour, DeployEvent, Deployment, Phase, Strategy};
 
 const CANARY_STEPS: [f64; 5] = [5.0, 10.0, 25.0, 50.0, 100.0];
-const CANARY_STEP_SECS: i64 = 60;
-const BLUE_GREEN_SWITCH_SECS: i64 = 120;
-const ROLLING_POD_SECS: i64 = 20;
+const CANARY_STEP_SECS: i64 = 100;
+const BLUE_GREEN_SWITCH_SECS: i64 = 300;
+const ROLLING_POD_SECS: i64 = 50;
 /// A failed release is rolled back this long after it started.
-const ROLLBACK_AFTER_SECS: i64 = 90;
+const ROLLBACK_AFTER_SECS: i64 = 150;
+/// The share of releases that fail (DORA's elite teams fail under 15%).
+const FAILURE_RATE: f64 = 0.06;
+/// The first in-session release of a service without one in flight: at the
+/// first slot, then a slot apart.
+const FIRST_SLOT: i64 = 240;
+const SLOT: i64 = 420;
 const HISTORY: i64 = 5;
+/// The Rollbacks column counts the last seven days.
+const ROLLBACK_DAYS: i64 = 7;
+/// Release numbers are offset so that the month before the demo's start
+/// has positive patch numbers.
+const VERSION_BASE: i64 = 400;
 
-struct Cadence {
+/// When a service releases: release `n` starts at `first + n·period`.
+#[derive(Debug, Clone)]
+pub struct Cadence {
     period: i64,
-    phase: i64,
+    first: i64,
     major: u32,
     minor: u32,
+    /// Its first in-session release fails (one service a seed, so the
+    /// tour shows a rollback).
+    first_fails: bool,
 }
 
-fn cadence(estate: &DemoEstate, index: usize, spec: &ServiceSpec) -> Cadence {
-    let mut rng = rng_for(estate.seed, &[4, index as u64]);
-    let period = [1800, 2700, 3600, 5400, 7200][rng.random_range(0..5)];
-    let phase = spec
-        .deploy_at
-        .unwrap_or_else(|| -rng.random_range(400..period));
-    Cadence {
-        period,
-        phase,
-        major: rng.random_range(1..5),
-        minor: rng.random_range(0..30),
+/// Every service's cadence: a period of 4 to 12 hours, and the first
+/// release at its `deploy_at` or at a slot in the first hour and a half.
+pub fn cadences(seed: u64) -> Vec<Cadence> {
+    let mut order = rng_for(seed, &[4]);
+    let mut slotted: Vec<(u64, usize)> = SERVICES
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.deploy_at.is_none())
+        .map(|(i, _)| (order.random(), i))
+        .collect();
+    slotted.sort_unstable();
+    let failing = slotted[order.random_range(0..slotted.len())].1;
+    SERVICES
+        .iter()
+        .enumerate()
+        .map(|(index, spec)| {
+            let mut rng = rng_for(seed, &[4, index as u64]);
+            let slot = slotted.iter().position(|&(_, i)| i == index);
+            Cadence {
+                period: [4, 6, 8, 12][rng.random_range(0..4)] * 3_600,
+                first: spec
+                    .deploy_at
+                    .unwrap_or(FIRST_SLOT + SLOT * slot.unwrap_or(0) as i64),
+                major: rng.random_range(1..5),
+                minor: rng.random_range(0..30),
+                first_fails: index == failing,
+            }
+        })
+        .collect()
+}
+
+impl Cadence {
+    fn start(&self, n: i64) -> i64 {
+        self.first + n * self.period
+    }
+
+    /// The release under way (or last done) at `t`.
+    fn release_at(&self, t: i64) -> i64 {
+        (t - self.first).div_euclid(self.period)
+    }
+
+    /// The releases started in `(t - secs, t]`.
+    fn started_within(&self, t: i64, secs: i64) -> std::ops::RangeInclusive<i64> {
+        self.release_at(t - secs) + 1..=self.release_at(t)
+    }
+
+    fn version(&self, n: i64) -> String {
+        format!("v{}.{}.{}", self.major, self.minor, n + VERSION_BASE)
     }
 }
 
-fn failed(estate: &DemoEstate, index: usize, n: i64) -> bool {
-    // The releases in flight when the demo starts always succeed.
-    n != 0 && rng_for(estate.seed, &[5, index as u64, n as u64]).random_bool(0.01)
+/// A uniform draw in [0, 1) for release `n` of service `index`: a month of
+/// releases is asked for at every reading, so this is a hash (SplitMix64's
+/// finaliser), not a generator seeded per release.
+fn draw(seed: u64, index: usize, n: i64) -> f64 {
+    let mut z = seed
+        ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ (n as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
-fn version(c: &Cadence, n: i64) -> String {
-    format!("v{}.{}.{}", c.major, c.minor, n + 40)
+/// What one service's releases did: the cadence, the seed and the times of
+/// the rollbacks the demo's action made (seconds since the demo started).
+struct Releases<'a> {
+    estate: &'a DemoEstate,
+    index: usize,
+    cadence: &'a Cadence,
+    by_hand: &'a [i64],
 }
 
-pub fn deployment(estate: &DemoEstate, index: usize, spec: &ServiceSpec, t: i64) -> Deployment {
-    let c = cadence(estate, index, spec);
-    let n = (t - c.phase).div_euclid(c.period);
-    let started = n * c.period + c.phase;
-    let elapsed = t - started;
-    let rolled_back = failed(estate, index, n) && elapsed >= ROLLBACK_AFTER_SECS;
-    let (strategy, progressing) = strategy(spec, n, elapsed);
+impl Releases<'_> {
+    /// Whether the pipeline fails release `n`. The releases in flight when
+    /// the demo starts always succeed.
+    fn fails(&self, n: i64) -> bool {
+        let spec = &SERVICES[self.index];
+        if n == 0 {
+            return spec.deploy_at.is_none() && self.cadence.first_fails;
+        }
+        draw(self.estate.seed, self.index, n) < FAILURE_RATE
+    }
+
+    /// When release `n` was rolled back, if it was: by the pipeline a
+    /// little after it started, or by an operator while it was the current
+    /// release, whichever came first. A release rolls back once.
+    fn rolled_back_at(&self, n: i64) -> Option<i64> {
+        let (start, next) = (self.cadence.start(n), self.cadence.start(n + 1));
+        let pipeline = self.fails(n).then_some(start + ROLLBACK_AFTER_SECS);
+        let operator = self
+            .by_hand
+            .iter()
+            .copied()
+            .filter(|at| (start..next).contains(at))
+            .min();
+        pipeline.into_iter().chain(operator).min()
+    }
+
+    fn rolled_back_by(&self, n: i64, t: i64) -> bool {
+        self.rolled_back_at(n).is_some_and(|at| at <= t)
+    }
+
+    /// Releases started in the `secs` before `t`, and how many of them
+    /// were rolled back by `t`.
+    fn counts(&self, t: i64, secs: i64) -> (u64, u64) {
+        let releases = self.cadence.started_within(t, secs);
+        let deploys = releases.clone().count() as u64;
+        let rollbacks = releases.filter(|&n| self.rolled_back_by(n, t)).count() as u64;
+        (deploys, rollbacks)
+    }
+}
+
+/// Service `index`'s deployment at `t`, given when the demo's action rolled
+/// it back (`by_hand`, seconds since the start).
+pub fn deployment(
+    estate: &DemoEstate,
+    index: usize,
+    spec: &ServiceSpec,
+    t: i64,
+    by_hand: &[i64],
+) -> Deployment {
+    let c = &estate.cadences[index];
+    let releases = Releases {
+        estate,
+        index,
+        cadence: c,
+        by_hand,
+    };
+    let n = c.release_at(t);
+    let started = c.start(n);
+    let rolled_back = releases.rolled_back_by(n, t);
+    let (strategy, progressing) = strategy(spec, n, t - started);
     let phase = if rolled_back {
         Phase::RolledBack
     } else if progressing {
@@ -64,43 +186,47 @@ pub fn deployment(estate: &DemoEstate, index: usize, spec: &ServiceSpec, t: i64)
             let m = n - k;
             let outcome = if m == n {
                 phase
-            } else if failed(estate, index, m) {
+            } else if releases.rolled_back_by(m, t) {
                 Phase::RolledBack
             } else {
                 Phase::Complete
             };
             DeployEvent {
-                version: version(&c, m),
-                at: estate.at(m * c.period + c.phase),
+                version: c.version(m),
+                at: estate.at(c.start(m)),
                 outcome,
             }
         })
         .collect();
-    let rolled_back_among = |releases: i64| {
-        (n - releases + 1..=n)
-            .filter(|&m| failed(estate, index, m) && (m < n || rolled_back))
-            .count() as u64
-    };
-    let rollbacks = rolled_back_among(7 * 86_400 / c.period) as u32;
-    let deploys = WINDOW / c.period;
+    let (_, week) = releases.counts(t, ROLLBACK_DAYS * 86_400);
+    let (deploys, rollbacks) = releases.counts(t, WINDOW);
     Deployment {
         service: spec.name.to_string(),
         environment: "production".into(),
-        version: version(&c, if rolled_back { n - 1 } else { n }),
-        previous_version: Some(version(&c, if rolled_back { n } else { n - 1 })),
+        version: c.version(if rolled_back { n - 1 } else { n }),
+        previous_version: Some(c.version(if rolled_back { n } else { n - 1 })),
         strategy: if rolled_back {
-            settled(strategy, spec)
+            settled(spec, n)
         } else {
             strategy
         },
         phase,
         deployed_at: Some(estate.at(started)),
-        rollbacks,
+        rollbacks: week as u32,
         history,
         window: Some(ChangeCounts {
-            deploys: deploys as u64,
-            rollbacks: Some(rolled_back_among(deploys)),
+            deploys,
+            rollbacks: Some(rollbacks),
         }),
+    }
+}
+
+/// The colour release `n` goes live on.
+fn colour(n: i64) -> Colour {
+    if n.rem_euclid(2) == 0 {
+        Colour::Green
+    } else {
+        Colour::Blue
     }
 }
 
@@ -114,11 +240,7 @@ fn strategy(spec: &ServiceSpec, n: i64, elapsed: i64) -> (Strategy, bool) {
             (Strategy::Canary { weight }, weight < 100.0)
         }
         Rollout::BlueGreen => {
-            let new = if n.rem_euclid(2) == 0 {
-                Colour::Green
-            } else {
-                Colour::Blue
-            };
+            let new = colour(n);
             let switched = elapsed >= BLUE_GREEN_SWITCH_SECS;
             let live = if switched { new } else { new.other() };
             (Strategy::BlueGreen { live }, !switched)
@@ -131,12 +253,14 @@ fn strategy(spec: &ServiceSpec, n: i64, elapsed: i64) -> (Strategy, bool) {
     }
 }
 
-/// After a rollback all traffic is back on the old version.
-fn settled(strategy: Strategy, spec: &ServiceSpec) -> Strategy {
-    match strategy {
-        Strategy::Canary { .. } => Strategy::Canary { weight: 0.0 },
-        Strategy::BlueGreen { live } => Strategy::BlueGreen { live: live.other() },
-        Strategy::Rolling { .. } => Strategy::Rolling {
+/// After release `n` is rolled back all traffic is on the old version.
+fn settled(spec: &ServiceSpec, n: i64) -> Strategy {
+    match spec.rollout {
+        Rollout::Canary => Strategy::Canary { weight: 0.0 },
+        Rollout::BlueGreen => Strategy::BlueGreen {
+            live: colour(n).other(),
+        },
+        Rollout::Rolling => Strategy::Rolling {
             updated: spec.targets,
             total: spec.targets,
         },

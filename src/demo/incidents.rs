@@ -39,7 +39,7 @@ const PAGES: [AlertKind; 2] = [
         name: "HighErrorRate",
         summary: "5xx ratio above objective",
         effect: Effect::Errors(0.018),
-        escalated: Effect::Errors(0.068),
+        escalated: Effect::Errors(0.15),
     },
     AlertKind {
         name: "LatencySLOBreach",
@@ -174,19 +174,70 @@ fn stream_range(stream: &Stream, from: i64, to: i64) -> std::ops::RangeInclusive
     first..=last
 }
 
-/// The incidents active at `t`.
+fn kind_of(stream: &Stream, name: &str) -> &'static AlertKind {
+    stream
+        .kinds
+        .iter()
+        .find(|k| k.name == name)
+        .expect("known kind")
+}
+
+/// The incidents active at `t`. The streams are the demo's own: before it
+/// started only those still under way when it opened existed (the month
+/// before is `past`).
 pub fn active(seed: u64, t: i64) -> Vec<ActiveIncident> {
     let mut out = Vec::new();
     for (si, stream) in STREAMS.iter().enumerate() {
         for n in stream_range(stream, t, t) {
             let occ = occurrence(seed, si, n);
-            if occ.start <= t && t < occ.end {
-                let kind = stream
-                    .kinds
-                    .iter()
-                    .find(|k| k.name == occ.name)
-                    .expect("known kind");
+            if occ.start <= t && t < occ.end && occ.end >= 0 {
+                let kind = kind_of(stream, occ.name);
                 out.push(occ.escalated_by(stream, kind, t));
+            }
+        }
+    }
+    out
+}
+
+/// Extra errors an incident adds to its service's error ratio, from `from`
+/// to `to` (seconds since the demo started).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Burst {
+    pub service: &'static str,
+    pub from: i64,
+    pub to: i64,
+    pub ratio: f64,
+}
+
+/// The extra errors of every demo incident that began before `to`: one
+/// burst before it escalates and one after, where its kind adds errors.
+pub fn bursts(seed: u64, to: i64) -> Vec<Burst> {
+    let mut out = Vec::new();
+    for (si, stream) in STREAMS.iter().enumerate() {
+        for n in stream_range(stream, 0, to.max(0)) {
+            let occ = occurrence(seed, si, n);
+            if occ.end < 0 || occ.start >= to {
+                continue;
+            }
+            let kind = kind_of(stream, occ.name);
+            let escalates = stream
+                .escalate_after
+                .map_or(occ.end, |after| (occ.start + after).min(occ.end));
+            let parts = [
+                (occ.start, escalates, kind.effect),
+                (escalates, occ.end, kind.escalated),
+            ];
+            for (from, until, effect) in parts {
+                if let Effect::Errors(ratio) = effect
+                    && from < until
+                {
+                    out.push(Burst {
+                        service: occ.service,
+                        from,
+                        to: until,
+                        ratio,
+                    });
+                }
             }
         }
     }
@@ -195,11 +246,15 @@ pub fn active(seed: u64, t: i64) -> Vec<ActiveIncident> {
 
 /// Incidents resolved in the month before the demo started: the streams
 /// above run compressed in time, so the past is drawn at a realistic pace
-/// (about one and a half a day, 5 to 95 minutes each).
+/// (about one and a half a day, 5 to 95 minutes each). The last one began
+/// two to three hours before the demo: the gap to the demo's first incident
+/// is then shorter than the month's mean, so MTBF (the mean gap between
+/// starts) does not jump up when that first incident resolves.
 fn past(seed: u64) -> impl Iterator<Item = (i64, i64)> {
     let mut rng = rng_for(seed, &[7]);
-    (0..45).map(move |_| {
-        let start = -rng.random_range(2 * 3_600..30 * 86_400);
+    (0..45).map(move |k| {
+        let earliest = if k == 0 { 3 * 3_600 } else { 30 * 86_400 };
+        let start = -rng.random_range(2 * 3_600..earliest);
         let spread: f64 = rng.random_range(0.0..1.0);
         (start, start + 300 + (spread * spread * 5_400.0) as i64)
     })

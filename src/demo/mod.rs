@@ -6,6 +6,7 @@
 pub mod actions;
 mod backups;
 mod deploys;
+mod errors;
 mod incidents;
 pub mod scaled;
 mod signals;
@@ -76,7 +77,7 @@ const SERVICES: [ServiceSpec; 13] = [
         "payments",
         Rollout::Canary,
         6,
-        Some(-90),
+        Some(-110),
     ),
     svc(
         "payments",
@@ -177,6 +178,7 @@ pub struct DemoEstate {
     services: Vec<signals::ServiceModel>,
     hosts: Vec<signals::HostModel>,
     backups: Vec<backups::BackupModel>,
+    cadences: Vec<deploys::Cadence>,
     changes: std::sync::Arc<std::sync::Mutex<actions::Changes>>,
 }
 
@@ -188,6 +190,7 @@ impl DemoEstate {
             services: signals::service_models(seed),
             hosts: signals::host_models(seed),
             backups: backups::backup_models(seed),
+            cadences: deploys::cadences(seed),
             changes: Default::default(),
         }
     }
@@ -208,12 +211,16 @@ impl DemoEstate {
     pub fn health_at(&self, now: DateTime<Utc>) -> HealthReading {
         let t = self.elapsed(now);
         let active = incidents::active(self.seed, t);
+        let bursts = incidents::bursts(self.seed, t);
         HealthReading {
             looked_for: String::new(),
             services: std::sync::Arc::new(
                 self.services
                     .iter()
-                    .map(|m| m.reading(t, &active))
+                    .zip(SERVICES.iter())
+                    .map(|(m, spec)| {
+                        m.reading(t, &active, &signals::of_service(&bursts, spec.name))
+                    })
                     .collect(),
             ),
             hosts: self.hosts.iter().map(|h| h.reading(t)).collect(),
@@ -222,15 +229,34 @@ impl DemoEstate {
 
     pub fn deployments_at(&self, now: DateTime<Utc>) -> Vec<Deployment> {
         let t = self.elapsed(now);
-        let mut out: Vec<Deployment> = SERVICES
+        let by_hand = self
+            .changes
+            .lock()
+            .map(|c| c.rollbacks.clone())
+            .unwrap_or_default();
+        SERVICES
             .iter()
             .enumerate()
-            .map(|(i, spec)| deploys::deployment(self, i, spec, t))
-            .collect();
-        if let Ok(changes) = self.changes.lock() {
-            changes.apply_rollbacks(&mut out);
+            .map(|(i, spec)| {
+                let times: Vec<i64> = by_hand
+                    .get(spec.name)
+                    .into_iter()
+                    .flatten()
+                    .map(|at| self.elapsed(*at))
+                    .collect();
+                deploys::deployment(self, i, spec, t, &times)
+            })
+            .collect()
+    }
+
+    /// Rolls `service`'s current release back at `at`, as the demo's
+    /// rollback action does: from then on its row, its history and its
+    /// rollback counts (the Rollbacks column, the change failure rate) say
+    /// so. A release already rolled back is not counted again.
+    pub fn roll_back(&self, service: &str, at: DateTime<Utc>) {
+        if let Ok(mut changes) = self.changes.lock() {
+            changes.record_rollback(service, at);
         }
-        out
     }
 
     pub fn backups_at(&self, now: DateTime<Utc>) -> Vec<Backup> {
@@ -327,5 +353,7 @@ impl AlertSource for DemoEstate {
     }
 }
 
+#[cfg(test)]
+mod figures;
 #[cfg(test)]
 mod tests;

@@ -5,14 +5,15 @@ use std::f64::consts::TAU;
 
 use rand::Rng;
 
-use super::incidents::{ActiveIncident, Effect};
-use super::{SERVICES, rng_for};
+use super::errors::ErrorModel;
+use super::incidents::{ActiveIncident, Burst, Effect};
+use super::{SERVICES, WINDOW, rng_for};
+use crate::domain::reliability::ErrorRatios;
 use crate::domain::{Host, ServiceHealth, SliCounts};
 
 /// Sparkline history: this many samples, this many seconds apart.
 pub const HISTORY_LEN: i64 = 60;
 pub const HISTORY_STEP: i64 = 5;
-const SLO_WINDOW_SECS: f64 = 30.0 * 86_400.0;
 
 fn wave(t: f64, period: f64, phase: f64) -> f64 {
     (TAU * t / period + phase).sin()
@@ -22,43 +23,73 @@ fn wave(t: f64, period: f64, phase: f64) -> f64 {
 pub struct ServiceModel {
     index: usize,
     rps: f64,
-    error_ratio: f64,
     p95_ms: f64,
     p99_factor: f64,
     saturation: f64,
     phases: [f64; 5],
-    /// Error ratio over the SLO window (sets the 30-day availability).
-    error_ratio_30d: f64,
+    /// Its error ratio over time, which every error figure averages.
+    pub errors: ErrorModel,
 }
 
 pub fn service_models(seed: u64) -> Vec<ServiceModel> {
     let mut rng = rng_for(seed, &[1]);
     // One critical service has overspent its budget and one is close to it,
-    // so the KPI tab always has something to say.
+    // so the KPI tab always has something to say: the month before the
+    // demo averages these ratios (an outage days ago spent the budget).
     let breaching = rng.random_range(0..4);
     let tight = (breaching + 1 + rng.random_range(0..3)) % 4 + 4;
+    let before = super::incidents::bursts(seed, 0);
     SERVICES
         .iter()
         .enumerate()
-        .map(|(index, _)| {
-            let error_ratio_30d = if index == breaching {
+        .map(|(index, spec)| {
+            let ratio_30d = if index == breaching {
                 rng.random_range(0.0012..0.0016)
             } else if index == tight {
                 rng.random_range(0.00078..0.00088)
             } else {
                 rng.random_range(0.00002..0.0005)
             };
+            let rps = rng.random_range(40.0..1800.0);
+            let base = rng.random_range(0.0001..0.0009);
+            let (p95_ms, p99_factor) = (rng.random_range(35.0..150.0), rng.random_range(1.6..2.6));
+            let saturation = rng.random_range(0.2..0.65);
+            let phases: [f64; 5] = std::array::from_fn(|_| rng.random_range(0.0..TAU));
+            let mut own = rng_for(seed, &[8, index as u64]);
+            let spent = index == breaching || index == tight;
+            let background = if spent {
+                own.random_range(0.0003..0.0006)
+            } else {
+                ratio_30d
+            };
+            let bursts = of_service(&before, spec.name);
+            let errors = ErrorModel::new(
+                base,
+                phases[2],
+                background,
+                spent.then_some(ratio_30d),
+                &mut own,
+                &bursts,
+            );
             ServiceModel {
                 index,
-                rps: rng.random_range(40.0..1800.0),
-                error_ratio: rng.random_range(0.0001..0.0009),
-                p95_ms: rng.random_range(35.0..150.0),
-                p99_factor: rng.random_range(1.6..2.6),
-                saturation: rng.random_range(0.2..0.65),
-                phases: std::array::from_fn(|_| rng.random_range(0.0..TAU)),
-                error_ratio_30d,
+                rps,
+                p95_ms,
+                p99_factor,
+                saturation,
+                phases,
+                errors,
             }
         })
+        .collect()
+}
+
+/// The bursts on `service`.
+pub fn of_service(bursts: &[Burst], service: &str) -> Vec<Burst> {
+    bursts
+        .iter()
+        .filter(|b| b.service == service)
+        .copied()
         .collect()
 }
 
@@ -100,15 +131,32 @@ impl ServiceModel {
         self.p95_ms * (1.0 + 0.15 * wave(t, 180.0, self.phases[3])) * factor
     }
 
-    pub fn reading(&self, t: i64, active: &[ActiveIncident]) -> ServiceHealth {
+    /// Its error ratio averaged over each burn window ending at `t`.
+    pub fn error_ratios(&self, t: i64, bursts: &[Burst]) -> ErrorRatios {
+        let mean = |secs: i64| Some(self.errors.mean(t, secs, bursts));
+        ErrorRatios {
+            m5: mean(300),
+            m30: mean(1_800),
+            h1: mean(3_600),
+            h2: mean(7_200),
+            h6: mean(6 * 3_600),
+            d1: mean(86_400),
+            d3: mean(3 * 86_400),
+        }
+    }
+
+    /// Its reading at `t`, with the incidents active then and its own
+    /// `bursts` of errors.
+    pub fn reading(&self, t: i64, active: &[ActiveIncident], bursts: &[Burst]) -> ServiceHealth {
         let spec = &SERVICES[self.index];
         let impact = impact_on(spec.name, active);
         let tf = t as f64;
-        let error_ratio = (self.error_ratio * (1.0 + 0.5 * wave(tf, 97.0, self.phases[2]).abs())
-            + impact.extra_errors)
-            .min(1.0);
+        let ratios = self.error_ratios(t, bursts);
         let p95 = self.latency_p95(tf, impact.latency_factor);
-        let total = self.rps * SLO_WINDOW_SECS;
+        // The month's requests at its mean rate; the bad ones are the
+        // month's mean error ratio of them.
+        let total = self.rps * WINDOW as f64;
+        let month = self.errors.mean(t, WINDOW, bursts);
         let samples = |f: &dyn Fn(f64) -> f64| -> Vec<f64> {
             (0..HISTORY_LEN)
                 .rev()
@@ -121,7 +169,8 @@ impl ServiceModel {
             tier: spec.tier,
             team: spec.team.to_string(),
             requests_per_second: self.traffic(tf),
-            error_ratio,
+            // "Now" is the last five minutes, as a rate() over 5m reads.
+            error_ratio: ratios.m5.unwrap_or(0.0),
             latency_p95_ms: p95,
             latency_p99_ms: p95 * self.p99_factor,
             saturation: (self.saturation
@@ -131,21 +180,11 @@ impl ServiceModel {
             targets_up: spec.targets.saturating_sub(impact.targets_down),
             targets_total: spec.targets,
             sli: SliCounts {
-                good: total * (1.0 - self.error_ratio_30d),
+                good: total * (1.0 - month),
                 total,
             },
-            error_ratio_1h: self.error_ratio * 1.3 + impact.extra_errors * 0.25,
-            error_ratios: crate::domain::reliability::ErrorRatios {
-                m5: Some(error_ratio),
-                m30: Some(
-                    (error_ratio + self.error_ratio * 1.3 + impact.extra_errors * 0.25) / 2.0,
-                ),
-                h1: Some(self.error_ratio * 1.3 + impact.extra_errors * 0.25),
-                h2: Some(self.error_ratio * 1.2 + impact.extra_errors * 0.15),
-                h6: Some(self.error_ratio * 1.1 + impact.extra_errors * 0.05),
-                d1: Some(self.error_ratio * 1.05),
-                d3: Some(self.error_ratio),
-            },
+            error_ratio_1h: ratios.h1.unwrap_or(0.0),
+            error_ratios: ratios,
             traffic_history: samples(&|x| self.traffic(x)),
             latency_history: samples(&|x| self.latency_p95(x, 1.0)),
             covered: None,
