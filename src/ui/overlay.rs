@@ -14,7 +14,6 @@ use ratatui::widgets::{Clear, Paragraph, Widget, Wrap};
 use super::format;
 use super::widgets::{fit_text, panel};
 use crate::app::App;
-use crate::app::command::Command;
 use crate::app::tab::TableId;
 use crate::domain::explain::{self, BurnPair};
 use crate::domain::kpi::{Kpi, burn_1h};
@@ -97,100 +96,8 @@ fn popup(
     );
 }
 
-const HELP_WIDTH: u16 = 72;
-
-/// Each command with the keys bound to it, in the help's order.
-fn bindings(app: &App) -> Vec<(String, &'static str)> {
-    Command::ALL
-        .iter()
-        .map(|&c| {
-            let keys = app.keymap.keys_for(c);
-            let keys = if keys.is_empty() {
-                "(unbound)".to_string()
-            } else {
-                // A chord's keys are joined by a space; bindings by a comma.
-                keys.join(", ")
-            };
-            (keys, c.description())
-        })
-        .collect()
-}
-
-fn one_column(app: &App, entries: &[(String, &'static str)]) -> Vec<Line<'static>> {
-    let th = &app.theme;
-    entries
-        .iter()
-        .map(|(keys, what)| {
-            Line::from(vec![
-                Span::styled(format!(" {keys:<18}"), th.accent),
-                Span::styled(*what, th.text),
-            ])
-        })
-        .collect()
-}
-
-/// Two commands a line, each cut to half the width, for short screens.
-fn two_columns(app: &App, entries: &[(String, &'static str)], inner: usize) -> Vec<Line<'static>> {
-    let th = &app.theme;
-    let text_width = (inner / 2).saturating_sub(13);
-    let cell = |(keys, what): &(String, &str)| {
-        vec![
-            Span::styled(format!(" {:<12}", fit_text(keys, 12)), th.accent),
-            Span::styled(
-                format!("{:<text_width$}", fit_text(what, text_width)),
-                th.text,
-            ),
-        ]
-    };
-    let half = entries.len().div_ceil(2);
-    (0..half)
-        .map(|row| {
-            let mut spans = cell(&entries[row]);
-            if let Some(right) = entries.get(row + half) {
-                spans.extend(cell(right));
-            }
-            Line::from(spans)
-        })
-        .collect()
-}
-
-/// The bindings in force, one command a line, or two a line when the screen
-/// is too short for one; then the keymap and theme; every problem found in a
-/// file, in full, first of all.
-pub fn help(frame: &mut Frame, area: Rect, app: &App) {
-    let th = &app.theme;
-    let entries = bindings(app);
-    let names = format!(" keymap: {} · theme: {}", app.keymap.name, app.theme.name);
-    let mut after = vec![Line::from(""), Line::from(Span::styled(names, th.muted))];
-    after.extend(
-        app.problems
-            .iter()
-            .map(|p| Line::from(Span::styled(format!(" ⚠ {p}"), th.warn))),
-    );
-    let inner = HELP_WIDTH.min(area.width).saturating_sub(2) as usize;
-    let after_rows: usize = after
-        .iter()
-        .map(|l| l.width().div_ceil(inner.max(1)).max(1))
-        .sum();
-    let bindings = if entries.len() + after_rows + 2 <= area.height as usize {
-        one_column(app, &entries)
-    } else {
-        two_columns(app, &entries, inner)
-    };
-    // Problems in files come first, where a short screen cannot cut them
-    // off; the bindings follow.
-    let lines = if app.problems.is_empty() {
-        bindings.into_iter().chain(after).collect()
-    } else {
-        after
-            .into_iter()
-            .skip(1)
-            .chain([Line::from("")])
-            .chain(bindings)
-            .collect()
-    };
-    popup(frame, area, app, "Keys".into(), lines, HELP_WIDTH, None);
-}
+mod help;
+pub use help::help;
 
 fn field(app: &App, name: &str, value: String) -> Line<'static> {
     Line::from(vec![
