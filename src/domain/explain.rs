@@ -9,8 +9,8 @@ use chrono::{DateTime, Duration, Utc};
 use super::incidents::Incident;
 use super::reliability::{BurnAlert, BurnRates, burn_alert};
 use super::slo::{
-    WARN_FRACTION, availability, availability_status, burn_rate, drill_max_age, level, rpo_status,
-    rto_status, signal_states, verification_status,
+    WARN_FRACTION, availability, availability_status, burn_rate, drill_max_age, gauge_level, level,
+    rpo_status, rto_status, signal_states, verification_status,
 };
 use super::standing::{budget_left, service_burn_status};
 use super::{Backup, Deployment, Host, Objectives, Phase, ServiceHealth, Status, Thresholds};
@@ -220,13 +220,18 @@ pub fn host(h: &Host, t: &Thresholds) -> Vec<Line> {
     if !h.up {
         return vec![(Status::Crit, "down: its target does not answer".into())];
     }
-    let lines = vec![
-        (level(h.cpu, t.cpu), gauge("cpu", h.cpu, t.cpu, pct)),
-        (
-            level(h.memory, t.memory),
-            gauge("memory", h.memory, t.memory, pct),
+    // The same rule as `host_status`: a share of a whole, else unknown.
+    let share = |name: &str, v: f64, threshold: f64| match gauge_level(v, threshold) {
+        Status::Unknown => (
+            Status::Unknown,
+            format!("{name} unknown (no share of a whole)"),
         ),
-        (level(h.disk, t.disk), gauge("disk", h.disk, t.disk, pct)),
+        state => (state, gauge(name, v, threshold, pct)),
+    };
+    let lines = vec![
+        share("cpu", h.cpu, t.cpu),
+        share("memory", h.memory, t.memory),
+        share("disk", h.disk, t.disk),
     ];
     finish(
         lines,

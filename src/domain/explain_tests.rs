@@ -186,7 +186,12 @@ fn a_host_at_each_state_names_its_gauge() {
         ),
         (
             host_at(true, f64::NAN, 0.3, 0.4),
-            vec!["UNKNOWN: cpu unknown (no usable value)"],
+            vec!["UNKNOWN: cpu unknown (no share of a whole)"],
+        ),
+        // Over 100% is no share either: unknown, as the gauge shows it.
+        (
+            host_at(true, 0.2, 1e308, 0.4),
+            vec!["UNKNOWN: memory unknown (no share of a whole)"],
         ),
         (
             host_at(false, 0.2, 0.3, 0.99),

@@ -145,10 +145,21 @@ pub fn host_status(h: &Host, t: &Thresholds) -> Status {
         return Status::Crit;
     }
     Status::worst([
-        level(h.cpu, t.cpu),
-        level(h.memory, t.memory),
-        level(h.disk, t.disk),
+        gauge_level(h.cpu, t.cpu),
+        gauge_level(h.memory, t.memory),
+        gauge_level(h.disk, t.disk),
     ])
+}
+
+/// A host's gauge, a share of a whole, against its threshold: a value no
+/// share can be (over 100%, negative, not a number) is unknown, as the
+/// gauge shows it, never a breach.
+pub fn gauge_level(share: f64, threshold: f64) -> Status {
+    if (0.0..=1.0).contains(&share) {
+        level(share, threshold)
+    } else {
+        Status::Unknown
+    }
 }
 
 /// Age of the last successful backup and its state against the RPO:
