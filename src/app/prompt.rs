@@ -149,8 +149,15 @@ impl App {
                     &arg,
                     crate::config::user_config_dir().as_deref(),
                 );
+                // A theme that cannot be had leaves the one in force,
+                // and says so (the loader's own words offer the default).
                 if let Some(p) = problems.first() {
-                    return Err(format!("theme '{arg}': {}", p.message));
+                    let why = p.message.split("; using the default").next();
+                    return Err(format!(
+                        "theme '{arg}': {}; keeping {}",
+                        why.unwrap_or(&p.message),
+                        self.theme.name
+                    ));
                 }
                 self.theme = theme;
             }
@@ -262,4 +269,36 @@ fn common_prefix(words: &[String]) -> String {
             .min(end);
     }
     first[..end].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::Settings;
+    use crate::config::keymap::Keymap;
+    use crate::config::theme::Theme;
+
+    #[test]
+    fn an_unknown_theme_keeps_the_one_in_force_and_says_so_in_the_footer() {
+        let now = chrono::Utc::now();
+        let light = Theme::load("light", None).0;
+        let mut app = App::new(Settings::default(), light.clone(), Keymap::builtin(), now);
+        app.mode = Mode::Prompt;
+        app.prompt.text = "theme nosuch".into();
+        let enter =
+            ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Enter);
+        assert!(app.on_prompt_key(enter));
+        assert_eq!(app.theme.name, "light", "the theme in force stays");
+        assert_eq!(app.theme.accent, light.accent);
+        let notice = app.actions.notice.clone().unwrap_or_default();
+        assert!(
+            notice.starts_with("theme 'nosuch': no theme named 'nosuch' (available: "),
+            "{notice}"
+        );
+        assert!(notice.ends_with("; keeping light"), "{notice}");
+        assert!(!notice.contains("default theme"), "{notice}");
+        // A theme that exists is taken.
+        assert!(app.run_line("theme mono").is_ok());
+        assert_eq!(app.theme.name, "mono");
+    }
 }
