@@ -409,11 +409,18 @@ impl App {
             return;
         }
         let e = &self.estate;
+        let open: Vec<chrono::DateTime<chrono::Utc>> = e
+            .incidents
+            .iter()
+            .filter(|i| i.counted)
+            .map(|i| i.started)
+            .collect();
         let inputs = kpi::Inputs {
             services: e.services(),
             backups: e.backups.data.as_deref().unwrap_or(&[]),
             deployments: e.deployments.data.as_deref(),
             resolved: e.history.data.as_deref(),
+            open: &open,
             objectives: &self.settings.objectives,
             thresholds: &self.settings.thresholds,
             now: self.now,

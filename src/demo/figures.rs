@@ -43,6 +43,7 @@ fn screen(e: &DemoEstate, now: DateTime<Utc>) -> Screen {
         backups: &backups,
         deployments: Some(&deployments),
         resolved: Some(&history),
+        open: &[],
         objectives: &objectives,
         thresholds: &thresholds,
         now,

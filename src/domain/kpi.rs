@@ -106,6 +106,9 @@ pub struct Inputs<'a> {
     pub backups: &'a [Backup],
     pub deployments: Option<&'a [Deployment]>,
     pub resolved: Option<&'a [ResolvedIncident]>,
+    /// When the open incidents that count started: a failure is a failure
+    /// from its start, so MTBF does not move when one resolves.
+    pub open: &'a [DateTime<Utc>],
     pub objectives: &'a Objectives,
     pub thresholds: &'a Thresholds,
     pub now: DateTime<Utc>,
@@ -675,11 +678,21 @@ fn mtbf_kpi(i: &Inputs) -> Kpi {
         return spec.unknown("incident history not loaded yet");
     };
     let inside = in_window(i, resolved);
-    let owned: Vec<ResolvedIncident> = inside.iter().map(|r| **r).collect();
-    let Some(mtbf) = reliability::mtbf(&owned) else {
+    let window = i.objectives.slo_window;
+    let open = i
+        .open
+        .iter()
+        .filter(|s| **s <= i.now && i.now - **s <= window);
+    let starts: Vec<DateTime<Utc>> = inside
+        .iter()
+        .map(|r| r.started)
+        .chain(open.copied())
+        .collect();
+    let count = starts.len();
+    let Some(mtbf) = reliability::mtbf_of_starts(starts) else {
         return spec.unknown("fewer than two incidents in the window");
     };
-    let note = format!("{} incidents in the window", inside.len());
+    let note = format!("{count} incidents in the window");
     let parts = incident_parts(&inside, i.objectives.mttr);
     spec.known(Some(mtbf.num_seconds() as f64), Status::Ok, note, parts)
 }

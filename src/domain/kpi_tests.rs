@@ -38,6 +38,7 @@ fn kpis(services: &[ServiceHealth], resolved: Option<&[ResolvedIncident]>) -> Ve
         backups: &[],
         deployments: None,
         resolved,
+        open: &[],
         objectives: &Objectives::default(),
         thresholds: &Thresholds::default(),
         now,
@@ -165,6 +166,7 @@ fn estate(
         backups,
         deployments,
         resolved,
+        open: &[],
         objectives: &Objectives::default(),
         thresholds: &Thresholds::default(),
         now: now(),
@@ -595,6 +597,7 @@ fn groups_tile_compute_and_only_the_clock_group_reads_the_clock() {
         backups: &backups,
         deployments: Some(&deployments),
         resolved: Some(&resolved),
+        open: &[],
         objectives: &objectives,
         thresholds: &thresholds,
         now,
@@ -693,7 +696,9 @@ fn six_minutes_of_data_say_so_and_spend_no_more_than_six_minutes() {
     );
     let availability = find(&k, "Availability 30d");
     assert!(
-        availability.note.starts_with("6 min of data · worst checkout"),
+        availability
+            .note
+            .starts_with("6 min of data · worst checkout"),
         "{}",
         availability.note
     );
@@ -709,7 +714,11 @@ fn six_minutes_of_data_say_so_and_spend_no_more_than_six_minutes() {
     let k = kpis(std::slice::from_ref(&old), None);
     let budget = find(&k, "Error budget left");
     assert_eq!(budget.covered, Some(Duration::days(30)));
-    assert!(budget.note.starts_with("lowest checkout"), "{}", budget.note);
+    assert!(
+        budget.note.starts_with("lowest checkout"),
+        "{}",
+        budget.note
+    );
 }
 
 #[test]
@@ -744,6 +753,7 @@ fn deploys_a_day_are_per_day_of_data_and_at_least_a_day() {
             backups: &[],
             deployments: Some(&deployments),
             resolved: None,
+            open: &[],
             objectives: &Objectives::default(),
             thresholds: &Thresholds::default(),
             now,
@@ -751,6 +761,42 @@ fn deploys_a_day_are_per_day_of_data_and_at_least_a_day() {
         k.iter().find(|k| k.id == "deploy_frequency").unwrap().value
     };
     assert_eq!(per_day(None), Some(6.0 / 30.0), "the whole window");
-    assert_eq!(per_day(Some(Duration::days(3))), Some(2.0), "3 days of data");
-    assert_eq!(per_day(Some(Duration::minutes(6))), Some(6.0), "a day at least");
+    assert_eq!(
+        per_day(Some(Duration::days(3))),
+        Some(2.0),
+        "3 days of data"
+    );
+    assert_eq!(
+        per_day(Some(Duration::minutes(6))),
+        Some(6.0),
+        "a day at least"
+    );
+}
+
+#[test]
+fn mtbf_counts_an_open_incident_from_its_start_so_resolving_it_moves_nothing() {
+    let now = Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap();
+    let at = |h: i64| now - Duration::hours(h);
+    let done = |h: i64| ResolvedIncident {
+        started: at(h),
+        resolved: at(h) + Duration::minutes(20),
+    };
+    let mtbf = |resolved: &[ResolvedIncident], open: &[DateTime<Utc>]| {
+        let k = compute(&Inputs {
+            services: &[],
+            backups: &[],
+            deployments: None,
+            resolved: Some(resolved),
+            open,
+            objectives: &Objectives::default(),
+            thresholds: &Thresholds::default(),
+            now,
+        });
+        k.iter().find(|k| k.id == "mtbf").unwrap().value
+    };
+    // Failures started 30, 20 and 1 hours ago: gaps of 10 h and 19 h.
+    let open = mtbf(&[done(30), done(20)], &[at(1)]);
+    assert_eq!(open, Some(14.5 * 3600.0));
+    let resolved = mtbf(&[done(30), done(20), done(1)], &[]);
+    assert_eq!(open, resolved, "resolving it adds no failure");
 }

@@ -226,6 +226,7 @@ fn compute(
         backups,
         deployments,
         resolved,
+        open: &[],
         objectives: &Objectives::default(),
         thresholds: &Thresholds::default(),
         now: now(),

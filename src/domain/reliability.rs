@@ -101,7 +101,11 @@ pub fn budget_time(
 /// Mean time between failures: the mean gap between the starts of
 /// consecutive incidents; `None` with fewer than two.
 pub fn mtbf(incidents: &[ResolvedIncident]) -> Option<Duration> {
-    let mut starts: Vec<_> = incidents.iter().map(|i| i.started).collect();
+    mtbf_of_starts(incidents.iter().map(|i| i.started).collect())
+}
+
+/// The mean gap between failures that started at `starts`, in any order.
+pub fn mtbf_of_starts(mut starts: Vec<chrono::DateTime<chrono::Utc>>) -> Option<Duration> {
     starts.sort();
     let gaps: Vec<Duration> = starts.windows(2).map(|w| w[1] - w[0]).collect();
     if gaps.is_empty() {
