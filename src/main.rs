@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use chrono::Utc;
 use clap::{CommandFactory, Parser};
 use opsdeck::app::{App, Msg, Settings};
-use opsdeck::cli::{Cli, Commands, ConfigAction, GlobalArgs};
+use opsdeck::cli::{Cli, Commands, ConfigAction, GlobalArgs, SourceArgs};
 use opsdeck::config;
 use opsdeck::config::file::{self, Config};
 use opsdeck::demo::DemoEstate;
@@ -16,19 +16,35 @@ use opsdeck::sources::{Feed, Source};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let before = cli.sources.clone();
+    // The live-source flags before a command that reads no live source
+    // are a usage error, as after it (where clap refuses them itself).
+    let refuse_sources = |what: &str| {
+        if !before.is_empty() {
+            usage_error(&format!(
+                "{what}: --config, --prometheus and --alertmanager do not apply"
+            ));
+        }
+    };
+    let sources_after = match &cli.command {
+        Some(Commands::Status { sources, .. })
+        | Some(Commands::Config {
+            action: ConfigAction::Init { sources } | ConfigAction::Check { sources },
+        }) => Some(sources),
+        _ => None,
+    };
+    for sources in [Some(&before), sources_after].into_iter().flatten() {
+        if let Err(e) = sources.check() {
+            usage_error(&e);
+        }
+    }
     match cli.command {
         Some(Commands::Demo { seed }) => {
-            if cli.global.config.is_some()
-                || !cli.global.prometheus.is_empty()
-                || !cli.global.alertmanager.is_empty()
-            {
-                return fail(
-                    "demo runs on the embedded estate: --config, --prometheus and --alertmanager do not apply",
-                );
-            }
+            refuse_sources("demo runs on the embedded estate");
             dashboard(&cli.global, Estate::Demo(seed))
         }
         Some(Commands::Completions { shell }) => {
+            refuse_sources("completions");
             clap_complete::generate(
                 shell,
                 &mut Cli::command(),
@@ -38,31 +54,50 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some(Commands::Man) => {
-            let mut out = Vec::new();
-            match clap_mangen::Man::new(Cli::command()).render(&mut out) {
-                Ok(()) => {
+            refuse_sources("man");
+            match opsdeck::cli::man_page() {
+                Ok(out) => {
                     let _ = std::io::stdout().write_all(&out);
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(&format!("cannot render the man page: {e}")),
             }
         }
-        Some(Commands::Status { json, demo, seed }) => {
-            status(&cli.global, json, demo.then_some(seed))
+        Some(Commands::Status {
+            sources,
+            json,
+            demo,
+            seed,
+        }) => {
+            let sources = sources.or(before.clone());
+            if demo && !sources.is_empty() {
+                usage_error(
+                    "status --demo: --config, --prometheus and --alertmanager do not apply",
+                );
+            }
+            status(&sources, json, demo.then_some(seed))
         }
         Some(Commands::Config {
-            action: ConfigAction::Init,
-        }) => config_init(&cli.global),
+            action: ConfigAction::Init { sources },
+        }) => config_init(&sources.or(before)),
         Some(Commands::Config {
-            action: ConfigAction::Check,
-        }) => config_check(&cli.global),
-        None => match live_config(&cli.global) {
+            action: ConfigAction::Check { sources },
+        }) => config_check(&cli.global, &sources.or(before)),
+        None => match live_config(&before) {
             Ok((config, problems)) => {
                 dashboard(&cli.global, Estate::Live(Box::new(config), problems))
             }
             Err(code) => code,
         },
     }
+}
+
+/// A usage error, as clap reports its own: the message, the usage line,
+/// exit 2.
+fn usage_error(message: &str) -> ! {
+    Cli::command()
+        .error(clap::error::ErrorKind::ArgumentConflict, message)
+        .exit()
 }
 
 fn fail(message: &str) -> ExitCode {
@@ -248,17 +283,17 @@ fn dashboard(global: &GlobalArgs, estate: Estate) -> ExitCode {
 /// with the problems of its action templates. A file named with
 /// `--config` or `$OPSDECK_CONFIG` that cannot be read ends opsdeck with
 /// exit 1, saying which: it must not go on to ask localhost instead.
-fn live_config(global: &GlobalArgs) -> Result<(Config, Vec<config::Problem>), ExitCode> {
+fn live_config(sources: &SourceArgs) -> Result<(Config, Vec<config::Problem>), ExitCode> {
     let (mut config, mut problems) =
-        Config::try_load(global.config.as_deref()).map_err(|p| fail(&p.to_string()))?;
+        Config::try_load(sources.config.as_deref()).map_err(|p| fail(&p.to_string()))?;
     problems.extend(opsdeck::check::templates(&config));
     config::in_file_order(&mut problems);
-    problems.extend(config.override_urls(&global.prometheus, &global.alertmanager));
+    problems.extend(config.override_urls(&sources.prometheus, &sources.alertmanager));
     Ok((config, problems))
 }
 
-fn config_init(global: &GlobalArgs) -> ExitCode {
-    let Some((path, _)) = Config::locate(global.config.as_deref()) else {
+fn config_init(sources: &SourceArgs) -> ExitCode {
+    let Some((path, _)) = Config::locate(sources.config.as_deref()) else {
         return fail("no configuration directory on this system; name a file with --config PATH");
     };
     if path.exists() {
@@ -271,8 +306,8 @@ fn config_init(global: &GlobalArgs) -> ExitCode {
     // services and the conventions detected replace the generic lines.
     // The file does not exist yet: the defaults (with the user's own
     // conventions) and the command line's URLs.
-    let (mut config, _) = Config::load(global.config.as_deref());
-    let _ = config.override_urls(&global.prometheus, &global.alertmanager);
+    let (mut config, _) = Config::load(sources.config.as_deref());
+    let _ = config.override_urls(&sources.prometheus, &sources.alertmanager);
     let found = runtime().ok().and_then(|rt| {
         rt.block_on(opsdeck::check::detected(
             &config,
@@ -301,8 +336,8 @@ fn config_init(global: &GlobalArgs) -> ExitCode {
     }
 }
 
-fn config_check(global: &GlobalArgs) -> ExitCode {
-    let (config, mut problems) = match live_config(global) {
+fn config_check(global: &GlobalArgs, sources: &SourceArgs) -> ExitCode {
+    let (config, mut problems) = match live_config(sources) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
@@ -457,7 +492,7 @@ fn audit_log(
 type Drills = std::collections::BTreeMap<String, opsdeck::domain::DrillResult>;
 
 /// `opsdeck status`: one round of fetches, the glance, and its exit code.
-fn status(global: &GlobalArgs, json: bool, demo: Option<u64>) -> ExitCode {
+fn status(sources: &SourceArgs, json: bool, demo: Option<u64>) -> ExitCode {
     let now = Utc::now();
     let (settings, sources, plan, problems) = if let Some(seed) = demo {
         let estate = Arc::new(DemoEstate::new(seed, now));
@@ -472,7 +507,7 @@ fn status(global: &GlobalArgs, json: bool, demo: Option<u64>) -> ExitCode {
             Vec::new(),
         )
     } else {
-        let (config, mut problems) = match live_config(global) {
+        let (config, mut problems) = match live_config(sources) {
             Ok(loaded) => loaded,
             Err(code) => return code,
         };

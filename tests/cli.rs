@@ -51,7 +51,10 @@ fn global_flags_are_accepted_before_or_after_the_subcommand() {
         "http://127.0.0.1:8",
     ])
     .unwrap();
-    assert_eq!(cli.global.prometheus.len(), 2, "--prometheus repeats");
+    let Some(Commands::Status { sources, .. }) = cli.command else {
+        panic!("status");
+    };
+    assert_eq!(sources.prometheus.len(), 2, "--prometheus repeats");
 }
 
 #[test]
@@ -220,10 +223,170 @@ fn a_named_configuration_that_does_not_exist_ends_with_exit_1_naming_it() {
 }
 
 #[test]
-fn the_demo_refuses_live_source_flags() {
-    let out = opsdeck(&["demo", "--prometheus", "http://127.0.0.1:9"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("do not apply"));
+fn the_demo_refuses_live_source_flags_as_a_usage_error() {
+    for args in [
+        &["demo", "--prometheus", "http://127.0.0.1:9"][..],
+        &["--prometheus", "http://127.0.0.1:9", "demo"],
+        &["--config", "/nonexistent/opsdeck.toml", "demo"],
+        &["demo", "--alertmanager", "http://127.0.0.1:9"],
+        &["status", "--demo", "--config", "/nonexistent/opsdeck.toml"],
+        &["--config", "/nonexistent/opsdeck.toml", "man"],
+    ] {
+        let out = opsdeck(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("unexpected argument") || stderr.contains("do not apply"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn demo_help_lists_only_what_demo_accepts() {
+    let out = opsdeck(&["demo", "--help"]);
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in ["--config", "--prometheus", "--alertmanager"] {
+        assert!(!help.contains(flag), "demo --help offers {flag}:\n{help}");
+    }
+    for flag in ["--seed", "--theme", "--keymap", "--kiosk", "--read-only"] {
+        assert!(help.contains(flag), "demo --help lacks {flag}:\n{help}");
+    }
+    // Every flag it lists, it accepts.
+    for line in help.lines() {
+        let Some(flag) = line.trim_start().strip_prefix("--") else {
+            continue;
+        };
+        let flag = format!("--{}", flag.split([' ', '<', ',']).next().unwrap());
+        if matches!(flag.as_str(), "--help" | "--version") {
+            continue;
+        }
+        let before: [&[&str]; 3] = [&[], &["--kiosk"], &["--environment", "p"]];
+        let parsed = before.iter().any(|b| {
+            [None, Some("x"), Some("7"), Some("20s"), Some("red")]
+                .iter()
+                .any(|value| {
+                    let args = ["opsdeck", "demo"]
+                        .into_iter()
+                        .chain(b.iter().copied())
+                        .chain([flag.as_str()])
+                        .chain(*value);
+                    Cli::try_parse_from(args).is_ok()
+                })
+        });
+        assert!(parsed, "demo --help lists {flag}, which demo refuses");
+    }
+    // The dashboard, status and config check still take them.
+    let top = String::from_utf8_lossy(&opsdeck(&["--help"]).stdout).to_string();
+    let status = String::from_utf8_lossy(&opsdeck(&["status", "--help"]).stdout).to_string();
+    for help in [top, status] {
+        assert!(
+            help.contains("--config") && help.contains("--prometheus"),
+            "{help}"
+        );
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &["--nosuch"][..],
+        &["demo", "--seed"],
+        &["status", "--seed", "3"],
+        &["completions", "nosuch"],
+        &["config"],
+        &["config", "nosuch"],
+        &["--prometheus", "localhost:9090"],
+        &["status", "--alertmanager", "ftp://127.0.0.1:9"],
+        &["config", "check", "--prometheus", "not a url"],
+        &["nosuch"],
+    ] {
+        let out = opsdeck(args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = opsdeck(&["status", "--prometheus", "ftp://user:secret@127.0.0.1:9"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is not an http(s) URL"), "{stderr}");
+    assert!(
+        !stderr.contains("secret"),
+        "the password is masked: {stderr}"
+    );
+}
+
+/// The man page's sections, as roff writes their titles.
+fn sections(page: &str) -> Vec<String> {
+    page.lines()
+        .filter_map(|l| l.strip_prefix(".SH "))
+        .map(|s| s.trim_matches('"').to_string())
+        .collect()
+}
+
+#[test]
+fn the_man_page_has_keys_exit_status_environment_and_files_and_names_no_other_page() {
+    let out = opsdeck(&["man"]);
+    assert!(out.status.success());
+    let page = String::from_utf8_lossy(&out.stdout);
+    let found = sections(&page);
+    for wanted in [
+        "NAME",
+        "SYNOPSIS",
+        "OPTIONS",
+        "COMMANDS",
+        "KEYS",
+        "EXIT STATUS",
+        "ENVIRONMENT",
+        "FILES",
+        "SEE ALSO",
+    ] {
+        assert!(found.iter().any(|s| s == wanted), "no {wanted}: {found:?}");
+    }
+    // A page reference is NAME(SECTION); opsdeck has one page, its own.
+    let reference = regex::Regex::new(r"([A-Za-z0-9_.\\-]+)\(([1-9])\)").unwrap();
+    for m in reference.captures_iter(&page) {
+        let name = m[1].replace("\\-", "-");
+        assert_eq!(
+            name, "opsdeck",
+            "names a page that does not exist: {}",
+            &m[0]
+        );
+    }
+    let section = |title: &str| -> String {
+        let start = page.find(&format!(".SH {title}")).unwrap();
+        let rest = &page[start + 4..];
+        rest[..rest.find(".SH ").unwrap_or(rest.len())].to_string()
+    };
+    let keys = section("KEYS");
+    for (key, what) in [
+        ("q, Ctrl\\-c", "quit"),
+        ("R", "roll back the selected deployment"),
+    ] {
+        assert!(keys.contains(&format!("\\fB{key}\\fR\n{what}")), "{keys}");
+    }
+    let exit = section("\"EXIT STATUS\"");
+    for code in ["0", "1", "2", "3", "101"] {
+        assert!(exit.contains(&format!("\\fB{code}\\fR")), "{exit}");
+    }
+    assert!(exit.contains("usage error"), "{exit}");
+    assert!(section("ENVIRONMENT").contains("OPSDECK_CONFIG"));
+    assert!(section("FILES").contains("config.toml"));
+    let commands = section("COMMANDS");
+    for command in [
+        "opsdeck demo",
+        "opsdeck status",
+        "opsdeck config init",
+        "opsdeck config check",
+    ] {
+        assert!(
+            commands.contains(&command.replace('-', "\\-")),
+            "{command}: {commands}"
+        );
+    }
 }
 
 #[test]
