@@ -434,24 +434,24 @@ body = { id = "{previous_version}" }
 
     #[test]
     fn mistakes_in_actions_name_line_and_field_and_the_rest_loads() {
-        let text = "[[actions]]\nname = \"a\"\napplies_to = \"host\"\nbackend = \"exec\"\nargv = [\"true\"]\n\n[[actions]]\nname = \"b\"\napplies_to = \"deployment\"\nbackend = \"http\"\nurl = \"https://x.example/{secret.nope}\"\n\n[[actions]]\nname = \"c\"\napplies_to = \"deployment\"\nbackend = \"exec\"\nargv = [\"{service}\"]\n\n[[actions]]\nname = \"d\"\napplies_to = \"backup\"\nbackend = \"exec\"\nargv = [\"/usr/bin/true\"]\n";
+        let text = "[[actions]]\nname = \"rollback\"\napplies_to = \"host\"\nbackend = \"exec\"\nargv = [\"true\"]\n\n[[actions]]\nname = \"silence\"\napplies_to = \"deployment\"\nbackend = \"http\"\nurl = \"https://x.example/{secret.nope}\"\n\n[[actions]]\nname = \"maintenance\"\napplies_to = \"deployment\"\nbackend = \"exec\"\nargv = [\"{service}\"]\n\n[[actions]]\nname = \"dr_drill\"\napplies_to = \"backup\"\nbackend = \"exec\"\nargv = [\"/usr/bin/true\"]\n";
         let (config, problems) = Config::parse(Path::new("opsdeck.toml"), text);
         let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
         assert_eq!(problems.len(), 3, "{problems:?}");
         assert!(
-            problems[0].contains("line 1: actions.a: applies_to \"host\""),
+            problems[0].contains("line 1: actions.rollback: applies_to \"host\""),
             "{problems:?}"
         );
         assert!(
-            problems[1].contains("line 7: actions.b: names secret \"nope\""),
+            problems[1].contains("line 7: actions.silence: names secret \"nope\""),
             "{problems:?}"
         );
         assert!(
-            problems[2].contains("line 13: actions.c: an exec action needs argv"),
+            problems[2].contains("line 13: actions.maintenance: an exec action needs argv"),
             "{problems:?}"
         );
         assert!(
-            config.actions.iter().any(|a| a.name == "d"),
+            config.actions.iter().any(|a| a.name == "dr_drill"),
             "the good one loads"
         );
     }
