@@ -23,6 +23,7 @@ fn sla(c: &mut Criterion) {
             backups: &backups,
             deployments: Some(&deployments),
             resolved: Some(&resolved),
+            open: &[],
             objectives: &objectives,
             thresholds: &thresholds,
             now,

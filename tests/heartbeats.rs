@@ -200,14 +200,19 @@ fn poll(app: &mut App, config: &Config) {
 /// The screen at 100x30 on the Incidents tab: its lines.
 fn screen(app: &mut App) -> Vec<String> {
     app.tab = opsdeck::app::tab::Tab::Incidents;
-    app.apply(Msg::Input(ratatui::crossterm::event::Event::Resize(100, 30)));
+    app.apply(Msg::Input(ratatui::crossterm::event::Event::Resize(
+        100, 30,
+    )));
     app.settle();
-    let mut terminal =
-        ratatui::Terminal::new(ratatui::backend::TestBackend::new(100, 30)).unwrap();
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(100, 30)).unwrap();
     terminal.draw(|f| opsdeck::ui::draw(f, app)).unwrap();
     let buffer = terminal.backend().buffer();
     (0..30)
-        .map(|y| (0..100).map(|x| buffer[(x, y)].symbol().to_string()).collect())
+        .map(|y| {
+            (0..100)
+                .map(|x| buffer[(x, y)].symbol().to_string())
+                .collect()
+        })
         .collect()
 }
 
@@ -240,7 +245,9 @@ fn the_heartbeat_going_away_warns_on_the_screen() {
     let shown = screen(&mut app);
     assert!(shown[0].contains("? UNKNOWN"), "{shown:#?}");
     assert!(
-        shown.iter().any(|l| l.contains("♥ alerting pipeline alive (Watchdog)")),
+        shown
+            .iter()
+            .any(|l| l.contains("♥ alerting pipeline alive (Watchdog)")),
         "on the incidents panel: {shown:#?}"
     );
 

@@ -410,21 +410,35 @@ fn a_mixed_estate_appears_with_no_configuration_and_is_judged_as_promql_says() {
     for id in ["availability", "error_budget", "mttr", "backup_success"] {
         let k = kpi(id);
         assert_eq!(k["window_seconds"], 2_592_000, "{k}");
-        let covered = k["covered_seconds"].as_i64().unwrap_or_else(|| panic!("{k}"));
+        let covered = k["covered_seconds"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{k}"));
         assert!(
             covered > 0 && covered <= alive,
             "{id}: {covered} s of data in an estate {alive} s old"
         );
         // At least the orders service's span, to the 5-minute step.
-        assert!(covered as f64 >= oldest - 1.0, "{id}: {covered} s, PromQL {oldest} s");
+        assert!(
+            covered as f64 >= oldest - 1.0,
+            "{id}: {covered} s, PromQL {oldest} s"
+        );
     }
     assert_eq!(kpi("burn_rate")["window_seconds"], 3600);
     let budget = kpi("error_budget");
     let reason = budget["reason"].as_str().unwrap();
     assert!(reason.contains(" of data · lowest "), "{reason}");
     // "…· 24s over 0.4s": what was spent fits in the span.
-    let spent = reason.rsplit(" · ").next().unwrap().split(' ').next().unwrap();
-    let spent: f64 = spent.trim_end_matches('s').parse().unwrap_or_else(|_| panic!("{reason}"));
+    let spent = reason
+        .rsplit(" · ")
+        .next()
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    let spent: f64 = spent
+        .trim_end_matches('s')
+        .parse()
+        .unwrap_or_else(|_| panic!("{reason}"));
     assert!(
         reason.rsplit(" · ").next().unwrap().split(' ').nth(1) != Some("min")
             && spent <= alive as f64,

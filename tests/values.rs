@@ -91,14 +91,23 @@ fn stalled_deployments_warn_unknown_values_read_unknown_and_small_rates_keep_the
     )
     .unwrap();
     let out = Command::new(BIN)
-        .args(["status", "--json", "--config", &config.display().to_string()])
+        .args([
+            "status",
+            "--json",
+            "--config",
+            &config.display().to_string(),
+        ])
         .output()
         .unwrap();
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     let deployment = &doc["deployments"][0];
     assert_eq!(deployment["service"], "orders", "{doc:#}");
     assert_eq!(
-        (&deployment["phase"], &deployment["stalled"], &deployment["state"]),
+        (
+            &deployment["phase"],
+            &deployment["stalled"],
+            &deployment["state"]
+        ),
         (&"progressing".into(), &true.into(), &"warn".into()),
         "{deployment}"
     );
@@ -113,8 +122,14 @@ fn stalled_deployments_warn_unknown_values_read_unknown_and_small_rates_keep_the
     let backup = &doc["backups"][0];
     assert_eq!(backup["target"], "orders-db", "{doc:#}");
     assert!(backup["duration_seconds"].is_null(), "{backup}");
-    assert!(backup["last_drill"].is_string(), "the drill happened: {backup}");
-    assert!(backup["drill_rto_seconds"].is_null(), "its RTO is unknown: {backup}");
+    assert!(
+        backup["last_drill"].is_string(),
+        "the drill happened: {backup}"
+    );
+    assert!(
+        backup["drill_rto_seconds"].is_null(),
+        "its RTO is unknown: {backup}"
+    );
 
     // The screen's words: the duration is "—", the drill its age and "RTO
     // unknown"; the slow service's rate 0.3, as PromQL gives it.
@@ -136,7 +151,10 @@ fn stalled_deployments_warn_unknown_values_read_unknown_and_small_rates_keep_the
         end as f64,
     );
     let promql = sample_values(&promql["data"]["result"])[0];
-    assert!((promql - 0.3).abs() < 1e-9, "18 a minute is 0.3/s: {promql}");
+    assert!(
+        (promql - 0.3).abs() < 1e-9,
+        "18 a minute is 0.3/s: {promql}"
+    );
     assert!((slow.requests_per_second - promql).abs() < 1e-9);
     assert_eq!(opsdeck::ui::format::rate(slow.requests_per_second), "0.3");
     let backups = runtime.block_on(source.backups(Utc::now())).unwrap().value;

@@ -351,7 +351,13 @@ pub fn known_placeholders(applies_to: &str) -> Option<Vec<&'static str>> {
         "service" => &["service"],
         _ => return None,
     };
-    let every = ["environment", "user", "service_label", "starts_at", "ends_at"];
+    let every = [
+        "environment",
+        "user",
+        "service_label",
+        "starts_at",
+        "ends_at",
+    ];
     Some(row.iter().copied().chain(every).collect())
 }
 

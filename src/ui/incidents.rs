@@ -55,7 +55,11 @@ fn pipeline(app: &App, right: Span<'static>) -> Span<'static> {
         Pipeline::Gone(_) => app.theme.warn,
         _ => right.style,
     };
-    let mark = if matches!(pipeline, Pipeline::Gone(_)) { "▲" } else { "♥" };
+    let mark = if matches!(pipeline, Pipeline::Gone(_)) {
+        "▲"
+    } else {
+        "♥"
+    };
     Span::styled(format!(" {mark} {text} ·{}", right.content), style)
 }
 
