@@ -293,7 +293,8 @@ fn tabs_help_filter_details_and_quit_at_120x40() {
         "the kept filter cleared by Esc",
         Expect::on(1)
             .has(&["inventory", "payments"])
-            .lacks(&["of 13", "/pay"]),
+            // "of 13 ·", not the tiles' "87 rollbacks of 1320 deploys".
+            .lacks(&["of 13 ·", "/pay"]),
     );
 
     // Details: Enter opens the selected row, Esc closes; Down and k move.
@@ -305,8 +306,8 @@ fn tabs_help_filter_details_and_quit_at_120x40() {
     );
     t.backup_details(
         Some("Down"),
-        "orders-db's details after Down",
-        &["╭ orders-db", "last DR drill"],
+        "media-bucket's details after Down",
+        &["╭ media-bucket", "last DR drill"],
     );
     t.backup_details(
         Some("k"),

@@ -640,7 +640,7 @@ slo_window = "2d"
         at >= before - 1.0 && at - (last as f64) < FRESH as f64,
         "opsdeck's now {at} against the last sample {last}"
     );
-    assert_eq!(status["schema"], 1, "{context}");
+    assert_eq!(status["schema"], 2, "{context}");
     assert_eq!(
         status["unreachable"],
         serde_json::json!([]),
@@ -677,7 +677,7 @@ slo_window = "2d"
         1e-6,
     );
     // 1h and 5m both burn at 20 > 14.4: the workbook pages.
-    assert_eq!(checkout["state"], "crit", "checkout pages: {context}");
+    assert_eq!(checkout["slo_state"], "crit", "checkout pages: {context}");
     // Payments fails at a constant 0.2 %: exact to rounding.
     close(
         "payments availability",
@@ -697,7 +697,10 @@ slo_window = "2d"
         2.0,
         1e-6,
     );
-    assert_eq!(payments["state"], "crit", "below its objective: {context}");
+    assert_eq!(
+        payments["slo_state"], "crit",
+        "below its objective: {context}"
+    );
     // No 5xx series at all: exactly 100 %, the whole budget, no burn.
     close(
         "search availability",
@@ -717,7 +720,10 @@ slo_window = "2d"
         0.0,
         0.0,
     );
-    assert_eq!(search["state"], "ok", "{context}");
+    assert_eq!(search["slo_state"], "ok", "{context}");
+    // Its whole state: the SLO window says nothing wrong, and the
+    // instant signals of a history that ended minutes ago are not known.
+    assert_eq!(search["state"], "unknown", "{context}");
 
     // The KPIs, by id.
     for id in [
@@ -753,6 +759,10 @@ slo_window = "2d"
         1e-9,
     );
     assert_eq!(unit("availability"), "ratio");
+    // 50 hours of history over a 2-day window: the whole window covered.
+    let availability = kpi(&status, "availability");
+    assert_eq!(availability["window_seconds"], 172_800, "{context}");
+    assert_eq!(availability["covered_seconds"], 172_800, "{context}");
     assert_eq!(kpi(&status, "availability")["state"], "crit", "{context}");
     // The lowest budget, payments': spent twice over.
     close(

@@ -259,7 +259,19 @@ pub fn covered(i: &Inputs) -> Option<Duration> {
         .iter()
         .filter_map(|s| s.covered)
         .max()
-        .map(|c| c.clamp(Duration::zero(), window))
+        .map(|c| within(c, window))
+}
+
+/// `covered` as a span of `window`: the whole of it when the first sample
+/// found is within one coarse step (5 minutes) of its start, since the
+/// data may well go back further (`covered_window` finds a sample to a
+/// step).
+fn within(covered: Duration, window: Duration) -> Duration {
+    if covered >= window - Duration::minutes(5) {
+        window
+    } else {
+        covered.max(Duration::zero())
+    }
 }
 
 /// A span of data in a few characters: "40 s", "6 min", "3.5 h", "15 d".
@@ -411,7 +423,7 @@ fn budget_kpi(i: &Inputs) -> Kpi {
     let window = i.objectives.slo_window;
     let span = service
         .and_then(|s| s.covered)
-        .map_or(window, |c| c.clamp(Duration::zero(), window));
+        .map_or(window, |c| within(c, window));
     let note = match avail.and_then(|a| reliability::budget_time(a, own, span)) {
         Some((left, allowed)) if lowest.value.is_some_and(|v| v < 0.0) => format!(
             "lowest {name} · {} over {}",
