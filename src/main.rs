@@ -464,7 +464,13 @@ fn audit_log(
         .map_err(|e| format!("cannot open the audit log {}: {e}", path.display()))?
         .masking(secrets)
         .rotating_at(max_bytes);
-    let drills = audit::drills(&path);
+    // The demo is a function of its seed and time: what an earlier demo
+    // run recorded (its simulated drills) is history, never its state.
+    let drills = if demo {
+        Drills::new()
+    } else {
+        audit::drills(&path)
+    };
     let who = Who::current();
     let (tell, notices) = std::sync::mpsc::channel();
     let audit: opsdeck::run::Audit = Box::new(move |note| {
