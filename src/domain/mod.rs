@@ -8,6 +8,7 @@ pub mod matchers;
 #[cfg(test)]
 mod properties;
 pub mod reliability;
+pub mod rollback;
 pub mod slo;
 pub mod standing;
 pub mod summary;
