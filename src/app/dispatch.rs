@@ -56,54 +56,73 @@ struct Row {
     /// Its value as Alertmanager holds it and the label it is on, when an
     /// alert names it: what a maintenance window matches.
     raw_service: Option<(String, String)>,
+    /// For a row with no service, the label and value a maintenance
+    /// window from it matches: a host's `instance`, a backup's `target`.
+    window: Option<(&'static str, String)>,
     parameters: BTreeMap<String, String>,
     /// What the dialog shows and asks beyond the action's own fields.
     question: Question,
 }
 
+/// Why no declaration of `name` applies to `row`: what they are declared
+/// for (`when`) beside what the row has. A hint: nothing is audited.
+fn unmatched(name: &str, row: &Row, named: &[crate::actions::ActionSpec]) -> String {
+    let mut declared = Vec::new();
+    let mut has = BTreeMap::new();
+    for spec in named.iter().filter(|s| s.scope == row.scope) {
+        let when: Vec<String> = spec.when.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        declared.push(when.join(", "));
+        for k in spec.when.keys() {
+            let value = row.parameters.get(k).map_or("none", String::as_str);
+            has.insert(k.as_str(), format!("{k}={value}"));
+        }
+    }
+    let has: Vec<String> = has.into_values().collect();
+    format!(
+        "{name} does not apply to {} here: declared for {} (it has {})",
+        row.target,
+        declared.join(" or "),
+        has.join(", ")
+    )
+}
+
 impl App {
-    /// Asks for action `name` on the selected row: refused in read-only
-    /// mode (and audited), else shown in its confirmation dialog.
+    /// Asks for action `name` on the selected row. A row it does not
+    /// apply to gets a hint in the footer, where it does apply: no request
+    /// was made, nothing is audited. A real request is refused in
+    /// read-only mode (and audited), else shown in its confirmation dialog.
     pub fn dispatch(&mut self, name: &str) -> bool {
-        let row = self.selected_for_actions();
-        let (target, environment) = row.as_ref().map_or((String::new(), String::new()), |r| {
-            (r.target.clone(), r.environment.clone())
-        });
-        if self.settings.read_only {
-            let why = if self.settings.kiosk {
-                "kiosk mode is read-only"
-            } else {
-                "opsdeck runs read-only (--read-only)"
-            };
-            self.actions.refuse(name, &target, &environment, why.into());
+        let named: Vec<crate::actions::ActionSpec> = self
+            .actions
+            .specs
+            .iter()
+            .filter(|s| s.name == name)
+            .cloned()
+            .collect();
+        let selected = self.selected_for_actions();
+        let (target, environment) = selected
+            .as_ref()
+            .map_or((String::new(), String::new()), |r| {
+                (r.target.clone(), r.environment.clone())
+            });
+        if named.is_empty() {
+            let reason = format!("no {name} action is configured (docs/actions.md)");
+            self.refuse_request(name, &target, &environment, reason);
             return true;
         }
-        let Some(row) = row else {
-            let why = match self.focused_table() {
-                TableId::Hosts | TableId::Kpis => "no action applies to the rows of this panel",
-                _ => "no row is selected here",
-            };
-            self.actions.refuse(name, "", "", why.into());
-            return true;
-        };
         let wanted = if name == "maintenance" {
-            Scope::Service
+            Some(Scope::Service)
         } else {
-            row.scope
+            selected.as_ref().map(|r| r.scope)
         };
-        let Some(mut row) = (if wanted == Scope::Service {
-            row.service
-                .clone()
-                .map(|service| self.service_row(service, row))
-        } else {
-            Some(row)
-        }) else {
-            self.actions.refuse(
-                name,
-                &target,
-                &environment,
-                "the selected row has no service".into(),
-            );
+        let windows = name == "maintenance";
+        let subject = selected.and_then(|row| match wanted {
+            Some(Scope::Service) => self.service_or_window(row, windows),
+            _ => Some(row),
+        });
+        let scopes: Vec<Scope> = named.iter().map(|s| s.scope).collect();
+        let Some(mut row) = subject.filter(|r| scopes.contains(&r.scope)) else {
+            self.actions.notice = Some(self.wrong_row_hint(name, &scopes));
             return true;
         };
         // The row's own values win (an alert's service label).
@@ -112,30 +131,20 @@ impl App {
         }
         row.parameters
             .insert("environment".into(), row.environment.clone());
-        let named: Vec<_> = self
-            .actions
-            .specs
-            .iter()
-            .filter(|s| s.name == name)
-            .collect();
-        if named.is_empty() {
-            let reason = format!("no {name} action is configured (docs/actions.md)");
-            self.actions
-                .refuse(name, &row.target, &row.environment, reason);
-            return true;
-        }
-        let applies = |s: &&&crate::actions::ActionSpec| {
+        let applies = |s: &&crate::actions::ActionSpec| {
             s.scope == row.scope
                 && s.when
                     .iter()
                     .all(|(k, v)| row.parameters.get(k).is_some_and(|x| x == v))
         };
-        let Some(spec) = named.iter().find(applies).map(|s| (**s).clone()) else {
-            let reason = format!("{name} does not apply to {} here", row.target);
-            self.actions
-                .refuse(name, &row.target, &row.environment, reason);
+        let Some(spec) = named.iter().find(applies).cloned() else {
+            self.actions.notice = Some(unmatched(name, &row, &named));
             return true;
         };
+        if self.settings.read_only {
+            self.refuse_request(name, &row.target, &row.environment, String::new());
+            return true;
+        }
         let mut question = row.question;
         question.fields = fields_of(name, &spec.backend);
         let request = ActionRequest {
@@ -150,6 +159,41 @@ impl App {
             self.mode = Mode::Confirm;
         }
         true
+    }
+
+    /// A real request refused, and audited: read-only and kiosk mode first
+    /// (`reason` is then theirs), else `reason`.
+    fn refuse_request(&mut self, name: &str, target: &str, environment: &str, reason: String) {
+        let reason = if self.settings.kiosk {
+            "kiosk mode is read-only".to_string()
+        } else if self.settings.read_only {
+            "opsdeck runs read-only (--read-only)".to_string()
+        } else {
+            reason
+        };
+        self.actions.refuse(name, target, environment, reason);
+    }
+
+    /// The service row `row` names, or, for a row with none, with
+    /// `windows`, the label a maintenance window matches: a host's
+    /// `instance`, a backup target's `target`.
+    fn service_or_window(&self, row: Row, windows: bool) -> Option<Row> {
+        if let Some(service) = row.service.clone() {
+            return Some(self.service_row(service, row));
+        }
+        let (label, value) = row.window.clone().filter(|_| windows)?;
+        let parameters = BTreeMap::from([
+            ("service".to_string(), value.clone()),
+            ("service_label".to_string(), label.to_string()),
+        ]);
+        Some(Row {
+            scope: Scope::Service,
+            target: value,
+            environment: String::new(),
+            parameters,
+            question: Question::default(),
+            ..row
+        })
     }
 
     /// `row` as the service it names: for a maintenance window from any
@@ -200,13 +244,17 @@ impl App {
         Some(match id {
             TableId::Deployments => {
                 let d = e.deployments.data.as_ref()?.get(index)?;
+                // Where a rollback goes: the last healthy version, not
+                // blindly the previous one (`domain::rollback`).
+                let (rollback_to, question) = self.rollback_question(d);
                 Row {
                     scope: Scope::Deployment,
                     target: d.service.clone(),
                     environment: d.environment.clone(),
                     service: Some(d.service.clone()),
                     raw_service: None,
-                    question: Question::default(),
+                    window: None,
+                    question,
                     parameters: {
                         // No previous version: the field is missing, so a
                         // template naming it is refused, not filled with "".
@@ -215,6 +263,9 @@ impl App {
                             d.previous_version.as_ref().filter(|v| !v.is_empty())
                         {
                             p.insert("previous_version".into(), previous.clone());
+                        }
+                        if let Some(to) = rollback_to {
+                            p.insert("target_version".into(), to);
                         }
                         p
                     },
@@ -226,8 +277,10 @@ impl App {
                     scope: Scope::Backup,
                     target: b.target.clone(),
                     environment: String::new(),
-                    service: None,
+                    // A window from it: on its service, else on its target.
+                    service: b.service.clone().filter(|s| !s.is_empty()),
                     raw_service: None,
+                    window: Some(("target", b.target.clone())),
                     question: Question::default(),
                     parameters: params(&[("target", &b.target), ("tier", b.tier.label())]),
                 }
@@ -253,6 +306,7 @@ impl App {
                     raw_service: service
                         .as_ref()
                         .map(|_| (i.raw_service.clone(), i.service_label.clone())),
+                    window: None,
                     // The service is what an operator reads and types.
                     question: Question {
                         typed_name: Some(service.clone().unwrap_or_else(|| i.name.clone())),
@@ -270,6 +324,7 @@ impl App {
                     environment: String::new(),
                     service: None,
                     raw_service: None,
+                    window: None,
                     parameters: params(&[("silence_id", &s.id), ("matchers", &s.matchers)]),
                     question: self.expiry_question(s),
                 }
@@ -282,11 +337,26 @@ impl App {
                     environment: self.environment_of(&s.name),
                     service: Some(s.name.clone()),
                     raw_service: None,
+                    window: None,
                     question: Question::default(),
                     parameters: params(&[("service", &s.name)]),
                 }
             }
-            TableId::Hosts | TableId::Kpis => return None,
+            // Hosts are named by their `instance` label: a window matches it.
+            TableId::Hosts => {
+                let h = e.health.data.as_ref()?.hosts.get(index)?;
+                Row {
+                    scope: Scope::Service,
+                    target: h.name.clone(),
+                    environment: String::new(),
+                    service: None,
+                    raw_service: None,
+                    window: Some(("instance", h.name.clone())),
+                    question: Question::default(),
+                    parameters: BTreeMap::new(),
+                }
+            }
+            TableId::Kpis => return None,
         })
     }
 
@@ -379,6 +449,7 @@ impl App {
                     self.actions.confirm(now);
                     if self.actions.confirm.is_none() {
                         self.mode = Mode::Normal;
+                        self.rollback_started();
                     }
                 }
                 Focus::Field(_) => dialog.move_focus(true),
@@ -432,6 +503,7 @@ impl App {
     /// A run ended. A DR drill that succeeded is a measured RTO for its
     /// target, shown on the Backups and KPI tabs from now on.
     pub(super) fn action_done(&mut self, id: u64, outcome: ActionOutcome, at: DateTime<Utc>) {
+        self.rollback_done(id, &outcome, at);
         let Some(run) = self.actions.finished(id, outcome, at) else {
             return;
         };

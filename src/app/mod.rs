@@ -5,6 +5,7 @@ pub mod actions;
 pub mod command;
 mod dispatch;
 pub mod feeds;
+mod hint;
 pub mod prompt;
 pub mod rows;
 mod settings;

@@ -76,6 +76,16 @@ fn steps(request: &ActionRequest) -> Vec<String> {
     }
 }
 
+/// The label a silence matches the `service` value on: a host's window is
+/// on `instance`, a backup target's on `target`.
+fn label(request: &ActionRequest) -> String {
+    request
+        .parameters
+        .get("service_label")
+        .filter(|l| !l.is_empty())
+        .map_or_else(|| "service".to_string(), String::clone)
+}
+
 #[async_trait]
 impl ActionRunner for DemoRunner {
     fn describe(&self, request: &ActionRequest) -> Result<Vec<String>, String> {
@@ -98,7 +108,8 @@ impl ActionRunner for DemoRunner {
                 }
             ),
             "maintenance" => format!(
-                "silence service=\"{}\" from {} until {}",
+                "silence {}=\"{}\" from {} until {}",
+                label(request),
                 p("service"),
                 p("starts_at"),
                 p("ends_at")
@@ -154,7 +165,7 @@ impl DemoRunner {
             }
             "dr_drill" => Ok("drill passed".into()),
             "acknowledge" | "silence" | "maintenance" => {
-                let mut pairs = vec![("service".to_string(), p("service"))];
+                let mut pairs = vec![(label(request), p("service"))];
                 if request.action != "maintenance" {
                     pairs.insert(0, ("alertname".to_string(), p("alertname")));
                 }
