@@ -18,6 +18,10 @@ pub const DEFAULT_MAX_SERIES: usize = 20_000;
 pub const DEFAULT_MAX_ALERTS: usize = 5_000;
 pub const DEFAULT_ACTION_OUTPUT_LINES: usize = 500;
 pub const DEFAULT_AUDIT_MAX_BYTES: u64 = 10 * 1024 * 1024;
+/// What all answer bodies being read at once may take together: about four
+/// times the largest answer of the 10,000-service bench estate (see
+/// `docs/benchmarks.md`, "Hostile servers").
+pub const DEFAULT_MAX_BODY_TOTAL: u64 = 4 * 1024 * 1024;
 
 /// The limits in force.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +34,8 @@ pub struct Limits {
     pub action_output_lines: usize,
     /// Size the audit log may reach before it is rotated.
     pub audit_max_bytes: u64,
+    /// Bytes all answer bodies being read at once may take together.
+    pub max_body_total: u64,
 }
 
 impl Default for Limits {
@@ -39,6 +45,7 @@ impl Default for Limits {
             max_alerts: DEFAULT_MAX_ALERTS,
             action_output_lines: DEFAULT_ACTION_OUTPUT_LINES,
             audit_max_bytes: DEFAULT_AUDIT_MAX_BYTES,
+            max_body_total: DEFAULT_MAX_BODY_TOTAL,
         }
     }
 }
@@ -52,6 +59,7 @@ pub(super) struct LimitsSpec {
     max_alerts: Option<Spanned<i64>>,
     action_output_lines: Option<Spanned<i64>>,
     audit_max_bytes: Option<Spanned<i64>>,
+    max_body_total: Option<Spanned<i64>>,
 }
 
 /// The smallest value each limit accepts: under it opsdeck would show
@@ -61,6 +69,7 @@ const MIN_SERIES: u64 = 1;
 const MIN_ALERTS: u64 = 1;
 const MIN_OUTPUT_LINES: u64 = 10;
 const MIN_AUDIT_BYTES: u64 = 64 * 1024;
+const MIN_BODY_TOTAL: u64 = 64 * 1024;
 
 impl Reader<'_> {
     /// `value` of `limits.name` if it is at least `min`; else a problem
@@ -115,6 +124,12 @@ impl Reader<'_> {
                 &spec.audit_max_bytes,
                 MIN_AUDIT_BYTES,
                 d.audit_max_bytes,
+            ),
+            max_body_total: self.limit(
+                "max_body_total",
+                &spec.max_body_total,
+                MIN_BODY_TOTAL,
+                d.max_body_total,
             ),
         }
     }
@@ -257,7 +272,7 @@ mod tests {
                 audit_max_bytes: 10 * 1024 * 1024,
             }
         );
-        let text = "[limits]\nmax_series = 100\nmax_alerts = 50\naction_output_lines = 20\naudit_max_bytes = 1048576\n";
+        let text = "[limits]\nmax_series = 100\nmax_alerts = 50\naction_output_lines = 20\naudit_max_bytes = 1048576\nmax_body_total = 65536\n";
         let (limits, problems) = parse(text);
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(
@@ -321,6 +336,7 @@ mod tests {
         let cases = [
             (0, "0"),
             (999, "999"),
+                max_body_total: 4 * 1024 * 1024,
             (1_000, "1,000"),
             (12_345, "12,345"),
             (1_234_567, "1,234,567"),
@@ -333,6 +349,7 @@ mod tests {
             "12,345 series, the first 10,000 kept (limits.max_series)"
         );
     }
+                max_body_total: 64 * 1024,
 
     #[test]
     fn a_capped_list_keeps_its_first_items_and_counts_the_rest() {

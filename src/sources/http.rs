@@ -1,9 +1,11 @@
 //! HTTP for every live source: timeouts, auth, headers, a CA file, retries
-//! with backoff, a cap on how much of a response is read, and no redirects
-//! followed: a request, and its credentials, go to the configured scheme,
-//! host and port only.
+//! with backoff, a cap on how much of a response is read, one budget that
+//! all the bodies being read at once share, and no redirects followed: a
+//! request, and its credentials, go to the configured scheme, host and port
+//! only.
 
 use std::sync::Once;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, LOCATION};
@@ -16,16 +18,146 @@ use crate::text::clean;
 /// (no connection, 502, 503, 504).
 const BACKOFF: [Duration; 2] = [Duration::from_millis(200), Duration::from_millis(600)];
 
-/// An answer: its status and the body, read up to the endpoint's cap.
+/// An answer: its status and the body, read up to the endpoint's cap. The
+/// body's share of the budget is held until the answer is dropped, so what
+/// the decoders read from is counted too.
 pub struct Answer {
     pub status: u16,
     pub body: Vec<u8>,
+    _held: Reservation<'static>,
+}
+
+/// The bytes all answer bodies being read (and decoded) at once may take
+/// together, `limits.max_body_total`: ~25 queries in flight, each allowed
+/// its endpoint's 32 MiB, would otherwise let a server that streams
+/// without end take hundreds of MB. An answer that does not fit in what is
+/// left is dropped at once, unread, rather than waited for: waiting would
+/// let endless answers hold the whole budget between them until they time
+/// out.
+#[derive(Debug)]
+pub struct BodyBudget {
+    total: AtomicU64,
+    in_use: AtomicU64,
+}
+
+/// The budget of every `HttpClient` of the process; `sources::from_config`
+/// sets its size.
+static SHARED: BodyBudget = BodyBudget::new(crate::config::limits::DEFAULT_MAX_BODY_TOTAL);
+
+impl BodyBudget {
+    pub const fn new(total: u64) -> BodyBudget {
+        BodyBudget {
+            total: AtomicU64::new(total),
+            in_use: AtomicU64::new(0),
+        }
+    }
+
+    /// The process's budget.
+    pub fn shared() -> &'static BodyBudget {
+        &SHARED
+    }
+
+    /// A new size; what is held stays held, and what no longer fits is
+    /// refused from the next chunk on.
+    pub fn set_total(&self, total: u64) {
+        self.total.store(total, Ordering::SeqCst);
+    }
+
+    pub fn total(&self) -> u64 {
+        self.total.load(Ordering::SeqCst)
+    }
+
+    /// Bytes held by answers now.
+    pub fn in_use(&self) -> u64 {
+        self.in_use.load(Ordering::SeqCst)
+    }
+
+    /// An empty share, to be grown chunk by chunk; released on drop.
+    pub fn reservation(&self) -> Reservation<'_> {
+        Reservation {
+            budget: self,
+            held: 0,
+        }
+    }
+}
+
+/// One answer's share of a [`BodyBudget`]; what it holds goes back to the
+/// budget when it is dropped, on every path (an error, a timeout that drops
+/// the request's future, a decoded answer).
+#[derive(Debug)]
+pub struct Reservation<'a> {
+    budget: &'a BodyBudget,
+    held: u64,
+}
+
+impl Reservation<'_> {
+    /// Takes `n` more bytes, or, if they are not left, nothing: then the
+    /// error is how much this answer could have had (what it holds and
+    /// what was left), the size it is larger than.
+    pub fn grow(&mut self, n: u64) -> Result<(), u64> {
+        let total = self.budget.total();
+        let mut in_use = self.budget.in_use.load(Ordering::SeqCst);
+        loop {
+            let next = in_use.saturating_add(n);
+            if next > total {
+                return Err(self.held + total.saturating_sub(in_use));
+            }
+            match self.budget.in_use.compare_exchange_weak(
+                in_use,
+                next,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => break,
+                Err(seen) => in_use = seen,
+            }
+        }
+        self.held += n;
+        Ok(())
+    }
+
+    pub fn held(&self) -> u64 {
+        self.held
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        self.budget.in_use.fetch_sub(self.held, Ordering::SeqCst);
+    }
+}
+
+/// How a body's buffer grows: at least this much at a time, else doubling.
+const FIRST_ROOM: usize = 16 * 1024;
+
+/// Appends `chunk` to `body`, first taking from `held` whatever the
+/// buffer's growth needs: the budget counts the buffer's capacity, not only
+/// its length. It asks for the usual doubling, and if that is not left,
+/// for exactly what the chunk needs.
+fn append(body: &mut Vec<u8>, chunk: &[u8], held: &mut Reservation<'_>) -> Result<(), SourceError> {
+    let needed = body.len() + chunk.len();
+    if needed > body.capacity() {
+        let have = body.capacity();
+        let doubled = needed.max(have * 2).max(FIRST_ROOM);
+        let room = match held.grow((doubled - have) as u64) {
+            Ok(()) => doubled,
+            Err(_) => {
+                held.grow((needed - have) as u64)
+                    .map_err(SourceError::OverBudget)?;
+                needed
+            }
+        };
+        body.reserve_exact(room - body.len());
+    }
+    body.extend_from_slice(chunk);
+    Ok(())
 }
 
 #[derive(Debug, Clone)]
 pub struct HttpClient {
     pub endpoint: Endpoint,
     client: reqwest::Client,
+    budget: &'static BodyBudget,
 }
 
 fn install_crypto() {
@@ -72,7 +204,16 @@ impl HttpClient {
         let client = builder
             .build()
             .map_err(|e| format!("cannot set up HTTP for {}: {e}", endpoint.url))?;
-        Ok(HttpClient { endpoint, client })
+        Ok(HttpClient {
+            endpoint,
+            client,
+            budget: BodyBudget::shared(),
+        })
+    }
+
+    /// The same client, drawing on `budget` instead of the process's.
+    pub fn with_budget(self, budget: &'static BodyBudget) -> HttpClient {
+        HttpClient { budget, ..self }
     }
 
     /// GETs `path` (relative to the endpoint's URL) with `query`, retrying
@@ -121,17 +262,29 @@ impl HttpClient {
             return Err(redirected(url, status, response.headers().get(LOCATION)));
         }
         let cap = self.endpoint.max_response_bytes;
-        if response.content_length().is_some_and(|len| len > cap) {
-            return Err(SourceError::TooLarge(cap));
-        }
+        let mut held = self.budget.reservation();
         let mut body = Vec::new();
+        if let Some(len) = response.content_length() {
+            if len > cap {
+                return Err(SourceError::TooLarge(cap));
+            }
+            // A declared length is taken whole, before any of it is read.
+            held.grow(len).map_err(SourceError::OverBudget)?;
+            body.reserve_exact(len as usize);
+        }
+        // Returning drops `response`, and with it the connection: the rest
+        // of an answer refused part-way is never read.
         while let Some(chunk) = response.chunk().await.map_err(|e| self.error(&e))? {
             if body.len() as u64 + chunk.len() as u64 > cap {
                 return Err(SourceError::TooLarge(cap));
             }
-            body.extend_from_slice(&chunk);
+            append(&mut body, &chunk, &mut held)?;
         }
-        Ok(Answer { status, body })
+        Ok(Answer {
+            status,
+            body,
+            _held: held,
+        })
     }
 
     fn error(&self, e: &reqwest::Error) -> SourceError {
@@ -211,6 +364,24 @@ fn join(base: &reqwest::Url, path: &str) -> reqwest::Url {
     let prefix = base.path().trim_end_matches('/');
     url.set_path(&format!("{prefix}/{}", path.trim_start_matches('/')));
     url
+}
+
+/// A size as the panel says it: `4 MiB`, `1.5 MiB`, `512 KiB`, `300 bytes`.
+pub fn size(bytes: u64) -> String {
+    const KIB: u64 = 1024;
+    const MIB: u64 = 1024 * 1024;
+    if bytes >= MIB {
+        let tenths = (bytes * 10 + MIB / 2) / MIB;
+        if tenths % 10 == 0 {
+            format!("{} MiB", tenths / 10)
+        } else {
+            format!("{}.{} MiB", tenths / 10, tenths % 10)
+        }
+    } else if bytes >= KIB {
+        format!("{} KiB", bytes / KIB)
+    } else {
+        format!("{bytes} bytes")
+    }
 }
 
 /// The start of a body that is not what was expected, safe to show: for an
@@ -328,6 +499,184 @@ mod tests {
             0,
             "the target was never asked"
         );
+    }
+
+    /// A budget of `total` bytes for one test.
+    fn budget(total: u64) -> &'static BodyBudget {
+        Box::leak(Box::new(BodyBudget::new(total)))
+    }
+
+    #[test]
+    fn a_reservation_takes_what_is_left_and_gives_it_back_when_dropped() {
+        let b = budget(100);
+        let mut one = b.reservation();
+        let mut two = b.reservation();
+        assert_eq!(one.grow(60), Ok(()));
+        assert_eq!(two.grow(30), Ok(()));
+        assert_eq!(b.in_use(), 90);
+        assert_eq!(
+            two.grow(11),
+            Err(40),
+            "30 held and 10 left: 40 was its room"
+        );
+        assert_eq!(
+            (two.held(), b.in_use()),
+            (30, 90),
+            "a refusal takes nothing"
+        );
+        assert_eq!(two.grow(10), Ok(()));
+        drop(one);
+        assert_eq!(b.in_use(), 40);
+        assert_eq!(two.grow(60), Ok(()));
+        drop(two);
+        assert_eq!(b.in_use(), 0);
+    }
+
+    #[test]
+    fn concurrent_readers_never_hold_more_than_the_total() {
+        use std::sync::atomic::AtomicBool;
+        let b = budget(64 * 1024);
+        let done = Box::leak(Box::new(AtomicBool::new(false)));
+        let watcher = std::thread::spawn(|| {
+            let mut most = 0;
+            while !done.load(Ordering::SeqCst) {
+                most = most.max(b.in_use());
+            }
+            most
+        });
+        let readers: Vec<_> = (0..8u64)
+            .map(|i| {
+                std::thread::spawn(move || {
+                    let mut refused = 0;
+                    for round in 0..2_000u64 {
+                        let mut r = b.reservation();
+                        while r.grow(1 + (i * 131 + round * 17) % 4096).is_ok() {
+                            assert!(b.in_use() <= b.total());
+                        }
+                        refused += 1;
+                    }
+                    refused
+                })
+            })
+            .collect();
+        for reader in readers {
+            assert_eq!(reader.join().unwrap(), 2_000, "every round ends refused");
+        }
+        done.store(true, Ordering::SeqCst);
+        let most = watcher.join().unwrap();
+        assert!(most <= 64 * 1024, "{most} bytes held at once");
+        assert_eq!(b.in_use(), 0, "every reservation was given back");
+    }
+
+    #[test]
+    fn sizes_read_as_the_panel_says_them() {
+        assert_eq!(size(4 * 1024 * 1024), "4 MiB");
+        assert_eq!(size(1_572_864), "1.5 MiB");
+        assert_eq!(size(512 * 1024), "512 KiB");
+        assert_eq!(size(300), "300 bytes");
+    }
+
+    /// A server on loopback whose every answer is a chunked body that never
+    /// ends; it counts the bytes it got to send before the client hung up.
+    fn endless() -> (String, std::sync::Arc<AtomicU64>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let sent = std::sync::Arc::new(AtomicU64::new(0));
+        let counted = sent.clone();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let counted = counted.clone();
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 4096];
+                    let _ = stream.read(&mut buf);
+                    let head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+                    let _ = stream.write_all(head.as_bytes());
+                    let chunk = format!("4000\r\n{}\r\n", " ".repeat(0x4000));
+                    // At most 64 MiB, so a client that never stops ends too.
+                    for _ in 0..4096 {
+                        if stream.write_all(chunk.as_bytes()).is_err() {
+                            return;
+                        }
+                        counted.fetch_add(0x4000, Ordering::SeqCst);
+                    }
+                });
+            }
+        });
+        (url, sent)
+    }
+
+    fn client(url: &str, budget: &'static BodyBudget) -> HttpClient {
+        let endpoint = Endpoint::plain("prom", reqwest::Url::parse(url).unwrap());
+        HttpClient::new(endpoint).unwrap().with_budget(budget)
+    }
+
+    #[tokio::test]
+    async fn an_endless_answer_is_dropped_when_it_outgrows_the_budget_not_the_cap() {
+        let (url, sent) = endless();
+        let b = budget(256 * 1024);
+        let error = client(&url, b).get("", &[]).await.err().expect("refused");
+        assert_eq!(error, SourceError::OverBudget(256 * 1024));
+        assert_eq!(
+            error.to_string(),
+            "answer larger than 256 KiB, not read (limits.max_body_total)"
+        );
+        assert_eq!(b.in_use(), 0, "its share was given back");
+        std::thread::sleep(Duration::from_millis(300));
+        let sent = sent.load(Ordering::SeqCst);
+        // The connection is dropped: what the server got out is the budget
+        // and what the sockets buffer, far under the 32 MiB cap.
+        assert!(sent < 16 * 1024 * 1024, "{sent} bytes sent");
+    }
+
+    #[tokio::test]
+    async fn a_declared_length_over_what_is_left_is_refused_before_any_of_it_is_read() {
+        // The head declares 8 MiB and no body follows: reading would wait
+        // for the endpoint's timeout.
+        let (url, _) = serve(
+            "HTTP/1.1 200 OK\r\nContent-Length: 8388608\r\nConnection: close\r\n\r\n".to_string(),
+        );
+        let b = budget(4 * 1024 * 1024);
+        let mut held = b.reservation();
+        held.grow(1024 * 1024).unwrap();
+        let started = std::time::Instant::now();
+        let error = client(&url, b).get("", &[]).await.err().expect("refused");
+        assert_eq!(error, SourceError::OverBudget(3 * 1024 * 1024));
+        assert!(started.elapsed() < Duration::from_secs(2), "at once");
+        assert_eq!(b.in_use(), 1024 * 1024);
+    }
+
+    #[tokio::test]
+    async fn an_answer_that_fits_is_read_and_holds_its_share_until_dropped() {
+        let body = "x".repeat(100_000);
+        let (url, _) = serve(format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ));
+        let b = budget(256 * 1024);
+        let answer = client(&url, b).get("", &[]).await.ok().expect("read");
+        assert_eq!(answer.body.len(), 100_000);
+        assert_eq!(b.in_use(), 100_000);
+        drop(answer);
+        assert_eq!(b.in_use(), 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn endless_answers_read_together_share_one_budget() {
+        let (url, _) = endless();
+        let b = budget(1024 * 1024);
+        let asks = (0..8).map(|_| {
+            let c = client(&url, b);
+            tokio::spawn(async move { c.get("", &[]).await.err() })
+        });
+        for ask in asks.collect::<Vec<_>>() {
+            let error = ask.await.unwrap().expect("refused");
+            assert!(
+                matches!(error, SourceError::OverBudget(n) if n <= 1024 * 1024),
+                "{error}"
+            );
+        }
+        assert_eq!(b.in_use(), 0);
     }
 
     #[test]

@@ -29,6 +29,10 @@ pub enum SourceError {
     Unreachable(String),
     #[error("response larger than {} MiB, not read", .0 / (1024 * 1024))]
     TooLarge(u64),
+    /// The answer did not fit in what was left of the budget that all the
+    /// answers being read at once share; the size is what it could have had.
+    #[error("answer larger than {}, not read (limits.max_body_total)", http::size(*.0))]
+    OverBudget(u64),
     #[error("{0}")]
     Failed(String),
 }
@@ -260,6 +264,7 @@ pub fn from_config(
         .path
         .as_ref()
         .map_or("configuration".to_string(), |p| p.display().to_string());
+    http::BodyBudget::shared().set_total(config.limits.max_body_total);
     let mut problems = Vec::new();
     let mut sources = Vec::new();
     let mut fail = |kind: &str, name: &str, message: String| {

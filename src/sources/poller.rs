@@ -1,6 +1,7 @@
 //! One tokio task per feed of each source: fetch the feeds on screen at the
 //! full refresh rate, the others at a slower background rate, and send every
-//! result (or error) as a message.
+//! result (or error) as a message. A feed whose answers were too large to
+//! read is asked less and less often until one is read.
 
 use std::time::Duration as StdDuration;
 
@@ -82,6 +83,31 @@ where
         .collect()
 }
 
+/// The longest a feed waits, however many of its answers in a row were too
+/// large to read.
+const MAX_BACKOFF: StdDuration = StdDuration::from_secs(60);
+
+/// The wait after `strikes` answers in a row too large to read: `due`
+/// doubled for each, up to a minute (never shorter than `due`). Reading
+/// an answer that big costs this process and the server alike, and asking
+/// again soon gets the same answer.
+pub fn backoff(due: StdDuration, strikes: u32) -> StdDuration {
+    if strikes == 0 {
+        return due;
+    }
+    due.saturating_mul(1 << strikes.min(16))
+        .min(MAX_BACKOFF)
+        .max(due)
+}
+
+/// Whether a fetch failed for an answer too large to read.
+fn too_large(result: &Result<super::Reading, SourceError>) -> bool {
+    matches!(
+        result,
+        Err(SourceError::TooLarge(_) | SourceError::OverBudget(_))
+    )
+}
+
 /// How often `feed` is fetched: at the full rate while on screen, else at
 /// the background rate. The incident history moves slowly and its query
 /// spans a month, so it always goes at the background rate.
@@ -103,9 +129,10 @@ async fn poll_feed<M>(
     M: From<FeedUpdate> + Send + 'static,
 {
     let mut last: Option<Instant> = None;
+    let mut strikes = 0;
     loop {
         let visible = *on_screen.borrow_and_update();
-        let due = every(feed, visible, &plan);
+        let due = backoff(every(feed, visible, &plan), strikes);
         let wait = match last.map(|at| at.elapsed()) {
             Some(since) if since < due => due - since,
             _ => {
@@ -119,6 +146,12 @@ async fn poll_feed<M>(
                 if update.result.is_err() {
                     from = Instant::now();
                 }
+                strikes = if too_large(&update.result) {
+                    strikes.saturating_add(1)
+                } else {
+                    0
+                };
+                let due = backoff(every(feed, visible, &plan), strikes);
                 last = Some(from);
                 if tx.send(M::from(update)).is_err() {
                     return;
@@ -151,5 +184,95 @@ pub async fn fetch(source: &Source, feed: Feed, plan: &PollPlan, now: DateTime<U
         at: now,
         result,
         warnings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::domain::{Backup, Deployment, HealthReading, ResolvedIncident};
+    use crate::sources::{Fetch, Fetched, MetricsSource};
+
+    #[test]
+    fn the_wait_doubles_per_answer_too_large_up_to_a_minute() {
+        let s = StdDuration::from_secs;
+        let waits: Vec<_> = (0..8).map(|n| backoff(s(1), n).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60]);
+        assert_eq!(backoff(s(15), 1), s(30), "from the background rate");
+        assert_eq!(backoff(s(90), 3), s(90), "never shorter than the rate");
+        assert_eq!(backoff(s(1), u32::MAX), s(60));
+    }
+
+    /// Health only; its answers are too large to read while `huge` is set.
+    struct Oversized {
+        huge: AtomicBool,
+        asked: AtomicU32,
+    }
+
+    #[async_trait]
+    impl MetricsSource for Oversized {
+        fn name(&self) -> &str {
+            "oversized"
+        }
+        fn feeds(&self) -> &'static [Feed] {
+            &[Feed::Health]
+        }
+        async fn health(&self, _: DateTime<Utc>) -> Fetch<HealthReading> {
+            self.asked.fetch_add(1, Ordering::SeqCst);
+            if self.huge.load(Ordering::SeqCst) {
+                Err(SourceError::OverBudget(4 << 20))
+            } else {
+                Ok(Fetched::clean(HealthReading::default()))
+            }
+        }
+        async fn deployments(&self, _: DateTime<Utc>) -> Fetch<Vec<Deployment>> {
+            unreachable!()
+        }
+        async fn backups(&self, _: DateTime<Utc>) -> Fetch<Vec<Backup>> {
+            unreachable!()
+        }
+        async fn incident_history(
+            &self,
+            _: DateTime<Utc>,
+            _: Duration,
+        ) -> Fetch<Vec<ResolvedIncident>> {
+            unreachable!()
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_feed_whose_answers_are_too_large_backs_off_and_a_read_one_resets_it() {
+        let source = Arc::new(Oversized {
+            huge: AtomicBool::new(true),
+            asked: AtomicU32::new(0),
+        });
+        let (_screen, on_screen) = watch::channel(FeedSet::of(&[Feed::Health]));
+        let (tx, mut rx) = mpsc::unbounded_channel::<FeedUpdate>();
+        let _tasks = spawn(
+            Source::Metrics(source.clone()),
+            PollPlan::default(),
+            on_screen,
+            tx,
+        );
+        // Asked at t = 0, 2, 6, 14, 30, 62 and 122 s, not every second.
+        tokio::time::sleep(StdDuration::from_millis(122_500)).await;
+        assert_eq!(source.asked.load(Ordering::SeqCst), 7);
+        let update = rx.try_recv().unwrap();
+        assert_eq!(
+            update.result.unwrap_err().to_string(),
+            "answer larger than 4 MiB, not read (limits.max_body_total)"
+        );
+        // Read again: the next ask (t = 182 s) succeeds, and the one after
+        // comes a second later.
+        source.huge.store(false, Ordering::SeqCst);
+        tokio::time::sleep(StdDuration::from_secs(60)).await;
+        assert_eq!(source.asked.load(Ordering::SeqCst), 8);
+        tokio::time::sleep(StdDuration::from_secs(3)).await;
+        assert_eq!(source.asked.load(Ordering::SeqCst), 11);
     }
 }
