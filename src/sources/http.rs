@@ -372,7 +372,7 @@ pub fn size(bytes: u64) -> String {
     const MIB: u64 = 1024 * 1024;
     if bytes >= MIB {
         let tenths = (bytes * 10 + MIB / 2) / MIB;
-        if tenths % 10 == 0 {
+        if tenths.is_multiple_of(10) {
             format!("{} MiB", tenths / 10)
         } else {
             format!("{}.{} MiB", tenths / 10, tenths % 10)
@@ -654,7 +654,9 @@ mod tests {
             body.len()
         ));
         let b = budget(256 * 1024);
-        let answer = client(&url, b).get("", &[]).await.ok().expect("read");
+        let Ok(answer) = client(&url, b).get("", &[]).await else {
+            panic!("an answer within the budget is read");
+        };
         assert_eq!(answer.body.len(), 100_000);
         assert_eq!(b.in_use(), 100_000);
         drop(answer);
