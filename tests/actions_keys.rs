@@ -10,10 +10,11 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use opsdeck::actions::audit::{AuditLog, Who};
+use opsdeck::actions::exec::ExecRunner;
 use opsdeck::actions::silence::SilenceRunner;
-use opsdeck::actions::{ActionOutcome, ActionRequest};
+use opsdeck::actions::{ActionOutcome, ActionRequest, ActionSpec, Backend, Confirm, Scope};
 use opsdeck::app::actions::{Effect, Focus};
 use opsdeck::app::command::Command;
 use opsdeck::app::tab::TableId;
@@ -247,10 +248,13 @@ async fn run_started(app: &mut App, effects: Vec<Effect>) -> (ActionRequest, Act
             _ => None,
         })
         .expect("started");
-    let runner = app.actions.runners.silence.clone().unwrap();
-    let (tx, _rx) = mpsc::unbounded_channel();
+    let runner = app.actions.runners.for_backend(&request.backend).unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
     let (_cancel, cancelled) = oneshot::channel();
     let outcome = runner.run(request.clone(), tx, cancelled).await;
+    while let Ok(line) = rx.try_recv() {
+        app.update(Msg::ActionOutput { id, line });
+    }
     app.update(Msg::ActionDone {
         id,
         outcome: outcome.clone(),
@@ -424,4 +428,116 @@ fn the_demo_opens_a_window_on_a_hosts_instance() {
         described.contains(&format!("silence instance=\"{host}\"")),
         "{described}"
     );
+}
+
+/// The target of the selected backup, and when the source last verified it.
+fn selected_backup(app: &App) -> (String, Option<DateTime<Utc>>) {
+    let row = app.table(TableId::Backups).selected_row().unwrap().index;
+    let b = &app.estate.backups.data.as_ref().unwrap()[row];
+    (b.target.clone(), b.last_verified)
+}
+
+fn verified_of(app: &App, target: &str) -> Option<DateTime<Utc>> {
+    let backups = app.estate.backups.data.as_ref().unwrap();
+    backups
+        .iter()
+        .find(|b| b.target == target)
+        .unwrap()
+        .last_verified
+}
+
+/// A drill declared to run `script` with `sh -c`.
+fn exec_drill(script: &str) -> ActionSpec {
+    ActionSpec {
+        name: "dr_drill".into(),
+        scope: Scope::Backup,
+        when: Default::default(),
+        backend: Backend::Exec {
+            argv: vec!["sh".into(), "-c".into(), script.into()],
+            env: Default::default(),
+            dir: None,
+        },
+        timeout: Duration::seconds(30),
+        confirm: Confirm::Dialog,
+    }
+}
+
+#[tokio::test]
+async fn a_live_drill_that_says_it_verified_updates_verified_at_once_and_one_that_does_not_leaves_it()
+ {
+    let log = temp_log("verified-live");
+    let mut app = demo_app(false);
+    app.actions.runners.exec = Some(Arc::new(ExecRunner::new(Default::default())));
+    app.run(Command::ShowBackups);
+
+    // Restored, nothing checked: Verified stays what the source says.
+    app.actions.specs = vec![exec_drill(
+        "echo restored {target}; echo smoke tests passed",
+    )];
+    let (first, theirs) = selected_backup(&app);
+    press(&mut app, KeyCode::Char('D'));
+    run_dialog(&mut app);
+    let effects = carry_out(&mut app, &log);
+    let (_, outcome) = run_started(&mut app, effects).await;
+    assert!(
+        matches!(outcome, ActionOutcome::Succeeded { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        verified_of(&app, &first),
+        theirs,
+        "not verified by this drill"
+    );
+
+    // Checked: Verified is now, at once.
+    press(&mut app, KeyCode::Down);
+    let (second, theirs) = selected_backup(&app);
+    assert_ne!(first, second);
+    app.actions.specs = vec![exec_drill(
+        "echo restoring {target}; echo 'row counts and checksums verified'; echo done",
+    )];
+    let before = Utc::now();
+    press(&mut app, KeyCode::Char('D'));
+    run_dialog(&mut app);
+    let effects = carry_out(&mut app, &log);
+    let (_, outcome) = run_started(&mut app, effects).await;
+    assert!(
+        matches!(outcome, ActionOutcome::Succeeded { .. }),
+        "{outcome:?}"
+    );
+    let ours = verified_of(&app, &second).expect("verified");
+    assert!(
+        ours >= before && theirs.is_none_or(|t| t < ours),
+        "{ours} {theirs:?}"
+    );
+    // A later reading of the source, with an older verification, keeps it.
+    let estate = DemoEstate::new(11, Utc::now());
+    for update in estate.updates_at(Utc::now(), Duration::days(30)) {
+        app.update(Msg::Feed(update));
+    }
+    assert_eq!(verified_of(&app, &second), Some(ours));
+    let _ = std::fs::remove_dir_all(log.parent().unwrap());
+}
+
+#[tokio::test]
+async fn the_demos_drill_verifies_and_verified_says_so_at_once() {
+    let log = temp_log("verified-demo");
+    let mut app = demo_app(false);
+    app.run(Command::ShowBackups);
+    let (target, theirs) = selected_backup(&app);
+    press(&mut app, KeyCode::Char('D'));
+    run_dialog(&mut app);
+    let effects = carry_out(&mut app, &log);
+    let before = Utc::now();
+    let (_, outcome) = run_started(&mut app, effects).await;
+    let ActionOutcome::Succeeded { detail } = &outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(detail.contains("verified"), "{detail}");
+    let ours = verified_of(&app, &target).expect("verified");
+    assert!(
+        ours >= before && theirs.is_none_or(|t| t < ours),
+        "{ours} {theirs:?}"
+    );
+    let _ = std::fs::remove_dir_all(log.parent().unwrap());
 }

@@ -289,6 +289,9 @@ pub struct Actions {
     pub outbox: Vec<Effect>,
     /// How long a new dialog ignores keys other than Esc (300 ms).
     pub arm_delay: std::time::Duration,
+    /// Backups a DR drill verified (`reports_verification`), by target:
+    /// shown as verified then until the source reports a newer time.
+    pub verified: BTreeMap<String, DateTime<Utc>>,
     next_id: u64,
 }
 
@@ -307,6 +310,7 @@ impl Default for Actions {
             output_lines_kept: crate::config::limits::DEFAULT_ACTION_OUTPUT_LINES,
             outbox: Vec::new(),
             arm_delay: std::time::Duration::from_millis(300),
+            verified: BTreeMap::new(),
             next_id: 0,
         }
     }
@@ -533,6 +537,23 @@ impl Actions {
     }
 }
 
+/// Whether a line of a DR drill's output, or its result, reports that the
+/// restore was verified: it says `verified` (the word on its own, any case:
+/// `checksums verified`, `Restore verified OK`) and says none of `not`,
+/// `no`, `never`, `false`, `failed`, `skipped`. A drill that only restored proves
+/// less than one that checked what it restored, so only this counts.
+pub fn reports_verification(line: &str) -> bool {
+    let lower = line.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.contains(&"verified")
+        && !words
+            .iter()
+            .any(|w| matches!(*w, "not" | "no" | "never" | "false" | "failed" | "skipped"))
+}
+
 /// Where a new dialog's focus starts: its first field that asks
 /// something, else the name to type, else Cancel. A prefilled comment
 /// alone asks nothing: Cancel keeps the focus, as in every dialog.
@@ -757,6 +778,31 @@ mod tests {
             actions.notice.as_deref(),
             Some("audit log rotated (second)")
         );
+    }
+
+    #[test]
+    fn a_drill_reports_verification_in_so_many_words() {
+        for yes in [
+            "row counts and checksums verified",
+            "Restore VERIFIED: 1,204 tables",
+            "drill passed: checksums verified",
+            "verified=true",
+        ] {
+            assert!(reports_verification(yes), "{yes}");
+        }
+        for no in [
+            "verifying row counts and checksums",
+            "checksums not verified",
+            "unverified restore",
+            "verification skipped",
+            "verified: no",
+            "{\"verified\": false}",
+            "checksums verified: 3 failed",
+            "exit 0",
+            "",
+        ] {
+            assert!(!reports_verification(no), "{no}");
+        }
     }
 
     #[test]

@@ -501,7 +501,8 @@ impl App {
     }
 
     /// A run ended. A DR drill that succeeded is a measured RTO for its
-    /// target, shown on the Backups and KPI tabs from now on.
+    /// target, shown on the Backups and KPI tabs from now on; one whose
+    /// output or result says it verified the restore verifies the backup.
     pub(super) fn action_done(&mut self, id: u64, outcome: ActionOutcome, at: DateTime<Utc>) {
         self.rollback_done(id, &outcome, at);
         let Some(run) = self.actions.finished(id, outcome, at) else {
@@ -530,16 +531,26 @@ impl App {
                 at,
                 measured_rto: Some(at - run.started),
             };
-            (run.request.target.clone(), result)
+            // What it restored, checked: the backup is verified now.
+            let detail = run.finished.as_ref().map_or("", |(_, o)| o.detail());
+            let verified = std::iter::once(detail)
+                .chain(run.output.iter().map(String::as_str))
+                .any(super::actions::reports_verification);
+            (run.request.target.clone(), result, verified)
         });
         self.actions.notice = Some(notice);
-        if let Some((target, result)) = drill {
+        if let Some((target, result, verified)) = drill {
+            if verified {
+                self.actions.verified.insert(target.clone(), at);
+            }
             self.drills.insert(target, result);
             self.apply_drills();
+            self.stale = self.stale.feed(crate::sources::Feed::Backups);
         }
     }
 
-    /// opsdeck's own drill results over what the sources say, when newer.
+    /// opsdeck's own drill results and verifications over what the sources
+    /// say, when newer.
     pub(super) fn apply_drills(&mut self) {
         let Some(backups) = self.estate.backups.data.as_mut() else {
             return;
@@ -549,6 +560,12 @@ impl App {
                 && b.last_drill.is_none_or(|theirs| theirs.at < ours.at)
             {
                 b.last_drill = Some(*ours);
+            }
+            // A drill's verification until the source reports a newer one.
+            if let Some(ours) = self.actions.verified.get(&b.target)
+                && b.last_verified.is_none_or(|theirs| theirs < *ours)
+            {
+                b.last_verified = Some(*ours);
             }
         }
     }
