@@ -104,3 +104,8 @@ fn alertmanager_answers_hold() {
 fn config_files_hold() {
     replay("config");
 }
+
+#[test]
+fn convention_files_and_alert_selectors_hold() {
+    replay("conventions");
+}

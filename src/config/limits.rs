@@ -165,13 +165,30 @@ pub struct Capped<T> {
     pub kept: Vec<T>,
     /// How many the server sent.
     pub total: usize,
+    /// How many could not be read (read item by item, `read_tolerant`),
+    /// and the first one's reason.
+    pub unreadable: usize,
+    pub error: Option<String>,
 }
 
 impl<T> Capped<T> {
     /// The panel's warning when items were left out.
     pub fn warning(&self, what: &str, setting: &str) -> Option<String> {
-        (self.total > self.kept.len())
-            .then(|| kept_message(self.total, self.kept.len(), what, setting))
+        (self.total > self.kept.len() + self.unreadable)
+            .then(|| kept_message(self.total - self.unreadable, self.kept.len(), what, setting))
+    }
+
+    /// The panel's warning when items could not be read: "1 alert
+    /// unreadable: invalid type: null, expected a map".
+    pub fn unreadable_warning(&self, one: &str, many: &str) -> Option<String> {
+        (self.unreadable > 0).then(|| {
+            let what = if self.unreadable == 1 { one } else { many };
+            let why = self.error.as_deref().unwrap_or("not readable");
+            format!(
+                "{} {what} unreadable: {why}",
+                thousands(self.unreadable as u64)
+            )
+        })
     }
 }
 
@@ -180,6 +197,9 @@ thread_local! {
     /// context down to a list nested in them, so `read_capped` sets it for
     /// the length of one synchronous read.
     static MAX_ITEMS: Cell<usize> = const { Cell::new(usize::MAX) };
+    /// Whether a `Capped` reads item by item, skipping what it cannot read
+    /// (`read_tolerant`).
+    static TOLERANT: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Runs `read` (one deserialisation) with every `Capped` in it keeping at
@@ -193,6 +213,31 @@ pub fn read_capped<R>(max: usize, read: impl FnOnce() -> R) -> R {
     }
     let _restore = Restore(MAX_ITEMS.replace(max));
     read()
+}
+
+/// `read_capped`, but each item of a `Capped` list is first taken whole
+/// as JSON text and then read: one that cannot be read is skipped and
+/// counted, and the rest kept. Slower (each item is scanned twice), so it
+/// is the second try, after a strict read failed. JSON only.
+pub fn read_tolerant<R>(max: usize, read: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            TOLERANT.set(self.0);
+        }
+    }
+    let _restore = Restore(TOLERANT.replace(true));
+    read_capped(max, read)
+}
+
+/// A serde error without serde_json's position, which is the item's own
+/// and means nothing to whoever reads the panel.
+fn reason(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
 }
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Capped<T> {
@@ -227,20 +272,41 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for CappedSeq<T> {
     fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Capped<T>, S::Error> {
         let room = seq.size_hint().unwrap_or(0).min(self.max).min(4096);
         let mut kept = Vec::with_capacity(room);
+        let (mut unreadable, mut error) = (0, None);
+        let tolerant = TOLERANT.get();
         while kept.len() < self.max {
-            match seq.next_element()? {
-                Some(item) => kept.push(item),
-                None => {
-                    let total = kept.len();
-                    return Ok(Capped { kept, total });
+            let item = if tolerant {
+                let Some(raw) = seq.next_element::<&'de serde_json::value::RawValue>()? else {
+                    break;
+                };
+                match serde_json::from_str::<T>(raw.get()) {
+                    Ok(item) => Some(item),
+                    Err(e) => {
+                        unreadable += 1;
+                        error.get_or_insert_with(|| reason(&e));
+                        continue;
+                    }
                 }
+            } else {
+                seq.next_element()?
+            };
+            match item {
+                Some(item) => kept.push(item),
+                None => break,
             }
         }
-        let mut total = kept.len();
-        while seq.next_element::<IgnoredAny>()?.is_some() {
-            total += 1;
+        let mut total = kept.len() + unreadable;
+        if kept.len() >= self.max {
+            while seq.next_element::<IgnoredAny>()?.is_some() {
+                total += 1;
+            }
         }
-        Ok(Capped { kept, total })
+        Ok(Capped {
+            kept,
+            total,
+            unreadable,
+            error,
+        })
     }
 }
 

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::http::{HttpClient, snippet};
 use super::{AlertSource, Fetch, Fetched, SourceError};
 use crate::config::file::Endpoint;
-use crate::config::limits::{Capped, read_capped};
+use crate::config::limits::{Capped, read_capped, read_tolerant};
 use crate::domain::{Alert, AlertsReading, Severity, Silence};
 use crate::text::{RawText, clean};
 
@@ -117,9 +117,30 @@ fn matcher(m: &RawMatcher) -> String {
 
 /// The silences of a `/api/v2/silences` answer (HTTP `status` and `body`)
 /// that are not expired. Public for the fuzz targets.
-pub fn decode_silences(status: u16, body: &[u8]) -> Result<Vec<Silence>, SourceError> {
-    let list: Vec<RawSilence> = parse(status, body)?;
-    Ok(list.into_iter().filter_map(silence).collect())
+pub fn decode_silences(status: u16, body: &[u8]) -> Fetch<Vec<Silence>> {
+    let list: Capped<RawSilence> = strict_then_tolerant(usize::MAX, status, body)?;
+    Ok(Fetched {
+        warnings: list
+            .unreadable_warning("silence", "silences")
+            .into_iter()
+            .collect(),
+        value: list.kept.into_iter().filter_map(silence).collect(),
+    })
+}
+
+/// A list read whole, or, when that fails, item by item: one item that
+/// cannot be read (`labels: null`, a date that is not one) is skipped and
+/// counted, and never blanks the rest. The first read's error stands when
+/// the answer is no list at all.
+fn strict_then_tolerant<'a, T: Deserialize<'a>>(
+    max: usize,
+    status: u16,
+    body: &'a [u8],
+) -> Result<Capped<T>, SourceError> {
+    match read_capped(max, || parse::<Capped<T>>(status, body)) {
+        Ok(list) => Ok(list),
+        Err(e) => read_tolerant(max, || parse::<Capped<T>>(status, body)).map_err(|_| e),
+    }
 }
 
 /// A silence that is not expired.
@@ -166,8 +187,10 @@ impl AlertmanagerSource {
     /// were more. Public for the fuzz targets.
     pub fn decode_alerts(&self, status: u16, body: &[u8]) -> Fetch<Vec<Alert>> {
         let max = self.http.endpoint.max_alerts;
-        let raw: Capped<RawAlert> = read_capped(max, || parse(status, body))?;
-        let warnings = raw.warning("alerts", "max_alerts").into_iter().collect();
+        let raw: Capped<RawAlert> = strict_then_tolerant(max, status, body)?;
+        let warnings = (raw.warning("alerts", "max_alerts").into_iter())
+            .chain(raw.unreadable_warning("alert", "alerts"))
+            .collect();
         Ok(Fetched {
             value: raw.kept.into_iter().map(|a| self.alert(a)).collect(),
             warnings,
@@ -260,7 +283,10 @@ impl AlertSource for AlertmanagerSource {
         } = self.decode_alerts(alerts.status, &alerts.body)?;
         let silences = silences.and_then(|a| decode_silences(a.status, &a.body));
         let silences = match silences {
-            Ok(list) => list,
+            Ok(list) => {
+                warnings.extend(list.warnings);
+                list.value
+            }
             Err(e) => {
                 warnings.push(format!("silences: {e}"));
                 Vec::new()
@@ -350,6 +376,45 @@ mod tests {
     }
 
     #[test]
+    fn one_unreadable_alert_or_silence_is_counted_and_the_rest_shown() {
+        let source = AlertmanagerSource::new(
+            Endpoint::plain("am", reqwest::Url::parse("http://127.0.0.1:9").unwrap()),
+            &["service".to_string()],
+        )
+        .unwrap();
+        let good = |name: &str| {
+            format!(
+                r#"{{"labels":{{"alertname":"{name}"}},"startsAt":"2026-11-22T02:00:00Z","status":{{}}}}"#
+            )
+        };
+        let body = format!(
+            r#"[{},{{"labels":null,"startsAt":"2026-11-22T02:00:00Z","status":{{}}}},{},{{"labels":{{"alertname":"Late"}},"startsAt":"yesterday","status":{{}}}}]"#,
+            good("A"),
+            good("B")
+        );
+        let read = source.decode_alerts(200, body.as_bytes()).unwrap();
+        let names: Vec<&str> = read.value.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["A", "B"]);
+        assert_eq!(read.warnings.len(), 1, "{:?}", read.warnings);
+        assert!(
+            read.warnings[0].starts_with("2 alerts unreadable: invalid type: null, expected a map"),
+            "{:?}",
+            read.warnings
+        );
+        let silences = br#"[{"id":"s1","status":{"state":"active"},"startsAt":"2026-11-22T02:00:00Z","endsAt":"2026-11-22T04:00:00Z"},
+            {"id":"s2","status":{"state":"active"},"startsAt":"soon","endsAt":"2026-11-22T04:00:00Z"}]"#;
+        let read = decode_silences(200, silences).unwrap();
+        assert_eq!(read.value.len(), 1);
+        assert!(
+            read.warnings[0].starts_with("1 silence unreadable: "),
+            "{:?}",
+            read.warnings
+        );
+        // Not a list at all: the answer's error, as before.
+        assert!(source.decode_alerts(200, b"{}").is_err());
+    }
+
+    #[test]
     fn at_most_max_alerts_are_kept_and_the_panel_is_told() {
         let alert = |i: usize| {
             format!(
@@ -415,8 +480,7 @@ mod tests {
             "startsAt":"2026-11-22T02:00:00Z","endsAt":"2026-11-22T04:00:00Z",
             "matchers":[{"name":"service","value":"checkout","isRegex":false}]},
             {"id":"s0","status":{"state":"expired"},"startsAt":"2026-11-21T02:00:00Z","endsAt":"2026-11-21T04:00:00Z"}]"#;
-        let raw: Vec<RawSilence> = parse(200, body).unwrap();
-        let silences: Vec<Silence> = raw.into_iter().filter_map(silence).collect();
+        let silences = decode_silences(200, body).unwrap().value;
         assert_eq!(silences.len(), 1, "the expired one is left out");
         let s = &silences[0];
         assert_eq!(

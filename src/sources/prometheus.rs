@@ -14,7 +14,7 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 use super::SourceError;
 use super::http::{HttpClient, snippet};
 use super::intern::intern;
-use crate::config::limits::{Capped, DEFAULT_MAX_SERIES, read_capped};
+use crate::config::limits::{Capped, DEFAULT_MAX_SERIES, read_capped, read_tolerant};
 use crate::text::{RawText, clean, clean_owned};
 
 /// One series at one instant.
@@ -167,7 +167,13 @@ fn envelope(
     body: &[u8],
     max_series: usize,
 ) -> Result<(Data, Vec<String>), SourceError> {
-    let parsed: Envelope = match read_capped(max_series, || serde_json::from_slice(body)) {
+    // Whole, or, when that fails, series by series: one series that cannot
+    // be read is skipped and counted, never blanking the answer.
+    let strict = read_capped(max_series, || serde_json::from_slice::<Envelope>(body));
+    let parsed = strict.or_else(|e| {
+        read_tolerant(max_series, || serde_json::from_slice::<Envelope>(body)).map_err(|_| e)
+    });
+    let parsed: Envelope = match parsed {
         Ok(e) => e,
         Err(_) if !(200..300).contains(&status) => {
             return Err(SourceError::Failed(format!(
@@ -248,6 +254,9 @@ impl PrometheusApi {
 fn limit_warning<T>(series: &Capped<T>, mut warnings: Vec<String>) -> Vec<String> {
     if let Some(cut) = series.warning("series", "max_series") {
         warnings.insert(0, cut);
+    }
+    if let Some(unreadable) = series.unreadable_warning("series", "series") {
+        warnings.insert(0, unreadable);
     }
     warnings
 }
@@ -366,10 +375,26 @@ mod tests {
         assert!(
             matches!(envelope(200, scalar, usize::MAX), Ok((Data::Scalar((_, Number(v))), _)) if v == 0.25)
         );
-        let number = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,2]}]}}"#;
+        // A value must be written as a string: a series with a number is
+        // unreadable, skipped and counted; the others are kept.
+        let number = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"job":"a"},"value":[1,2]},{"metric":{"job":"b"},"value":[1,"2"]}]}}"#;
+        let Ok((Data::Vector(samples), _)) = envelope(200, number, usize::MAX) else {
+            panic!("the readable series kept")
+        };
+        assert_eq!(samples.kept.len(), 1);
+        assert_eq!(samples.kept[0].metric.get("job"), Some("b"));
+        assert_eq!(samples.unreadable, 1);
+        let answer = decode_vector(200, number).unwrap();
+        assert_eq!(answer.result.len(), 1);
         assert!(
-            matches!(envelope(200, number, usize::MAX), Err(SourceError::Failed(m)) if m.starts_with("not a Prometheus API response")),
-            "a value must be written as a string, as before"
+            answer.warnings[0].starts_with("1 series unreadable: "),
+            "{:?}",
+            answer.warnings
+        );
+        // No list at all is still the whole answer's error.
+        let garbage = br#"{"status":"success","data":{"resultType":"vector","result":7}}"#;
+        assert!(
+            matches!(envelope(200, garbage, usize::MAX), Err(SourceError::Failed(m)) if m.starts_with("not a Prometheus API response"))
         );
     }
 
