@@ -344,7 +344,7 @@ pub fn render_json(
 /// placeholder outside this list, which would be refused when run.
 pub fn known_placeholders(applies_to: &str) -> Option<Vec<&'static str>> {
     let row: &[&str] = match applies_to {
-        "deployment" => &["service", "version", "previous_version"],
+        "deployment" => &["service", "version", "previous_version", "target_version"],
         "backup" => &["target", "tier"],
         "incident" => &["alertname", "service"],
         "silence" => &["silence_id", "matchers"],

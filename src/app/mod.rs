@@ -7,6 +7,7 @@ mod dispatch;
 pub mod feeds;
 mod hint;
 pub mod prompt;
+pub mod rollbacks;
 pub mod rows;
 mod settings;
 pub mod tab;
@@ -127,6 +128,8 @@ pub struct App {
     pub actions: actions::Actions,
     /// DR drills opsdeck ran and timed, by backup target.
     pub drills: std::collections::BTreeMap<String, crate::domain::DrillResult>,
+    /// Versions seen and rollbacks under way, by deployment.
+    pub rollbacks: rollbacks::Rollbacks,
     /// The selected run in the history view.
     pub history_selected: usize,
     /// The kiosk's tab cycle.
@@ -219,6 +222,7 @@ impl App {
             viewport: (80, 24),
             actions: actions::Actions::default(),
             drills: Default::default(),
+            rollbacks: Default::default(),
             history_selected: 0,
             cycle: Cycle {
                 last_switch: now,
@@ -371,7 +375,9 @@ impl App {
         match feed {
             Feed::Health => e.health = r.merged(feed, Reading::as_health, feeds::health),
             Feed::Deployments => {
-                e.deployments = r.merged(feed, Reading::as_deployments, feeds::concat)
+                e.deployments = r.merged(feed, Reading::as_deployments, feeds::concat);
+                let list = e.deployments.data.as_deref().unwrap_or(&[]);
+                self.rollbacks.observe(list, self.now);
             }
             Feed::Backups => {
                 e.backups = r.merged(feed, Reading::as_backups, feeds::concat);

@@ -15,11 +15,15 @@ use super::DemoEstate;
 use crate::actions::{ActionOutcome, ActionRequest, ActionRunner};
 use crate::domain::Silence;
 
+/// A rollback made: when, and the version it went to.
+pub type RollbackMade = (DateTime<Utc>, Option<String>);
+
 /// What actions have changed in the estate.
 #[derive(Debug, Default)]
 pub struct Changes {
-    /// Rollbacks by service, when each was made.
-    pub rollbacks: BTreeMap<String, Vec<DateTime<Utc>>>,
+    /// Rollbacks by service: when each was made, and the version it went
+    /// to (`None`: the last one healthy before the release it undid).
+    pub rollbacks: BTreeMap<String, Vec<RollbackMade>>,
     /// Silences made by actions, with their matchers as label pairs.
     pub silences: Vec<(Silence, Vec<(String, String)>)>,
     /// Silences expired by actions, and when.
@@ -27,13 +31,14 @@ pub struct Changes {
 }
 
 impl Changes {
-    /// A rollback of `service` at `at`: it undoes the release current then
-    /// (the deployments read these times, `deploys::deployment`).
-    pub fn record_rollback(&mut self, service: &str, at: DateTime<Utc>) {
+    /// A rollback of `service` at `at` to version `to`: it undoes the
+    /// version current then (the deployments read these,
+    /// `deploys::deployment`).
+    pub fn record_rollback(&mut self, service: &str, at: DateTime<Utc>, to: Option<String>) {
         self.rollbacks
             .entry(service.to_string())
             .or_default()
-            .push(at);
+            .push((at, to));
     }
 }
 
@@ -52,7 +57,7 @@ fn steps(request: &ActionRequest) -> Vec<String> {
                 p("service"),
                 request.environment
             ),
-            format!("TASK [switch traffic to {}]", p("previous_version")),
+            format!("TASK [switch traffic to {}]", p("target_version")),
             "ok: [lb-01] ok: [lb-02]".into(),
             format!("TASK [scale down {}]", p("version")),
             "changed: [k8s-prod]".into(),
@@ -92,12 +97,18 @@ impl ActionRunner for DemoRunner {
     fn describe(&self, request: &ActionRequest) -> Result<Vec<String>, String> {
         let p = |k: &str| request.parameters.get(k).cloned().unwrap_or_default();
         let what = match request.action.as_str() {
-            "rollback" => format!(
-                "roll {} back from {} to {}",
-                request.target,
-                p("version"),
-                p("previous_version")
-            ),
+            // To the last version healthy before the current one, as the
+            // app found it; with none known there is nothing to go to.
+            "rollback" => match request.parameters.get("target_version") {
+                Some(to) => format!("roll {} back from {} to {to}", request.target, p("version")),
+                None => {
+                    return Err(format!(
+                        "no version of {} is known to have been healthy before {}",
+                        request.target,
+                        p("version")
+                    ));
+                }
+            },
             "dr_drill" => format!("restore {} into the DR site and time it", request.target),
             "acknowledge" | "silence" => format!(
                 "silence alertname=\"{}\", service=\"{}\" {}",
@@ -149,6 +160,9 @@ impl ActionRunner for DemoRunner {
 impl DemoRunner {
     fn apply(&self, request: &ActionRequest, now: DateTime<Utc>) -> Result<String, String> {
         let p = |k: &str| request.parameters.get(k).cloned().unwrap_or_default();
+        if request.action == "rollback" {
+            return self.roll_back(request, now);
+        }
         let time = |k: &str| {
             DateTime::parse_from_rfc3339(&p(k))
                 .map(|t| t.with_timezone(&Utc))
@@ -160,10 +174,6 @@ impl DemoRunner {
             .lock()
             .map_err(|_| "the demo is broken")?;
         match request.action.as_str() {
-            "rollback" => {
-                changes.record_rollback(&p("service"), now);
-                Ok("rolled back".into())
-            }
             // Said so, the drill verifies the backup (`reports_verification`).
             "dr_drill" => Ok("drill passed: restore verified".into()),
             "acknowledge" | "silence" | "maintenance" => {
@@ -202,5 +212,58 @@ impl DemoRunner {
             }
             other => Err(format!("the demo has no {other} action")),
         }
+    }
+}
+
+impl DemoRunner {
+    /// A rollback from the version the dialog showed to the one it named,
+    /// when the service is still at the former and the latter is one of
+    /// its earlier releases.
+    fn roll_back(&self, request: &ActionRequest, now: DateTime<Utc>) -> Result<String, String> {
+        let p = |k: &str| request.parameters.get(k).cloned().unwrap_or_default();
+        let (service, from) = (p("service"), p("version"));
+        // Without a version named: the last one healthy before it.
+        let to = request.parameters.get("target_version").cloned();
+        let current = self
+            .estate
+            .deployments_at(now)
+            .into_iter()
+            .find(|d| d.service == service)
+            .ok_or_else(|| format!("the demo has no service {service}"))?;
+        if current.version != from {
+            return Err(format!(
+                "{service} is at {} now, not {from}: nothing rolled back",
+                current.version
+            ));
+        }
+        let mut changes = self
+            .estate
+            .changes
+            .lock()
+            .map_err(|_| "the demo is broken")?;
+        changes.record_rollback(&service, now, to.clone());
+        drop(changes);
+        let after = self
+            .estate
+            .deployments_at(now)
+            .into_iter()
+            .find(|d| d.service == service);
+        match (after, &to) {
+            (Some(d), Some(to)) if d.version == *to => return Ok(format!("rolled back to {to}")),
+            (Some(d), None) if d.version != from => {
+                return Ok(format!("rolled back to {}", d.version));
+            }
+            _ => {}
+        }
+        // Not an earlier release: the rollback went nowhere, and is not kept.
+        if let Ok(mut changes) = self.estate.changes.lock()
+            && let Some(made) = changes.rollbacks.get_mut(&service)
+        {
+            made.pop();
+        }
+        Err(format!(
+            "{} is not an earlier release of {service}",
+            to.unwrap_or_default()
+        ))
     }
 }

@@ -28,6 +28,17 @@ const ROLLBACK_DAYS: i64 = 7;
 /// Release numbers are offset so that the month before the demo's start
 /// has positive patch numbers.
 const VERSION_BASE: i64 = 400;
+/// How far back a rollback looks for a healthy release.
+const LOOK_BACK: i64 = 64;
+
+/// A rollback the demo's action made: when (seconds since the start), and
+/// the version it went to (`None`: the last one healthy before the
+/// release it rolls back).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ByHand {
+    pub at: i64,
+    pub to: Option<String>,
+}
 
 /// When a service releases: release `n` starts at `first + n·period`.
 #[derive(Debug, Clone)]
@@ -111,7 +122,7 @@ struct Releases<'a> {
     estate: &'a DemoEstate,
     index: usize,
     cadence: &'a Cadence,
-    by_hand: &'a [i64],
+    by_hand: &'a [ByHand],
 }
 
 impl Releases<'_> {
@@ -134,10 +145,60 @@ impl Releases<'_> {
         let operator = self
             .by_hand
             .iter()
-            .copied()
+            .filter(|r| self.resolves(r, n))
+            .map(|r| r.at)
             .filter(|at| (start..next).contains(at))
             .min();
         pipeline.into_iter().chain(operator).min()
+    }
+
+    /// The last release before `n` that was not rolled back.
+    fn healthy_before(&self, n: i64) -> i64 {
+        (n - LOOK_BACK..n)
+            .rev()
+            .find(|&m| self.rolled_back_at(m).is_none())
+            .unwrap_or(n - 1)
+    }
+
+    /// The release current at `t` and the one it replaced, while release
+    /// `n` is the pipeline's latest: `n` itself, or where its rollbacks
+    /// went. The pipeline rolls a failed release back to the last healthy
+    /// one (unless an operator was quicker); each of an operator's goes to
+    /// the version asked for, when that is an earlier release.
+    fn current(&self, n: i64, t: i64) -> (i64, Option<i64>) {
+        let (start, next) = (self.cadence.start(n), self.cadence.start(n + 1));
+        let mut steps: Vec<(i64, i64)> = self
+            .by_hand
+            .iter()
+            .filter(|r| (start..next).contains(&r.at) && r.at <= t)
+            .filter_map(|r| match r.to.as_deref() {
+                Some(v) => Some((r.at, self.release_of(v, n)?)),
+                None => Some((r.at, self.healthy_before(n))),
+            })
+            .collect();
+        let pipeline = start + ROLLBACK_AFTER_SECS;
+        if self.fails(n) && pipeline <= t && steps.iter().all(|&(at, _)| at > pipeline) {
+            steps.push((pipeline, self.healthy_before(n)));
+        }
+        steps.sort_unstable();
+        let (mut now, mut before) = (n, None);
+        for (_, to) in steps {
+            if to < now {
+                (now, before) = (to, Some(now));
+            }
+        }
+        (now, before)
+    }
+
+    /// Whether rollback `r` of release `n` goes anywhere: to the last
+    /// healthy release, or to a version that is an earlier release.
+    fn resolves(&self, r: &ByHand, n: i64) -> bool {
+        r.to.as_deref().is_none_or(|v| self.release_of(v, n).is_some())
+    }
+
+    /// The release of `version` before release `n`, if it is one.
+    fn release_of(&self, version: &str, n: i64) -> Option<i64> {
+        (n - LOOK_BACK..n).find(|&m| self.cadence.version(m) == version)
     }
 
     fn rolled_back_by(&self, n: i64, t: i64) -> bool {
@@ -154,14 +215,14 @@ impl Releases<'_> {
     }
 }
 
-/// Service `index`'s deployment at `t`, given when the demo's action rolled
-/// it back (`by_hand`, seconds since the start).
+/// Service `index`'s deployment at `t`, given the rollbacks the demo's
+/// action made (`by_hand`).
 pub fn deployment(
     estate: &DemoEstate,
     index: usize,
     spec: &ServiceSpec,
     t: i64,
-    by_hand: &[i64],
+    by_hand: &[ByHand],
 ) -> Deployment {
     let c = &estate.cadences[index];
     let releases = Releases {
@@ -172,7 +233,9 @@ pub fn deployment(
     };
     let n = c.release_at(t);
     let started = c.start(n);
-    let rolled_back = releases.rolled_back_by(n, t);
+    // Rolled back: to the release `current`, from the one `replaced`.
+    let (current, replaced) = releases.current(n, t);
+    let rolled_back = replaced.is_some();
     let (strategy, progressing) = strategy(spec, n, t - started);
     let phase = if rolled_back {
         Phase::RolledBack
@@ -203,10 +266,10 @@ pub fn deployment(
     Deployment {
         service: spec.name.to_string(),
         environment: "production".into(),
-        version: c.version(if rolled_back { n - 1 } else { n }),
-        previous_version: Some(c.version(if rolled_back { n } else { n - 1 })),
+        version: c.version(current),
+        previous_version: Some(c.version(replaced.unwrap_or(n - 1))),
         strategy: if rolled_back {
-            settled(spec, n)
+            settled(spec, current)
         } else {
             strategy
         },
@@ -253,13 +316,12 @@ fn strategy(spec: &ServiceSpec, n: i64, elapsed: i64) -> (Strategy, bool) {
     }
 }
 
-/// After release `n` is rolled back all traffic is on the old version.
-fn settled(spec: &ServiceSpec, n: i64) -> Strategy {
+/// Rolled back to release `to`: all traffic is on it, none on the new
+/// one (a canary's weight is 0).
+fn settled(spec: &ServiceSpec, to: i64) -> Strategy {
     match spec.rollout {
         Rollout::Canary => Strategy::Canary { weight: 0.0 },
-        Rollout::BlueGreen => Strategy::BlueGreen {
-            live: colour(n).other(),
-        },
+        Rollout::BlueGreen => Strategy::BlueGreen { live: colour(to) },
         Rollout::Rolling => Strategy::Rolling {
             updated: spec.targets,
             total: spec.targets,

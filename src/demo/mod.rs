@@ -238,24 +238,28 @@ impl DemoEstate {
             .iter()
             .enumerate()
             .map(|(i, spec)| {
-                let times: Vec<i64> = by_hand
+                let made: Vec<deploys::ByHand> = by_hand
                     .get(spec.name)
                     .into_iter()
                     .flatten()
-                    .map(|at| self.elapsed(*at))
+                    .map(|(at, to)| deploys::ByHand {
+                        at: self.elapsed(*at),
+                        to: to.clone(),
+                    })
                     .collect();
-                deploys::deployment(self, i, spec, t, &times)
+                deploys::deployment(self, i, spec, t, &made)
             })
             .collect()
     }
 
-    /// Rolls `service`'s current release back at `at`, as the demo's
-    /// rollback action does: from then on its row, its history and its
-    /// rollback counts (the Rollbacks column, the change failure rate) say
-    /// so. A release already rolled back is not counted again.
+    /// Rolls `service`'s current release back at `at` to the last release
+    /// healthy before it, as the demo's rollback action does: from then on
+    /// its row, its history and its rollback counts (the Rollbacks column,
+    /// the change failure rate) say so. A release already rolled back is
+    /// not counted again.
     pub fn roll_back(&self, service: &str, at: DateTime<Utc>) {
         if let Ok(mut changes) = self.changes.lock() {
-            changes.record_rollback(service, at);
+            changes.record_rollback(service, at, None);
         }
     }
 

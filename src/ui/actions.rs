@@ -70,7 +70,15 @@ pub fn confirm(frame: &mut Frame, area: Rect, app: &App) {
             let value = if value.is_empty() { "—" } else { value };
             Line::from(vec![
                 label(name),
-                Span::styled(clean(value).into_owned(), th.text),
+                // A warning reads as one (a rollback rolled back lately).
+                Span::styled(
+                    clean(value).into_owned(),
+                    if *name == "warning" || name.is_empty() {
+                        th.warn
+                    } else {
+                        th.text
+                    },
+                ),
             ])
         }));
         lines.push(Line::from(""));

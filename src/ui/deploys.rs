@@ -1,5 +1,6 @@
 //! Tab 3: what changed, and can I undo it? One row per service: version,
-//! strategy and its progress, phase, when, and rollbacks.
+//! strategy and its progress, phase (`rolling back…` while a rollback
+//! opsdeck started waits for the source), when, and rollbacks.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -21,7 +22,7 @@ const COLUMNS: [Column; 10] = [
     col("Previous", 9, 4),
     col("Strategy", 10, 2),
     col("Progress", 10, 2),
-    col("Phase", 11, 1),
+    col("Phase", 13, 1),
     col("Deployed", 8, 1),
     col("Rollbacks", 9, 5),
 ];
@@ -45,14 +46,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             Cell::from(d.strategy.label()),
             fit.text("Progress", &d.strategy.progress())
                 .style(app.theme.accent),
-            Cell::from(
-                if d.stalled(app.now, app.settings.thresholds.progress_deadline) {
-                    "stalled"
-                } else {
-                    d.phase.label()
-                },
-            )
-            .style(app.theme.status(status)),
+            // A rollback confirmed is under way until the source says
+            // otherwise: never shown as done before it does.
+            if app.rollbacks.is_pending(d, app.now) {
+                Cell::from("rolling back…").style(app.theme.warn)
+            } else {
+                Cell::from(
+                    if d.stalled(app.now, app.settings.thresholds.progress_deadline) {
+                        "stalled"
+                    } else {
+                        d.phase.label()
+                    },
+                )
+                .style(app.theme.status(status))
+            },
             Cell::from(
                 d.deployed_at
                     .map_or("—".into(), |at| format::ago(app.now - at)),
