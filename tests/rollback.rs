@@ -123,3 +123,112 @@ fn a_demo_run_starts_from_its_seed_alone_whatever_an_earlier_run_did() {
         "the second run shows the seed's drill, not the first run's ({after})"
     );
 }
+
+/// The Version and Previous cells of `service`'s row.
+fn versions(screen: &str, service: &str) -> (String, String) {
+    let row = screen
+        .lines()
+        .find(|l| l.contains(&format!(" {service} ")) && l.contains(" v"))
+        .unwrap_or_else(|| panic!("no row of {service} in\n{screen}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    let at = cells.iter().position(|c| *c == service).unwrap();
+    (cells[at + 2].to_string(), cells[at + 3].to_string())
+}
+
+#[test]
+fn a_demo_rollback_shows_at_once_goes_to_weight_0_and_again_goes_further_back() {
+    require_tmux();
+    let mut t = Tmux::new(HARNESS, "demo-rollback");
+    let audit = t.path("audit.log");
+    let script = format!(
+        "{} demo --seed 7 --audit-log {}; echo EXITED $?; sleep 30",
+        sh_quote(BIN),
+        sh_quote(&audit)
+    );
+    t.start(120, 40, &script);
+    t.expect("the first screen", Expect::on(1).has(&[" DEMO ", "UTC"]));
+    t.go_to_tab(3);
+    // checkout is a canary, its release under way when the demo opens.
+    t.send("/");
+    t.type_text("checkout");
+    t.send("Enter");
+    let before = t.expect(
+        "checkout's canary",
+        Expect::on(3).lines(&[&["checkout", "canary", "% new", "progressing"]]),
+    );
+    let (bad, good) = versions(&before, "checkout");
+    t.send("R");
+    let dialog = t.expect(
+        "the rollback dialog, where it goes",
+        Expect::on(3).has(&[
+            "Confirm: rollback",
+            &format!("{bad} → {good}, the last version healthy before it"),
+            &format!("roll checkout back from {bad} to {good}"),
+        ]),
+    );
+    assert!(
+        !dialog.contains("warning"),
+        "nothing to warn of yet\n{dialog}"
+    );
+    confirm(&t, &dialog);
+    // At once, before the run (about 3 s) is done.
+    let pending = t.expect(
+        "the row rolling back",
+        Expect::on(3).lines(&[&["checkout", "rolling back…"]]),
+    );
+    assert!(!pending.contains("succeeded in"), "{pending}");
+    assert!(!pending.contains("rolled back  "), "{pending}");
+    // Then the source's truth: the good version back, no traffic on the bad.
+    let done = t.expect(
+        "the row rolled back",
+        Expect::on(3)
+            .has(&["succeeded in"])
+            .lines(&[&["checkout", &good, &bad, "canary", "0% new", "rolled back"]])
+            .lacks(&["rolling back…"]),
+    );
+    assert_eq!(versions(&done, "checkout"), (good.clone(), bad.clone()));
+
+    // Again: the warning names both versions, and the target is the last
+    // healthy one before the current, not the bad "previous" one.
+    t.send("Escape");
+    t.send("R");
+    let again = t.expect(
+        "the second dialog, warned",
+        Expect::on(3).has(&[
+            "Confirm: rollback",
+            "warning",
+            &format!("rolled back"),
+            &format!("{bad} → {good}"),
+            &format!("\"previous\" ({bad}) is the version rolled away from"),
+        ]),
+    );
+    let will_run = again
+        .lines()
+        .find(|l| l.contains("roll checkout back from"))
+        .unwrap_or_else(|| panic!("no description in\n{again}"));
+    assert!(will_run.contains(&format!("from {good} to ")), "{will_run}");
+    assert!(!will_run.contains(&format!("to {bad}")), "{will_run}");
+    let older = will_run
+        .split(" to ")
+        .last()
+        .unwrap()
+        .trim_matches([' ', '│'])
+        .to_string();
+    assert_ne!(older, good);
+    confirm(&t, &again);
+    t.expect(
+        "the row rolled further back",
+        Expect::on(3).lines(&[&["checkout", &older, &good, "0% new", "rolled back"]]),
+    );
+    let lines = std::fs::read_to_string(&audit).unwrap();
+    let finished: Vec<&str> = lines
+        .lines()
+        .filter(|l| l.contains("\"finished\""))
+        .collect();
+    assert_eq!(finished.len(), 2, "{lines}");
+    assert!(
+        finished[1].contains(&format!("\"target_version\":\"{older}\"")),
+        "{}",
+        finished[1]
+    );
+}
