@@ -228,6 +228,7 @@ fn dashboard(global: &GlobalArgs, estate: Estate) -> ExitCode {
     let AuditOpened {
         audit,
         drills,
+        history,
         notices,
         problems: audit_problems,
     } = match opened {
@@ -236,6 +237,7 @@ fn dashboard(global: &GlobalArgs, estate: Estate) -> ExitCode {
     };
     problems.extend(audit_problems);
     actions.audit_notices = Some(notices);
+    actions.past = history;
     for p in &problems {
         tracing::warn!("{p}");
     }
@@ -423,11 +425,13 @@ fn live_runners(config: &Config) -> (opsdeck::app::actions::Runners, Vec<config:
     (runners, problems)
 }
 
-/// The audit log, opened: the writer, what it recorded of DR drills, where
-/// it says it rotated, and what is wrong with its permissions.
+/// The audit log, opened: the writer, what it recorded of DR drills and
+/// runs, where it says it rotated, and what is wrong with its permissions.
 struct AuditOpened {
     audit: opsdeck::run::Audit,
     drills: Drills,
+    /// The runs it recorded, for the history (`A`), the demo's too.
+    history: Vec<opsdeck::actions::audit::PastRun>,
     notices: std::sync::mpsc::Receiver<String>,
     problems: Vec<config::Problem>,
 }
@@ -471,6 +475,7 @@ fn audit_log(
     } else {
         audit::drills(&path)
     };
+    let history = audit::history(&path, opsdeck::app::history::PAST_KEPT);
     let who = Who::current();
     let (tell, notices) = std::sync::mpsc::channel();
     let audit: opsdeck::run::Audit = Box::new(move |note| {
@@ -490,6 +495,7 @@ fn audit_log(
     Ok(AuditOpened {
         audit,
         drills,
+        history,
         notices,
         problems,
     })

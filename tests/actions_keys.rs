@@ -541,3 +541,132 @@ async fn the_demos_drill_verifies_and_verified_says_so_at_once() {
     );
     let _ = std::fs::remove_dir_all(log.parent().unwrap());
 }
+
+/// The screen as drawn, one string per row.
+fn screen(app: &App) -> String {
+    use ratatui::{Terminal, backend::TestBackend};
+    let mut terminal = Terminal::new(TestBackend::new(140, 40)).unwrap();
+    terminal.draw(|f| opsdeck::ui::draw(f, app)).unwrap();
+    let buffer = terminal.backend().buffer();
+    (0..40)
+        .map(|y| {
+            (0..140)
+                .map(|x| buffer[(x, y)].symbol())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Asks for `key` on the selected row, runs it, and ends it with `detail`
+/// as the event loop would, writing the audit log at `log`.
+fn run_simulated(app: &mut App, log: &Path, key: char, detail: &str) {
+    press(app, KeyCode::Char(key));
+    assert_eq!(app.mode, Mode::Confirm, "{:?}", app.actions.notice);
+    run_dialog(app);
+    let id = carry_out(app, log)
+        .into_iter()
+        .find_map(|e| match e {
+            Effect::Start { id, .. } => Some(id),
+            _ => None,
+        })
+        .expect("started");
+    app.update(Msg::ActionDone {
+        id,
+        outcome: ActionOutcome::Succeeded {
+            detail: detail.into(),
+        },
+        at: Utc::now(),
+    });
+    carry_out(app, log);
+}
+
+#[test]
+fn the_history_shows_earlier_sessions_from_the_audit_log_filtered_with_a_slash() {
+    let log = temp_log("history");
+    // A first session: a rollback and a host's window, written to the log.
+    let mut first = demo_app(false);
+    first.run(Command::ShowDeploys);
+    run_simulated(&mut first, &log, 'R', "rolled back");
+    first.run(Command::ShowHealth);
+    first.run(Command::NextPanel);
+    run_simulated(&mut first, &log, 'm', "silence demo0001 created");
+    drop(first);
+
+    // A second one on the same log: it reads it as it starts, then drills.
+    let mut app = demo_app(false);
+    app.actions.read_history(&log);
+    app.run(Command::ShowBackups);
+    run_simulated(&mut app, &log, 'D', "drill passed");
+    press(&mut app, KeyCode::Char('A'));
+    assert_eq!(app.mode, Mode::History);
+    let seen: Vec<_> = app
+        .history()
+        .iter()
+        .map(|e| (e.action.clone(), e.who.clone(), e.run.is_some()))
+        .collect();
+    let earlier = Some("alice@ops1".to_string());
+    assert_eq!(
+        seen,
+        [
+            ("dr_drill".to_string(), None, true),
+            ("maintenance".to_string(), earlier.clone(), false),
+            ("rollback".to_string(), earlier, false),
+        ],
+        "newest first"
+    );
+    let s = screen(&app);
+    assert!(s.contains("Actions: this session and the audit log"), "{s}");
+    for line in [
+        ["dr_drill", "this session", "succeeded"],
+        ["maintenance", "alice@ops1", "succeeded"],
+        ["rollback", "alice@ops1", "(rolled back)"],
+    ] {
+        assert!(
+            s.lines().any(|l| line.iter().all(|w| l.contains(w))),
+            "{line:?} in\n{s}"
+        );
+    }
+
+    // This session's run, in the log now too, is listed once.
+    app.actions.read_history(&log);
+    assert_eq!(app.history().len(), 3, "{:#?}", app.history());
+
+    // `/` filters as in the tables; Enter keeps the filter.
+    press(&mut app, KeyCode::Char('/'));
+    for c in "roll".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.mode, Mode::History);
+    let kept: Vec<_> = app.history().iter().map(|e| e.action.clone()).collect();
+    assert_eq!(kept, ["rollback"]);
+    let s = screen(&app);
+    assert!(s.contains(" /roll"), "{s}");
+    // (The drill's output pane is still open below.)
+    assert!(
+        !s.lines().any(|l| l.contains("dr_drill") && l.contains("this session")),
+        "{s}"
+    );
+    // Enter on an earlier session's run: its result, in the footer.
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.mode, Mode::Normal);
+    let said = notice(&app);
+    assert!(
+        said.starts_with("rollback ") && said.ends_with("by alice@ops1: succeeded: rolled back"),
+        "{said}"
+    );
+    // Opened again, the filter is gone; `is:` words filter by outcome.
+    press(&mut app, KeyCode::Char('A'));
+    assert_eq!(app.history().len(), 3);
+    press(&mut app, KeyCode::Char('/'));
+    for c in "is:crit".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    assert!(app.history().is_empty(), "nothing failed");
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.history().len(), 3, "Esc clears the filter");
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.mode, Mode::Normal, "and Esc again closes");
+    let _ = std::fs::remove_dir_all(log.parent().unwrap());
+}

@@ -16,7 +16,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
-pub use self::files::{GENERATIONS, Rotation, drills, generation, loose_permissions, open_private};
+pub use self::files::{
+    GENERATIONS, PastRun, Rotation, drills, generation, history, loose_permissions, open_private,
+};
 use super::ActionRequest;
 use super::SecretStore;
 use crate::config::limits::DEFAULT_AUDIT_MAX_BYTES;

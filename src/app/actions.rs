@@ -292,6 +292,11 @@ pub struct Actions {
     /// Backups a DR drill verified (`reports_verification`), by target:
     /// shown as verified then until the source reports a newer time.
     pub verified: BTreeMap<String, DateTime<Utc>>,
+    /// The runs the audit log held when opsdeck started (`read_history`).
+    pub past: Vec<crate::actions::audit::PastRun>,
+    /// The history's filter, and whether it is being typed.
+    pub history_filter: String,
+    pub history_filtering: bool,
     next_id: u64,
 }
 
@@ -311,6 +316,9 @@ impl Default for Actions {
             outbox: Vec::new(),
             arm_delay: std::time::Duration::from_millis(300),
             verified: BTreeMap::new(),
+            past: Vec::new(),
+            history_filter: String::new(),
+            history_filtering: false,
             next_id: 0,
         }
     }

@@ -6,6 +6,7 @@ pub mod command;
 mod dispatch;
 pub mod feeds;
 mod hint;
+pub mod history;
 pub mod prompt;
 pub mod rollbacks;
 pub mod rows;
@@ -507,6 +508,7 @@ impl App {
                 true
             }
             Mode::Confirm => self.on_confirm_key(key),
+            Mode::History if self.actions.history_filtering => self.on_history_filter_key(key),
             Mode::Prompt => self.on_prompt_key(key),
             _ => {
                 let key = crate::config::keymap::Key::from_event(&key);
@@ -577,19 +579,15 @@ impl App {
             Command::ShowDeploys => self.show(Tab::Deploys),
             Command::ShowBackups => self.show(Tab::Backups),
             Command::ShowIncidents => self.show(Tab::Incidents),
-            Command::Up if self.mode == Mode::History => {
-                self.history_selected = self.history_selected.saturating_sub(1)
-            }
-            Command::Down if self.mode == Mode::History => {
-                let last = self.actions.runs.len().saturating_sub(1);
-                self.history_selected = (self.history_selected + 1).min(last);
-            }
-            Command::Open if self.mode == Mode::History => {
-                // Newest first, as the view lists them.
-                let runs = &self.actions.runs;
-                let picked = runs.len().checked_sub(self.history_selected + 1);
-                self.actions.pane = picked.and_then(|i| runs.get(i)).map(|r| r.id);
-                self.mode = Mode::Normal;
+            Command::Up
+            | Command::Down
+            | Command::Top
+            | Command::Bottom
+            | Command::Open
+            | Command::Filter
+                if self.mode == Mode::History =>
+            {
+                self.on_history_command(command);
             }
             Command::Up
             | Command::Down
@@ -675,14 +673,7 @@ impl App {
                     self.actions.notice = Some("no action is running in the pane".into());
                 }
             }
-            Command::ActionHistory => {
-                self.mode = if self.mode == Mode::History {
-                    Mode::Normal
-                } else {
-                    self.history_selected = 0;
-                    Mode::History
-                };
-            }
+            Command::ActionHistory => self.toggle_history(),
             Command::Help => {
                 self.mode = if self.mode == Mode::Help {
                     Mode::Normal

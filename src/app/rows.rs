@@ -329,7 +329,7 @@ impl Filter {
 
     /// Every word in `text`, and the state any of the `is:` words names (a
     /// row without a state matches no `is:` word).
-    fn matches(&self, text: &str, state: Option<Status>) -> bool {
+    pub fn matches(&self, text: &str, state: Option<Status>) -> bool {
         let text = text.to_lowercase();
         let words = self.words.iter().all(|w| text.contains(w.as_str()));
         let states = self.states.is_empty()

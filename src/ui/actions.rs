@@ -1,6 +1,6 @@
 //! Actions on screen: the confirmation dialog (what will run, on what, in
 //! which environment; Cancel first), the output pane of a run, and the
-//! history of this session's runs.
+//! history of runs, this session's and the audit log's.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
@@ -12,6 +12,7 @@ use super::widgets::{fit_text, panel};
 use crate::actions::ActionOutcome;
 use crate::app::App;
 use crate::app::actions::{Focus, Run, is_production, normalise_environment};
+use crate::app::history::HistoryEntry;
 use crate::text::clean;
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
@@ -245,46 +246,111 @@ fn not_kept(dropped: usize) -> String {
     )
 }
 
-/// This session's runs, newest first.
+/// The history: this session's runs and those the audit log recorded
+/// before, newest first, filtered with `/`; scrolled to the selection.
 pub fn history(frame: &mut Frame, area: Rect, app: &App) {
     let th = &app.theme;
-    let runs: Vec<&Run> = app.actions.runs.iter().rev().collect();
-    let mut lines: Vec<Line> = if runs.is_empty() {
-        vec![Line::from(Span::styled(" no action has run yet", th.muted))]
+    let entries = app.history();
+    let filter = &app.actions.history_filter;
+    let mut head = Vec::new();
+    if app.actions.history_filtering || !filter.is_empty() {
+        let cursor = if app.actions.history_filtering {
+            "▏"
+        } else {
+            ""
+        };
+        head.push(Line::from(vec![
+            Span::styled(" /", th.accent),
+            Span::styled(format!("{}{cursor}", clean(filter)), th.text),
+        ]));
+    }
+    let hint = if app.actions.history_filtering {
+        " type to filter · Enter keeps it · Esc clears it"
     } else {
-        runs.iter()
+        " ↑↓ select · / filter · Enter shows its output · Esc closes"
+    };
+    let foot = [Line::from(""), Line::from(Span::styled(hint, th.muted))];
+    // Borders, the filter line and the foot.
+    let room = (area.height as usize)
+        .saturating_sub(2 + head.len() + foot.len())
+        .max(1);
+    let first = app.history_selected.saturating_sub(room - 1);
+    let width = HISTORY_WIDTH.min(area.width).saturating_sub(2) as usize;
+    let mut lines = head;
+    if entries.is_empty() {
+        let none = if filter.is_empty() {
+            " no action has run yet"
+        } else {
+            " no run matches the filter"
+        };
+        lines.push(Line::from(Span::styled(none, th.muted)));
+    }
+    lines.extend(
+        entries
+            .iter()
             .enumerate()
-            .map(|(i, r)| {
+            .skip(first)
+            .take(room)
+            .map(|(i, e)| {
                 let style = if i == app.history_selected {
                     th.selection
                 } else {
                     th.text
                 };
+                let when = if e.started.date_naive() == app.now.date_naive() {
+                    e.started.format("%H:%M:%S").to_string()
+                } else {
+                    e.started.format("%m-%d %H:%M").to_string()
+                };
+                let who = e.who.as_deref().unwrap_or("this session");
+                let left = format!(
+                    " {when:<11}  {:<14} {:<22} {:<18} ",
+                    fit_text(&clean(&e.action), 14),
+                    fit_text(&clean(&e.target), 22),
+                    fit_text(&clean(who), 18)
+                );
+                let (text, state_style) = entry_state(app, e);
+                let rest = width.saturating_sub(left.chars().count());
                 Line::from(vec![
-                    Span::styled(
-                        format!(
-                            " {}  {:<14} {:<24} ",
-                            r.started.format("%H:%M:%S"),
-                            fit_text(&r.request.action, 14),
-                            fit_text(&r.request.target, 24)
-                        ),
-                        style,
-                    ),
-                    Span::styled(state(app, r), outcome_style(app, r)),
+                    Span::styled(left, style),
+                    Span::styled(fit_text(&clean(&text), rest), state_style),
                 ])
-            })
-            .collect()
-    };
-    lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled(
-        " ↑↓ select · Enter shows its output · Esc closes",
-        th.muted,
-    )));
-    let rect = centered(area, 96, lines.len() as u16 + 2);
+            }),
+    );
+    lines.extend(foot);
+    let rect = centered(area, HISTORY_WIDTH, lines.len() as u16 + 2);
     frame.render_widget(Clear, rect);
-    let title = "Actions this session".to_string();
-    let block = panel(app, title, true, Span::raw(""), rect.width);
+    let count = format!(" {} ", entries.len());
+    let title = "Actions: this session and the audit log".to_string();
+    let block = panel(app, title, true, Span::styled(count, th.muted), rect.width);
     frame.render_widget(Paragraph::new(lines).block(block), rect);
+}
+
+const HISTORY_WIDTH: u16 = 120;
+
+/// An entry's state in a few words, and its style: a run of this session
+/// as its pane says it; one from the log by its recorded end.
+fn entry_state(app: &App, e: &HistoryEntry) -> (String, ratatui::style::Style) {
+    if let Some(run) = e.run.and_then(|id| app.actions.run(id)) {
+        return (state(app, run), outcome_style(app, run));
+    }
+    match &e.finished {
+        None => ("no end recorded".into(), app.theme.muted),
+        Some((at, outcome, detail)) => {
+            let took = format::duration(*at - e.started);
+            let text = if detail.is_empty() {
+                format!("{outcome} in {took}")
+            } else {
+                format!("{outcome} in {took} ({detail})")
+            };
+            let style = if outcome == "succeeded" {
+                app.theme.ok
+            } else {
+                app.theme.crit
+            };
+            (text, style)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,15 +1,15 @@
 //! The audit log's files: created readable by their owner only, rotated
 //! into generations (`audit.log.1`, `.2`, `.3`) before a line would take
 //! the log past `limits.audit_max_bytes`, checked for who else can write
-//! them, and read back at start for the DR drills they record.
+//! them, and read back at start for the DR drills and the runs they record.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use crate::config::Problem;
 use crate::domain::DrillResult;
@@ -210,6 +210,88 @@ pub fn drills(path: &Path) -> BTreeMap<String, DrillResult> {
         }
     }
     out
+}
+
+/// One run read back from the audit log: its `started` line and, when the
+/// log holds it, its `finished` one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PastRun {
+    pub started: DateTime<Utc>,
+    pub user: String,
+    pub host: String,
+    pub action: String,
+    pub target: String,
+    pub environment: String,
+    /// When it ended, its outcome's word (`succeeded`, `failed`…) and
+    /// detail; `None` when no end was recorded (opsdeck stopped, or
+    /// another one still runs it).
+    pub finished: Option<(DateTime<Utc>, String, String)>,
+}
+
+/// The runs the audit log and its generations record, oldest first, the
+/// last `keep` of them. A run is its `started` line, matched to the next
+/// `finished` line of the same user, host, action, target and
+/// environment; a `finished` line whose start was rotated away is a run
+/// of its own, started `duration_ms` before. Lines that do not parse are
+/// skipped, like `drills`.
+pub fn history(path: &Path, keep: usize) -> Vec<PastRun> {
+    let mut runs: Vec<PastRun> = Vec::new();
+    let mut open: BTreeMap<[String; 5], VecDeque<usize>> = BTreeMap::new();
+    for file in generations(path) {
+        let text = fs::read_to_string(&file).unwrap_or_default();
+        // Only the lines of runs are parsed: the rest can be megabytes.
+        let lines = text.lines().filter(|l| {
+            l.contains("\"event\":\"started\"") || l.contains("\"event\":\"finished\"")
+        });
+        for v in lines.filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()) {
+            let Some(run) = past_run(&v) else { continue };
+            let key = [
+                &run.user,
+                &run.host,
+                &run.action,
+                &run.target,
+                &run.environment,
+            ]
+            .map(|s| s.clone());
+            if v["event"] == "started" {
+                open.entry(key).or_default().push_back(runs.len());
+                runs.push(run);
+                continue;
+            }
+            match open.get_mut(&key).and_then(VecDeque::pop_front) {
+                Some(i) => runs[i].finished = run.finished,
+                None => runs.push(run),
+            }
+        }
+    }
+    runs.sort_by_key(|r| r.started);
+    let extra = runs.len().saturating_sub(keep);
+    runs.drain(..extra);
+    runs
+}
+
+/// A run as one `started` or `finished` line says it: a finished line's
+/// start is its time less its `duration_ms`.
+fn past_run(v: &serde_json::Value) -> Option<PastRun> {
+    let text = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+    let time = chrono::DateTime::parse_from_rfc3339(v["time"].as_str()?)
+        .ok()?
+        .with_timezone(&Utc);
+    let (started, finished) = if v["event"] == "finished" {
+        let took = chrono::Duration::milliseconds(v["duration_ms"].as_i64().unwrap_or(0));
+        (time - took, Some((time, text("outcome"), text("detail"))))
+    } else {
+        (time, None)
+    };
+    Some(PastRun {
+        started,
+        user: text("user"),
+        host: text("host"),
+        action: v["action"].as_str()?.to_string(),
+        target: text("target"),
+        environment: text("environment"),
+        finished,
+    })
 }
 
 /// A finished DR drill's target and result, from one line of the log.
@@ -428,6 +510,67 @@ mod tests {
             "2030-05-01T05:00:00+00:00"
         );
         assert!(drills(&dir.join("none.log")).is_empty());
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn runs_are_read_back_across_generations_each_start_matched_to_its_end() {
+        let dir = temp_dir("history");
+        let path = dir.join("audit.log");
+        let at = |m: u32| format!("2030-05-01T12:{m:02}:00Z");
+        let line = |stage: Stage, target: &str, m: u32, outcome: Option<&str>| {
+            let mut e = event("rollback", target, 0, &at(m), 0);
+            e.event = stage;
+            e.outcome = outcome.map(str::to_string);
+            e.detail = outcome.map(|_| format!("ended {m}"));
+            e.duration_ms = outcome.map(|_| 60_000);
+            serde_json::to_string(&e).unwrap() + "\n"
+        };
+        // Generation 1: a run whose end is in the log now; one never ended.
+        fs::write(
+            generation(&path, 1),
+            line(Stage::Started, "auth", 1, None)
+                + &line(Stage::Asked, "auth", 1, None)
+                + &line(Stage::Started, "orders", 2, None),
+        )
+        .unwrap();
+        fs::write(
+            &path,
+            "not json\n".to_string()
+                + &line(Stage::Finished, "auth", 2, Some("succeeded"))
+                + &line(Stage::Started, "auth", 3, None)
+                + &line(Stage::Finished, "auth", 4, Some("failed")),
+        )
+        .unwrap();
+        let runs = history(&path, 10);
+        let seen: Vec<_> = runs
+            .iter()
+            .map(|r| {
+                (
+                    r.target.as_str(),
+                    r.started.format("%M").to_string(),
+                    r.finished.as_ref().map(|(_, o, d)| format!("{o}: {d}")),
+                )
+            })
+            .collect();
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(
+            seen,
+            [
+                ("auth", "01".into(), some("succeeded: ended 2")),
+                ("orders", "02".into(), None),
+                ("auth", "03".into(), some("failed: ended 4")),
+            ]
+        );
+        assert_eq!(runs[0].user, "alice");
+        assert_eq!(history(&path, 2).len(), 2, "the newest kept");
+        assert_eq!(history(&path, 2)[0].target, "orders");
+        // A finished line whose start was rotated away: started before it.
+        fs::remove_file(generation(&path, 1)).unwrap();
+        let runs = history(&path, 10);
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[0].started.format("%M").to_string(), "01");
+        assert!(history(&dir.join("none.log"), 10).is_empty());
         fs::remove_dir_all(dir).unwrap();
     }
 
