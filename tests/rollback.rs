@@ -10,7 +10,10 @@ mod support;
 
 use std::time::Duration;
 
-use support::{Expect, Harness, Tmux, require_tmux, sh_quote};
+use support::{
+    Expect, Harness, Prometheus, PrometheusConfig, Pushgateway, Tmux, require_tmux, sample_values,
+    scrape, sh_quote,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_opsdeck");
 const HARNESS: Harness = Harness {
@@ -230,5 +233,118 @@ fn a_demo_rollback_shows_at_once_goes_to_weight_0_and_again_goes_further_back() 
         finished[1].contains(&format!("\"target_version\":\"{older}\"")),
         "{}",
         finished[1]
+    );
+}
+
+/// checkout's deployment as the documented convention has it.
+fn checkout(version: &str, previous: &str, phase: &str, weight: u32) -> String {
+    let labels = r#"service="checkout",environment="production""#;
+    format!(
+        "# TYPE deployment_info gauge\n\
+         deployment_info{{{labels},version=\"{version}\",previous_version=\"{previous}\",strategy=\"canary\",phase=\"{phase}\"}} 1\n\
+         # TYPE deployment_canary_weight gauge\n\
+         deployment_canary_weight{{{labels}}} {weight}\n"
+    )
+}
+
+/// The exec rollback: after a second, it pushes what the pipeline would
+/// (the target version live, the one rolled away from previous, no traffic
+/// on it) to the Pushgateway, as a real rollback job would report.
+const ROLLBACK_SCRIPT: &str = r#"sleep 1
+printf '# TYPE deployment_info gauge\ndeployment_info{service="checkout",environment="production",version="%s",previous_version="%s",strategy="canary",phase="rolled-back"} 1\n# TYPE deployment_canary_weight gauge\ndeployment_canary_weight{service="checkout",environment="production"} 0\n' "$3" "$2" | curl -sf -X PUT --data-binary @- "$1"
+echo "rolled back to $3""#;
+
+#[test]
+fn a_live_rollback_shows_at_once_then_the_pushgateway_s_truth() {
+    require_tmux();
+    let pgw = Pushgateway::start();
+    let group = [("service", "checkout"), ("environment", "production")];
+    // The release before the session's: v40, healthy; then v41 from it.
+    pgw.push("deploy", &group, &checkout("v41", "v40", "complete", 100));
+    let prometheus = Prometheus::start(PrometheusConfig {
+        scrape: vec![scrape("pushgateway", &pgw.addr(), true)],
+        ..PrometheusConfig::default()
+    });
+    prometheus.wait_for(
+        r#"deployment_info{service="checkout"}"#,
+        "Prometheus scraping the Pushgateway",
+        |r| !sample_values(r).is_empty(),
+    );
+    let mut t = Tmux::new(HARNESS, "live-rollback");
+    // In a file of its own: its braces are not the action's placeholders.
+    let rollback = t.path("rollback.sh");
+    std::fs::write(&rollback, ROLLBACK_SCRIPT).unwrap();
+    let config = format!(
+        "refresh = \"1s\"\n\n[[prometheus]]\nname = \"prometheus\"\nurl = \"{}\"\n\n\
+         [[actions]]\nname = \"rollback\"\napplies_to = \"deployment\"\nbackend = \"exec\"\n\
+         argv = [\"sh\", {rollback:?}, \"{group}\", \"{{version}}\", \"{{target_version}}\"]\n\
+         timeout = \"1m\"\n",
+        prometheus.url(),
+        group = pgw.group_url("deploy", &group),
+    );
+    let path = t.path("config.toml");
+    std::fs::write(&path, config).unwrap();
+    let audit = t.path("audit.log");
+    let script = format!(
+        "{} --config {} --audit-log {}; echo EXITED $?; sleep 30",
+        sh_quote(BIN),
+        sh_quote(&path),
+        sh_quote(&audit)
+    );
+    t.start_unsetting(120, 40, &["OPSDECK_CONFIG"], &script);
+    t.expect(
+        "the first screen",
+        Expect::default().has(&[" opsdeck ", "UTC"]),
+    );
+    t.go_to_tab(3);
+    t.expect(
+        "v41 live",
+        Expect::on(3).lines(&[&["checkout", "v41", "v40", "100% new", "complete"]]),
+    );
+    // A new release, seen by opsdeck going forward from v41.
+    pgw.push("deploy", &group, &checkout("v42", "v41", "progressing", 25));
+    t.expect(
+        "v42 in progress",
+        Expect::on(3).lines(&[&["checkout", "v42", "v41", "25% new", "progressing"]]),
+    );
+    t.send("R");
+    let dialog = t.expect(
+        "the rollback dialog",
+        Expect::on(3).has(&["Confirm: rollback", "v42 → v41, the last version healthy"]),
+    );
+    confirm(&t, &dialog);
+    let pending = t.expect(
+        "the row rolling back at once",
+        Expect::on(3).lines(&[&["checkout", "v42", "rolling back…"]]),
+    );
+    assert!(!pending.contains("succeeded in"), "{pending}");
+    t.expect(
+        "the Pushgateway's truth, through Prometheus",
+        Expect::on(3)
+            .lines(&[&["checkout", "v41", "v42", "0% new", "rolled back"]])
+            .lacks(&["rolling back…"]),
+    );
+    // Again: warned with both versions; v40, the last healthy one before
+    // v41, is the target, not v42.
+    t.send("Escape");
+    t.send("R");
+    t.expect(
+        "the second dialog, warned",
+        Expect::on(3).has(&[
+            "warning",
+            "v42 → v41",
+            "\"previous\" (v42) is the version rolled away from",
+            "v41 → v40, the last version healthy before it",
+        ]),
+    );
+    let lines = std::fs::read_to_string(&audit).unwrap();
+    let finished = lines
+        .lines()
+        .find(|l| l.contains("\"finished\""))
+        .unwrap_or_else(|| panic!("{lines}"));
+    assert!(finished.contains("\"succeeded\""), "{finished}");
+    assert!(
+        finished.contains("\"target_version\":\"v41\""),
+        "{finished}"
     );
 }
