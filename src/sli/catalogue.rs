@@ -181,6 +181,11 @@ pub fn parse(name: &str, text: &str) -> Result<Convention, String> {
         }
         (None, Some(p)) => {
             check_metric("probe.success", &p.success)?;
+            // It becomes a query too (the probe's latency): a metric name,
+            // like the others (found by fuzzing: `probe_duratio]_seconds`).
+            if let Some(d) = &p.duration {
+                check_metric("probe.duration", d)?;
+            }
             Counting::Probes { success: p.success }
         }
         _ => return Err("give either [requests] or [probe], not both or neither".into()),
@@ -393,6 +398,13 @@ mod tests {
         );
         let e = bad(&base.replace("app", "sidecar"));
         assert!(e.contains("kind 'sidecar'"), "{e}");
+        // A probe's duration becomes a query: a metric name too.
+        let probe = "title = \"t\"\nkind = \"probe\"\ndetect = \"m\"\n[probe]\nsuccess = \"probe_success\"\nduration = \"probe_duratio]_seconds\"\n";
+        let e = bad(probe);
+        assert!(
+            e.contains("probe.duration: 'probe_duratio]_seconds' is not a metric name"),
+            "{e}"
+        );
     }
 
     #[test]
