@@ -22,16 +22,21 @@ const COLUMNS: [Column; 10] = [
     col("Previous", 9, 4),
     col("Strategy", 10, 2),
     col("Progress", 10, 2),
-    col("Phase", 13, 1),
+    col("Phase", 11, 1),
     col("Deployed", 8, 1),
     col("Rollbacks", 9, 5),
 ];
+
+const ROLLING_BACK: &str = "rolling back…";
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let panel = &app.estate.deployments;
     let right = freshness(app, panel);
     let list = panel.data.as_deref().unwrap_or(&[]);
     let columns = widen(&COLUMNS, 1, list.iter().map(|d| d.service.as_str()));
+    // Room for `rolling back…` while a row shows it.
+    let pending = list.iter().filter(|d| app.rollbacks.is_pending(d, app.now));
+    let columns = widen(&columns, 7, pending.map(|_| ROLLING_BACK));
     let explain = |i: usize| deployment_reasons(&list[i], app);
     let spec = TablePanel::new(app, TableId::Deployments, &columns, right).explained_by(&explain);
     table(frame, area, app, spec, |i, fit| {
@@ -49,7 +54,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             // A rollback confirmed is under way until the source says
             // otherwise: never shown as done before it does.
             if app.rollbacks.is_pending(d, app.now) {
-                Cell::from("rolling back…").style(app.theme.warn)
+                Cell::from(ROLLING_BACK).style(app.theme.warn)
             } else {
                 Cell::from(
                     if d.stalled(app.now, app.settings.thresholds.progress_deadline) {
