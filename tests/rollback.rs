@@ -200,7 +200,7 @@ fn a_demo_rollback_shows_at_once_goes_to_weight_0_and_again_goes_further_back() 
         Expect::on(3).has(&[
             "Confirm: rollback",
             "warning",
-            &format!("rolled back"),
+            "rolled back ",
             &format!("{bad} → {good}"),
             &format!("\"previous\" ({bad}) is the version rolled away from"),
         ]),
