@@ -116,6 +116,13 @@ impl Reservation<'_> {
         Ok(())
     }
 
+    /// Gives `n` of what it holds back.
+    pub fn shrink(&mut self, n: u64) {
+        let n = n.min(self.held);
+        self.budget.in_use.fetch_sub(n, Ordering::SeqCst);
+        self.held -= n;
+    }
+
     pub fn held(&self) -> u64 {
         self.held
     }
@@ -127,30 +134,52 @@ impl Drop for Reservation<'_> {
     }
 }
 
-/// How a body's buffer grows: at least this much at a time, else doubling.
-const FIRST_ROOM: usize = 16 * 1024;
+/// The size of the blocks a body of no declared length is read into.
+const BLOCK: usize = 64 * 1024;
 
-/// Appends `chunk` to `body`, first taking from `held` whatever the
-/// buffer's growth needs: the budget counts the buffer's capacity, not only
-/// its length. It asks for the usual doubling, and if that is not left,
-/// for exactly what the chunk needs.
-fn append(body: &mut Vec<u8>, chunk: &[u8], held: &mut Reservation<'_>) -> Result<(), SourceError> {
-    let needed = body.len() + chunk.len();
-    if needed > body.capacity() {
-        let have = body.capacity();
-        let doubled = needed.max(have * 2).max(FIRST_ROOM);
-        let room = match held.grow((doubled - have) as u64) {
-            Ok(()) => doubled,
-            Err(_) => {
-                held.grow((needed - have) as u64)
-                    .map_err(SourceError::OverBudget)?;
-                needed
+/// A body of no declared length as it is read: blocks of one size, each
+/// taken from the budget before it is filled. An answer refused part-way
+/// leaves behind only blocks of that size, which the allocator hands
+/// straight to the next answer; one buffer grown by doubling left holes of
+/// every size behind, and opsdeck's resident memory at several times the
+/// budget under endless answers.
+#[derive(Default)]
+struct Blocks {
+    blocks: Vec<Vec<u8>>,
+    len: usize,
+}
+
+impl Blocks {
+    fn push(&mut self, chunk: &[u8], held: &mut Reservation<'_>) -> Result<(), SourceError> {
+        let mut rest = chunk;
+        while !rest.is_empty() {
+            let full = self.blocks.last().is_none_or(|b| b.len() == BLOCK);
+            if full {
+                held.grow(BLOCK as u64).map_err(SourceError::OverBudget)?;
+                self.blocks.push(Vec::with_capacity(BLOCK));
             }
-        };
-        body.reserve_exact(room - body.len());
+            let block = self.blocks.last_mut().expect("a block with room");
+            let n = (BLOCK - block.len()).min(rest.len());
+            block.extend_from_slice(&rest[..n]);
+            rest = &rest[n..];
+        }
+        self.len += chunk.len();
+        Ok(())
     }
-    body.extend_from_slice(chunk);
-    Ok(())
+
+    /// The body in one piece. While it is copied the blocks and the copy
+    /// are both held, so the copy is taken from the budget first, and
+    /// each block given back as it is copied.
+    fn join(self, held: &mut Reservation<'_>) -> Result<Vec<u8>, SourceError> {
+        held.grow(self.len as u64)
+            .map_err(SourceError::OverBudget)?;
+        let mut body = Vec::with_capacity(self.len);
+        for block in self.blocks {
+            body.extend_from_slice(&block);
+            held.shrink(BLOCK as u64);
+        }
+        Ok(body)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -263,23 +292,30 @@ impl HttpClient {
         }
         let cap = self.endpoint.max_response_bytes;
         let mut held = self.budget.reservation();
-        let mut body = Vec::new();
-        if let Some(len) = response.content_length() {
+        // Returning drops `response`, and with it the connection: the rest
+        // of an answer refused part-way is never read.
+        let body = if let Some(len) = response.content_length() {
             if len > cap {
                 return Err(SourceError::TooLarge(cap));
             }
-            // A declared length is taken whole, before any of it is read.
+            // A declared length is taken whole, before any of it is read,
+            // and read into one buffer of that size.
             held.grow(len).map_err(SourceError::OverBudget)?;
-            body.reserve_exact(len as usize);
-        }
-        // Returning drops `response`, and with it the connection: the rest
-        // of an answer refused part-way is never read.
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.error(&e))? {
-            if body.len() as u64 + chunk.len() as u64 > cap {
-                return Err(SourceError::TooLarge(cap));
+            let mut body = Vec::with_capacity(len as usize);
+            while let Some(chunk) = response.chunk().await.map_err(|e| self.error(&e))? {
+                body.extend_from_slice(&chunk);
             }
-            append(&mut body, &chunk, &mut held)?;
-        }
+            body
+        } else {
+            let mut blocks = Blocks::default();
+            while let Some(chunk) = response.chunk().await.map_err(|e| self.error(&e))? {
+                if blocks.len as u64 + chunk.len() as u64 > cap {
+                    return Err(SourceError::TooLarge(cap));
+                }
+                blocks.push(&chunk, &mut held)?;
+            }
+            blocks.join(&mut held)?
+        };
         Ok(Answer {
             status,
             body,
