@@ -4,7 +4,11 @@
 //! 25 are asked at once, so without one budget for all of them opsdeck
 //! reached 400-900 MB. With it (`limits.max_body_total`, 8 MiB), the real
 //! binary's peak resident memory (VmHWM, from `/proc`) stays under 64 MB
-//! over 20 s of it, the panels name the cause, and keys still work.
+//! over 20 s of it, the panels name the cause, and keys still work. The
+//! test runs the debug binary, itself some 17 MB larger than the release
+//! one at rest: what it asserts is the growth over the same binary at rest
+//! (sources that refuse), within 64 MB less the release binary's 16 MB at
+//! rest (`docs/benchmarks.md`: 13.4 MB).
 //!
 //! CPU under the same load is a benchmark figure (`bench/hostile.sh`,
 //! `docs/benchmarks.md`), not asserted here.
@@ -23,8 +27,11 @@ const HARNESS: Harness = Harness {
     poll: Duration::from_millis(100),
 };
 
-/// The bound of issue 22 on peak resident memory.
+/// The bound of issue 22 on peak resident memory…
 const PEAK_BOUND_KB: u64 = 64 * 1024;
+/// …less the release binary at rest (13.4 MB measured, 16 MB allowed):
+/// what endless answers may add to a binary at rest.
+const GROWTH_BOUND_KB: u64 = PEAK_BOUND_KB - 16 * 1024;
 
 /// What the panel says of an answer refused for the shared budget.
 const CAUSE: &str = "not read (limits.max_body_total)";
@@ -59,6 +66,7 @@ fn endless_answers_on_every_feed_keep_memory_bounded_and_the_dashboard_usable() 
     t.start_unsetting(200, 50, &["OPSDECK_CONFIG"], &script);
     let pid = t.opsdeck_pid();
     let started = Instant::now();
+    let rest = at_rest_kb();
 
     // Both panels name the cause; switching to them is a key handled.
     let health = t.tab(
@@ -87,10 +95,12 @@ fn endless_answers_on_every_feed_keep_memory_bounded_and_the_dashboard_usable() 
     }
     peak = peak.max(peak_kb(pid).expect("opsdeck still running"));
     let asked = prometheus.hits() + alertmanager.hits();
-    eprintln!("[faults_memory] peak RSS {peak} KiB over 20 s; {asked} requests answered endlessly");
+    eprintln!(
+        "[faults_memory] peak RSS {peak} KiB over 20 s (at rest {rest} KiB); {asked} requests answered endlessly"
+    );
     assert!(
-        peak < PEAK_BOUND_KB,
-        "peak resident memory {peak} KiB, over the 64 MiB bound"
+        peak.saturating_sub(rest) < GROWTH_BOUND_KB,
+        "peak resident memory {peak} KiB, {rest} KiB at rest: over the 64 MiB bound's room"
     );
     assert!(asked >= 10, "the load was there: {asked} requests");
 
@@ -105,6 +115,27 @@ fn endless_answers_on_every_feed_keep_memory_bounded_and_the_dashboard_usable() 
         t.wait_exited(pid, Duration::from_secs(5)),
         "q quits under the load"
     );
+}
+
+/// The peak resident memory of this binary's dashboard at rest, its
+/// sources refusing (ports 1 and 2 on loopback), over 8 s.
+fn at_rest_kb() -> u64 {
+    let mut t = Tmux::new(HARNESS, "at-rest");
+    let script = format!(
+        "{bin} --prometheus http://127.0.0.1:1 --alertmanager http://127.0.0.1:2 --audit-log {audit}; exec sleep 600",
+        bin = sh_quote(BIN),
+        audit = sh_quote(&t.path("audit.log")),
+    );
+    t.start_unsetting(200, 50, &["OPSDECK_CONFIG"], &script);
+    let pid = t.opsdeck_pid();
+    let started = Instant::now();
+    let mut peak = 0;
+    while started.elapsed() < Duration::from_secs(8) {
+        peak = peak.max(peak_kb(pid).unwrap_or(0));
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    t.send("q");
+    peak
 }
 
 #[test]
