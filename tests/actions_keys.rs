@@ -645,7 +645,8 @@ fn the_history_shows_earlier_sessions_from_the_audit_log_filtered_with_a_slash()
     assert!(s.contains(" /roll"), "{s}");
     // (The drill's output pane is still open below.)
     assert!(
-        !s.lines().any(|l| l.contains("dr_drill") && l.contains("this session")),
+        !s.lines()
+            .any(|l| l.contains("dr_drill") && l.contains("this session")),
         "{s}"
     );
     // Enter on an earlier session's run: its result, in the footer.

@@ -193,7 +193,8 @@ impl Releases<'_> {
     /// Whether rollback `r` of release `n` goes anywhere: to the last
     /// healthy release, or to a version that is an earlier release.
     fn resolves(&self, r: &ByHand, n: i64) -> bool {
-        r.to.as_deref().is_none_or(|v| self.release_of(v, n).is_some())
+        r.to.as_deref()
+            .is_none_or(|v| self.release_of(v, n).is_some())
     }
 
     /// The release of `version` before release `n`, if it is one.
