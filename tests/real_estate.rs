@@ -415,7 +415,11 @@ fn a_mixed_estate_appears_with_no_configuration_and_is_judged_as_promql_says() {
             .unwrap_or_else(|| panic!("{k}"));
         assert!(
             covered > 0 && covered <= alive,
-            "{id}: {covered} s of data in an estate {alive} s old"
+            "{id}: {covered} s of data in an estate {alive} s old; by service: {:?}",
+            h.services
+                .iter()
+                .map(|s| (s.name.as_str(), s.covered))
+                .collect::<Vec<_>>()
         );
         // At least the orders service's span, to the 5-minute step.
         assert!(
