@@ -421,9 +421,9 @@ fn a_mixed_estate_appears_with_no_configuration_and_is_judged_as_promql_says() {
                 .map(|s| (s.name.as_str(), s.covered))
                 .collect::<Vec<_>>()
         );
-        // At least the orders service's span, to the 5-minute step.
+        // At least the orders service's span, to the subquery's 10 s step.
         assert!(
-            covered as f64 >= oldest - 1.0,
+            covered as f64 >= oldest - 11.0,
             "{id}: {covered} s, PromQL {oldest} s"
         );
     }
