@@ -4,6 +4,7 @@
 pub mod actions;
 pub mod command;
 mod dispatch;
+mod environment;
 pub mod feeds;
 mod hint;
 pub mod history;
@@ -11,6 +12,8 @@ pub mod prompt;
 pub mod rollbacks;
 pub mod rows;
 mod settings;
+mod stale;
+use stale::Stale;
 pub mod tab;
 mod trends;
 pub use settings::{Cycle, DEFAULT_CYCLE, Environment, KIOSK_PAUSE, Settings};
@@ -145,65 +148,6 @@ pub struct App {
     pub detail_scroll: std::cell::Cell<u16>,
     /// What must be recomputed before the state is next read.
     stale: Stale,
-}
-
-/// What changed data leaves to recompute: the KPI groups, the estate's
-/// summary and table rows that depend on it. Marked as messages are
-/// applied, cleared by `App::settle`, so a batch of messages costs one
-/// recomputation of what it touched and nothing else.
-#[derive(Debug, Clone, Copy, Default)]
-struct Stale {
-    /// By `kpi::Group`, in `Group::ALL` order.
-    kpis: [bool; 3],
-    summary: bool,
-    /// By `TableId::index`.
-    tables: [bool; 8],
-}
-
-impl Stale {
-    fn everything() -> Stale {
-        Stale {
-            kpis: [true; 3],
-            summary: true,
-            tables: [true; 8],
-        }
-    }
-
-    fn with(mut self, groups: &[kpi::Group], summary: bool, tables: &[TableId]) -> Stale {
-        for g in groups {
-            self.kpis[g.index()] = true;
-        }
-        self.summary |= summary;
-        for t in tables {
-            self.tables[t.index()] = true;
-        }
-        self
-    }
-
-    /// What new data on `feed` changes.
-    fn feed(self, feed: Feed) -> Stale {
-        use TableId as T;
-        use kpi::Group as G;
-        match feed {
-            Feed::Health => self.with(&[G::Services], true, &[T::Slo, T::Services, T::Hosts]),
-            Feed::Deployments => self.with(&[G::Deployments], false, &[T::Deployments]),
-            Feed::Backups => self.with(&[G::Clock], true, &[T::Backups]),
-            Feed::History => self.with(&[G::Clock], false, &[]),
-            Feed::Alerts => self.with(&[], true, &[T::Incidents, T::Silences]),
-        }
-    }
-
-    /// What the clock moving on changes: only what is judged by age (backups,
-    /// incidents in the window, silences pending or active). The services'
-    /// and deployments' figures and orders do not depend on the clock.
-    fn tick(self) -> Stale {
-        use TableId as T;
-        self.with(&[kpi::Group::Clock], true, &[T::Backups, T::Silences])
-    }
-
-    fn any(&self) -> bool {
-        self.summary || self.kpis.contains(&true) || self.tables.contains(&true)
-    }
 }
 
 impl App {
