@@ -206,7 +206,7 @@ fn dashboard(global: &GlobalArgs, estate: Estate) -> ExitCode {
         }
         Estate::Live(config, config_problems) => {
             problems.extend(config_problems);
-            let (sources, source_problems) = opsdeck::sources::from_config(&config);
+            let (sources, source_problems) = opsdeck::sources::from_config(&config, true);
             problems.extend(source_problems);
             let settings = Settings::from_config(&config, global.read_only);
             let (runners, runner_problems) = live_runners(&config);
@@ -421,6 +421,11 @@ fn live_runners(config: &Config) -> (opsdeck::app::actions::Runners, Vec<config:
         http: Some(Arc::new(HttpRunner::new(config.secrets.clone()))),
         silence,
         demo: None,
+        drill: (!config.backup_tools.is_empty()).then(|| {
+            Arc::new(opsdeck::actions::drill::DrillRunner {
+                targets: config.backup_tools.clone(),
+            }) as Arc<dyn opsdeck::actions::ActionRunner>
+        }),
     };
     (runners, problems)
 }
@@ -523,10 +528,17 @@ fn status(sources: &SourceArgs, json: bool, demo: Option<u64>) -> ExitCode {
             Ok(loaded) => loaded,
             Err(code) => return code,
         };
-        let (sources, source_problems) = opsdeck::sources::from_config(&config);
+        let (sources, source_problems) = opsdeck::sources::from_config(&config, false);
         problems.extend(source_problems);
         let settings = Settings::from_config(&config, false);
-        (settings, sources, PollPlan::for_config(&config), problems)
+        // Backup tools are listed once, each within its own timeout.
+        let mut plan = PollPlan::for_config(&config);
+        if let Some(slowest) = config.backup_tools.iter().map(|t| t.timeout).max() {
+            plan.timeout = plan
+                .timeout
+                .max(slowest + std::time::Duration::from_secs(2));
+        }
+        (settings, sources, plan, problems)
     };
     for p in &problems {
         let _ = writeln!(std::io::stderr(), "opsdeck: {p}");

@@ -177,7 +177,7 @@ fn a_heartbeat_expected_and_missing_warns() {
 
 /// One round of every feed of `config`, applied to `app`.
 fn poll(app: &mut App, config: &Config) {
-    let (sources, problems) = opsdeck::sources::from_config(config);
+    let (sources, problems) = opsdeck::sources::from_config(config, false);
     assert!(problems.is_empty(), "{problems:?}");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

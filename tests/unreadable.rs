@@ -36,7 +36,7 @@ fn one_unreadable_alert_is_counted_and_the_good_ones_shown() {
     let text = format!("[[alertmanager]]\nurl = \"{}\"\n", server.url());
     let (config, problems) = Config::parse(std::path::Path::new("opsdeck.toml"), &text);
     assert!(problems.is_empty(), "{problems:?}");
-    let (sources, _) = opsdeck::sources::from_config(&config);
+    let (sources, _) = opsdeck::sources::from_config(&config, false);
     let alerts: Vec<_> = sources
         .iter()
         .filter(|s| matches!(s, opsdeck::sources::Source::Alerts(_)))

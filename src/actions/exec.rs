@@ -219,7 +219,7 @@ fn exited(status: io::Result<ExitStatus>) -> ActionOutcome {
 /// Sends SIGTERM to the group if anything in it still runs, waits up to
 /// `GRACE` for the program to exit and the group to empty, then SIGKILLs
 /// what is left and reaps the program.
-async fn stop_group(child: &mut Child, pgid: Pid) {
+pub(crate) async fn stop_group(child: &mut Child, pgid: Pid) {
     let leader_done = matches!(child.try_wait(), Ok(Some(_)));
     if leader_done && !group_runs(pgid) {
         return;
@@ -268,7 +268,7 @@ fn group_runs(pgid: Pid) -> bool {
 
 /// SIGKILLs the group if `run` is dropped before it has stopped it (the app
 /// shutting down mid-action).
-struct GroupGuard(Option<Pid>);
+pub(crate) struct GroupGuard(pub(crate) Option<Pid>);
 
 impl Drop for GroupGuard {
     fn drop(&mut self) {

@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 use tokio::sync::oneshot;
 
 pub mod audit;
+pub mod drill;
 pub mod exec;
 pub mod http;
 pub mod silence;
@@ -51,6 +52,12 @@ pub enum ActionOutcome {
     Succeeded {
         detail: String,
     },
+    /// A DR drill that restored and verified what came back: `rto` from
+    /// its start to verified (its cleaning up after is not counted).
+    Verified {
+        detail: String,
+        rto: std::time::Duration,
+    },
     /// A non-zero exit, an HTTP error status, a refused silence, a spawn or
     /// connection failure: `detail` says which, secrets masked.
     Failed {
@@ -63,16 +70,26 @@ pub enum ActionOutcome {
 impl ActionOutcome {
     pub fn word(&self) -> &'static str {
         match self {
-            ActionOutcome::Succeeded { .. } => "succeeded",
+            ActionOutcome::Succeeded { .. } | ActionOutcome::Verified { .. } => "succeeded",
             ActionOutcome::Failed { .. } => "failed",
             ActionOutcome::TimedOut => "timed out",
             ActionOutcome::Cancelled => "cancelled",
         }
     }
 
+    /// Whether it did what it was asked.
+    pub fn succeeded(&self) -> bool {
+        matches!(
+            self,
+            ActionOutcome::Succeeded { .. } | ActionOutcome::Verified { .. }
+        )
+    }
+
     pub fn detail(&self) -> &str {
         match self {
-            ActionOutcome::Succeeded { detail } | ActionOutcome::Failed { detail } => detail,
+            ActionOutcome::Succeeded { detail }
+            | ActionOutcome::Verified { detail, .. }
+            | ActionOutcome::Failed { detail } => detail,
             ActionOutcome::TimedOut | ActionOutcome::Cancelled => "",
         }
     }

@@ -25,6 +25,7 @@ pub struct Runners {
     pub http: Option<Arc<dyn ActionRunner>>,
     pub silence: Option<Arc<dyn ActionRunner>>,
     pub demo: Option<Arc<dyn ActionRunner>>,
+    pub drill: Option<Arc<dyn ActionRunner>>,
 }
 
 impl Runners {
@@ -34,6 +35,7 @@ impl Runners {
             Backend::Http { .. } => self.http.clone(),
             Backend::Silence(_) => self.silence.clone(),
             Backend::Demo => self.demo.clone(),
+            Backend::Drill => self.drill.clone(),
         }
     }
 }
@@ -514,7 +516,9 @@ impl Actions {
         note.outcome = Some(outcome.word().to_string());
         note.detail = Some(outcome.detail().to_string()).filter(|d| !d.is_empty());
         note.duration_ms = Some(took.num_milliseconds() as u64);
-        if run.request.action == "dr_drill" && matches!(outcome, ActionOutcome::Succeeded { .. }) {
+        if let ActionOutcome::Verified { rto, .. } = &outcome {
+            note.measured_rto_s = Some(rto.as_secs_f64().round() as u64);
+        } else if run.request.action == "dr_drill" && outcome.succeeded() {
             note.measured_rto_s = Some(took.num_seconds() as u64);
         }
         self.outbox.push(Effect::Audit(note));

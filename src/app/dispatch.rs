@@ -282,7 +282,11 @@ impl App {
                     raw_service: None,
                     window: Some(("target", b.target.clone())),
                     question: Question::default(),
-                    parameters: params(&[("target", &b.target), ("tier", b.tier.label())]),
+                    parameters: params(&[
+                        ("target", &b.target),
+                        ("tier", b.tier.label()),
+                        ("tool", b.tool.unwrap_or("")),
+                    ]),
                 }
             }
             TableId::Incidents => {
@@ -525,17 +529,25 @@ impl App {
             ),
         };
         let drill = (run.request.action == "dr_drill"
-            && matches!(run.finished, Some((_, ActionOutcome::Succeeded { .. }))))
+            && run.finished.as_ref().is_some_and(|(_, o)| o.succeeded()))
         .then(|| {
+            // A built-in drill measured its own RTO, from start to verified.
+            let measured = match run.finished.as_ref() {
+                Some((_, ActionOutcome::Verified { rto, .. })) => {
+                    chrono::Duration::from_std(*rto).unwrap_or(at - run.started)
+                }
+                _ => at - run.started,
+            };
             let result = DrillResult {
                 at,
-                measured_rto: Some(at - run.started),
+                measured_rto: Some(measured),
             };
             // What it restored, checked: the backup is verified now.
             let detail = run.finished.as_ref().map_or("", |(_, o)| o.detail());
-            let verified = std::iter::once(detail)
-                .chain(run.output.iter().map(String::as_str))
-                .any(super::actions::reports_verification);
+            let verified = matches!(run.finished, Some((_, ActionOutcome::Verified { .. })))
+                || std::iter::once(detail)
+                    .chain(run.output.iter().map(String::as_str))
+                    .any(super::actions::reports_verification);
             (run.request.target.clone(), result, verified)
         });
         self.actions.notice = Some(notice);

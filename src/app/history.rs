@@ -84,9 +84,9 @@ impl App {
             who: None,
             finished: r.finished.as_ref().map(|(at, o)| {
                 let detail = match o {
-                    ActionOutcome::Succeeded { detail } | ActionOutcome::Failed { detail } => {
-                        detail.clone()
-                    }
+                    ActionOutcome::Succeeded { detail }
+                    | ActionOutcome::Verified { detail, .. }
+                    | ActionOutcome::Failed { detail } => detail.clone(),
                     _ => String::new(),
                 };
                 (*at, o.word().to_string(), detail)

@@ -75,6 +75,9 @@ pub enum Backend {
     /// An Alertmanager silence, through API v2 on the first configured
     /// Alertmanager.
     Silence(SilenceOp),
+    /// The built-in DR drill of a `[[backups]]` target: restore its latest
+    /// backup into scratch space, verify it, clean up, time it.
+    Drill,
     /// Simulated against the demo estate.
     Demo,
 }
@@ -195,6 +198,20 @@ pub fn builtin() -> Vec<ActionSpec> {
         silence("maintenance", Scope::Service, SilenceOp::Maintenance),
         silence("expire_silence", Scope::Silence, SilenceOp::Expire),
     ]
+}
+
+/// The built-in DR drill of the targets read from backup tool `tool` (a
+/// row whose `tool` is that); a `dr_drill` the file declares is tried
+/// first.
+pub fn tool_drill(tool: &str, timeout: chrono::Duration) -> ActionSpec {
+    ActionSpec {
+        name: "dr_drill".into(),
+        scope: Scope::Backup,
+        when: BTreeMap::from([("tool".to_string(), tool.to_string())]),
+        backend: Backend::Drill,
+        timeout,
+        confirm: Confirm::Dialog,
+    }
 }
 
 /// The demo's actions: every built-in one, simulated.

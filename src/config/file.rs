@@ -131,6 +131,8 @@ struct FileSpec {
     environment: Option<EnvironmentSpec>,
     #[serde(default)]
     alerts: super::alerts::AlertsSpec,
+    #[serde(default)]
+    backups: Vec<Spanned<super::backups::BackupEntry>>,
 }
 
 /// `[environment]`: which estate this is, for the header.
@@ -275,6 +277,8 @@ pub struct Config {
     /// Every template of the file's actions, where it was written, for
     /// `config check` to check its placeholders.
     pub action_templates: Vec<TemplateSite>,
+    /// `[[backups]]`: targets read from the backup tools themselves.
+    pub backup_tools: Vec<super::backups::ToolTarget>,
 }
 
 impl Default for Config {
@@ -303,6 +307,7 @@ impl Default for Config {
             environment: None,
             alert_rules: Default::default(),
             action_templates: Vec::new(),
+            backup_tools: Vec::new(),
         }
     }
 }
@@ -515,12 +520,31 @@ impl Config {
                 .map(|e| environment(&e.name, e.colour.map(|c| c.0))),
             alert_rules: std::sync::Arc::new(super::alerts::read(&mut reader, &spec.alerts)),
             action_templates: Vec::new(),
+            backup_tools: Vec::new(),
         };
         let mut config = config;
         config.apply_limits();
         config.secrets = super::actions::read_secrets(&mut reader, &spec.secrets);
         config.actions = super::actions::read_actions(&mut reader, &spec.actions, &config.secrets);
         config.action_templates = declared::read(&mut reader);
+        config.backup_tools = super::backups::read(&mut reader, &spec.backups);
+        // A built-in drill per tool in use, with its longest drill timeout
+        // (each drill also stops at its own).
+        let tools: std::collections::BTreeSet<_> =
+            config.backup_tools.iter().map(|t| t.tool).collect();
+        for tool in tools {
+            let longest = config
+                .backup_tools
+                .iter()
+                .filter(|t| t.tool == tool)
+                .map(|t| t.drill.timeout)
+                .max()
+                .unwrap_or_default();
+            let timeout = chrono::Duration::from_std(longest).unwrap_or(chrono::Duration::hours(1));
+            config
+                .actions
+                .push(super::actions::tool_drill(tool.name(), timeout));
+        }
         let mut problems = reader.problems;
         problems.extend(config.unique_names());
         (config, problems)

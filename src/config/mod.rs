@@ -4,6 +4,7 @@
 
 pub mod actions;
 pub mod alerts;
+pub mod backups;
 pub mod file;
 pub mod keymap;
 pub mod limits;

@@ -200,6 +200,7 @@ impl BackupModel {
                 succeeded: attempted - failed,
                 failed,
             }),
+            ..Default::default()
         }
     }
 }

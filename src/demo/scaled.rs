@@ -306,6 +306,7 @@ fn backup(k: usize, now: DateTime<Utc>) -> Backup {
             succeeded: rng.random_range(100..3000),
             failed: rng.random_range(0..4),
         }),
+        ..Default::default()
     }
 }
 

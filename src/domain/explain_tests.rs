@@ -223,6 +223,7 @@ fn backup_at(
             measured_rto: rto.map(Duration::minutes),
         }),
         runs: None,
+        ..Default::default()
     }
 }
 

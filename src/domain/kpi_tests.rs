@@ -213,6 +213,7 @@ fn backup(target: &str, runs: Option<(u64, u64)>) -> Backup {
         last_verified: None,
         last_drill: None,
         runs: runs.map(|(succeeded, failed)| crate::domain::RunCounts { succeeded, failed }),
+        ..Default::default()
     }
 }
 

@@ -57,10 +57,13 @@ impl Status {
 }
 
 /// Recovery tier of a service or backup target; it sets the RTO and RPO.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Tier {
     Critical,
+    #[default]
     Standard,
     NonCritical,
 }
@@ -488,7 +491,7 @@ pub struct DrillResult {
     pub measured_rto: Option<Duration>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Backup {
     /// The service it belongs to, where its metrics name one.
     pub service: Option<String>,
@@ -504,6 +507,34 @@ pub struct Backup {
     /// Runs over the SLO window, for the backup success rate; `None` where
     /// the source does not count them.
     pub runs: Option<RunCounts>,
+    /// Read from a backup tool (`restic`, `borg`, `pgbackrest`); `None` for
+    /// a target known from metrics.
+    pub tool: Option<&'static str>,
+    /// Snapshots (archives, backups) the repository keeps, and the oldest;
+    /// `None` where the source does not say.
+    pub kept: Option<Kept>,
+    /// The last verification of the repository by its tool, where it ran.
+    pub check: Option<CheckResult>,
+    /// What went wrong reading it last (a locked repository, a wrong
+    /// password…), in words fit to show: what is shown beside it is the
+    /// last good reading, if any.
+    pub problem: Option<String>,
+}
+
+/// What a repository keeps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Kept {
+    pub count: u64,
+    pub oldest: Option<DateTime<Utc>>,
+}
+
+/// A verification of a repository by its tool (`restic check`…).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    pub at: DateTime<Utc>,
+    pub passed: bool,
+    /// The tool's own words when it failed (cleaned, secrets masked).
+    pub words: String,
 }
 
 /// A backup job's runs over the SLO window.

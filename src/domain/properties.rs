@@ -123,6 +123,7 @@ fn backup() -> impl Strategy<Value = Backup> {
                 measured_rto: Some(rto),
             }),
             runs: runs.map(|(succeeded, failed)| RunCounts { succeeded, failed }),
+            ..Default::default()
         },
     )
 }

@@ -208,7 +208,19 @@ pub fn verification_status(last_verified: Option<DateTime<Utc>>, now: DateTime<U
     }
 }
 
-/// A backup target's state: the worst of RPO, RTO and verification.
+/// A target's verification: a failed check by its tool, newer than the
+/// last verification that passed, is critical (the repository may not
+/// restore); else as `verification_status`.
+pub fn verified_status(b: &Backup, now: DateTime<Utc>) -> Status {
+    match &b.check {
+        Some(c) if !c.passed && b.last_verified.is_none_or(|v| v <= c.at) => Status::Crit,
+        _ => verification_status(b.last_verified, now),
+    }
+}
+
+/// A backup target's state: the worst of RPO, RTO and verification; a
+/// repository that could not be read last time is at least a warning (what
+/// is shown may be out of date).
 pub fn backup_status(b: &Backup, now: DateTime<Utc>) -> Status {
     let objectives = b.tier.objectives();
     Status::worst([
@@ -216,7 +228,12 @@ pub fn backup_status(b: &Backup, now: DateTime<Utc>) -> Status {
         // Recovery readiness is a risk, not an outage: a drill over its RTO
         // or stale is at most a warning, on the row as in the verdict.
         rto_status(b, objectives, now).min(Status::Warn),
-        verification_status(b.last_verified, now),
+        verified_status(b, now),
+        if b.problem.is_some() {
+            Status::Warn
+        } else {
+            Status::Ok
+        },
     ])
 }
 
@@ -498,6 +515,7 @@ mod tests {
                 measured_rto: Some(Duration::minutes(rto_min)),
             }),
             runs: None,
+            ..Default::default()
         };
         assert_eq!(
             backup_status(&backup(Some(1), Some((10, 40))), t0()),

@@ -415,6 +415,7 @@ mod tests {
             last_verified: Some(now() - Duration::hours(1)),
             last_drill: None,
             runs: None,
+            ..Default::default()
         };
         let s = summarise(&parts(&[], &[], &[], std::slice::from_ref(&backup), &t, &o));
         assert_eq!(s.status, Status::Unknown);

@@ -290,15 +290,62 @@ fn check_metric(field: &str, name: &str) -> Result<(), String> {
     }
 }
 
-/// Matchers as they go between braces: no braces of their own, quotes
-/// balanced.
+/// Matchers as they go between braces: `label op "value"`, comma
+/// separated (a trailing comma allowed), `op` one of `=`, `!=`, `=~`,
+/// `!~`, the value a double- or single-quoted string. Anything else
+/// (found by fuzzing: `status_cod[[=""`) would make every query built on
+/// it a syntax error.
 fn check_matchers(field: &str, text: &str) -> Result<(), String> {
-    let unquoted = text.replace(r#"\""#, "");
-    if text.contains(['{', '}']) || unquoted.matches('"').count() % 2 == 1 {
-        Err(format!("{field}: '{text}' is not a list of label matchers"))
-    } else {
+    if matchers_ok(text) {
         Ok(())
+    } else {
+        Err(format!("{field}: '{text}' is not a list of label matchers"))
     }
+}
+
+fn matchers_ok(text: &str) -> bool {
+    let mut rest = text.trim_start();
+    while !rest.is_empty() {
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        if !is_name(&rest[..end], false) {
+            return false;
+        }
+        rest = rest[end..].trim_start();
+        let Some(op) = ["=~", "!~", "!=", "="]
+            .iter()
+            .find(|op| rest.starts_with(**op))
+        else {
+            return false;
+        };
+        rest = rest[op.len()..].trim_start();
+        let Some(after) = quoted(rest) else {
+            return false;
+        };
+        rest = after.trim_start();
+        match rest.strip_prefix(',') {
+            Some(r) => rest = r.trim_start(),
+            None if rest.is_empty() => {}
+            None => return false,
+        }
+    }
+    true
+}
+
+/// What follows a PromQL string literal at the start of `text` (`"…"` or
+/// `'…'`, backslash escapes), or `None` when none opens or it never closes.
+fn quoted(text: &str) -> Option<&str> {
+    let quote = text.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let mut chars = text.char_indices().skip(1);
+    while let Some((i, c)) = chars.next() {
+        if c == '\\' {
+            chars.next()?;
+        } else if c == quote {
+            return Some(&text[i + 1..]);
+        }
+    }
+    None
 }
 
 /// A series selector: a metric name, then optional `{matchers}`.
@@ -435,5 +482,16 @@ mod tests {
         assert!(check_selector("s", "up").is_ok());
         assert!(check_selector("s", "rate(x[5m])").is_err());
         assert!(check_selector("s", r#"x{job="a}"#).is_err());
+        assert!(check_selector("s", r#"x{a="1", b!~'2\'', c=~"x|y",}"#).is_ok());
+        assert!(check_selector("s", r#"x{}"#).is_ok());
+        for bad in [
+            r#"status_cod[[="""#,
+            r#"a="1" b="2""#,
+            "a",
+            r#"a=="1""#,
+            r#"a="1"#,
+        ] {
+            assert!(check_matchers("m", bad).is_err(), "{bad}");
+        }
     }
 }

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod poller;
 pub mod prometheus;
 pub mod scrape;
+pub mod tools;
 
 use std::sync::Arc;
 
@@ -256,9 +257,12 @@ impl Source {
 }
 
 /// The sources a configuration declares; one that cannot be set up (a bad CA
-/// file, a header that is not a header) is left out and reported.
+/// file, a header that is not a header) is left out and reported. With
+/// `keep_up`, backup tools are listed and verified on their schedules for
+/// as long as the program runs; without, listed once (`status`).
 pub fn from_config(
     config: &crate::config::file::Config,
+    keep_up: bool,
 ) -> (Vec<Source>, Vec<crate::config::Problem>) {
     let file = config
         .path
@@ -292,6 +296,14 @@ pub fn from_config(
             ))),
             Err(e) => fail("alertmanager", &endpoint.name, e),
         }
+    }
+    if !config.backup_tools.is_empty() {
+        let store = crate::config::state_dir().map(|d| d.join("checks.json"));
+        sources.push(Source::Metrics(Arc::new(tools::ToolSource::new(
+            config.backup_tools.clone(),
+            store,
+            keep_up,
+        ))));
     }
     (sources, problems)
 }

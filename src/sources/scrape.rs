@@ -353,6 +353,7 @@ impl MetricsSource for ScrapeSource {
                     // One scrape is one moment: runs over a window need history.
                     runs: None,
                     target,
+                    ..Default::default()
                 })
             })
             .collect();

@@ -176,7 +176,9 @@ fn state(app: &App, run: &Run) -> String {
         Some((at, outcome)) => {
             let took = format::duration(*at - run.started);
             match outcome {
-                ActionOutcome::Succeeded { detail } | ActionOutcome::Failed { detail } => {
+                ActionOutcome::Succeeded { detail }
+                | ActionOutcome::Verified { detail, .. }
+                | ActionOutcome::Failed { detail } => {
                     format!("{} in {took} ({detail})", outcome.word())
                 }
                 _ => format!("{} after {took}", outcome.word()),
@@ -188,7 +190,7 @@ fn state(app: &App, run: &Run) -> String {
 fn outcome_style(app: &App, run: &Run) -> ratatui::style::Style {
     match &run.finished {
         None => app.theme.accent,
-        Some((_, ActionOutcome::Succeeded { .. })) => app.theme.ok,
+        Some((_, o)) if o.succeeded() => app.theme.ok,
         Some(_) => app.theme.crit,
     }
 }

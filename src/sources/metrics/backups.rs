@@ -55,6 +55,7 @@ pub(super) fn read(a: &Answers, label: &str) -> Vec<Backup> {
                 last_drill: drill,
                 runs: runs(&target),
                 target,
+                ..Default::default()
             })
         })
         .collect();
@@ -78,6 +79,7 @@ pub(super) fn read(a: &Answers, label: &str) -> Vec<Backup> {
         last_verified: verified.get(target).copied().and_then(timestamp),
         last_drill: None,
         runs: runs(target),
+        ..Default::default()
     }));
     out.extend(a.get("velero_last_success").iter().filter_map(|s| {
         Some(Backup {
@@ -90,6 +92,7 @@ pub(super) fn read(a: &Answers, label: &str) -> Vec<Backup> {
             last_verified: None,
             last_drill: None,
             runs: None,
+            ..Default::default()
         })
     }));
     out

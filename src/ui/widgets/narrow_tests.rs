@@ -79,6 +79,7 @@ fn backups() -> Vec<Backup> {
             measured_rto: Some(Duration::minutes(30)),
         }),
         runs: None,
+        ..Default::default()
     };
     vec![backup("orders-db", 1), backup("payments-db", 10)]
 }

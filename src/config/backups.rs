@@ -1,0 +1,234 @@
+//! `[[backups]]`: backup targets read from the backup tools themselves
+//! (restic, BorgBackup, pgBackRest) rather than from metrics. Declarations
+//! only; `sources::tools` runs the tools and `actions::drill` restores.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::file::{Dur, Reader, Secret};
+use crate::domain::Tier;
+
+/// The tools opsdeck reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Tool {
+    Restic,
+    Borg,
+    PgBackRest,
+}
+
+impl Tool {
+    /// The name written in the configuration and shown on the row.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tool::Restic => "restic",
+            Tool::Borg => "borg",
+            Tool::PgBackRest => "pgbackrest",
+        }
+    }
+
+    /// The program run, unless the target names its own.
+    pub fn program(self) -> &'static str {
+        self.name()
+    }
+
+    fn parse(text: &str) -> Option<Tool> {
+        match text {
+            "restic" => Some(Tool::Restic),
+            "borg" | "borgbackup" => Some(Tool::Borg),
+            "pgbackrest" => Some(Tool::PgBackRest),
+            _ => None,
+        }
+    }
+}
+
+/// Listings every 5 minutes, verification daily, by default.
+pub const DEFAULT_EVERY: Duration = Duration::from_secs(300);
+pub const DEFAULT_VERIFY_EVERY: Duration = Duration::from_secs(86_400);
+/// A listing that takes longer is stopped and reported.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// A check reads the whole repository's structure: longer.
+pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(3600);
+pub const DEFAULT_DRILL_TIMEOUT: Duration = Duration::from_secs(1800);
+/// The most of a tool's standard output read (its JSON); past it the
+/// answer is refused, never buffered further.
+pub const DEFAULT_MAX_OUTPUT: u64 = 16 * 1024 * 1024;
+
+/// One backup target read from its tool.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolTarget {
+    /// The name on the row (unique among all backup targets).
+    pub target: String,
+    pub tool: Tool,
+    /// The program to run (`restic`, or a path to it).
+    pub program: PathBuf,
+    /// restic and Borg: the repository (a path or URL).
+    pub repository: Option<String>,
+    /// pgBackRest: the stanza.
+    pub stanza: Option<String>,
+    /// pgBackRest: its configuration file (`--config`), if not the default.
+    pub config: Option<PathBuf>,
+    /// restic's and Borg's repository password (pgBackRest's repository
+    /// cipher pass), passed in the tool's environment, never its argv.
+    pub password: Option<Secret>,
+    pub tier: Tier,
+    /// The service it belongs to, if any.
+    pub service: Option<String>,
+    /// How often its snapshots are listed.
+    pub every: Duration,
+    /// How often its repository is verified (`restic check`, `borg check`,
+    /// `pgbackrest verify`).
+    pub verify_every: Duration,
+    pub timeout: Duration,
+    pub check_timeout: Duration,
+    pub max_output: u64,
+    pub drill: DrillSpec,
+}
+
+/// How the built-in DR drill restores this target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DrillSpec {
+    /// Where the scratch directory is made (default: the system's temporary
+    /// directory); removed after the drill whatever happens.
+    pub scratch: PathBuf,
+    pub timeout: Duration,
+    /// pgBackRest: the query run against the restored PostgreSQL; the
+    /// drill passes when it answers at least one row.
+    pub check_query: String,
+    /// pgBackRest: the database and role the check query uses (default
+    /// `postgres`, and the user opsdeck runs as).
+    pub database: String,
+    pub user: Option<String>,
+    /// pgBackRest: the directory holding `postgres` (default: found on
+    /// `PATH`, then under `/usr/lib/postgresql/<version>/bin`).
+    pub pg_bin: Option<PathBuf>,
+}
+
+impl Default for DrillSpec {
+    fn default() -> Self {
+        DrillSpec {
+            scratch: std::env::temp_dir(),
+            timeout: DEFAULT_DRILL_TIMEOUT,
+            check_query: "select 1".into(),
+            database: "postgres".into(),
+            user: None,
+            pg_bin: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupEntry {
+    target: String,
+    tool: String,
+    program: Option<PathBuf>,
+    repository: Option<String>,
+    stanza: Option<String>,
+    config: Option<PathBuf>,
+    password_file: Option<PathBuf>,
+    password_env: Option<String>,
+    tier: Option<Tier>,
+    service: Option<String>,
+    every: Option<Dur>,
+    verify_every: Option<Dur>,
+    timeout: Option<Dur>,
+    check_timeout: Option<Dur>,
+    max_output_bytes: Option<u64>,
+    #[serde(default)]
+    drill: DrillEntry,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DrillEntry {
+    scratch: Option<PathBuf>,
+    timeout: Option<Dur>,
+    check_query: Option<String>,
+    database: Option<String>,
+    user: Option<String>,
+    pg_bin: Option<PathBuf>,
+}
+
+/// The declared targets; one with a mistake is left out and reported with
+/// its line, the others kept.
+pub(super) fn read(reader: &mut Reader, entries: &[Spanned<BackupEntry>]) -> Vec<ToolTarget> {
+    let mut out: Vec<ToolTarget> = Vec::new();
+    for entry in entries {
+        let at = reader.line(entry.span().start);
+        let e = entry.get_ref();
+        let field = format!("backups.{}", e.target);
+        match target(reader, at, &field, e) {
+            Ok(t) if out.iter().any(|o| o.target == t.target) => {
+                reader.problem(Some(at), &field, "declared twice; the first is kept");
+            }
+            Ok(t) => out.push(t),
+            Err(message) => reader.problem(Some(at), &field, message),
+        }
+    }
+    out
+}
+
+fn target(
+    reader: &mut Reader,
+    at: usize,
+    field: &str,
+    e: &BackupEntry,
+) -> Result<ToolTarget, String> {
+    if e.target.trim().is_empty() || e.target.chars().any(char::is_control) {
+        return Err("target: give the name shown on the row".into());
+    }
+    let tool = Tool::parse(&e.tool)
+        .ok_or_else(|| format!("tool '{}' is not restic, borg or pgbackrest", e.tool))?;
+    match tool {
+        Tool::Restic | Tool::Borg if e.repository.as_deref().is_none_or(str::is_empty) => {
+            return Err(format!("{} needs repository = \"…\"", tool.name()));
+        }
+        Tool::PgBackRest if e.stanza.as_deref().is_none_or(str::is_empty) => {
+            return Err("pgbackrest needs stanza = \"…\"".into());
+        }
+        _ => {}
+    }
+    if e.password_file.is_some() && e.password_env.is_some() {
+        return Err("give password_file or password_env, not both".into());
+    }
+    let password = reader.secret(
+        at,
+        &format!("{field}.password"),
+        &e.password_env,
+        &e.password_file,
+    );
+    let dur = |d: &Option<Dur>, default: Duration| d.as_ref().map_or(default, |Dur(d)| *d);
+    let every = dur(&e.every, DEFAULT_EVERY);
+    if every < Duration::from_secs(10) {
+        return Err("every: under 10s; a listing reads the repository".into());
+    }
+    let d = &e.drill;
+    let defaults = DrillSpec::default();
+    Ok(ToolTarget {
+        target: e.target.trim().to_string(),
+        tool,
+        program: e.program.clone().unwrap_or_else(|| tool.program().into()),
+        repository: e.repository.clone(),
+        stanza: e.stanza.clone(),
+        config: e.config.clone(),
+        password,
+        tier: e.tier.unwrap_or_default(),
+        service: e.service.clone().filter(|s| !s.is_empty()),
+        every,
+        verify_every: dur(&e.verify_every, DEFAULT_VERIFY_EVERY),
+        timeout: dur(&e.timeout, DEFAULT_TIMEOUT),
+        check_timeout: dur(&e.check_timeout, DEFAULT_CHECK_TIMEOUT),
+        max_output: e.max_output_bytes.unwrap_or(DEFAULT_MAX_OUTPUT).max(4096),
+        drill: DrillSpec {
+            scratch: d.scratch.clone().unwrap_or(defaults.scratch),
+            timeout: dur(&d.timeout, DEFAULT_DRILL_TIMEOUT),
+            check_query: d.check_query.clone().unwrap_or(defaults.check_query),
+            database: d.database.clone().unwrap_or(defaults.database),
+            user: d.user.clone(),
+            pg_bin: d.pg_bin.clone(),
+        },
+    })
+}
