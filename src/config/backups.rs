@@ -76,6 +76,11 @@ pub struct ToolTarget {
     pub tier: Tier,
     /// The service it belongs to, if any.
     pub service: Option<String>,
+    /// The system user its tool (and a drill's PostgreSQL) runs as when
+    /// opsdeck runs as root (pgBackRest's repository and PostgreSQL belong
+    /// to `postgres`, and PostgreSQL refuses to run as root); when opsdeck
+    /// is not root it must be that user.
+    pub user: Option<String>,
     /// How often its snapshots are listed.
     pub every: Duration,
     /// How often its repository is verified (`restic check`, `borg check`,
@@ -132,6 +137,7 @@ pub struct BackupEntry {
     password_env: Option<String>,
     tier: Option<Tier>,
     service: Option<String>,
+    user: Option<String>,
     every: Option<Dur>,
     verify_every: Option<Dur>,
     timeout: Option<Dur>,
@@ -217,6 +223,7 @@ fn target(
         password,
         tier: e.tier.unwrap_or_default(),
         service: e.service.clone().filter(|s| !s.is_empty()),
+        user: e.user.clone().filter(|s| !s.is_empty()),
         every,
         verify_every: dur(&e.verify_every, DEFAULT_VERIFY_EVERY),
         timeout: dur(&e.timeout, DEFAULT_TIMEOUT),

@@ -31,6 +31,57 @@ pub struct Invocation {
     /// The most of its standard output read; past it the run is stopped.
     pub max_output: u64,
     pub secrets: Vec<String>,
+    /// The system user it runs as (`ToolTarget::user`): switched to when
+    /// opsdeck is root, required to be opsdeck's own user otherwise.
+    pub user: Option<String>,
+}
+
+/// A system user, from `/etc/passwd`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub home: PathBuf,
+}
+
+impl User {
+    /// The user called `name`, if `/etc/passwd` has one.
+    pub fn named(name: &str) -> Option<User> {
+        let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+        passwd.lines().find_map(|line| {
+            let f: Vec<&str> = line.split(':').collect();
+            if f.len() < 7 || f[0] != name {
+                return None;
+            }
+            Some(User {
+                name: f[0].to_string(),
+                uid: f[2].parse().ok()?,
+                gid: f[3].parse().ok()?,
+                home: f[5].into(),
+            })
+        })
+    }
+}
+
+/// How to run as `user`: `Ok(None)` to run as opsdeck's own user, the
+/// user to switch to when opsdeck is root, an error when it is neither.
+pub fn switch_to(user: Option<&str>) -> Result<Option<User>, RunError> {
+    let Some(name) = user else {
+        return Ok(None);
+    };
+    let user =
+        User::named(name).ok_or_else(|| RunError::Failed(format!("no system user '{name}'")))?;
+    let me = rustix::process::geteuid().as_raw();
+    if me == user.uid {
+        Ok(None)
+    } else if me == 0 {
+        Ok(Some(user))
+    } else {
+        Err(RunError::Failed(format!(
+            "runs as '{name}': start opsdeck as {name} (or as root)"
+        )))
+    }
 }
 
 /// What a finished run left.
@@ -141,6 +192,14 @@ impl Invocation {
             .kill_on_drop(true);
         if let Some(dir) = &self.dir {
             command.current_dir(dir);
+        }
+        if let Some(user) = switch_to(self.user.as_deref())? {
+            command
+                .uid(user.uid)
+                .gid(user.gid)
+                .env("HOME", &user.home)
+                .env("USER", &user.name)
+                .env("LOGNAME", &user.name);
         }
         let mut child = command.spawn().map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
