@@ -236,7 +236,8 @@ pub fn row_text(app: &App, id: TableId, index: usize) -> String {
         }),
         TableId::Backups => backups(app).get(index).map(|b| {
             let state = backup_status(b, app.now);
-            format!("{} {} {}", b.target, b.tier.label(), state.label())
+            let tool = b.tool.unwrap_or("");
+            format!("{} {} {} {tool}", b.target, b.tier.label(), state.label())
         }),
         TableId::Incidents => app.estate.incidents.get(index).map(|inc| {
             format!(

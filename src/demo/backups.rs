@@ -5,7 +5,7 @@ use chrono::Duration;
 use rand::Rng;
 
 use super::{DemoEstate, WINDOW, rng_for};
-use crate::domain::{Backup, DrillResult, RunCounts, Tier};
+use crate::domain::{Backup, CheckResult, DrillResult, Kept, RunCounts, Tier};
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
@@ -28,6 +28,10 @@ struct Spec {
     drill: Drill,
     /// Backups have failed since this many seconds before the demo started.
     failing_since: Option<i64>,
+    /// Read from a backup tool rather than metrics: the tool, and how many
+    /// days of backups its repository keeps (one per run, older ones
+    /// pruned).
+    tool: Option<(&'static str, i64)>,
 }
 
 const fn spec(
@@ -47,19 +51,23 @@ const fn spec(
         verified_daily: true,
         drill,
         failing_since: None,
+        tool: None,
     }
 }
 
 fn catalogue() -> Vec<Spec> {
     vec![
-        spec(
-            "payments-db",
-            Tier::Critical,
-            600,
-            48.0,
-            240,
-            Drill::Done(12, 0.55),
-        ),
+        Spec {
+            tool: Some(("pgbackrest", 14)),
+            ..spec(
+                "payments-db",
+                Tier::Critical,
+                600,
+                48.0,
+                240,
+                Drill::Done(12, 0.55),
+            )
+        },
         spec(
             "orders-db",
             Tier::Critical,
@@ -106,6 +114,7 @@ fn catalogue() -> Vec<Spec> {
         ),
         Spec {
             verified_daily: false,
+            tool: Some(("restic", 30)),
             ..spec(
                 "media-bucket",
                 Tier::NonCritical,
@@ -115,14 +124,17 @@ fn catalogue() -> Vec<Spec> {
                 Drill::Done(60, 0.6),
             )
         },
-        spec(
-            "reporting-warehouse",
-            Tier::NonCritical,
-            2 * 3600,
-            860.0,
-            2400,
-            Drill::Done(33, 0.8),
-        ),
+        Spec {
+            tool: Some(("borg", 90)),
+            ..spec(
+                "reporting-warehouse",
+                Tier::NonCritical,
+                2 * 3600,
+                860.0,
+                2400,
+                Drill::Done(33, 0.8),
+            )
+        },
     ]
 }
 
@@ -196,9 +208,23 @@ impl BackupModel {
                     )),
                 }),
             },
-            runs: Some(RunCounts {
+            // A tool's repository lists backups, not failed runs.
+            runs: s.tool.is_none().then_some(RunCounts {
                 succeeded: attempted - failed,
                 failed,
+            }),
+            tool: s.tool.map(|(tool, _)| tool),
+            kept: s.tool.map(|(_, days)| {
+                let runs = days * 86_400 / s.every_secs;
+                Kept {
+                    count: runs as u64 + 1,
+                    oldest: Some(estate.at(finished - runs * s.every_secs)),
+                }
+            }),
+            check: s.tool.zip(verified).map(|(_, at)| CheckResult {
+                at,
+                passed: true,
+                words: String::new(),
             }),
             ..Default::default()
         }

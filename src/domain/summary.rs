@@ -9,6 +9,7 @@ use super::incidents::{Incident, Pipeline};
 use super::kpi::{Goal, Kpi};
 use super::slo::{
     backup_status, host_status, rpo_status, rto_status, service_status, verification_status,
+    verified_status,
 };
 use super::{Backup, Deployment, Host, Objectives, ServiceHealth, Severity, Status, Thresholds};
 
@@ -273,13 +274,36 @@ fn backup_reasons(reasons: &mut Vec<Reason>, backups: &[Backup], now: DateTime<U
         only(Status::Warn),
         &[(Status::Warn, "drill stale", "drills stale")],
     );
-    let verify = backups
-        .iter()
-        .map(|b| verification_status(b.last_verified, now));
+    let failed = backups.iter().map(|b| match verified_status(b, now) {
+        Status::Crit => Status::Crit,
+        _ => Status::Ok,
+    });
+    count(
+        reasons,
+        failed,
+        &[(Status::Crit, "backup check failed", "backup checks failed")],
+    );
+    let verify = backups.iter().map(|b| match verified_status(b, now) {
+        Status::Crit => Status::Ok,
+        _ => verification_status(b.last_verified, now),
+    });
     count(
         reasons,
         verify,
         &[(Status::Warn, "backup unverified", "backups unverified")],
+    );
+    let unreadable = backups.iter().map(|b| match b.problem {
+        Some(_) => Status::Warn,
+        None => Status::Ok,
+    });
+    count(
+        reasons,
+        unreadable,
+        &[(
+            Status::Warn,
+            "backup repository unreadable",
+            "backup repositories unreadable",
+        )],
     );
     count(
         reasons,
