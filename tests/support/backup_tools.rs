@@ -1,0 +1,734 @@
+//! Real backup repositories for the tests of `[[backups]]` tool targets and
+//! DR drills: a restic and a Borg repository (with a password) holding
+//! generated files of known count and bytes, and a PostgreSQL 15 cluster
+//! with a pgBackRest stanza (a table of known rows, a full backup taken).
+//! Each lives in a temporary directory removed on drop; the cluster is
+//! stopped first.
+//!
+//! Include it with `#[path = "support/backup_tools.rs"] mod backup_tools;`
+//! (it needs nothing else from `support/`).
+//!
+//! # The rules it keeps
+//! * PostgreSQL refuses to run as root, and pgBackRest must run as the
+//!   cluster's owner: when the tests run as root, the cluster's directory
+//!   is given to `postgres` and PostgreSQL and pgBackRest run as that user
+//!   ([`tool_user`] is then `Some("postgres")`, which [`PgCluster::target`]
+//!   passes on as `ToolTarget::user`). restic and Borg run as the tests do.
+//! * PostgreSQL listens on 127.0.0.1 only, on a free port, with its socket
+//!   in its own directory; pgBackRest's configuration, repository, lock,
+//!   log and spool paths are all inside the temporary directory.
+//! * Borg keeps a cache and a security record per repository under the
+//!   user's home; they are removed on drop with the repository.
+//!
+//! # Measured here (2 cores, debug build)
+//! A restic or Borg repository with one backup: ~1 s. The cluster with its
+//! stanza and first full backup: ~4 s (initdb 0.6 s, the backup 2.2 s).
+
+#![allow(dead_code)]
+
+use std::fs;
+use std::io::Write;
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use opsdeck::config::backups::{DrillSpec, Tool, ToolTarget};
+use opsdeck::config::file::Secret;
+use opsdeck::sources::tools::run::User;
+
+/// Where Debian puts PostgreSQL 15's programs.
+pub const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+/// The system user PostgreSQL and pgBackRest run as when the tests are root.
+pub const PG_USER: &str = "postgres";
+/// Files and bytes in every generated data set (`generate`'s defaults).
+pub const FILES: u64 = 6;
+pub const FILE_BYTES: u64 = 12 * 1024;
+/// Rows in the cluster's table `drill_rows`.
+pub const ROWS: u64 = 250;
+/// The stanza of every cluster.
+pub const STANZA: &str = "main";
+
+/// A generated data set: how many files and how many bytes in all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dataset {
+    pub files: u64,
+    pub bytes: u64,
+}
+
+/// One backup taken: the tool's own record of it lies between `started`
+/// and `finished` (read from the clock around the command).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Taken {
+    /// The archive name (Borg), snapshot id (restic) or label (pgBackRest).
+    pub name: String,
+    pub started: DateTime<Utc>,
+    pub finished: DateTime<Utc>,
+}
+
+/// The user PostgreSQL and pgBackRest run as: `postgres` when the tests are
+/// root, else the tests' own user (`None`).
+pub fn tool_user() -> Option<String> {
+    is_root().then(|| PG_USER.to_string())
+}
+
+fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// Writes `files` files of `bytes_each` incompressible bytes, each unlike
+/// the others (no deduplication hides them), into `dir`.
+pub fn generate(dir: &Path, files: u64, bytes_each: u64) -> Dataset {
+    fs::create_dir_all(dir).unwrap();
+    for i in 0..files {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64 ^ (i + 1).wrapping_mul(0xD1B5_4A32_D192_ED03);
+        let bytes: Vec<u8> = (0..bytes_each)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 24) as u8
+            })
+            .collect();
+        fs::write(dir.join(format!("file-{i:03}.bin")), bytes).unwrap();
+    }
+    Dataset {
+        files,
+        bytes: files * bytes_each,
+    }
+}
+
+/// A target with the configuration's defaults and short timeouts.
+pub fn tool_target(name: &str, tool: Tool) -> ToolTarget {
+    ToolTarget {
+        target: name.to_string(),
+        tool,
+        program: tool.program().into(),
+        repository: None,
+        stanza: None,
+        config: None,
+        password: None,
+        tier: Default::default(),
+        service: None,
+        user: None,
+        every: Duration::from_secs(300),
+        verify_every: Duration::from_secs(86_400),
+        timeout: Duration::from_secs(30),
+        check_timeout: Duration::from_secs(60),
+        max_output: 16 * 1024 * 1024,
+        drill: DrillSpec::default(),
+    }
+}
+
+/// A program that never answers (`sleep 60`), for a hanging tool; it lives
+/// in `dir`.
+pub fn hanging_tool(dir: &Path) -> PathBuf {
+    let path = dir.join("hanging-tool");
+    fs::write(&path, "#!/bin/sh\nexec sleep 60\n").unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+/// Runs `command` to its end; panics with its words unless it succeeds.
+fn run_ok(command: &mut Command, what: &str) -> Output {
+    let out = command.stdin(Stdio::null()).output().unwrap_or_else(|e| {
+        panic!("{what}: cannot start: {e}");
+    });
+    assert!(
+        out.status.success(),
+        "{what}: {}\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Waits up to 10 s for `ready`.
+fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{what}: not within 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The largest file under `dir` (a repository's biggest pack or segment:
+/// file data, never the small tree or index objects).
+fn largest_file(dir: &Path) -> PathBuf {
+    let mut best: Option<(u64, PathBuf)> = None;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = fs::metadata(&path).unwrap();
+            if meta.is_dir() {
+                stack.push(path);
+            } else if best.as_ref().is_none_or(|(size, _)| meta.len() > *size) {
+                best = Some((meta.len(), path));
+            }
+        }
+    }
+    best.expect("no file to corrupt").1
+}
+
+/// A process holding a repository's lock until dropped: its standard input
+/// is closed, it gives up the lock and exits.
+pub struct RepoLock {
+    child: Option<Child>,
+}
+
+impl RepoLock {
+    fn hold(mut command: Command, held: impl Fn() -> bool) -> RepoLock {
+        let child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let lock = RepoLock { child: Some(child) };
+        wait_for("the repository lock", held);
+        lock
+    }
+}
+
+impl Drop for RepoLock {
+    fn drop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        drop(child.stdin.take());
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// restic
+// ---------------------------------------------------------------------------
+
+/// A restic repository (`repository`) with `password`, and generated data
+/// (`data`, `dataset`) to back up.
+pub struct ResticRepo {
+    pub dir: tempfile::TempDir,
+    pub repository: PathBuf,
+    pub password: String,
+    pub data: PathBuf,
+    pub dataset: Dataset,
+    /// The backups taken, oldest first.
+    pub taken: Vec<Taken>,
+}
+
+impl ResticRepo {
+    /// An initialised repository and its data, no backup yet.
+    pub fn new() -> ResticRepo {
+        let dir = tempfile::tempdir().unwrap();
+        let repository = dir.path().join("repo");
+        let data = dir.path().join("data");
+        let dataset = generate(&data, FILES, FILE_BYTES);
+        let repo = ResticRepo {
+            repository,
+            password: "restic-pw-Xq7!".into(),
+            data,
+            dataset,
+            taken: Vec::new(),
+            dir,
+        };
+        run_ok(repo.restic().arg("init"), "restic init");
+        repo
+    }
+
+    /// A repository holding one backup of its data.
+    pub fn with_backup() -> ResticRepo {
+        let mut repo = ResticRepo::new();
+        repo.backup();
+        repo
+    }
+
+    /// `restic -r REPO` with the password in its environment.
+    pub fn restic(&self) -> Command {
+        let mut c = Command::new("restic");
+        c.arg("-r")
+            .arg(&self.repository)
+            .env("RESTIC_PASSWORD", &self.password)
+            .env("RESTIC_CACHE_DIR", self.dir.path().join("cache"));
+        c
+    }
+
+    /// Backs the data up (a new snapshot).
+    pub fn backup(&mut self) -> Taken {
+        let started = Utc::now();
+        let out = run_ok(
+            self.restic().args(["backup", "--json"]).arg(&self.data),
+            "restic backup",
+        );
+        let finished = Utc::now();
+        let summary = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["message_type"] == "summary")
+            .expect("restic backup: no summary");
+        let taken = Taken {
+            name: summary["snapshot_id"].as_str().unwrap_or_default().into(),
+            started,
+            finished,
+        };
+        self.taken.push(taken.clone());
+        taken
+    }
+
+    /// An exclusive lock (`restic key passwd` waiting for the new password)
+    /// held until dropped.
+    pub fn lock(&self) -> RepoLock {
+        let locks = self.repository.join("locks");
+        let mut c = self.restic();
+        c.args(["key", "passwd"]);
+        RepoLock::hold(c, || {
+            fs::read_dir(&locks).is_ok_and(|mut d| d.next().is_some())
+        })
+    }
+
+    /// Truncates its largest pack (file data): `restic check` then says
+    /// "unexpected file size"; listings still work.
+    pub fn corrupt(&self) {
+        let pack = largest_file(&self.repository.join("data"));
+        fs::OpenOptions::new()
+            .write(true)
+            .open(pack)
+            .unwrap()
+            .set_len(100)
+            .unwrap();
+    }
+
+    /// Its target, password included.
+    pub fn target(&self, name: &str) -> ToolTarget {
+        ToolTarget {
+            repository: Some(self.repository.display().to_string()),
+            password: Some(Secret::new(self.password.clone())),
+            ..tool_target(name, Tool::Restic)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Borg
+// ---------------------------------------------------------------------------
+
+/// A Borg repository (`repokey` encryption, `password`) and generated data
+/// to back up. Archives are named `backup-1`, `backup-2`…
+pub struct BorgRepo {
+    pub dir: tempfile::TempDir,
+    pub repository: PathBuf,
+    pub password: String,
+    pub data: PathBuf,
+    pub dataset: Dataset,
+    pub taken: Vec<Taken>,
+}
+
+impl BorgRepo {
+    pub fn new() -> BorgRepo {
+        let dir = tempfile::tempdir().unwrap();
+        let repository = dir.path().join("repo");
+        let data = dir.path().join("data");
+        let dataset = generate(&data, FILES, FILE_BYTES);
+        let repo = BorgRepo {
+            repository,
+            password: "borg-pw-Zk4#".into(),
+            data,
+            dataset,
+            taken: Vec::new(),
+            dir,
+        };
+        run_ok(
+            repo.borg()
+                .args(["init", "-e", "repokey"])
+                .arg(&repo.repository),
+            "borg init",
+        );
+        repo
+    }
+
+    pub fn with_backup() -> BorgRepo {
+        let mut repo = BorgRepo::new();
+        repo.backup();
+        repo
+    }
+
+    /// `borg` with the passphrase in its environment.
+    pub fn borg(&self) -> Command {
+        let mut c = Command::new("borg");
+        c.env("BORG_PASSPHRASE", &self.password);
+        c
+    }
+
+    /// Backs the data up as the next archive (`backup-N`). Borg records
+    /// whole seconds here, so a second backup waits for the next second.
+    pub fn backup(&mut self) -> Taken {
+        if let Some(last) = self.taken.last() {
+            while Utc::now().timestamp() <= last.finished.timestamp() {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let name = format!("backup-{}", self.taken.len() + 1);
+        let started = Utc::now();
+        run_ok(
+            self.borg()
+                .arg("create")
+                .arg(format!("{}::{name}", self.repository.display()))
+                .arg(&self.data),
+            "borg create",
+        );
+        let finished = Utc::now();
+        let taken = Taken {
+            name,
+            started,
+            finished,
+        };
+        self.taken.push(taken.clone());
+        taken
+    }
+
+    /// Its exclusive lock (`borg with-lock REPO cat`) held until dropped.
+    pub fn lock(&self) -> RepoLock {
+        let lock = self.repository.join("lock.exclusive");
+        let mut c = self.borg();
+        c.arg("with-lock").arg(&self.repository).arg("cat");
+        RepoLock::hold(c, || lock.exists())
+    }
+
+    /// Overwrites bytes inside its largest segment: `borg check` then finds
+    /// a "Segment entry checksum mismatch".
+    pub fn corrupt(&self) {
+        let segment = largest_file(&self.repository.join("data"));
+        let mut bytes = fs::read(&segment).unwrap();
+        for b in &mut bytes[200..232] {
+            *b ^= 0xA5;
+        }
+        fs::write(segment, bytes).unwrap();
+    }
+
+    pub fn target(&self, name: &str) -> ToolTarget {
+        ToolTarget {
+            repository: Some(self.repository.display().to_string()),
+            password: Some(Secret::new(self.password.clone())),
+            ..tool_target(name, Tool::Borg)
+        }
+    }
+
+    /// The repository's id (its `config` file), naming its cache.
+    fn id(&self) -> Option<String> {
+        let config = fs::read_to_string(self.repository.join("config")).ok()?;
+        config
+            .lines()
+            .find_map(|l| l.strip_prefix("id = "))
+            .map(|id| id.trim().to_string())
+    }
+}
+
+impl Drop for BorgRepo {
+    /// Borg's cache and security record of this repository, in the home
+    /// directory, go with it.
+    fn drop(&mut self) {
+        let (Some(id), Some(home)) = (self.id(), std::env::var_os("HOME")) else {
+            return;
+        };
+        let home = PathBuf::from(home);
+        let cache = std::env::var_os("XDG_CACHE_HOME").map_or(home.join(".cache"), PathBuf::from);
+        let config =
+            std::env::var_os("XDG_CONFIG_HOME").map_or(home.join(".config"), PathBuf::from);
+        let _ = fs::remove_dir_all(cache.join("borg").join(&id));
+        let _ = fs::remove_dir_all(config.join("borg/security").join(&id));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// PostgreSQL and pgBackRest
+// ---------------------------------------------------------------------------
+
+/// A running PostgreSQL 15 cluster archiving its WAL to a pgBackRest stanza
+/// (`STANZA`), with a table `drill_rows` of `ROWS` rows and one full backup.
+pub struct PgCluster {
+    pub dir: tempfile::TempDir,
+    pub data_dir: PathBuf,
+    pub socket_dir: PathBuf,
+    pub port: u16,
+    /// pgBackRest's configuration file (`--config`).
+    pub config: PathBuf,
+    /// pgBackRest's repository (`repo1-path`).
+    pub repo: PathBuf,
+    pub stanza: String,
+    pub pg_bin: PathBuf,
+    /// The user it runs as (`tool_user()`).
+    pub user: Option<String>,
+    pub taken: Vec<Taken>,
+    running: bool,
+}
+
+impl PgCluster {
+    /// Starts the cluster, creates the stanza and the table, and takes a
+    /// full backup.
+    pub fn new() -> PgCluster {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        for sub in ["sock", "repo", "log", "lock", "spool"] {
+            fs::create_dir_all(root.join(sub)).unwrap();
+        }
+        let mut pg = PgCluster {
+            data_dir: root.join("data"),
+            socket_dir: root.join("sock"),
+            port: 0,
+            config: root.join("pgbackrest.conf"),
+            repo: root.join("repo"),
+            stanza: STANZA.into(),
+            pg_bin: PG_BIN.into(),
+            user: tool_user(),
+            taken: Vec::new(),
+            running: false,
+            dir,
+        };
+        pg.write_backrest_config();
+        pg.give_to_user(&root);
+        run_ok(
+            pg.as_user(&pg.pg_bin.join("initdb"))
+                .args(["-A", "trust", "-U", "postgres", "--no-sync", "-D"])
+                .arg(&pg.data_dir),
+            "initdb",
+        );
+        pg.start();
+        run_ok(
+            pg.backrest().arg("stanza-create"),
+            "pgbackrest stanza-create",
+        );
+        pg.psql(&format!(
+            "create table drill_rows (id int primary key, note text); \
+             insert into drill_rows select i, 'row ' || i from generate_series(1, {ROWS}) i;"
+        ));
+        pg.backup();
+        pg
+    }
+
+    /// Runs `program` as the cluster's user.
+    pub fn as_user(&self, program: &Path) -> Command {
+        let mut c = Command::new(program);
+        if let Some(user) = self.user.as_deref().and_then(User::named) {
+            c.uid(user.uid)
+                .gid(user.gid)
+                .env("HOME", &user.home)
+                .env("USER", &user.name);
+        }
+        c.current_dir(self.dir.path());
+        c
+    }
+
+    /// `pgbackrest --config=… --stanza=…`, as the cluster's user.
+    pub fn backrest(&self) -> Command {
+        let mut c = self.as_user(Path::new("pgbackrest"));
+        c.arg(format!("--config={}", self.config.display()))
+            .arg(format!("--stanza={}", self.stanza));
+        c
+    }
+
+    /// Runs SQL with psql over the socket; its output, unaligned, no header.
+    pub fn psql(&self, sql: &str) -> String {
+        let out = run_ok(
+            self.as_user(&self.pg_bin.join("psql"))
+                .arg("-h")
+                .arg(&self.socket_dir)
+                .args([
+                    "-p",
+                    &self.port.to_string(),
+                    "-U",
+                    "postgres",
+                    "-d",
+                    "postgres",
+                ])
+                .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql]),
+            "psql",
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// A full backup.
+    pub fn backup(&mut self) -> Taken {
+        // pgBackRest names backups by the second and records whole seconds.
+        if let Some(last) = self.taken.last() {
+            while Utc::now().timestamp() <= last.finished.timestamp() {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let started = Utc::now();
+        run_ok(
+            self.backrest().args(["--type=full", "backup"]),
+            "pgbackrest backup",
+        );
+        let finished = Utc::now();
+        let info = run_ok(
+            self.backrest().args(["--output=json", "info"]),
+            "pgbackrest info",
+        );
+        let info: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+        let name = info[0]["backup"]
+            .as_array()
+            .and_then(|b| b.last())
+            .and_then(|b| b["label"].as_str())
+            .unwrap_or_default()
+            .to_string();
+        let taken = Taken {
+            name,
+            started,
+            finished,
+        };
+        self.taken.push(taken.clone());
+        taken
+    }
+
+    /// Overwrites `PG_VERSION` in the newest backup: `pgbackrest verify`
+    /// then says its checksum is invalid.
+    pub fn corrupt(&self) {
+        let label = &self.taken.last().expect("no backup").name;
+        let file = self
+            .repo
+            .join("backup")
+            .join(&self.stanza)
+            .join(label)
+            .join("pg_data/PG_VERSION");
+        fs::write(file, "garbage\n").unwrap();
+    }
+
+    /// Its target: stanza, configuration file and user.
+    pub fn target(&self, name: &str) -> ToolTarget {
+        let mut t = tool_target(name, Tool::PgBackRest);
+        t.stanza = Some(self.stanza.clone());
+        t.config = Some(self.config.clone());
+        t.user = self.user.clone();
+        t.drill.pg_bin = Some(self.pg_bin.clone());
+        t.drill.user = self.user.clone();
+        t
+    }
+
+    /// Stops the cluster (fast shutdown); drop does it too.
+    pub fn stop(&mut self) {
+        if std::mem::take(&mut self.running) {
+            let _ = self
+                .as_user(&self.pg_bin.join("pg_ctl"))
+                .args(["-m", "immediate", "-w", "stop", "-D"])
+                .arg(&self.data_dir)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+
+    fn write_backrest_config(&self) {
+        let root = self.dir.path();
+        let mut f = fs::File::create(&self.config).unwrap();
+        write!(
+            f,
+            "[global]\nrepo1-path={}\nrepo1-retention-full=10\nlog-path={}\n\
+             lock-path={}\nspool-path={}\nlog-level-console=warn\nlog-level-file=off\n\
+             start-fast=y\ncompress-type=none\n\n[{}]\npg1-path={}\npg1-socket-path={}\n",
+            self.repo.display(),
+            root.join("log").display(),
+            root.join("lock").display(),
+            root.join("spool").display(),
+            self.stanza,
+            self.data_dir.display(),
+            self.socket_dir.display(),
+        )
+        .unwrap();
+    }
+
+    /// When the tests are root, the whole directory belongs to the user.
+    fn give_to_user(&self, dir: &Path) {
+        let Some(user) = self.user.as_deref().and_then(User::named) else {
+            return;
+        };
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            std::os::unix::fs::chown(&d, Some(user.uid), Some(user.gid)).unwrap();
+            if d.is_dir() {
+                stack.extend(fs::read_dir(&d).unwrap().map(|e| e.unwrap().path()));
+            }
+        }
+    }
+
+    /// Starts PostgreSQL on a free loopback port (a fresh one if the port
+    /// was taken meanwhile), archiving through pgBackRest.
+    fn start(&mut self) {
+        let conf = self.data_dir.join("postgresql.conf");
+        let base = fs::read_to_string(&conf).unwrap();
+        for attempt in 0..5 {
+            self.port = free_port();
+            let settings = format!(
+                "\nlisten_addresses = '127.0.0.1'\nport = {}\nunix_socket_directories = '{}'\n\
+                 archive_mode = on\narchive_command = 'pgbackrest --config={} --stanza={} archive-push %p'\n\
+                 wal_level = replica\nfsync = off\nshared_buffers = 16MB\nmax_connections = 20\n",
+                self.port,
+                self.socket_dir.display(),
+                self.config.display(),
+                self.stanza,
+            );
+            fs::write(&conf, format!("{base}{settings}")).unwrap();
+            let mut f = fs::OpenOptions::new()
+                .append(true)
+                .open(&self.config)
+                .unwrap();
+            writeln!(f, "pg1-port={}", self.port).unwrap();
+            let started = self
+                .as_user(&self.pg_bin.join("pg_ctl"))
+                .args(["-w", "-t", "20", "-l"])
+                .arg(self.dir.path().join("log/postgresql.log"))
+                .arg("-D")
+                .arg(&self.data_dir)
+                .arg("start")
+                .stdin(Stdio::null())
+                .output()
+                .unwrap();
+            if started.status.success() {
+                self.running = true;
+                return;
+            }
+            let config = fs::read_to_string(&self.config).unwrap();
+            let kept: String = config
+                .lines()
+                .filter(|l| !l.starts_with("pg1-port="))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            fs::write(&self.config, kept).unwrap();
+            assert!(
+                attempt < 4,
+                "PostgreSQL did not start: {}",
+                fs::read_to_string(self.dir.path().join("log/postgresql.log")).unwrap_or_default()
+            );
+        }
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A port free on 127.0.0.1 a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
