@@ -275,6 +275,35 @@ pub async fn run(config: &Config, problems: Vec<Problem>) -> Report {
         };
         count += outcome(&mut out, result);
     }
+    // Each backup tool target listed once, all at once, each within its
+    // timeout: what it keeps, or what its tool said.
+    let listings = futures::future::join_all(
+        config
+            .backup_tools
+            .iter()
+            .map(|t| crate::sources::tools::list(t)),
+    )
+    .await;
+    for (t, listing) in config.backup_tools.iter().zip(listings) {
+        let at = t
+            .repository
+            .clone()
+            .or_else(|| t.stanza.as_ref().map(|s| format!("stanza {s}")))
+            .unwrap_or_default();
+        out.push(clean(&format!("backups '{}' {} {at}", t.target, t.tool.name())).into_owned());
+        let result = listing.map(|l| {
+            let newest = l.last_success.map_or("none yet".into(), |t| {
+                let ago = (Utc::now() - t).num_seconds().max(0) as u64;
+                format!(
+                    "newest {} ago",
+                    humantime::format_duration(std::time::Duration::from_secs(ago))
+                )
+            });
+            let kept = l.kept.map_or(0, |k| k.count);
+            (format!("{kept} kept, {newest}"), Vec::new())
+        });
+        count += outcome(&mut out, result);
+    }
     out.push(match count {
         0 => "no problems".to_string(),
         1 => "1 problem".to_string(),

@@ -239,3 +239,108 @@ fn target(
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::file::tests::parse;
+
+    #[test]
+    fn tool_targets_are_read_with_their_defaults_and_drills() {
+        let dir = std::env::temp_dir().join(format!("opsdeck-backups-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pass = dir.join("pass");
+        std::fs::write(&pass, "s3cret\n").unwrap();
+        let text = format!(
+            r#"
+[[backups]]
+target = "files"
+tool = "restic"
+repository = "/srv/restic"
+password_file = "{}"
+tier = "critical"
+service = "orders"
+verify_every = "12h"
+
+[[backups]]
+target = "orders-pg"
+tool = "pgbackrest"
+stanza = "main"
+user = "postgres"
+drill = {{ check_query = "select count(*) from orders", timeout = "10m" }}
+"#,
+            pass.display()
+        );
+        let (config, problems) = parse(&text);
+        assert!(problems.is_empty(), "{problems:?}");
+        let [files, pg] = &config.backup_tools[..] else {
+            panic!("{:?}", config.backup_tools);
+        };
+        assert_eq!(files.tool, Tool::Restic);
+        assert_eq!(files.password.as_ref().map(|s| s.expose()), Some("s3cret"));
+        assert_eq!(files.tier, Tier::Critical);
+        assert_eq!(files.every, DEFAULT_EVERY);
+        assert_eq!(files.verify_every, Duration::from_secs(12 * 3600));
+        assert_eq!(pg.stanza.as_deref(), Some("main"));
+        assert_eq!(pg.user.as_deref(), Some("postgres"));
+        assert_eq!(pg.drill.check_query, "select count(*) from orders");
+        assert_eq!(pg.drill.timeout, Duration::from_secs(600));
+        // A built-in drill per tool in use, applying to that tool's rows.
+        let drills: Vec<_> = config
+            .actions
+            .iter()
+            .filter(|a| a.backend == crate::config::actions::Backend::Drill)
+            .map(|a| a.when.get("tool").cloned().unwrap_or_default())
+            .collect();
+        assert_eq!(drills, ["restic", "pgbackrest"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_broken_target_is_left_out_with_its_line_and_the_rest_kept() {
+        let text = r#"
+[[backups]]
+target = "a"
+tool = "tar"
+
+[[backups]]
+target = "b"
+tool = "borg"
+
+[[backups]]
+target = "c"
+tool = "borg"
+repository = "/srv/borg"
+password_env = "OPSDECK_TEST_UNSET_VARIABLE"
+
+[[backups]]
+target = "c"
+tool = "pgbackrest"
+stanza = "main"
+"#;
+        let (config, problems) = parse(text);
+        let names: Vec<&str> = config
+            .backup_tools
+            .iter()
+            .map(|t| t.target.as_str())
+            .collect();
+        assert_eq!(names, ["c"], "{problems:?}");
+        let joined = problems.join("\n");
+        assert!(
+            joined.contains("line 2: backups.a: tool 'tar' is not restic, borg or pgbackrest"),
+            "{joined}"
+        );
+        assert!(
+            joined.contains("line 6: backups.b: borg needs repository"),
+            "{joined}"
+        );
+        assert!(
+            joined.contains("OPSDECK_TEST_UNSET_VARIABLE is not set"),
+            "{joined}"
+        );
+        assert!(
+            joined.contains("line 16: backups.c: declared twice"),
+            "{joined}"
+        );
+    }
+}
