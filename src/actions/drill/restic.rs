@@ -1,0 +1,140 @@
+//! restic's drill: the newest snapshot restored with `--verify` (restic
+//! re-reads every restored file and checks it against the snapshot), then
+//! every entry and byte under the scratch directory counted against what
+//! `restic stats --mode=restore-size` says the snapshot restores.
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::time::Instant;
+
+use serde::Deserialize;
+
+use super::scratch::Scratch;
+use super::{Drill, Stop, amount, arg, compare, seconds, shown, tool, walk};
+use crate::config::backups::ToolTarget;
+
+const ENTRIES: &str = "files and directories";
+
+fn repo(target: &ToolTarget) -> OsString {
+    arg(format!(
+        "--repo={}",
+        target.repository.as_deref().unwrap_or_default()
+    ))
+}
+
+fn snapshots(target: &ToolTarget) -> Vec<OsString> {
+    vec![repo(target), arg("--json"), arg("snapshots"), arg("latest")]
+}
+
+fn restore(target: &ToolTarget, snapshot: &str, dir: &Path) -> Vec<OsString> {
+    vec![
+        repo(target),
+        arg("restore"),
+        arg(snapshot),
+        arg("--target"),
+        arg(dir),
+        arg("--verify"),
+    ]
+}
+
+fn stats(target: &ToolTarget, snapshot: &str) -> Vec<OsString> {
+    vec![
+        repo(target),
+        arg("--json"),
+        arg("stats"),
+        arg(snapshot),
+        arg("--mode=restore-size"),
+    ]
+}
+
+pub(super) fn plan(target: &ToolTarget, scratch: &Path) -> Vec<String> {
+    let snapshot = "<snapshot>";
+    vec![
+        format!(
+            "restores the newest restic snapshot of {} into {} (mode 0700):",
+            target.repository.as_deref().unwrap_or_default(),
+            scratch.display()
+        ),
+        shown(&tool(target, snapshots(target))),
+        shown(&tool(target, restore(target, snapshot, scratch))),
+        shown(&tool(target, stats(target, snapshot))),
+        format!(
+            "verifies: --verify re-reads every restored file against the snapshot; the {ENTRIES} and bytes restored must equal stats' restore size"
+        ),
+    ]
+}
+
+#[derive(Deserialize)]
+struct Snapshot {
+    id: String,
+    short_id: Option<String>,
+    time: String,
+}
+
+#[derive(Deserialize)]
+struct Stats {
+    total_size: u64,
+    total_file_count: u64,
+}
+
+pub(super) async fn drill(d: &mut Drill<'_>, scratch: &Scratch) -> Result<String, Stop> {
+    let target = d.target;
+    let repository = target.repository.as_deref().unwrap_or_default();
+    let listed = d
+        .run("restic snapshots", tool(target, snapshots(target)))
+        .await?;
+    let list: Vec<Snapshot> = serde_json::from_slice(&listed.stdout)
+        .map_err(|e| Stop::Failed(format!("restic snapshots: unreadable answer: {e}")))?;
+    let newest = list
+        .into_iter()
+        .max_by(|a, b| a.time.cmp(&b.time))
+        .ok_or_else(|| Stop::Failed(format!("restic has no snapshot in {repository}")))?;
+    let short = newest
+        .short_id
+        .clone()
+        .unwrap_or_else(|| newest.id.chars().take(8).collect());
+    let dir = scratch.path();
+    d.say(format!(
+        "restoring restic snapshot {short} of {repository} into {}",
+        dir.display()
+    ));
+    let began = Instant::now();
+    let restored = d
+        .run(
+            "restic restore",
+            tool(target, restore(target, &newest.id, dir)),
+        )
+        .await?;
+    let root = dir.to_path_buf();
+    let tree = d
+        .blocking(move || walk(&root))
+        .await?
+        .map_err(|e| Stop::Failed(format!("cannot read the restored files: {e}")))?;
+    d.say(format!(
+        "restored {} in {}",
+        amount(tree.entries, ENTRIES, tree.bytes),
+        seconds(began.elapsed())
+    ));
+    if let Some(line) = String::from_utf8_lossy(&restored.stdout)
+        .lines()
+        .find(|l| l.starts_with("finished verifying"))
+    {
+        d.say(format!("restic --verify: {}", line.trim()));
+    }
+    let counted = d
+        .run("restic stats", tool(target, stats(target, &newest.id)))
+        .await?;
+    let stats: Stats = serde_json::from_slice(&counted.stdout)
+        .map_err(|e| Stop::Failed(format!("restic stats: unreadable answer: {e}")))?;
+    let said = compare(
+        ENTRIES,
+        (tree.entries, tree.bytes),
+        (stats.total_file_count, stats.total_size),
+        "the snapshot",
+    )?;
+    d.say(said);
+    Ok(format!(
+        "restic snapshot {short}, {}",
+        amount(tree.entries, ENTRIES, tree.bytes)
+    ))
+}
