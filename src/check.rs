@@ -277,13 +277,9 @@ pub async fn run(config: &Config, problems: Vec<Problem>) -> Report {
     }
     // Each backup tool target listed once, all at once, each within its
     // timeout: what it keeps, or what its tool said.
-    let listings = futures::future::join_all(
-        config
-            .backup_tools
-            .iter()
-            .map(|t| crate::sources::tools::list(t)),
-    )
-    .await;
+    let listings =
+        futures::future::join_all(config.backup_tools.iter().map(crate::sources::tools::list))
+            .await;
     for (t, listing) in config.backup_tools.iter().zip(listings) {
         let at = t
             .repository

@@ -9,8 +9,8 @@ use chrono::{DateTime, Duration, Utc};
 use super::incidents::Incident;
 use super::reliability::{BurnAlert, BurnRates, burn_alert};
 use super::slo::{
-    WARN_FRACTION, availability, availability_status, burn_rate, drill_max_age, gauge_level, level,
-    rpo_status, rto_status, signal_states, verification_status,
+    WARN_FRACTION, availability, availability_status, backup_rpo, burn_rate, drill_max_age,
+    gauge_level, level, rto_status, signal_states, verification_status,
 };
 use super::standing::{budget_left, service_burn_status};
 use super::{Backup, Deployment, Host, Objectives, Phase, ServiceHealth, Status, Thresholds};
@@ -243,7 +243,7 @@ pub fn host(h: &Host, t: &Thresholds) -> Vec<Line> {
 /// drill's RTO (at most a warning) and verification.
 pub fn backup(b: &Backup, now: DateTime<Utc>) -> Vec<Line> {
     let obj = b.tier.objectives();
-    let (age, rpo) = rpo_status(b.last_success, obj, now);
+    let (age, rpo) = backup_rpo(b, now);
     let rpo_text = match age {
         None => format!("never succeeded ({} RPO {})", b.tier.label(), span(obj.rpo)),
         Some(age) if rpo == Status::Crit => format!(

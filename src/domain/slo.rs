@@ -208,6 +208,16 @@ pub fn verification_status(last_verified: Option<DateTime<Utc>>, now: DateTime<U
     }
 }
 
+/// A backup target's RPO standing: as `rpo_status`, except that a target
+/// whose tool could never be read is unknown, not a breach (nothing says
+/// when its last backup was).
+pub fn backup_rpo(b: &Backup, now: DateTime<Utc>) -> (Option<Duration>, Status) {
+    match (b.last_success, &b.problem) {
+        (None, Some(_)) => (None, Status::Unknown),
+        _ => rpo_status(b.last_success, b.tier.objectives(), now),
+    }
+}
+
 /// A target's verification: a failed check by its tool, newer than the
 /// last verification that passed, is critical (the repository may not
 /// restore); else as `verification_status`.
@@ -224,7 +234,7 @@ pub fn verified_status(b: &Backup, now: DateTime<Utc>) -> Status {
 pub fn backup_status(b: &Backup, now: DateTime<Utc>) -> Status {
     let objectives = b.tier.objectives();
     Status::worst([
-        rpo_status(b.last_success, objectives, now).1,
+        backup_rpo(b, now).1,
         // Recovery readiness is a risk, not an outage: a drill over its RTO
         // or stale is at most a warning, on the row as in the verdict.
         rto_status(b, objectives, now).min(Status::Warn),
@@ -546,6 +556,56 @@ mod tests {
             Status::Unknown,
             "never drilled"
         );
+    }
+
+    /// A tool's failed check is critical until something newer verifies
+    /// the target; a repository that could not be read is a warning, and
+    /// one never read has an unknown RPO, not a breach.
+    #[test]
+    fn a_tool_targets_check_and_problem_judge_the_row() {
+        let ok = Backup {
+            target: "files".into(),
+            tier: Tier::Standard,
+            last_success: Some(t0() - Duration::minutes(10)),
+            last_verified: Some(t0() - Duration::days(1)),
+            last_drill: Some(crate::domain::DrillResult {
+                at: t0() - Duration::days(1),
+                measured_rto: Some(Duration::minutes(1)),
+            }),
+            tool: Some("restic"),
+            ..Default::default()
+        };
+        assert_eq!(backup_status(&ok, t0()), Status::Ok);
+        let failed = Backup {
+            check: Some(crate::domain::CheckResult {
+                at: t0() - Duration::hours(1),
+                passed: false,
+                words: "restic check: pack 1a2b is damaged".into(),
+            }),
+            ..ok.clone()
+        };
+        assert_eq!(verified_status(&failed, t0()), Status::Crit);
+        assert_eq!(backup_status(&failed, t0()), Status::Crit);
+        let verified_since = Backup {
+            last_verified: Some(t0() - Duration::minutes(5)),
+            ..failed.clone()
+        };
+        assert_eq!(verified_status(&verified_since, t0()), Status::Ok);
+        let locked = Backup {
+            problem: Some("restic: repository is locked".into()),
+            ..ok.clone()
+        };
+        assert_eq!(backup_status(&locked, t0()), Status::Warn);
+        let never_read = Backup {
+            last_success: None,
+            ..locked.clone()
+        };
+        assert_eq!(backup_rpo(&never_read, t0()), (None, Status::Unknown));
+        let never_backed_up = Backup {
+            last_success: None,
+            ..ok
+        };
+        assert_eq!(backup_rpo(&never_backed_up, t0()).1, Status::Crit);
     }
 }
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::incidents::{Incident, Pipeline};
 use super::kpi::{Goal, Kpi};
 use super::slo::{
-    backup_status, host_status, rpo_status, rto_status, service_status, verification_status,
+    backup_rpo, backup_status, host_status, rto_status, service_status, verification_status,
     verified_status,
 };
 use super::{Backup, Deployment, Host, Objectives, ServiceHealth, Severity, Status, Thresholds};
@@ -236,9 +236,7 @@ pub fn summarise(p: &Parts) -> Summary {
 }
 
 fn backup_reasons(reasons: &mut Vec<Reason>, backups: &[Backup], now: DateTime<Utc>) {
-    let rpo = backups
-        .iter()
-        .map(|b| rpo_status(b.last_success, b.tier.objectives(), now).1);
+    let rpo = backups.iter().map(|b| backup_rpo(b, now).1);
     count(
         reasons,
         rpo,

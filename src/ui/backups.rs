@@ -13,7 +13,7 @@ use super::widgets::{
 };
 use crate::app::App;
 use crate::app::tab::TableId;
-use crate::domain::slo::{backup_status, rpo_status, rto_status, verified_status};
+use crate::domain::slo::{backup_rpo, backup_status, rto_status, verified_status};
 use crate::domain::{Backup, Status};
 
 const COLUMNS: [Column; 11] = [
@@ -108,7 +108,7 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
     table(frame, area, app, spec, |i, fit| {
         let b = &list[i];
         let obj = b.tier.objectives();
-        let (age, rpo) = rpo_status(b.last_success, obj, app.now);
+        let (age, rpo) = backup_rpo(b, app.now);
         let rto = rto_status(b, obj, app.now);
         let drill = b
             .last_drill
@@ -125,7 +125,12 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
             status_cell(app, backup_status(b, app.now)),
             fit.text("Target", &b.target),
             Cell::from(b.tier.label()),
-            Cell::from(age.map_or("never".into(), format::ago)).style(th.value(rpo)),
+            Cell::from(match (age, rpo) {
+                (Some(age), _) => format::ago(age),
+                (None, Status::Unknown) => "unknown".into(),
+                (None, _) => "never".into(),
+            })
+            .style(th.value(rpo)),
             Cell::from(format::short_duration(obj.rpo)),
             Cell::from(format::bytes(b.size_bytes)),
             Cell::from(b.duration.map_or("—".into(), format::short_duration)),
@@ -169,7 +174,7 @@ fn verified(b: &Backup, now: DateTime<Utc>) -> String {
 /// last verified.
 fn backup_reasons(b: &Backup, now: DateTime<Utc>) -> Vec<Reason> {
     let obj = b.tier.objectives();
-    let rpo = rpo_status(b.last_success, obj, now).1;
+    let rpo = backup_rpo(b, now).1;
     let rto = rto_status(b, obj, now);
     let rto_column = if rto == Status::Warn || b.last_drill.is_none() {
         "DR drill"

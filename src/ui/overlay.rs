@@ -18,7 +18,7 @@ use crate::app::tab::TableId;
 use crate::domain::explain::{self, BurnPair};
 use crate::domain::kpi::{Kpi, burn_1h};
 use crate::domain::reliability::BurnAlert;
-use crate::domain::slo::{availability, rpo_status, rto_status};
+use crate::domain::slo::{availability, backup_rpo, rto_status};
 use crate::domain::{ServiceHealth, Status};
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
@@ -509,7 +509,7 @@ fn backup_detail(app: &App, i: usize) -> Option<Detail> {
     let b = &app.estate.backups.data.as_ref()?.get(i)?;
     let f = |name: &str, value: String| field(app, name, value);
     let obj = b.tier.objectives();
-    let (age, rpo) = rpo_status(b.last_success, obj, app.now);
+    let (age, rpo) = backup_rpo(b, app.now);
     let tier = format!(
         "{} (RPO {}, RTO {})",
         b.tier.label(),

@@ -148,7 +148,7 @@ pub(super) fn rpo_kpi(i: &Inputs) -> Kpi {
         .backups
         .iter()
         .map(|b| {
-            let (age, status) = slo::rpo_status(b.last_success, b.tier.objectives(), i.now);
+            let (age, status) = slo::backup_rpo(b, i.now);
             (b, age.map(|a| a.num_seconds() as f64), status)
         })
         .collect();
