@@ -217,45 +217,74 @@ async fn keep_up(
         let due = last_check.map_or(now, |at| {
             at + Duration::from_std(t.verify_every).unwrap_or(Duration::days(1))
         });
-        if due <= now {
+        let readable = {
+            let known = known.lock().unwrap_or_else(|e| e.into_inner());
+            known.get(&t.target).is_some_and(|k| k.problem.is_none())
+        };
+        // A repository that cannot be read now (locked, a wrong password)
+        // is not checked: its check would fail for the same reason, which
+        // says nothing of the backups. It is checked after a good listing.
+        if due <= now && readable {
             let result = check(&t, std::future::pending()).await;
-            let at = Utc::now();
-            let record = CheckResult {
-                at,
-                passed: result.is_ok(),
-                words: result.err().unwrap_or_default(),
-            };
-            let mut known = known.lock().unwrap_or_else(|e| e.into_inner());
-            let k = known.entry(t.target.clone()).or_default();
-            if record.passed {
-                k.passed = Some(at);
+            // A check that failed because the repository could not be read
+            // at all (the listing after it fails too) is a problem, not a
+            // finding.
+            if result.is_err()
+                && let Err(problem) = list(&t).await
+            {
+                listed(&known, &t, Err(problem));
+                next_list = tokio::time::Instant::now() + t.every;
+                continue;
             }
-            k.check = Some(record);
-            if let Some(path) = &store {
-                let all: BTreeMap<String, checks::Kept> = known
-                    .iter()
-                    .map(|(name, k)| {
-                        (
-                            name.clone(),
-                            checks::Kept {
-                                last: k.check.clone(),
-                                passed: k.passed,
-                            },
-                        )
-                    })
-                    .collect();
-                drop(known);
-                checks::save(path, &all);
-            }
+            remember(&known, &t, result, store.as_deref());
             continue;
         }
         let until_check = (due - now).to_std().unwrap_or(StdDuration::ZERO);
-        let wake = next_list.min(tokio::time::Instant::now() + until_check);
+        let wake = if readable {
+            next_list.min(tokio::time::Instant::now() + until_check)
+        } else {
+            next_list
+        };
         tokio::time::sleep_until(wake).await;
         if tokio::time::Instant::now() >= next_list {
             listed(&known, &t, list(&t).await);
             next_list = tokio::time::Instant::now() + t.every;
         }
+    }
+}
+
+/// Keeps a check's result, in memory and in the store.
+fn remember(
+    known: &Mutex<BTreeMap<String, Known>>,
+    t: &ToolTarget,
+    result: Result<(), String>,
+    store: Option<&std::path::Path>,
+) {
+    let at = Utc::now();
+    let record = CheckResult {
+        at,
+        passed: result.is_ok(),
+        words: result.err().unwrap_or_default(),
+    };
+    let mut known = known.lock().unwrap_or_else(|e| e.into_inner());
+    let k = known.entry(t.target.clone()).or_default();
+    if record.passed {
+        k.passed = Some(at);
+    }
+    k.check = Some(record);
+    let all: BTreeMap<String, checks::Kept> = known
+        .iter()
+        .map(|(name, k)| {
+            let kept = checks::Kept {
+                last: k.check.clone(),
+                passed: k.passed,
+            };
+            (name.clone(), kept)
+        })
+        .collect();
+    drop(known);
+    if let Some(path) = store {
+        checks::save(path, &all);
     }
 }
 
