@@ -84,14 +84,16 @@ pub fn confirm(frame: &mut Frame, area: Rect, app: &App) {
         }));
         lines.push(Line::from(""));
     }
+    // What will run, wrapped here (a long path breaks where it must) so
+    // that the dialog's height is known and its buttons always show.
+    let mut will_run: Vec<String> = Vec::new();
     match &d.description {
         Ok(parts) => {
             lines.push(Line::from(Span::styled(" will run:", th.muted)));
-            lines.extend(
-                parts
-                    .iter()
-                    .map(|p| Line::from(Span::styled(format!("   {p}"), th.text))),
-            );
+            will_run = parts
+                .iter()
+                .flat_map(|p| wrapped(p, inner, "   ", "     "))
+                .collect();
         }
         Err(why) => lines.push(Line::from(Span::styled(
             format!(" cannot run: {why}"),
@@ -99,8 +101,9 @@ pub fn confirm(frame: &mut Frame, area: Rect, app: &App) {
         ))),
     }
     let focused = |f: Focus| if d.focus == f { th.selection } else { th.text };
+    let mut after: Vec<Line> = Vec::new();
     if !d.fields.is_empty() {
-        lines.push(Line::from(""));
+        after.push(Line::from(""));
     }
     for (i, field) in d.fields.iter().enumerate() {
         let cursor = if d.focus == Focus::Field(i) {
@@ -108,16 +111,16 @@ pub fn confirm(frame: &mut Frame, area: Rect, app: &App) {
         } else {
             ""
         };
-        lines.push(Line::from(vec![
+        after.push(Line::from(vec![
             label(field.label),
             Span::styled(format!("{}{cursor}", field.value), focused(Focus::Field(i))),
         ]));
     }
     if d.needs_name {
         let cursor = if d.focus == Focus::Name { "▏" } else { "" };
-        lines.push(Line::from(""));
+        after.push(Line::from(""));
         let case = if d.fold_case { " (any case)" } else { "" };
-        lines.push(Line::from(vec![
+        after.push(Line::from(vec![
             Span::styled(
                 format!(" type {}{case} to confirm: ", clean(&d.expected)),
                 th.warn,
@@ -126,25 +129,43 @@ pub fn confirm(frame: &mut Frame, area: Rect, app: &App) {
         ]));
     }
     if let Some(problem) = &d.problem {
-        lines.push(Line::from(Span::styled(format!(" {problem}"), th.crit)));
+        after.push(Line::from(Span::styled(format!(" {problem}"), th.crit)));
     }
-    lines.push(Line::from(""));
+    after.push(Line::from(""));
     let run_style = if d.ready() {
         focused(Focus::Run)
     } else {
         th.muted
     };
-    lines.push(Line::from(vec![
+    after.push(Line::from(vec![
         Span::raw(" "),
         Span::styled("[ Cancel ]", focused(Focus::Cancel)),
         Span::raw("   "),
         Span::styled("[ Run ]", run_style),
         Span::styled(hint(d.focus), th.muted),
     ]));
-    let rows: usize = lines
-        .iter()
-        .map(|l| l.width().div_ceil(inner.max(1)).max(1))
-        .sum();
+    let count = |ls: &[Line]| -> usize {
+        ls.iter()
+            .map(|l| l.width().div_ceil(inner.max(1)).max(1))
+            .sum()
+    };
+    // What does not fit is cut from what will run, said so; the audit log
+    // has it whole.
+    let room = (area.height as usize)
+        .saturating_sub(2 + count(&lines) + count(&after))
+        .max(1);
+    if will_run.len() > room {
+        let cut = will_run.len() - room + 1;
+        will_run.truncate(room - 1);
+        will_run.push(format!("   … {cut} more lines (all in the audit log)"));
+    }
+    lines.extend(
+        will_run
+            .into_iter()
+            .map(|l| Line::from(Span::styled(l, th.text))),
+    );
+    lines.extend(after);
+    let rows: usize = count(&lines);
     let rect = centered(area, DIALOG_WIDTH, rows as u16 + 2);
     frame.render_widget(Clear, rect);
     let title = format!("Confirm: {}", d.request.action);
@@ -155,6 +176,39 @@ pub fn confirm(frame: &mut Frame, area: Rect, app: &App) {
             .wrap(Wrap { trim: false }),
         rect,
     );
+}
+
+/// `text` in lines of at most `width` cells, broken at spaces where it can
+/// and anywhere where it must: the first line after `first`, the others
+/// after `rest`.
+fn wrapped(text: &str, width: usize, first: &str, rest: &str) -> Vec<String> {
+    let cells = |t: &str| Span::raw(t).width();
+    let mut out: Vec<String> = Vec::new();
+    let mut line = first.to_string();
+    let fresh = |out: &Vec<String>| if out.is_empty() { first } else { rest };
+    for word in text.split(' ') {
+        let sep = usize::from(cells(&line) > cells(fresh(&out)));
+        if cells(&line) + sep + cells(word) <= width {
+            if sep == 1 {
+                line.push(' ');
+            }
+            line.push_str(word);
+            continue;
+        }
+        if cells(&line) > cells(fresh(&out)) {
+            out.push(std::mem::replace(&mut line, rest.to_string()));
+        }
+        let mut buf = [0u8; 4];
+        for c in word.chars() {
+            let c = &*c.encode_utf8(&mut buf);
+            if cells(&line) + cells(c) > width && cells(&line) > cells(fresh(&out)) {
+                out.push(std::mem::replace(&mut line, rest.to_string()));
+            }
+            line.push_str(c);
+        }
+    }
+    out.push(line);
+    out
 }
 
 /// The keys that work where the focus is.
@@ -368,6 +422,29 @@ mod tests {
     use crate::app::{App, Settings};
     use crate::config::keymap::Keymap;
     use crate::config::theme::Theme;
+
+    #[test]
+    fn what_will_run_wraps_at_spaces_and_breaks_long_words() {
+        use ratatui::text::Span;
+        let lines = super::wrapped(
+            "restic restore /a/very/long/path/indeed --verify",
+            16,
+            "   ",
+            "     ",
+        );
+        assert_eq!(
+            lines,
+            [
+                "   restic",
+                "     restore",
+                "     /a/very/lon",
+                "     g/path/inde",
+                "     ed --verify"
+            ]
+        );
+        assert!(lines.iter().all(|l| Span::raw(l.as_str()).width() <= 16));
+        assert_eq!(super::wrapped("short", 16, "   ", "     "), ["   short"]);
+    }
 
     fn screen(app: &App) -> String {
         let mut terminal = Terminal::new(TestBackend::new(100, 30)).unwrap();
