@@ -17,17 +17,21 @@
 //! * PostgreSQL listens on 127.0.0.1 only, on a free port, with its socket
 //!   in its own directory; pgBackRest's configuration, repository, lock,
 //!   log and spool paths are all inside the temporary directory.
-//! * Borg keeps a cache and a security record per repository under the
-//!   user's home; they are removed on drop with the repository.
+//! * restic (when run by opsdeck) and Borg keep a cache, and Borg a
+//!   security record, per repository under the user's home; they are
+//!   removed on drop with the repository.
 //!
-//! # Measured here (2 cores, debug build)
-//! A restic or Borg repository with one backup: ~1 s. The cluster with its
-//! stanza and first full backup: ~4 s (initdb 0.6 s, the backup 2.2 s).
+//! # Measured here (2 cores)
+//! Every restic command spends ~0.5 s deriving its key (scrypt, calibrated
+//! by `restic init`): a restic repository with one backup takes ~2 s, a
+//! Borg one ~1 s. The cluster with its stanza and first full backup ~5 s
+//! (initdb 0.6 s, the backup 2.2 s: a checkpoint, 965 files, its WAL
+//! archived).
 
 #![allow(dead_code)]
 
 use std::fs;
-use std::io::Write;
+use std::marker::PhantomData;
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -147,35 +151,47 @@ fn run_ok(command: &mut Command, what: &str) -> Output {
     out
 }
 
-/// Waits up to 10 s for `ready`.
-fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ready() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "{what}: not within 10 s"
-        );
-        std::thread::sleep(Duration::from_millis(20));
+/// `dir` and everything under it.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut all = vec![dir.to_path_buf()];
+    let mut i = 0;
+    while let Some(d) = all.get(i).cloned() {
+        if d.is_dir() {
+            all.extend(fs::read_dir(&d).unwrap().map(|e| e.unwrap().path()));
+        }
+        i += 1;
     }
+    all
 }
 
 /// The largest file under `dir` (a repository's biggest pack or segment:
 /// file data, never the small tree or index objects).
 fn largest_file(dir: &Path) -> PathBuf {
-    let mut best: Option<(u64, PathBuf)> = None;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            let meta = fs::metadata(&path).unwrap();
-            if meta.is_dir() {
-                stack.push(path);
-            } else if best.as_ref().is_none_or(|(size, _)| meta.len() > *size) {
-                best = Some((meta.len(), path));
-            }
+    walk(dir)
+        .into_iter()
+        .filter(|p| p.is_file())
+        .max_by_key(|p| fs::metadata(p).unwrap().len())
+        .expect("no file to corrupt")
+}
+
+/// Runs `backup`, which gives the backup's name, timed, and records it in
+/// `taken`. Where the tool records whole seconds (Borg, pgBackRest, whose
+/// labels are seconds too), each backup gets a second of its own.
+fn timed(taken: &mut Vec<Taken>, whole_seconds: bool, backup: impl FnOnce() -> String) -> Taken {
+    if let Some(last) = taken.last().filter(|_| whole_seconds) {
+        while Utc::now().timestamp() <= last.finished.timestamp() {
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
-    best.expect("no file to corrupt").1
+    let started = Utc::now();
+    let name = backup();
+    let t = Taken {
+        name,
+        started,
+        finished: Utc::now(),
+    };
+    taken.push(t.clone());
+    t
 }
 
 /// A process holding a repository's lock until dropped: its standard input
@@ -193,7 +209,14 @@ impl RepoLock {
             .spawn()
             .unwrap();
         let lock = RepoLock { child: Some(child) };
-        wait_for("the repository lock", held);
+        let start = Instant::now();
+        while !held() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "lock not held in 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
         lock
     }
 }
@@ -217,12 +240,31 @@ impl Drop for RepoLock {
 }
 
 // ---------------------------------------------------------------------------
-// restic
+// restic and Borg
 // ---------------------------------------------------------------------------
 
-/// A restic repository (`repository`) with `password`, and generated data
-/// (`data`, `dataset`) to back up.
-pub struct ResticRepo {
+/// Which tool a [`Repo`] belongs to.
+pub trait Kind {
+    const TOOL: Tool;
+}
+pub struct Restic;
+pub struct Borg;
+impl Kind for Restic {
+    const TOOL: Tool = Tool::Restic;
+}
+impl Kind for Borg {
+    const TOOL: Tool = Tool::Borg;
+}
+
+/// A restic repository (`restic snapshots` lists it).
+pub type ResticRepo = Repo<Restic>;
+/// A Borg repository (`repokey` encryption); archives are named
+/// `backup-1`, `backup-2`…
+pub type BorgRepo = Repo<Borg>;
+
+/// A repository (`repository`) with `password`, and generated data (`data`,
+/// `dataset`) to back up.
+pub struct Repo<K: Kind> {
     pub dir: tempfile::TempDir,
     pub repository: PathBuf,
     pub password: String,
@@ -230,87 +272,119 @@ pub struct ResticRepo {
     pub dataset: Dataset,
     /// The backups taken, oldest first.
     pub taken: Vec<Taken>,
+    /// Its id (restic: the start `restic init` prints), naming its caches.
+    id: String,
+    kind: PhantomData<K>,
 }
 
-impl ResticRepo {
+impl<K: Kind> Repo<K> {
     /// An initialised repository and its data, no backup yet.
-    pub fn new() -> ResticRepo {
+    pub fn new() -> Repo<K> {
         let dir = tempfile::tempdir().unwrap();
-        let repository = dir.path().join("repo");
         let data = dir.path().join("data");
-        let dataset = generate(&data, FILES, FILE_BYTES);
-        let repo = ResticRepo {
-            repository,
-            password: "restic-pw-Xq7!".into(),
+        let mut repo = Repo {
+            repository: dir.path().join("repo"),
+            password: format!("{}-pw-Xq7!", K::TOOL.name()),
+            dataset: generate(&data, FILES, FILE_BYTES),
             data,
-            dataset,
             taken: Vec::new(),
+            id: String::new(),
+            kind: PhantomData,
             dir,
         };
-        run_ok(repo.restic().arg("init"), "restic init");
+        let mut init = repo.tool();
+        if K::TOOL == Tool::Restic {
+            let out = run_ok(init.arg("init"), "restic init");
+            let said = String::from_utf8_lossy(&out.stdout).into_owned();
+            let mut words = said.split_whitespace().skip_while(|w| *w != "repository");
+            repo.id = words.nth(1).unwrap_or_default().to_string();
+        } else {
+            let repository = &repo.repository;
+            run_ok(
+                init.args(["init", "-e", "repokey"]).arg(repository),
+                "borg init",
+            );
+            let config = fs::read_to_string(repository.join("config")).unwrap();
+            let id = config.lines().find_map(|l| l.strip_prefix("id = "));
+            repo.id = id.unwrap_or_default().trim().to_string();
+        }
         repo
     }
 
     /// A repository holding one backup of its data.
-    pub fn with_backup() -> ResticRepo {
-        let mut repo = ResticRepo::new();
+    pub fn with_backup() -> Repo<K> {
+        let mut repo = Repo::new();
         repo.backup();
         repo
     }
 
-    /// `restic -r REPO` with the password in its environment.
-    pub fn restic(&self) -> Command {
-        let mut c = Command::new("restic");
-        c.arg("-r")
-            .arg(&self.repository)
-            .env("RESTIC_PASSWORD", &self.password)
-            .env("RESTIC_CACHE_DIR", self.dir.path().join("cache"));
+    /// The tool with the password in its environment (restic: and
+    /// `-r REPO`).
+    pub fn tool(&self) -> Command {
+        let mut c = Command::new(K::TOOL.program());
+        if K::TOOL == Tool::Restic {
+            c.arg("-r").arg(&self.repository);
+            c.env("RESTIC_PASSWORD", &self.password);
+        } else {
+            c.env("BORG_PASSPHRASE", &self.password);
+        }
         c
     }
 
-    /// Backs the data up (a new snapshot).
+    /// Backs the data up: a new snapshot (its id) or archive (`backup-N`;
+    /// Borg records whole seconds, so each backup has a second of its own).
     pub fn backup(&mut self) -> Taken {
-        let started = Utc::now();
-        let out = run_ok(
-            self.restic().args(["backup", "--json"]).arg(&self.data),
-            "restic backup",
-        );
-        let finished = Utc::now();
-        let summary = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .find(|v| v["message_type"] == "summary")
-            .expect("restic backup: no summary");
-        let taken = Taken {
-            name: summary["snapshot_id"].as_str().unwrap_or_default().into(),
-            started,
-            finished,
-        };
-        self.taken.push(taken.clone());
-        taken
-    }
-
-    /// An exclusive lock (`restic key passwd` waiting for the new password)
-    /// held until dropped.
-    pub fn lock(&self) -> RepoLock {
-        let locks = self.repository.join("locks");
-        let mut c = self.restic();
-        c.args(["key", "passwd"]);
-        RepoLock::hold(c, || {
-            fs::read_dir(&locks).is_ok_and(|mut d| d.next().is_some())
+        let mut command = self.tool();
+        let name = format!("backup-{}", self.taken.len() + 1);
+        if K::TOOL == Tool::Restic {
+            command.args(["backup", "--json"]).arg(&self.data);
+        } else {
+            let archive = format!("{}::{name}", self.repository.display());
+            command.arg("create").arg(archive).arg(&self.data);
+        }
+        timed(&mut self.taken, K::TOOL == Tool::Borg, || {
+            let out = run_ok(&mut command, "backup");
+            let lines = String::from_utf8_lossy(&out.stdout).into_owned();
+            let summary = lines
+                .lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .find(|v| v["message_type"] == "summary");
+            match summary {
+                Some(s) => s["snapshot_id"].as_str().unwrap_or_default().into(),
+                None => name,
+            }
         })
     }
 
-    /// Truncates its largest pack (file data): `restic check` then says
-    /// "unexpected file size"; listings still work.
+    /// Its exclusive lock, held until dropped: `restic key passwd` waiting
+    /// for the new password, `borg with-lock REPO cat` for its input.
+    pub fn lock(&self) -> RepoLock {
+        let mut c = self.tool();
+        if K::TOOL == Tool::Restic {
+            let locks = self.repository.join("locks");
+            c.args(["key", "passwd"]);
+            RepoLock::hold(c, || {
+                fs::read_dir(&locks).is_ok_and(|mut d| d.next().is_some())
+            })
+        } else {
+            let lock = self.repository.join("lock.exclusive");
+            c.arg("with-lock").arg(&self.repository).arg("cat");
+            RepoLock::hold(c, || lock.exists())
+        }
+    }
+
+    /// Damages its largest pack or segment (file data): listings still
+    /// work, but `restic check` says "unexpected file size" (the pack is
+    /// truncated) and `borg check` a "Segment entry checksum mismatch".
     pub fn corrupt(&self) {
-        let pack = largest_file(&self.repository.join("data"));
-        fs::OpenOptions::new()
-            .write(true)
-            .open(pack)
-            .unwrap()
-            .set_len(100)
-            .unwrap();
+        let file = largest_file(&self.repository.join("data"));
+        let mut bytes = fs::read(&file).unwrap();
+        if K::TOOL == Tool::Restic {
+            bytes.truncate(100);
+        } else {
+            bytes[200..232].iter_mut().for_each(|b| *b ^= 0xA5);
+        }
+        fs::write(file, bytes).unwrap();
     }
 
     /// Its target, password included.
@@ -318,139 +392,37 @@ impl ResticRepo {
         ToolTarget {
             repository: Some(self.repository.display().to_string()),
             password: Some(Secret::new(self.password.clone())),
-            ..tool_target(name, Tool::Restic)
+            ..tool_target(name, K::TOOL)
         }
     }
 }
 
-// ---------------------------------------------------------------------------
-// Borg
-// ---------------------------------------------------------------------------
-
-/// A Borg repository (`repokey` encryption, `password`) and generated data
-/// to back up. Archives are named `backup-1`, `backup-2`…
-pub struct BorgRepo {
-    pub dir: tempfile::TempDir,
-    pub repository: PathBuf,
-    pub password: String,
-    pub data: PathBuf,
-    pub dataset: Dataset,
-    pub taken: Vec<Taken>,
-}
-
-impl BorgRepo {
-    pub fn new() -> BorgRepo {
-        let dir = tempfile::tempdir().unwrap();
-        let repository = dir.path().join("repo");
-        let data = dir.path().join("data");
-        let dataset = generate(&data, FILES, FILE_BYTES);
-        let repo = BorgRepo {
-            repository,
-            password: "borg-pw-Zk4#".into(),
-            data,
-            dataset,
-            taken: Vec::new(),
-            dir,
-        };
-        run_ok(
-            repo.borg()
-                .args(["init", "-e", "repokey"])
-                .arg(&repo.repository),
-            "borg init",
-        );
-        repo
-    }
-
-    pub fn with_backup() -> BorgRepo {
-        let mut repo = BorgRepo::new();
-        repo.backup();
-        repo
-    }
-
-    /// `borg` with the passphrase in its environment.
-    pub fn borg(&self) -> Command {
-        let mut c = Command::new("borg");
-        c.env("BORG_PASSPHRASE", &self.password);
-        c
-    }
-
-    /// Backs the data up as the next archive (`backup-N`). Borg records
-    /// whole seconds here, so a second backup waits for the next second.
-    pub fn backup(&mut self) -> Taken {
-        if let Some(last) = self.taken.last() {
-            while Utc::now().timestamp() <= last.finished.timestamp() {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        let name = format!("backup-{}", self.taken.len() + 1);
-        let started = Utc::now();
-        run_ok(
-            self.borg()
-                .arg("create")
-                .arg(format!("{}::{name}", self.repository.display()))
-                .arg(&self.data),
-            "borg create",
-        );
-        let finished = Utc::now();
-        let taken = Taken {
-            name,
-            started,
-            finished,
-        };
-        self.taken.push(taken.clone());
-        taken
-    }
-
-    /// Its exclusive lock (`borg with-lock REPO cat`) held until dropped.
-    pub fn lock(&self) -> RepoLock {
-        let lock = self.repository.join("lock.exclusive");
-        let mut c = self.borg();
-        c.arg("with-lock").arg(&self.repository).arg("cat");
-        RepoLock::hold(c, || lock.exists())
-    }
-
-    /// Overwrites bytes inside its largest segment: `borg check` then finds
-    /// a "Segment entry checksum mismatch".
-    pub fn corrupt(&self) {
-        let segment = largest_file(&self.repository.join("data"));
-        let mut bytes = fs::read(&segment).unwrap();
-        for b in &mut bytes[200..232] {
-            *b ^= 0xA5;
-        }
-        fs::write(segment, bytes).unwrap();
-    }
-
-    pub fn target(&self, name: &str) -> ToolTarget {
-        ToolTarget {
-            repository: Some(self.repository.display().to_string()),
-            password: Some(Secret::new(self.password.clone())),
-            ..tool_target(name, Tool::Borg)
-        }
-    }
-
-    /// The repository's id (its `config` file), naming its cache.
-    fn id(&self) -> Option<String> {
-        let config = fs::read_to_string(self.repository.join("config")).ok()?;
-        config
-            .lines()
-            .find_map(|l| l.strip_prefix("id = "))
-            .map(|id| id.trim().to_string())
-    }
-}
-
-impl Drop for BorgRepo {
-    /// Borg's cache and security record of this repository, in the home
-    /// directory, go with it.
+impl<K: Kind> Drop for Repo<K> {
+    /// The caches restic and Borg keep in the home directory (and Borg's
+    /// security record) of this repository go with it.
     fn drop(&mut self) {
-        let (Some(id), Some(home)) = (self.id(), std::env::var_os("HOME")) else {
+        let (Some(home), true) = (std::env::var_os("HOME"), self.id.len() >= 8) else {
             return;
         };
         let home = PathBuf::from(home);
-        let cache = std::env::var_os("XDG_CACHE_HOME").map_or(home.join(".cache"), PathBuf::from);
-        let config =
-            std::env::var_os("XDG_CONFIG_HOME").map_or(home.join(".config"), PathBuf::from);
-        let _ = fs::remove_dir_all(cache.join("borg").join(&id));
-        let _ = fs::remove_dir_all(config.join("borg/security").join(&id));
+        let dir = |var: &str, default: &str| {
+            std::env::var_os(var).map_or(home.join(default), PathBuf::from)
+        };
+        let (cache, config) = (
+            dir("XDG_CACHE_HOME", ".cache"),
+            dir("XDG_CONFIG_HOME", ".config"),
+        );
+        for kept in [
+            cache.join("restic"),
+            cache.join("borg"),
+            config.join("borg/security"),
+        ] {
+            for entry in fs::read_dir(kept).into_iter().flatten().flatten() {
+                if entry.file_name().to_string_lossy().starts_with(&self.id) {
+                    let _ = fs::remove_dir_all(entry.path());
+                }
+            }
+        }
     }
 }
 
@@ -543,56 +515,37 @@ impl PgCluster {
 
     /// Runs SQL with psql over the socket; its output, unaligned, no header.
     pub fn psql(&self, sql: &str) -> String {
-        let out = run_ok(
-            self.as_user(&self.pg_bin.join("psql"))
-                .arg("-h")
-                .arg(&self.socket_dir)
-                .args([
-                    "-p",
-                    &self.port.to_string(),
-                    "-U",
-                    "postgres",
-                    "-d",
-                    "postgres",
-                ])
-                .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql]),
-            "psql",
-        );
+        let mut psql = self.as_user(&self.pg_bin.join("psql"));
+        psql.arg(format!("--host={}", self.socket_dir.display()))
+            .arg(format!("--port={}", self.port))
+            .args([
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-XAt",
+                "-v",
+                "ON_ERROR_STOP=1",
+            ]);
+        let out = run_ok(psql.args(["-c", sql]), "psql");
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
     /// A full backup.
     pub fn backup(&mut self) -> Taken {
-        // pgBackRest names backups by the second and records whole seconds.
-        if let Some(last) = self.taken.last() {
-            while Utc::now().timestamp() <= last.finished.timestamp() {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        let started = Utc::now();
-        run_ok(
-            self.backrest().args(["--type=full", "backup"]),
-            "pgbackrest backup",
-        );
-        let finished = Utc::now();
-        let info = run_ok(
-            self.backrest().args(["--output=json", "info"]),
-            "pgbackrest info",
-        );
-        let info: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
-        let name = info[0]["backup"]
-            .as_array()
-            .and_then(|b| b.last())
-            .and_then(|b| b["label"].as_str())
-            .unwrap_or_default()
-            .to_string();
-        let taken = Taken {
-            name,
-            started,
-            finished,
-        };
-        self.taken.push(taken.clone());
-        taken
+        let mut command = self.backrest();
+        command.args(["--type=full", "backup"]);
+        let backups = self.repo.join("backup").join(&self.stanza);
+        timed(&mut self.taken, true, || {
+            run_ok(&mut command, "pgbackrest backup");
+            // The newest full backup's label (`20261207-152408F`).
+            fs::read_dir(&backups)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with('F'))
+                .max()
+                .expect("pgbackrest backup: no backup in the repository")
+        })
     }
 
     /// Overwrites `PG_VERSION` in the newest backup: `pgbackrest verify`
@@ -626,21 +579,18 @@ impl PgCluster {
                 .as_user(&self.pg_bin.join("pg_ctl"))
                 .args(["-m", "immediate", "-w", "stop", "-D"])
                 .arg(&self.data_dir)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
+                .output();
         }
     }
 
+    /// pgBackRest's configuration: everything inside the directory.
     fn write_backrest_config(&self) {
         let root = self.dir.path();
-        let mut f = fs::File::create(&self.config).unwrap();
-        write!(
-            f,
+        let text = format!(
             "[global]\nrepo1-path={}\nrepo1-retention-full=10\nlog-path={}\n\
              lock-path={}\nspool-path={}\nlog-level-console=warn\nlog-level-file=off\n\
-             start-fast=y\ncompress-type=none\n\n[{}]\npg1-path={}\npg1-socket-path={}\n",
+             start-fast=y\ncompress-type=none\n\n[{}]\npg1-path={}\npg1-socket-path={}\n\
+             pg1-port={}\n",
             self.repo.display(),
             root.join("log").display(),
             root.join("lock").display(),
@@ -648,8 +598,9 @@ impl PgCluster {
             self.stanza,
             self.data_dir.display(),
             self.socket_dir.display(),
-        )
-        .unwrap();
+            self.port,
+        );
+        fs::write(&self.config, text).unwrap();
     }
 
     /// When the tests are root, the whole directory belongs to the user.
@@ -657,12 +608,8 @@ impl PgCluster {
         let Some(user) = self.user.as_deref().and_then(User::named) else {
             return;
         };
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            std::os::unix::fs::chown(&d, Some(user.uid), Some(user.gid)).unwrap();
-            if d.is_dir() {
-                stack.extend(fs::read_dir(&d).unwrap().map(|e| e.unwrap().path()));
-            }
+        for path in walk(dir) {
+            std::os::unix::fs::chown(&path, Some(user.uid), Some(user.gid)).unwrap();
         }
     }
 
@@ -683,11 +630,7 @@ impl PgCluster {
                 self.stanza,
             );
             fs::write(&conf, format!("{base}{settings}")).unwrap();
-            let mut f = fs::OpenOptions::new()
-                .append(true)
-                .open(&self.config)
-                .unwrap();
-            writeln!(f, "pg1-port={}", self.port).unwrap();
+            self.write_backrest_config();
             let started = self
                 .as_user(&self.pg_bin.join("pg_ctl"))
                 .args(["-w", "-t", "20", "-l"])
@@ -702,13 +645,6 @@ impl PgCluster {
                 self.running = true;
                 return;
             }
-            let config = fs::read_to_string(&self.config).unwrap();
-            let kept: String = config
-                .lines()
-                .filter(|l| !l.starts_with("pg1-port="))
-                .map(|l| format!("{l}\n"))
-                .collect();
-            fs::write(&self.config, kept).unwrap();
             assert!(
                 attempt < 4,
                 "PostgreSQL did not start: {}",
