@@ -421,6 +421,11 @@ fn live_runners(config: &Config) -> (opsdeck::app::actions::Runners, Vec<config:
         http: Some(Arc::new(HttpRunner::new(config.secrets.clone()))),
         silence,
         demo: None,
+        check: (!config.backup_tools.is_empty()).then(|| {
+            Arc::new(opsdeck::actions::verify::CheckRunner {
+                targets: config.backup_tools.clone(),
+            }) as Arc<dyn opsdeck::actions::ActionRunner>
+        }),
         drill: (!config.backup_tools.is_empty()).then(|| {
             Arc::new(opsdeck::actions::drill::DrillRunner {
                 targets: config.backup_tools.clone(),

@@ -30,11 +30,10 @@ fn audit(t: &Tmux) -> Vec<Value> {
         .collect()
 }
 
-#[test]
-fn a_drill_from_the_keyboard_restores_verifies_and_records_its_rto() {
-    require_tmux();
-    let repo = backup_tools::ResticRepo::with_backup();
-    let mut t = Tmux::new(HARNESS, "restic");
+/// opsdeck in tmux on a configuration whose one backup target is `repo`,
+/// on the Backups tab once its first check has passed; the scratch
+/// directory drills use.
+fn start(t: &mut Tmux, repo: &backup_tools::ResticRepo) -> std::path::PathBuf {
     let scratch = t.dir().join("scratch");
     std::fs::create_dir_all(&scratch).unwrap();
     let password = t.dir().join("restic.pass");
@@ -43,8 +42,10 @@ fn a_drill_from_the_keyboard_restores_verifies_and_records_its_rto() {
     let config = format!(
         r#"
 [[prometheus]]
+name = "prometheus"
 url = "http://127.0.0.1:9"
 [[alertmanager]]
+name = "alertmanager"
 url = "http://127.0.0.1:9"
 
 [[backups]]
@@ -69,9 +70,20 @@ drill = {{ scratch = "{}" }}
     t.start(120, 40, &command);
     t.go_to_tab(4);
     t.expect(
-        "the restic target",
-        Expect::on(4).lines(&[&["files", "standard", "never"]]),
+        "the restic target, checked",
+        Expect::on(4)
+            .has(&["checked", "passed"])
+            .lines(&[&["files", "standard", "never"]]),
     );
+    scratch
+}
+
+#[test]
+fn a_drill_from_the_keyboard_restores_verifies_and_records_its_rto() {
+    require_tmux();
+    let repo = backup_tools::ResticRepo::with_backup();
+    let mut t = Tmux::new(HARNESS, "restic");
+    let scratch = start(&mut t, &repo);
     t.send("D");
     let dialog = t.expect(
         "the built-in drill's dialog",
@@ -114,4 +126,39 @@ drill = {{ scratch = "{}" }}
     // Nothing left in the scratch space.
     let left: Vec<_> = std::fs::read_dir(&scratch).unwrap().flatten().collect();
     assert!(left.is_empty(), "the scratch holds {left:?}");
+}
+
+#[test]
+fn verifying_from_the_keyboard_finds_a_corrupted_repository() {
+    require_tmux();
+    let repo = backup_tools::ResticRepo::with_backup();
+    let mut t = Tmux::new(HARNESS, "verify");
+    start(&mut t, &repo);
+    // Corrupted after opsdeck's own check passed: only `V` can see it.
+    repo.corrupt();
+    t.send("V");
+    t.expect(
+        "the check's dialog",
+        Expect::on(4).has(&["Confirm: verify_backup", "check", "[ Run ]"]),
+    );
+    std::thread::sleep(Duration::from_millis(400));
+    t.send("Tab");
+    t.send("Enter");
+    let screen = t.expect(
+        "the failed check on the row and in the verdict",
+        Expect::on(4)
+            .has(&[
+                "verify_backup files: failed",
+                "backup check failed",
+                "check 0s ago failed",
+            ])
+            .lines(&[&["CRIT", "files", "✖ failed"]]),
+    );
+    assert!(!screen.contains(&repo.password), "{screen}");
+    let lines = audit(&t);
+    let finished = lines
+        .iter()
+        .find(|l| l["event"] == "finished" && l["action"] == "verify_backup")
+        .unwrap_or_else(|| panic!("no finished check in {lines:#?}"));
+    assert_eq!(finished["outcome"], "failed", "{finished}");
 }

@@ -24,6 +24,7 @@ pub mod exec;
 pub mod http;
 pub mod silence;
 pub mod template;
+pub mod verify;
 
 pub use crate::config::actions::{
     ActionSpec, Backend, Confirm, MASK, Scope, SecretStore, SilenceOp,

@@ -26,6 +26,7 @@ pub struct Runners {
     pub silence: Option<Arc<dyn ActionRunner>>,
     pub demo: Option<Arc<dyn ActionRunner>>,
     pub drill: Option<Arc<dyn ActionRunner>>,
+    pub check: Option<Arc<dyn ActionRunner>>,
 }
 
 impl Runners {
@@ -36,6 +37,7 @@ impl Runners {
             Backend::Silence(_) => self.silence.clone(),
             Backend::Demo => self.demo.clone(),
             Backend::Drill => self.drill.clone(),
+            Backend::Check => self.check.clone(),
         }
     }
 }
@@ -296,6 +298,9 @@ pub struct Actions {
     /// Backups a DR drill verified (`reports_verification`), by target:
     /// shown as verified then until the source reports a newer time.
     pub verified: BTreeMap<String, DateTime<Utc>>,
+    /// Checks run now from the keyboard (`verify_backup`), by target: shown
+    /// until the source reports a newer one.
+    pub checks: BTreeMap<String, crate::domain::CheckResult>,
     /// The runs the audit log held when opsdeck started (`read_history`).
     pub past: Vec<crate::actions::audit::PastRun>,
     /// The history's filter, and whether it is being typed.
@@ -320,6 +325,7 @@ impl Default for Actions {
             outbox: Vec::new(),
             arm_delay: std::time::Duration::from_millis(300),
             verified: BTreeMap::new(),
+            checks: BTreeMap::new(),
             past: Vec::new(),
             history_filter: String::new(),
             history_filtering: false,

@@ -27,6 +27,7 @@ pub enum Command {
     Help,
     Rollback,
     DrDrill,
+    VerifyBackup,
     Acknowledge,
     Silence,
     Maintenance,
@@ -56,6 +57,7 @@ impl Command {
         Some(match self {
             Command::Rollback => "rollback",
             Command::DrDrill => "dr_drill",
+            Command::VerifyBackup => "verify_backup",
             Command::Acknowledge => "acknowledge",
             Command::Silence => "silence",
             Command::Maintenance => "maintenance",
@@ -64,7 +66,7 @@ impl Command {
         })
     }
 
-    pub const ALL: [Command; 34] = [
+    pub const ALL: [Command; 35] = [
         Command::ShowKpis,
         Command::ShowHealth,
         Command::ShowDeploys,
@@ -90,6 +92,7 @@ impl Command {
         Command::HoldCycle,
         Command::Rollback,
         Command::DrDrill,
+        Command::VerifyBackup,
         Command::Acknowledge,
         Command::Silence,
         Command::Maintenance,
@@ -123,10 +126,11 @@ impl Command {
             Command::Filter => "filter the table as you type",
             Command::Help => "this help",
             Command::Rollback => "roll back the selected deployment",
-            Command::DrDrill => "start a DR drill of the selected backup target",
+            Command::DrDrill => "DR drill of the selected backup",
+            Command::VerifyBackup => "check the backup now",
             Command::Acknowledge => "acknowledge the selected incident (1h silence)",
             Command::Silence => "silence the selected incident",
-            Command::Maintenance => "maintenance window for the selected service, host or target",
+            Command::Maintenance => "maintenance window for the selected row",
             Command::ExpireSilence => "expire the selected silence",
             Command::Runbook => "show and copy the incident's runbook link",
             Command::CancelAction => "cancel the running action shown",

@@ -550,7 +550,42 @@ impl App {
                     .any(super::actions::reports_verification);
             (run.request.target.clone(), result, verified)
         });
+        let checked = match &run.finished {
+            Some((_, o @ (ActionOutcome::Succeeded { .. } | ActionOutcome::Failed { .. })))
+                if run.request.action == "verify_backup" =>
+            {
+                Some((run.request.target.clone(), o.clone()))
+            }
+            _ => None,
+        };
         self.actions.notice = Some(notice);
+        if let Some((target, outcome)) = checked {
+            let passed = outcome.succeeded();
+            // A repository that cannot be read fails its check for that
+            // reason, which the row already says: no finding.
+            let unreadable = self
+                .estate
+                .backups
+                .data
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .any(|b| b.target == target && b.problem.is_some());
+            if passed || !unreadable {
+                let words = if passed { "" } else { outcome.detail() };
+                let check = crate::domain::CheckResult {
+                    at,
+                    passed,
+                    words: words.to_string(),
+                };
+                if passed {
+                    self.actions.verified.insert(target.clone(), at);
+                }
+                self.actions.checks.insert(target, check);
+                self.apply_drills();
+                self.stale = self.stale.feed(crate::sources::Feed::Backups);
+            }
+        }
         if let Some((target, result, verified)) = drill {
             if verified {
                 self.actions.verified.insert(target.clone(), at);
@@ -572,6 +607,12 @@ impl App {
                 && b.last_drill.is_none_or(|theirs| theirs.at < ours.at)
             {
                 b.last_drill = Some(*ours);
+            }
+            // A check run from the keyboard until the source has a newer one.
+            if let Some(ours) = self.actions.checks.get(&b.target)
+                && b.check.as_ref().is_none_or(|theirs| theirs.at < ours.at)
+            {
+                b.check = Some(ours.clone());
             }
             // A drill's verification until the source reports a newer one.
             if let Some(ours) = self.actions.verified.get(&b.target)

@@ -12,6 +12,7 @@ fn verb(action: &str, scope: Scope) -> String {
     let standard = match action {
         "rollback" => Some((Scope::Deployment, "rolls back")),
         "dr_drill" => Some((Scope::Backup, "runs a DR drill of")),
+        "verify_backup" => Some((Scope::Backup, "verifies")),
         "acknowledge" => Some((Scope::Incident, "acknowledges")),
         "silence" => Some((Scope::Incident, "silences")),
         "expire_silence" => Some((Scope::Silence, "expires")),

@@ -603,6 +603,7 @@ impl App {
             }
             Command::Rollback
             | Command::DrDrill
+            | Command::VerifyBackup
             | Command::Acknowledge
             | Command::Silence
             | Command::Maintenance

@@ -78,6 +78,9 @@ pub enum Backend {
     /// The built-in DR drill of a `[[backups]]` target: restore its latest
     /// backup into scratch space, verify it, clean up, time it.
     Drill,
+    /// The check of a `[[backups]]` target's repository by its tool
+    /// (`restic check`…), now rather than on its schedule.
+    Check,
     /// Simulated against the demo estate.
     Demo,
 }
@@ -214,6 +217,24 @@ pub fn tool_drill(tool: &str, timeout: chrono::Duration) -> ActionSpec {
     }
 }
 
+/// The built-in check, now, of the targets read from backup tool `tool`.
+pub fn tool_check(tool: &str, timeout: chrono::Duration) -> ActionSpec {
+    ActionSpec {
+        name: "verify_backup".into(),
+        backend: Backend::Check,
+        timeout,
+        ..tool_drill(tool, timeout)
+    }
+}
+
+/// The demo's check of a target its tool reads, simulated.
+fn simulated_check(tool: &str) -> ActionSpec {
+    ActionSpec {
+        backend: Backend::Demo,
+        ..tool_check(tool, chrono::Duration::minutes(2))
+    }
+}
+
 /// The demo's actions: every built-in one, simulated.
 pub fn demo() -> Vec<ActionSpec> {
     let simulated = |name: &str, scope: Scope| ActionSpec {
@@ -227,6 +248,9 @@ pub fn demo() -> Vec<ActionSpec> {
     vec![
         simulated("rollback", Scope::Deployment),
         simulated("dr_drill", Scope::Backup),
+        simulated_check("restic"),
+        simulated_check("borg"),
+        simulated_check("pgbackrest"),
         simulated("acknowledge", Scope::Incident),
         simulated("silence", Scope::Incident),
         simulated("maintenance", Scope::Service),

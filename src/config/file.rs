@@ -544,6 +544,17 @@ impl Config {
             config
                 .actions
                 .push(super::actions::tool_drill(tool.name(), timeout));
+            let longest = config
+                .backup_tools
+                .iter()
+                .filter(|t| t.tool == tool)
+                .map(|t| t.check_timeout)
+                .max()
+                .unwrap_or_default();
+            let timeout = chrono::Duration::from_std(longest).unwrap_or(chrono::Duration::hours(1));
+            config
+                .actions
+                .push(super::actions::tool_check(tool.name(), timeout));
         }
         let mut problems = reader.problems;
         problems.extend(config.unique_names());

@@ -65,6 +65,12 @@ fn steps(request: &ActionRequest) -> Vec<String> {
             "ok: [k8s-prod] 4/4 healthy".into(),
             "PLAY RECAP ok=5 changed=1 failed=0".into(),
         ],
+        "verify_backup" => vec![
+            format!("{} check of {}", p("tool"), p("target")),
+            "loading indexes".into(),
+            "checking snapshots, trees and blobs".into(),
+            "no errors were found".into(),
+        ],
         "dr_drill" => vec![
             format!(
                 "restoring {} from its last backup into the DR site",
@@ -110,6 +116,7 @@ impl ActionRunner for DemoRunner {
                 }
             },
             "dr_drill" => format!("restore {} into the DR site and time it", request.target),
+            "verify_backup" => format!("{} check of {}", p("tool"), request.target),
             "acknowledge" | "silence" => format!(
                 "silence alertname=\"{}\", service=\"{}\" {}",
                 p("alertname"),
@@ -176,6 +183,7 @@ impl DemoRunner {
         match request.action.as_str() {
             // Said so, the drill verifies the backup (`reports_verification`).
             "dr_drill" => Ok("drill passed: restore verified".into()),
+            "verify_backup" => Ok("check passed: no errors were found".into()),
             "acknowledge" | "silence" | "maintenance" => {
                 let mut pairs = vec![(label(request), p("service"))];
                 if request.action != "maintenance" {

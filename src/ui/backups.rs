@@ -25,7 +25,7 @@ const COLUMNS: [Column; 11] = [
     col("Size", 9, 5),
     col("Took", 8, 6),
     col("Kept", 11, 7),
-    col("Verified", 12, 3),
+    col("Verified", 9, 3),
     col("DR drill", 9, 2),
     col("RTO / objective", 16, 2),
 ];
@@ -160,7 +160,7 @@ fn kept(b: &Backup, now: DateTime<Utc>) -> String {
 fn verified(b: &Backup, now: DateTime<Utc>) -> String {
     match &b.check {
         Some(c) if verified_status(b, now) == Status::Crit => {
-            format!("✖ failed {}", format::short_duration(now - c.at))
+            format!("✖ {}", format::ago(now - c.at))
         }
         _ => b
             .last_verified

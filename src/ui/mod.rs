@@ -374,7 +374,10 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         let tab_hints: &[(Command, &str)] = match app.tab {
             Tab::Deploys => &[(Command::Rollback, "rollback")],
-            Tab::Backups => &[(Command::DrDrill, "DR drill")],
+            Tab::Backups => &[
+                (Command::DrDrill, "DR drill"),
+                (Command::VerifyBackup, "verify"),
+            ],
             Tab::Incidents if app.focused_table() == crate::app::tab::TableId::Silences => {
                 &[(Command::ExpireSilence, "expire")]
             }
