@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::scratch::Scratch;
 use super::{Drill, Stop, amount, arg, compare, seconds, shown, tool, walk};
 use crate::config::backups::ToolTarget;
+use crate::sources::tools::run::{Invocation, Output};
 
 fn repository(target: &ToolTarget) -> &str {
     target.repository.as_deref().unwrap_or_default()
@@ -77,6 +78,25 @@ struct ArchiveStats {
     original_size: u64,
 }
 
+/// Runs borg: a failure said in its words, the line before its traceback
+/// when it printed one ("Data integrity error: Segment entry checksum
+/// mismatch …").
+async fn borg(d: &mut Drill<'_>, what: &str, run: Invocation) -> Result<Output, Stop> {
+    let out = d.try_run(what, run).await?;
+    if out.success() {
+        return Ok(out);
+    }
+    let words = match out.stderr.split_once("Traceback (most recent call last):") {
+        Some((before, _)) => before
+            .lines()
+            .map(str::trim)
+            .rfind(|l| !l.is_empty())
+            .map_or_else(|| out.words(), str::to_string),
+        None => out.words(),
+    };
+    Err(Stop::Failed(format!("{what} failed: {words}")))
+}
+
 fn read<T: serde::de::DeserializeOwned>(what: &str, stdout: &[u8]) -> Result<T, Stop> {
     serde_json::from_slice(stdout)
         .map_err(|e| Stop::Failed(format!("{what}: unreadable answer: {e}")))
@@ -84,7 +104,7 @@ fn read<T: serde::de::DeserializeOwned>(what: &str, stdout: &[u8]) -> Result<T, 
 
 pub(super) async fn drill(d: &mut Drill<'_>, scratch: &Scratch) -> Result<String, Stop> {
     let target = d.target;
-    let listed = d.run("borg list", tool(target, list(target))).await?;
+    let listed = borg(d, "borg list", tool(target, list(target))).await?;
     let name = read::<Listed>("borg list", &listed.stdout)?
         .archives
         .pop()
@@ -99,7 +119,7 @@ pub(super) async fn drill(d: &mut Drill<'_>, scratch: &Scratch) -> Result<String
     let began = Instant::now();
     let mut run = tool(target, extract(target, &name));
     run.dir = Some(dir.to_path_buf());
-    d.run("borg extract", run).await?;
+    borg(d, "borg extract", run).await?;
     let root = dir.to_path_buf();
     let tree = d
         .blocking(move || walk(&root))
@@ -110,9 +130,7 @@ pub(super) async fn drill(d: &mut Drill<'_>, scratch: &Scratch) -> Result<String
         amount(tree.files, "files", tree.bytes),
         seconds(began.elapsed())
     ));
-    let told = d
-        .run("borg info", tool(target, info(target, &name)))
-        .await?;
+    let told = borg(d, "borg info", tool(target, info(target, &name))).await?;
     let stats = read::<Listed>("borg info", &told.stdout)?
         .archives
         .pop()

@@ -12,39 +12,59 @@ use serde::Deserialize;
 use super::scratch::Scratch;
 use super::{Drill, Stop, amount, arg, compare, seconds, shown, tool, walk};
 use crate::config::backups::ToolTarget;
+use crate::sources::tools::run::Output;
 
 const ENTRIES: &str = "files and directories";
 
-fn repo(target: &ToolTarget) -> OsString {
-    arg(format!(
-        "--repo={}",
-        target.repository.as_deref().unwrap_or_default()
-    ))
+/// restic on the target's repository with `rest`, without its local
+/// cache: a drill measures a restore as on a machine that has none.
+fn restic(target: &ToolTarget, rest: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    let repository = target.repository.as_deref().unwrap_or_default();
+    [arg(format!("--repo={repository}")), arg("--no-cache")]
+        .into_iter()
+        .chain(rest)
+        .collect()
 }
 
 fn snapshots(target: &ToolTarget) -> Vec<OsString> {
-    vec![repo(target), arg("--json"), arg("snapshots"), arg("latest")]
+    restic(target, [arg("--json"), arg("snapshots"), arg("latest")])
 }
 
 fn restore(target: &ToolTarget, snapshot: &str, dir: &Path) -> Vec<OsString> {
-    vec![
-        repo(target),
-        arg("restore"),
-        arg(snapshot),
-        arg("--target"),
-        arg(dir),
-        arg("--verify"),
-    ]
+    restic(
+        target,
+        [
+            arg("restore"),
+            arg(snapshot),
+            arg("--target"),
+            arg(dir),
+            arg("--verify"),
+        ],
+    )
 }
 
 fn stats(target: &ToolTarget, snapshot: &str) -> Vec<OsString> {
-    vec![
-        repo(target),
-        arg("--json"),
-        arg("stats"),
-        arg(snapshot),
-        arg("--mode=restore-size"),
-    ]
+    restic(
+        target,
+        [
+            arg("--json"),
+            arg("stats"),
+            arg(snapshot),
+            arg("--mode=restore-size"),
+        ],
+    )
+}
+
+/// restic's words on a failed restore: the first file it could not
+/// restore (its reason: "ciphertext verification failed") and its verdict.
+fn restore_words(out: &Output) -> String {
+    let lines: Vec<&str> = out.stderr.lines().map(str::trim).collect();
+    let first = lines.iter().find(|l| l.starts_with("ignoring error for "));
+    let last = lines.iter().rev().find(|l| !l.is_empty());
+    match (first, last) {
+        (Some(first), Some(last)) if first != last => format!("{first} … {last}"),
+        _ => out.words(),
+    }
 }
 
 pub(super) fn plan(target: &ToolTarget, scratch: &Path) -> Vec<String> {
@@ -100,11 +120,17 @@ pub(super) async fn drill(d: &mut Drill<'_>, scratch: &Scratch) -> Result<String
     ));
     let began = Instant::now();
     let restored = d
-        .run(
+        .try_run(
             "restic restore",
             tool(target, restore(target, &newest.id, dir)),
         )
         .await?;
+    if !restored.success() {
+        return Err(Stop::Failed(format!(
+            "restic restore failed: {}",
+            restore_words(&restored)
+        )));
+    }
     let root = dir.to_path_buf();
     let tree = d
         .blocking(move || walk(&root))

@@ -84,7 +84,7 @@ fn a_drill_is_described_command_by_command_without_its_password() {
     assert!(!text.contains("hunter2"), "{text}");
     assert!(
         lines.contains(
-            &"restic '--repo=/srv/backups/files repo' restore <snapshot> --target /var/tmp/opsdeck-drill-files-XXXXXX --verify"
+            &"restic '--repo=/srv/backups/files repo' --no-cache restore <snapshot> --target /var/tmp/opsdeck-drill-files-XXXXXX --verify"
                 .to_string()
         ),
         "{text}"
