@@ -158,6 +158,26 @@ struct DrillEntry {
     pg_bin: Option<PathBuf>,
 }
 
+/// The built-in actions of the tools in use: a DR drill and a check now
+/// per tool, each with the longest timeout its targets give (each run also
+/// stops at its target's own).
+pub fn builtin_actions(targets: &[ToolTarget]) -> Vec<super::actions::ActionSpec> {
+    let tools: std::collections::BTreeSet<Tool> = targets.iter().map(|t| t.tool).collect();
+    let longest = |tool: Tool, of: fn(&ToolTarget) -> Duration| {
+        let d = targets.iter().filter(|t| t.tool == tool).map(of).max();
+        chrono::Duration::from_std(d.unwrap_or_default()).unwrap_or(chrono::Duration::hours(1))
+    };
+    tools
+        .into_iter()
+        .flat_map(|tool| {
+            [
+                super::actions::tool_drill(tool.name(), longest(tool, |t| t.drill.timeout)),
+                super::actions::tool_check(tool.name(), longest(tool, |t| t.check_timeout)),
+            ]
+        })
+        .collect()
+}
+
 /// The declared targets; one with a mistake is left out and reported with
 /// its line, the others kept.
 pub(super) fn read(reader: &mut Reader, entries: &[Spanned<BackupEntry>]) -> Vec<ToolTarget> {

@@ -528,34 +528,9 @@ impl Config {
         config.actions = super::actions::read_actions(&mut reader, &spec.actions, &config.secrets);
         config.action_templates = declared::read(&mut reader);
         config.backup_tools = super::backups::read(&mut reader, &spec.backups);
-        // A built-in drill per tool in use, with its longest drill timeout
-        // (each drill also stops at its own).
-        let tools: std::collections::BTreeSet<_> =
-            config.backup_tools.iter().map(|t| t.tool).collect();
-        for tool in tools {
-            let longest = config
-                .backup_tools
-                .iter()
-                .filter(|t| t.tool == tool)
-                .map(|t| t.drill.timeout)
-                .max()
-                .unwrap_or_default();
-            let timeout = chrono::Duration::from_std(longest).unwrap_or(chrono::Duration::hours(1));
-            config
-                .actions
-                .push(super::actions::tool_drill(tool.name(), timeout));
-            let longest = config
-                .backup_tools
-                .iter()
-                .filter(|t| t.tool == tool)
-                .map(|t| t.check_timeout)
-                .max()
-                .unwrap_or_default();
-            let timeout = chrono::Duration::from_std(longest).unwrap_or(chrono::Duration::hours(1));
-            config
-                .actions
-                .push(super::actions::tool_check(tool.name(), timeout));
-        }
+        config
+            .actions
+            .extend(super::backups::builtin_actions(&config.backup_tools));
         let mut problems = reader.problems;
         problems.extend(config.unique_names());
         (config, problems)
