@@ -103,18 +103,24 @@ impl ActionRunner for DrillRunner {
             Ok(said) => said.iter().for_each(|line| drill.say(line.clone())),
             Err(problem) => drill.say(problem.clone()),
         }
-        let left = left.err().map(|p| format!("; {p}")).unwrap_or_default();
-        match verified {
-            Ok(what) => ActionOutcome::Verified {
-                detail: format!("restored and verified in {}: {what}{left}", seconds(rto)),
-                rto,
-            },
-            Err(Stop::Failed(detail)) => ActionOutcome::Failed {
-                detail: format!("{detail}{left}"),
-            },
-            Err(Stop::TimedOut) => ActionOutcome::TimedOut,
-            Err(Stop::Cancelled) => ActionOutcome::Cancelled,
-        }
+        ending(verified, rto, left.err())
+    }
+}
+
+/// How the drill ended; a scratch directory that could not be removed is
+/// said whatever the ending.
+fn ending(verified: Result<String, Stop>, rto: Duration, left: Option<String>) -> ActionOutcome {
+    let left = left.map(|p| format!("; {p}")).unwrap_or_default();
+    match verified {
+        Ok(what) => ActionOutcome::Verified {
+            detail: format!("restored and verified in {}: {what}{left}", seconds(rto)),
+            rto,
+        },
+        Err(Stop::Failed(detail)) => ActionOutcome::Failed {
+            detail: format!("{detail}{left}"),
+        },
+        Err(Stop::TimedOut) => ActionOutcome::TimedOut,
+        Err(Stop::Cancelled) => ActionOutcome::Cancelled,
     }
 }
 

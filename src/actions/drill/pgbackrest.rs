@@ -30,6 +30,11 @@ fn common(target: &ToolTarget) -> Vec<OsString> {
         args.push(arg(format!("--config={}", config.display())));
     }
     args.push(arg(format!("--stanza={}", stanza(target))));
+    // Its errors alone on standard error: they are what a failure says.
+    args.extend([
+        arg("--log-level-console=off"),
+        arg("--log-level-stderr=error"),
+    ]);
     args
 }
 
@@ -103,6 +108,9 @@ struct Status {
 struct Backup {
     label: String,
     timestamp: Timestamp,
+    /// pgBackRest found page checksum errors in it.
+    #[serde(default)]
+    error: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -110,7 +118,8 @@ struct Timestamp {
     stop: i64,
 }
 
-/// The label of the newest backup set `pgbackrest info` lists.
+/// The label of the newest backup set `pgbackrest info` lists without
+/// errors (the row's last success).
 fn newest(target: &ToolTarget, stdout: &[u8]) -> Result<String, Stop> {
     let stanzas: Vec<StanzaInfo> = serde_json::from_slice(stdout)
         .map_err(|e| Stop::Failed(format!("pgbackrest info: unreadable answer: {e}")))?;
@@ -127,9 +136,15 @@ fn newest(target: &ToolTarget, stdout: &[u8]) -> Result<String, Stop> {
     }
     info.backup
         .into_iter()
+        .filter(|b| b.error != Some(true))
         .max_by_key(|b| b.timestamp.stop)
         .map(|b| b.label)
-        .ok_or_else(|| Stop::Failed(format!("stanza {} has no backup", stanza(target))))
+        .ok_or_else(|| {
+            Stop::Failed(format!(
+                "stanza {} has no backup without errors",
+                stanza(target)
+            ))
+        })
 }
 
 pub(super) async fn drill(d: &mut Drill<'_>, scratch: &mut Scratch) -> Result<String, Stop> {
@@ -165,4 +180,31 @@ pub(super) async fn drill(d: &mut Drill<'_>, scratch: &mut Scratch) -> Result<St
         "pgBackRest backup {set}, {restored}; the check query answered {}",
         postgres::rows(rows)
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_newest_backup_without_errors_is_restored() {
+        let mut target = crate::config::backups::ToolTarget {
+            stanza: Some("main".into()),
+            ..super::super::tests::target("db", crate::config::backups::Tool::PgBackRest)
+        };
+        target.user = None;
+        let info = br#"[{"name":"main","status":{"code":0,"message":"ok"},"backup":[
+            {"label":"20261207-100000F","timestamp":{"start":1,"stop":10},"error":false},
+            {"label":"20261207-110000F","timestamp":{"start":11,"stop":20}},
+            {"label":"20261207-120000F","timestamp":{"start":21,"stop":30},"error":true}]}]"#;
+        assert_eq!(newest(&target, info), Ok("20261207-110000F".into()));
+        let missing =
+            br#"[{"name":"main","status":{"code":1,"message":"missing stanza path"},"backup":[]}]"#;
+        assert_eq!(
+            newest(&target, missing),
+            Err(Stop::Failed(
+                "pgbackrest info: stanza main: missing stanza path".into()
+            ))
+        );
+    }
 }

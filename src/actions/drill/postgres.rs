@@ -147,6 +147,11 @@ impl Log {
         });
     }
 
+    fn says(&self, text: &str) -> bool {
+        let kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        kept.iter().any(|l| l.contains(text))
+    }
+
     /// Its last complaints (`FATAL:  …`), else its last line.
     fn words(&self) -> String {
         let kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
@@ -264,6 +269,15 @@ pub(super) async fn start(
     )))
 }
 
+/// The rows psql's footer counts: `(1 row)`, `(250 rows)`.
+fn footer(line: &str) -> Option<u64> {
+    let inner = line.trim().strip_prefix('(')?.strip_suffix(')')?;
+    let n = inner
+        .strip_suffix(" rows")
+        .or_else(|| inner.strip_suffix(" row"))?;
+    n.parse().ok()
+}
+
 impl Cluster {
     /// `program` (from the same directory as `postgres`) over the socket,
     /// as the target's user.
@@ -303,12 +317,12 @@ impl Cluster {
             if let Some(status) = scratch.postgres().and_then(|p| p.try_wait().ok().flatten()) {
                 // Its log may still be arriving.
                 tokio::time::sleep(POLL).await;
-                let words = log.words();
-                if words.contains("Address already in use") {
+                if log.says("Address already in use") {
                     return Err(Starting::PortTaken);
                 }
                 return Err(Stop::Failed(format!(
-                    "PostgreSQL stopped while starting ({status}): {words}"
+                    "PostgreSQL stopped while starting ({status}): {}",
+                    log.words()
                 ))
                 .into());
             }
@@ -355,15 +369,8 @@ impl Cluster {
             )));
         }
         let answer = String::from_utf8_lossy(&out.stdout);
-        let last = answer
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("");
-        let count = last
-            .strip_prefix('(')
-            .and_then(|l| l.strip_suffix(" rows)").or_else(|| l.strip_suffix(" row)")))
-            .and_then(|n| n.parse::<u64>().ok());
+        let last = answer.lines().rev().find(|l| !l.trim().is_empty());
+        let count = last.and_then(footer);
         match count {
             Some(n) if n > 0 => {
                 d.say(format!("check query answered {}", rows(n)));
@@ -372,8 +379,22 @@ impl Cluster {
             Some(_) => Err(Stop::Failed("the check query answered no rows".into())),
             None => Err(Stop::Failed(format!(
                 "the check query answered no rows ({})",
-                last.trim()
+                last.unwrap_or_default().trim()
             ))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn psql_footers_count_rows_and_a_command_tag_does_not() {
+        assert_eq!(footer("(1 row)"), Some(1));
+        assert_eq!(footer("(250 rows)"), Some(250));
+        assert_eq!(footer("(0 rows)"), Some(0));
+        assert_eq!(footer("CREATE TABLE"), None);
+        assert_eq!(footer("(x rows)"), None);
     }
 }

@@ -4,7 +4,11 @@ use super::*;
 use crate::actions::Backend;
 use crate::config::file::Secret;
 
-fn target(name: &str, tool: Tool, scratch: &Path) -> ToolTarget {
+pub(super) fn target(name: &str, tool: Tool) -> ToolTarget {
+    in_scratch(name, tool, Path::new("/var/tmp"))
+}
+
+fn in_scratch(name: &str, tool: Tool, scratch: &Path) -> ToolTarget {
     ToolTarget {
         target: name.into(),
         tool,
@@ -77,7 +81,7 @@ fn what_was_restored_must_equal_what_the_tool_says() {
 #[test]
 fn a_drill_is_described_command_by_command_without_its_password() {
     let runner = DrillRunner {
-        targets: vec![target("files", Tool::Restic, Path::new("/var/tmp"))],
+        targets: vec![target("files", Tool::Restic)],
     };
     let lines = runner.describe(&request("files")).unwrap();
     let text = lines.join("\n");
@@ -96,7 +100,7 @@ fn a_drill_is_described_command_by_command_without_its_password() {
     );
     assert!(text.contains("stopped after 5m"), "{text}");
     let borg = DrillRunner {
-        targets: vec![target("files", Tool::Borg, Path::new("/var/tmp"))],
+        targets: vec![target("files", Tool::Borg)],
     };
     let text = borg.describe(&request("files")).unwrap().join("\n");
     assert!(
@@ -113,7 +117,7 @@ fn a_drill_is_described_command_by_command_without_its_password() {
 
 #[test]
 fn a_pgbackrest_drill_says_its_port_socket_and_query() {
-    let mut db = target("db", Tool::PgBackRest, Path::new("/var/tmp"));
+    let mut db = target("db", Tool::PgBackRest);
     db.user = Some("postgres".into());
     db.drill.check_query = "select count(*) from orders".into();
     let runner = DrillRunner { targets: vec![db] };
@@ -145,7 +149,7 @@ fn a_pgbackrest_drill_says_its_port_socket_and_query() {
 #[test]
 fn a_pgbackrest_drill_as_root_needs_a_user() {
     let runner = DrillRunner {
-        targets: vec![target("db", Tool::PgBackRest, Path::new("/var/tmp"))],
+        targets: vec![target("db", Tool::PgBackRest)],
     };
     let described = runner.describe(&request("db"));
     if rustix::process::geteuid().is_root() {
@@ -164,7 +168,7 @@ fn a_pgbackrest_drill_as_root_needs_a_user() {
 #[tokio::test]
 async fn a_missing_tool_fails_the_drill_and_leaves_no_scratch() {
     let parent = tempfile::tempdir().unwrap();
-    let mut files = target("files", Tool::Restic, parent.path());
+    let mut files = in_scratch("files", Tool::Restic, parent.path());
     files.program = "/nonexistent/restic".into();
     let runner = DrillRunner {
         targets: vec![files],
@@ -188,7 +192,7 @@ async fn a_missing_tool_fails_the_drill_and_leaves_no_scratch() {
 #[tokio::test]
 async fn a_drill_cancelled_before_it_starts_is_cancelled_and_leaves_no_scratch() {
     let parent = tempfile::tempdir().unwrap();
-    let mut files = target("files", Tool::Restic, parent.path());
+    let mut files = in_scratch("files", Tool::Restic, parent.path());
     files.program = "/bin/sleep".into();
     let runner = DrillRunner {
         targets: vec![files],
@@ -209,7 +213,7 @@ async fn a_drill_past_its_timeout_timed_out_and_leaves_no_scratch() {
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let scratch = parent.path().join("scratch");
     std::fs::create_dir(&scratch).unwrap();
-    let mut files = target("files", Tool::Restic, &scratch);
+    let mut files = in_scratch("files", Tool::Restic, &scratch);
     files.program = script;
     files.drill.timeout = Duration::from_millis(300);
     let runner = DrillRunner {
