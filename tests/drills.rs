@@ -346,8 +346,14 @@ async fn a_pgbackrest_drill_fails_on_a_failing_check_query_or_a_bad_checksum() {
     }
     assert_nothing_left(parent.path());
 
-    // A file of the backup changed: pgBackRest's checksum refuses it.
+    // A file of the backup changed: pgBackRest's checksum refuses it. (It
+    // retries a failed file twice, 15 s apart, by default: not here.)
     pg.corrupt();
+    let mut config = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&pg.config)
+        .unwrap();
+    std::io::Write::write_all(&mut config, b"job-retry=0\n").unwrap();
     target.drill.check_query = "select 1".into();
     let ran = drill(&target, None).await;
     match &ran.outcome {
@@ -401,7 +407,7 @@ async fn a_pgbackrest_drill_cancelled_timed_out_or_dropped_leaves_nothing_behind
         .find(|(_, l)| l.starts_with("PostgreSQL up"))
         .map(|(at, _)| *at)
         .unwrap();
-    target.drill.timeout = up * 2 + Duration::from_secs(3);
+    target.drill.timeout = up * 2 + Duration::from_secs(2);
     let ran = drill(&target, None).await;
     assert_eq!(ran.outcome, ActionOutcome::TimedOut, "{}", ran.text());
     assert!(ran.said("PostgreSQL up").is_some(), "{}", ran.text());
