@@ -16,11 +16,7 @@ pub struct CheckRunner {
 
 impl CheckRunner {
     fn target(&self, request: &ActionRequest) -> Result<&ToolTarget, String> {
-        let name = request.parameters.get("target").unwrap_or(&request.target);
-        self.targets
-            .iter()
-            .find(|t| &t.target == name)
-            .ok_or_else(|| format!("'{name}' is not a [[backups]] target"))
+        crate::sources::tools::named(&self.targets, request)
     }
 }
 

@@ -36,11 +36,7 @@ pub struct DrillRunner {
 impl DrillRunner {
     /// The target a request names (its `target` parameter, else its target).
     fn target(&self, request: &ActionRequest) -> Result<&ToolTarget, String> {
-        let name = request.parameters.get("target").unwrap_or(&request.target);
-        self.targets
-            .iter()
-            .find(|t| &t.target == name)
-            .ok_or_else(|| format!("no [[backups]] target '{name}' read from a backup tool"))
+        crate::sources::tools::named(&self.targets, request)
     }
 }
 
@@ -209,41 +205,41 @@ impl Drill<'_> {
         }
     }
 
-    /// Blocking work (walking a restored tree) off the runtime's threads,
+    /// Walks what was restored under `root` off the runtime's threads,
     /// given up at the deadline or on cancel.
-    async fn blocking<T: Send + 'static>(
-        &mut self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, Stop> {
+    async fn walk(&mut self, root: &Path) -> Result<Tree, Stop> {
         let left = self.remaining()?;
-        let task = tokio::task::spawn_blocking(work);
-        tokio::select! {
+        let dir = root.to_path_buf();
+        let task = tokio::task::spawn_blocking(move || walk(&dir));
+        let walked = tokio::select! {
             biased;
-            () = self.cancelled() => Err(Stop::Cancelled),
+            () = self.cancelled() => return Err(Stop::Cancelled),
             done = tokio::time::timeout(left, task) => match done {
-                Ok(Ok(value)) => Ok(value),
-                Ok(Err(e)) => Err(Stop::Failed(format!("walking the restore failed: {e}"))),
-                Err(_) => Err(Stop::TimedOut),
+                Ok(Ok(walked)) => walked,
+                Ok(Err(e)) => Err(std::io::Error::other(e)),
+                Err(_) => return Err(Stop::TimedOut),
             },
-        }
+        };
+        walked.map_err(|e| {
+            Stop::Failed(format!(
+                "cannot read what was restored in {}: {e}",
+                root.display()
+            ))
+        })
     }
+}
+
+/// A tool's JSON answer read as `T`.
+fn json<T: serde::de::DeserializeOwned>(what: &str, stdout: &[u8]) -> Result<T, Stop> {
+    serde_json::from_slice(stdout)
+        .map_err(|e| Stop::Failed(format!("{what}: unreadable answer: {e}")))
 }
 
 /// The target's tool with `args`: its password in its environment, as its
 /// user.
 fn tool(target: &ToolTarget, args: Vec<OsString>) -> Invocation {
-    let (env, secrets) = password_env(target);
-    Invocation {
-        program: target.program.clone(),
-        args,
-        env,
-        secrets,
-        max_output: target.max_output,
-        user: target.user.clone(),
-        // The drill's deadline shortens it.
-        timeout: Duration::MAX,
-        ..Invocation::default()
-    }
+    // The drill's deadline shortens it.
+    crate::sources::tools::invocation(target, args, Duration::MAX)
 }
 
 /// What a drill learns only as it runs, shown in its place.

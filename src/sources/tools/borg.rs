@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Local, NaiveDateTime, TimeZone, Utc};
 use serde::Deserialize;
 
 use super::Listing;
-use super::run::{Invocation, Output};
+use super::run::Output;
 use crate::config::backups::ToolTarget;
 use crate::domain::Kept;
 
@@ -85,25 +85,17 @@ async fn run(
     timeout: StdDuration,
     cancel: impl std::future::Future<Output = ()> + Send,
 ) -> Result<Output, String> {
-    let (mut env, secrets) = super::password_env(target);
+    let mut invocation = super::invocation(target, args.iter().map(|a| a.into()), timeout);
     // Without a passphrase from anywhere, Borg would ask for one on the
     // terminal (opsdeck's screen): an empty one makes it answer instead.
     let from_env = ["BORG_PASSPHRASE", "BORG_PASSCOMMAND", "BORG_PASSPHRASE_FD"]
         .iter()
         .any(|v| std::env::var_os(v).is_some());
-    if env.is_empty() && !from_env {
-        env.push(("BORG_PASSPHRASE".into(), String::new()));
+    if invocation.env.is_empty() && !from_env {
+        invocation
+            .env
+            .push(("BORG_PASSPHRASE".into(), String::new()));
     }
-    let invocation = Invocation {
-        program: target.program.clone(),
-        args: args.iter().map(|a| (*a).into()).collect(),
-        env,
-        timeout,
-        max_output: target.max_output,
-        secrets,
-        user: target.user.clone(),
-        ..Invocation::default()
-    };
     let out = invocation
         .run_until(cancel)
         .await

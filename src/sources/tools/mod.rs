@@ -75,6 +75,38 @@ pub fn password_env(target: &ToolTarget) -> (Vec<(String, String)>, Vec<String>)
     (vec![(var.to_string(), value.clone())], vec![value])
 }
 
+/// The target an action names (its `target` parameter, else its target).
+pub fn named<'a>(
+    targets: &'a [ToolTarget],
+    request: &crate::actions::ActionRequest,
+) -> Result<&'a ToolTarget, String> {
+    let name = request.parameters.get("target").unwrap_or(&request.target);
+    targets
+        .iter()
+        .find(|t| &t.target == name)
+        .ok_or_else(|| format!("no [[backups]] target '{name}' read from a backup tool"))
+}
+
+/// A run of `target`'s tool with `args`: its program, its password in the
+/// environment (masked wherever shown), its user and its output cap.
+pub fn invocation(
+    target: &ToolTarget,
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+    timeout: StdDuration,
+) -> run::Invocation {
+    let (env, secrets) = password_env(target);
+    run::Invocation {
+        program: target.program.clone(),
+        args: args.into_iter().collect(),
+        env,
+        timeout,
+        max_output: target.max_output,
+        secrets,
+        user: target.user.clone(),
+        ..run::Invocation::default()
+    }
+}
+
 /// What is known of one target.
 #[derive(Debug, Clone, Default)]
 struct Known {

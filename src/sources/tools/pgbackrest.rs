@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
 use super::Listing;
-use super::run::{Invocation, Output};
+use super::run::Output;
 use crate::config::backups::ToolTarget;
 use crate::domain::Kept;
 
@@ -95,7 +95,6 @@ async fn run(
     timeout: StdDuration,
     cancel: impl std::future::Future<Output = ()> + Send,
 ) -> Result<Output, String> {
-    let (env, secrets) = super::password_env(target);
     let stanza = target.stanza.as_deref().unwrap_or_default();
     let mut argv = vec![
         format!("--stanza={stanza}"),
@@ -106,16 +105,7 @@ async fn run(
         argv.push(format!("--config={}", config.display()));
     }
     argv.extend(args.iter().map(|a| a.to_string()));
-    let invocation = Invocation {
-        program: target.program.clone(),
-        args: argv.into_iter().map(Into::into).collect(),
-        env,
-        timeout,
-        max_output: target.max_output,
-        secrets,
-        user: target.user.clone(),
-        ..Invocation::default()
-    };
+    let invocation = super::invocation(target, argv.into_iter().map(Into::into), timeout);
     let out = invocation
         .run_until(cancel)
         .await

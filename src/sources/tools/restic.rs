@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
 use super::Listing;
-use super::run::{Invocation, Output, RunError};
+use super::run::{Output, RunError};
 use crate::config::backups::ToolTarget;
 use crate::domain::Kept;
 
@@ -76,22 +76,11 @@ async fn run(
     timeout: StdDuration,
     cancel: impl std::future::Future<Output = ()> + Send,
 ) -> Result<Output, String> {
-    let (env, secrets) = super::password_env(target);
     let repository = target.repository.clone().unwrap_or_default();
-    let invocation = Invocation {
-        program: target.program.clone(),
-        args: ["-r", repository.as_str()]
-            .iter()
-            .chain(args)
-            .map(|a| (*a).into())
-            .collect(),
-        env,
-        timeout,
-        max_output: target.max_output,
-        secrets,
-        user: target.user.clone(),
-        ..Invocation::default()
-    };
+    let argv = ["-r", repository.as_str()]
+        .into_iter()
+        .chain(args.iter().copied());
+    let invocation = super::invocation(target, argv.map(Into::into), timeout);
     let out = invocation
         .run_until(cancel)
         .await
