@@ -11,7 +11,7 @@ use std::time::Instant;
 use serde::Deserialize;
 
 use super::scratch::Scratch;
-use super::{Drill, Stop, amount, arg, compare, seconds, shown, tool, walk};
+use super::{Drill, Stop, amount, arg, compare, json, seconds, shown, tool};
 use crate::config::backups::ToolTarget;
 use crate::sources::tools::run::{Invocation, Output};
 
@@ -97,15 +97,10 @@ async fn borg(d: &mut Drill<'_>, what: &str, run: Invocation) -> Result<Output, 
     Err(Stop::Failed(format!("{what} failed: {words}")))
 }
 
-fn read<T: serde::de::DeserializeOwned>(what: &str, stdout: &[u8]) -> Result<T, Stop> {
-    serde_json::from_slice(stdout)
-        .map_err(|e| Stop::Failed(format!("{what}: unreadable answer: {e}")))
-}
-
 pub(super) async fn drill(d: &mut Drill<'_>, scratch: &Scratch) -> Result<String, Stop> {
     let target = d.target;
     let listed = borg(d, "borg list", tool(target, list(target))).await?;
-    let name = read::<Listed>("borg list", &listed.stdout)?
+    let name = json::<Listed>("borg list", &listed.stdout)?
         .archives
         .pop()
         .map(|a| a.name)
@@ -120,31 +115,23 @@ pub(super) async fn drill(d: &mut Drill<'_>, scratch: &Scratch) -> Result<String
     let mut run = tool(target, extract(target, &name));
     run.dir = Some(dir.to_path_buf());
     borg(d, "borg extract", run).await?;
-    let root = dir.to_path_buf();
-    let tree = d
-        .blocking(move || walk(&root))
-        .await?
-        .map_err(|e| Stop::Failed(format!("cannot read the extracted files: {e}")))?;
+    let tree = d.walk(dir).await?;
+    let what = amount(tree.files, "files", tree.bytes);
     d.say(format!(
-        "restored {} in {}; borg checked every chunk it read",
-        amount(tree.files, "files", tree.bytes),
+        "restored {what} in {}; borg checked every chunk it read",
         seconds(began.elapsed())
     ));
     let told = borg(d, "borg info", tool(target, info(target, &name))).await?;
-    let stats = read::<Listed>("borg info", &told.stdout)?
+    let stats = json::<Listed>("borg info", &told.stdout)?
         .archives
         .pop()
         .and_then(|a| a.stats)
         .ok_or_else(|| Stop::Failed(format!("borg info: no figures for {name}")))?;
-    let said = compare(
+    d.say(compare(
         "files",
         (tree.files, tree.bytes),
         (stats.nfiles, stats.original_size),
         "the archive",
-    )?;
-    d.say(said);
-    Ok(format!(
-        "borg archive {name}, {}",
-        amount(tree.files, "files", tree.bytes)
-    ))
+    )?);
+    Ok(format!("borg archive {name}, {what}"))
 }

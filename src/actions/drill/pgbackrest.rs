@@ -16,7 +16,7 @@ use std::time::Instant;
 use serde::Deserialize;
 
 use super::scratch::Scratch;
-use super::{Drill, Stop, amount, arg, postgres, seconds, shown, tool, walk};
+use super::{Drill, Stop, amount, arg, json, postgres, seconds, shown, tool};
 use crate::config::backups::ToolTarget;
 use crate::sources::tools::run::switch_to;
 
@@ -121,8 +121,7 @@ struct Timestamp {
 /// The label of the newest backup set `pgbackrest info` lists without
 /// errors (the row's last success).
 fn newest(target: &ToolTarget, stdout: &[u8]) -> Result<String, Stop> {
-    let stanzas: Vec<StanzaInfo> = serde_json::from_slice(stdout)
-        .map_err(|e| Stop::Failed(format!("pgbackrest info: unreadable answer: {e}")))?;
+    let stanzas: Vec<StanzaInfo> = json("pgbackrest info", stdout)?;
     let info = stanzas
         .into_iter()
         .next()
@@ -164,11 +163,7 @@ pub(super) async fn drill(d: &mut Drill<'_>, scratch: &mut Scratch) -> Result<St
         tool(target, restore(target, &set, scratch.path())),
     )
     .await?;
-    let root = data.clone();
-    let tree = d
-        .blocking(move || walk(&root))
-        .await?
-        .map_err(|e| Stop::Failed(format!("cannot read the restored cluster: {e}")))?;
+    let tree = d.walk(&data).await?;
     let restored = amount(tree.files, "files", tree.bytes);
     d.say(format!(
         "restored {restored} in {}; pgBackRest checked each file's checksum against the manifest",

@@ -219,6 +219,26 @@ impl From<Stop> for Starting {
     }
 }
 
+/// The configuration files it is pointed at: empty but for the one way in,
+/// its socket in the private scratch directory.
+fn write_files(scratch: &Scratch) -> Result<(), Stop> {
+    let files = [
+        (
+            "postgresql.conf",
+            "# opsdeck drill: set on postgres's command line\n",
+        ),
+        (
+            "pg_hba.conf",
+            "# opsdeck drill: the socket in the private scratch directory only\nlocal all all trust\n",
+        ),
+        ("pg_ident.conf", ""),
+    ];
+    for (name, contents) in files {
+        scratch.write(name, contents).map_err(Stop::Failed)?;
+    }
+    Ok(())
+}
+
 /// Starts the cluster restored in `data` and waits until it has finished
 /// recovery and accepts connections; `scratch` holds it from its start.
 pub(super) async fn start(
@@ -229,16 +249,7 @@ pub(super) async fn start(
     let version = std::fs::read_to_string(data.join("PG_VERSION"))
         .map_err(|e| Stop::Failed(format!("the restore has no PG_VERSION: {e}")))?;
     let bin = bin_dir(d.target, version.trim())?;
-    scratch
-        .write("postgresql.conf", "# opsdeck drill: set on postgres's command line\n")
-        .and_then(|_| {
-            scratch.write(
-                "pg_hba.conf",
-                "# opsdeck drill: the socket in the private scratch directory only\nlocal all all trust\n",
-            )
-        })
-        .and_then(|_| scratch.write("pg_ident.conf", ""))
-        .map_err(Stop::Failed)?;
+    write_files(scratch)?;
     let began = Instant::now();
     for _ in 0..PORT_ATTEMPTS {
         let port = std::net::TcpListener::bind(("127.0.0.1", 0))

@@ -10,7 +10,7 @@ use std::time::Instant;
 use serde::Deserialize;
 
 use super::scratch::Scratch;
-use super::{Drill, Stop, amount, arg, compare, seconds, shown, tool, walk};
+use super::{Drill, Stop, amount, arg, compare, json, seconds, shown, tool};
 use crate::config::backups::ToolTarget;
 use crate::sources::tools::run::Output;
 
@@ -97,50 +97,47 @@ struct Stats {
     total_file_count: u64,
 }
 
-pub(super) async fn drill(d: &mut Drill<'_>, scratch: &Scratch) -> Result<String, Stop> {
+/// The newest snapshot: its id and short id.
+async fn newest(d: &mut Drill<'_>) -> Result<(String, String), Stop> {
     let target = d.target;
-    let repository = target.repository.as_deref().unwrap_or_default();
     let listed = d
         .run("restic snapshots", tool(target, snapshots(target)))
         .await?;
-    let list: Vec<Snapshot> = serde_json::from_slice(&listed.stdout)
-        .map_err(|e| Stop::Failed(format!("restic snapshots: unreadable answer: {e}")))?;
-    let newest = list
+    let newest = json::<Vec<Snapshot>>("restic snapshots", &listed.stdout)?
         .into_iter()
         .max_by(|a, b| a.time.cmp(&b.time))
-        .ok_or_else(|| Stop::Failed(format!("restic has no snapshot in {repository}")))?;
+        .ok_or_else(|| {
+            Stop::Failed(format!(
+                "restic has no snapshot in {}",
+                target.repository.as_deref().unwrap_or_default()
+            ))
+        })?;
     let short = newest
         .short_id
-        .clone()
         .unwrap_or_else(|| newest.id.chars().take(8).collect());
+    Ok((newest.id, short))
+}
+
+pub(super) async fn drill(d: &mut Drill<'_>, scratch: &Scratch) -> Result<String, Stop> {
+    let target = d.target;
+    let (id, short) = newest(d).await?;
     let dir = scratch.path();
     d.say(format!(
-        "restoring restic snapshot {short} of {repository} into {}",
+        "restoring restic snapshot {short} of {} into {}",
+        target.repository.as_deref().unwrap_or_default(),
         dir.display()
     ));
     let began = Instant::now();
     let restored = d
-        .try_run(
-            "restic restore",
-            tool(target, restore(target, &newest.id, dir)),
-        )
+        .try_run("restic restore", tool(target, restore(target, &id, dir)))
         .await?;
     if !restored.success() {
-        return Err(Stop::Failed(format!(
-            "restic restore failed: {}",
-            restore_words(&restored)
-        )));
+        let words = restore_words(&restored);
+        return Err(Stop::Failed(format!("restic restore failed: {words}")));
     }
-    let root = dir.to_path_buf();
-    let tree = d
-        .blocking(move || walk(&root))
-        .await?
-        .map_err(|e| Stop::Failed(format!("cannot read the restored files: {e}")))?;
-    d.say(format!(
-        "restored {} in {}",
-        amount(tree.entries, ENTRIES, tree.bytes),
-        seconds(began.elapsed())
-    ));
+    let tree = d.walk(dir).await?;
+    let what = amount(tree.entries, ENTRIES, tree.bytes);
+    d.say(format!("restored {what} in {}", seconds(began.elapsed())));
     if let Some(line) = String::from_utf8_lossy(&restored.stdout)
         .lines()
         .find(|l| l.starts_with("finished verifying"))
@@ -148,19 +145,14 @@ pub(super) async fn drill(d: &mut Drill<'_>, scratch: &Scratch) -> Result<String
         d.say(format!("restic --verify: {}", line.trim()));
     }
     let counted = d
-        .run("restic stats", tool(target, stats(target, &newest.id)))
+        .run("restic stats", tool(target, stats(target, &id)))
         .await?;
-    let stats: Stats = serde_json::from_slice(&counted.stdout)
-        .map_err(|e| Stop::Failed(format!("restic stats: unreadable answer: {e}")))?;
-    let said = compare(
+    let stats = json::<Stats>("restic stats", &counted.stdout)?;
+    d.say(compare(
         ENTRIES,
         (tree.entries, tree.bytes),
         (stats.total_file_count, stats.total_size),
         "the snapshot",
-    )?;
-    d.say(said);
-    Ok(format!(
-        "restic snapshot {short}, {}",
-        amount(tree.entries, ENTRIES, tree.bytes)
-    ))
+    )?);
+    Ok(format!("restic snapshot {short}, {what}"))
 }
