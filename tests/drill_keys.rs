@@ -69,11 +69,15 @@ drill = {{ scratch = "{}" }}
     );
     t.start(120, 40, &command);
     t.go_to_tab(4);
+    // What the tab shows of it: its size (the snapshot's restore size, the
+    // generated data's bytes), how many snapshots it keeps, its check.
+    let size = format!("{:.1} KiB", repo.dataset.bytes as f64 / 1024.0);
+    let kept = format!("read from restic · {} kept", repo.taken.len());
     t.expect(
-        "the restic target, checked",
+        "the restic target, read and checked",
         Expect::on(4)
-            .has(&["checked", "passed"])
-            .lines(&[&["files", "standard", "never"]]),
+            .has(&[kept.as_str(), "checked", "passed"])
+            .lines(&[&["files", "standard", "s ago", &size, "never"]]),
     );
     scratch
 }

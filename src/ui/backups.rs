@@ -80,6 +80,15 @@ fn detail(b: &Backup, now: DateTime<Utc>) -> Vec<ratatui::text::Line<'static>> {
     if let Some(service) = &b.service {
         first.push(format!("service {}", clean(service)));
     }
+    first.push(match b.last_drill {
+        Some(d) => format!(
+            "last DR drill {}: RTO {} of {}",
+            format::ago(now - d.at),
+            d.measured_rto.map_or("unknown".into(), format::duration),
+            format::short_duration(b.tier.objectives().rto)
+        ),
+        None => "never drilled".into(),
+    });
     let second = match (&b.problem, &b.check) {
         (Some(problem), _) => format!("cannot read it: {}", clean(problem)),
         (None, Some(c)) if c.passed => format!("checked {}: passed", format::ago(now - c.at)),
@@ -89,7 +98,10 @@ fn detail(b: &Backup, now: DateTime<Utc>) -> Vec<ratatui::text::Line<'static>> {
             clean(&c.words)
         ),
         (None, None) if b.tool.is_some() => "not checked yet".into(),
-        (None, None) => String::new(),
+        (None, None) => match b.last_verified {
+            Some(v) => format!("last verified {} (as its metrics say)", format::ago(now - v)),
+            None => "never verified (as its metrics say)".into(),
+        },
     };
     vec![
         ratatui::text::Line::from(first.join(" · ")),
