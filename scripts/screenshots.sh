@@ -116,6 +116,14 @@ for tab in 1:kpis 2:health 3:deploys 4:backups 5:incidents; do
     key big "${tab%%:*}"
     shot big "${tab%%:*}-${tab#*:}"
 done
+# A target read from its backup tool, selected: its detail panel under the
+# table (what the repository keeps, its last check).
+key big 4
+for _ in 1 2 3 4 5 6 7 8 9; do
+    t capture-pane -p -t big | grep -q "read from pgbackrest" && break
+    key big j
+done
+shot big backups-tool
 key big 1
 key big '?'
 shot big help
