@@ -82,7 +82,7 @@ fn detail(b: &Backup, now: DateTime<Utc>) -> Vec<ratatui::text::Line<'static>> {
     }
     first.push(match b.last_drill {
         Some(d) => format!(
-            "last DR drill {}: RTO {} of {}",
+            "drilled {}: RTO {} of {}",
             format::ago(now - d.at),
             d.measured_rto.map_or("unknown".into(), format::duration),
             format::short_duration(b.tier.objectives().rto)
