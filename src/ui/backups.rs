@@ -99,7 +99,10 @@ fn detail(b: &Backup, now: DateTime<Utc>) -> Vec<ratatui::text::Line<'static>> {
         ),
         (None, None) if b.tool.is_some() => "not checked yet".into(),
         (None, None) => match b.last_verified {
-            Some(v) => format!("last verified {} (as its metrics say)", format::ago(now - v)),
+            Some(v) => format!(
+                "last verified {} (as its metrics say)",
+                format::ago(now - v)
+            ),
             None => "never verified (as its metrics say)".into(),
         },
     };

@@ -5,7 +5,6 @@
 
 use super::*;
 
-
 /// A running PostgreSQL 15 cluster archiving its WAL to a pgBackRest stanza
 /// (`STANZA`), with a table `drill_rows` of `ROWS` rows and one full backup.
 pub struct PgCluster {
