@@ -282,6 +282,7 @@ pub fn deployment(
             deploys,
             rollbacks: Some(rollbacks),
         }),
+        canary: None,
     }
 }
 

@@ -269,6 +269,7 @@ fn deployment(i: usize, now: DateTime<Utc>) -> Deployment {
             deploys,
             rollbacks: Some(rng.random_range(0..deploys / 8 + 1)),
         }),
+        canary: None,
     }
 }
 

@@ -292,6 +292,7 @@ fn deployment_at(phase: Phase, minutes: Option<i64>) -> Deployment {
         rollbacks: 0,
         history: Vec::new(),
         window: None,
+        canary: None,
     }
 }
 

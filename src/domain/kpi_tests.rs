@@ -192,6 +192,7 @@ fn deployment(service: &str, window: Option<crate::domain::ChangeCounts>) -> Dep
         rollbacks: 0,
         history: vec![],
         window,
+        canary: None,
     }
 }
 

@@ -118,6 +118,7 @@ fn deploys_a_day_are_per_day_of_data_and_at_least_a_day() {
             deploys: 6,
             rollbacks: Some(0),
         }),
+        canary: None,
     };
     let per_day = |covered: Option<Duration>| {
         let mut s = svc("checkout", Tier::Critical, 0.0, 10.0, 0.0);

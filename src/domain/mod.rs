@@ -1,6 +1,7 @@
 //! The estate in the operator's words: services, hosts, deployments, backups,
 //! alerts and incidents, plus the pure math that judges them (no I/O, no clock).
 
+pub mod canary;
 pub mod explain;
 pub mod incidents;
 pub mod kpi;
@@ -439,13 +440,36 @@ impl Deployment {
         self.phase == Phase::Progressing && self.deployed_at.is_some_and(|at| now - at > deadline)
     }
 
-    /// Its state: its phase's, and a warning when it is stalled.
+    /// Its state: its phase's, a warning when it is stalled, and the
+    /// canary verdict's when it is worse (an unknown verdict, no data to
+    /// compare yet, leaves the state as it was).
     pub fn status(&self, now: DateTime<Utc>, deadline: Duration) -> Status {
-        if self.stalled(now, deadline) {
+        let own = if self.stalled(now, deadline) {
             Status::Warn
         } else {
             self.phase.status()
+        };
+        match self.canary_status() {
+            Some(c) if c > own && c != Status::Unknown => c,
+            _ => own,
         }
+    }
+
+    /// The canary verdict's state, where it judges one: Warn or Crit.
+    pub fn canary_status(&self) -> Option<Status> {
+        self.canary
+            .as_ref()
+            .map(|c| c.status)
+            .filter(|s| matches!(s, Status::Warn | Status::Crit))
+    }
+
+    /// A canary or blue-green deployment under way: the one a canary
+    /// verdict is asked for.
+    pub fn in_canary(&self) -> bool {
+        matches!(
+            self.strategy,
+            Strategy::Canary { .. } | Strategy::BlueGreen { .. }
+        ) && matches!(self.phase, Phase::Progressing | Phase::Paused)
     }
 }
 
@@ -473,6 +497,9 @@ pub struct Deployment {
     /// Deployments and rollbacks over the SLO window, for the DORA figures;
     /// `None` where the source does not count them.
     pub window: Option<ChangeCounts>,
+    /// A canary or blue-green deployment in progress: the new version's
+    /// figures beside the stable one's, and the verdict (`canary`).
+    pub canary: Option<canary::Canary>,
 }
 
 /// What a pipeline did over the SLO window.

@@ -144,6 +144,7 @@ fn deployment() -> impl Strategy<Value = Deployment> {
         rollbacks: 0,
         history: vec![],
         window: window.map(|(deploys, rollbacks)| ChangeCounts { deploys, rollbacks }),
+        canary: None,
     })
 }
 

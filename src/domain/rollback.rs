@@ -173,6 +173,7 @@ mod tests {
             rollbacks: 0,
             history: Vec::new(),
             window: None,
+            canary: None,
         }
     }
 

@@ -655,6 +655,7 @@ mod deployment_tests {
             rollbacks: 0,
             history: Vec::new(),
             window: None,
+            canary: None,
         }
     }
 }

@@ -459,6 +459,7 @@ mod tests {
             rollbacks: 0,
             history: vec![],
             window: None,
+            canary: None,
         }
     }
 

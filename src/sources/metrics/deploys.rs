@@ -87,6 +87,7 @@ pub(super) fn read(a: &Answers, label: &str) -> Vec<Deployment> {
                     .unwrap_or(0.0) as u32,
                 history: Vec::new(),
                 window: window(&k),
+                canary: None,
             },
         );
     }
@@ -107,6 +108,7 @@ pub(super) fn read(a: &Answers, label: &str) -> Vec<Deployment> {
             rollbacks: 0,
             history: Vec::new(),
             window: None,
+            canary: None,
         });
     }
     let replicas: BTreeMap<(&str, &str), f64> = a
@@ -133,6 +135,7 @@ pub(super) fn read(a: &Answers, label: &str) -> Vec<Deployment> {
             rollbacks: 0,
             history: Vec::new(),
             window: None,
+            canary: None,
         });
     }
     out.into_values().collect()
