@@ -6,6 +6,7 @@ pub mod explain;
 pub mod incidents;
 pub mod kpi;
 pub mod matchers;
+pub mod oncall;
 #[cfg(test)]
 mod properties;
 pub mod reliability;

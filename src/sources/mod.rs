@@ -6,6 +6,7 @@
 pub mod alertmanager;
 pub mod convert;
 pub mod http;
+pub mod ical;
 pub mod intern;
 pub mod metrics;
 pub mod poller;
