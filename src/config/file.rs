@@ -121,6 +121,8 @@ struct FileSpec {
     #[serde(default)]
     thresholds: ThresholdsSpec,
     #[serde(default)]
+    canary: canary::CanarySpec,
+    #[serde(default)]
     queries: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
     actions: Vec<Spanned<super::actions::ActionEntry>>,
@@ -264,6 +266,8 @@ pub struct Config {
     pub services: BTreeMap<String, ServiceMeta>,
     pub objectives: Objectives,
     pub thresholds: Thresholds,
+    /// `[canary]`: when a canary's new version is judged worse.
+    pub canary: crate::domain::canary::CanaryThresholds,
     /// Query overrides by name, with the line they were written on.
     pub queries: BTreeMap<String, (String, usize)>,
     /// Declared actions, then the built-in ones not replaced.
@@ -300,6 +304,7 @@ impl Default for Config {
             services: BTreeMap::new(),
             objectives: Objectives::default(),
             thresholds: Thresholds::default(),
+            canary: Default::default(),
             queries: BTreeMap::new(),
             actions: super::actions::builtin(),
             secrets: Default::default(),
@@ -317,6 +322,7 @@ pub(super) fn line_of(text: &str, at: usize) -> usize {
     text[..at.min(text.len())].matches('\n').count() + 1
 }
 
+mod canary;
 mod declared;
 mod labels;
 mod lenient;
@@ -510,6 +516,7 @@ impl Config {
                 .collect(),
             objectives,
             thresholds,
+            canary: spec.canary.read(&mut reader),
             queries,
             actions: Vec::new(),
             secrets: Default::default(),

@@ -66,6 +66,8 @@ struct RequestsEntry {
     matchers: String,
     status_label: String,
     error: String,
+    /// The label naming the version that served a request, if any.
+    version_label: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -167,6 +169,10 @@ pub fn parse(name: &str, text: &str) -> Result<Convention, String> {
         other => return Err(format!("kind '{other}' is not app, proxy or probe")),
     };
     let probe_duration = entry.probe.as_ref().and_then(|p| p.duration.clone());
+    let version_label = entry.requests.as_ref().and_then(|r| r.version_label.clone());
+    if let Some(v) = &version_label {
+        check_label("requests.version_label", v)?;
+    }
     let counting = match (entry.requests, entry.probe) {
         (Some(r), None) => {
             check_metric("requests.metric", &r.metric)?;
@@ -222,6 +228,7 @@ pub fn parse(name: &str, text: &str) -> Result<Convention, String> {
         service_labels: entry.service_labels,
         join_target_info,
         note: entry.note,
+        version_label,
     })
 }
 

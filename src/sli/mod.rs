@@ -8,6 +8,7 @@ use std::sync::Arc;
 pub mod catalogue;
 pub mod derive;
 pub mod identity;
+pub mod canary;
 pub mod queries;
 
 /// How a convention ranks when two name one service: an app's own
@@ -49,6 +50,10 @@ pub struct Convention {
     pub join_target_info: bool,
     /// What the convention cannot give, shown with its services.
     pub note: String,
+    /// The label of its request metrics that names the version serving
+    /// them (`version`, Istio's `destination_version`), where it has one:
+    /// a canary's figures are compared by it.
+    pub version_label: Option<String>,
 }
 
 /// How requests and failed requests are counted.
@@ -171,6 +176,7 @@ impl OwnSli {
             service_labels: Vec::new(),
             join_target_info: false,
             note: String::new(),
+            version_label: None,
         }
     }
 }

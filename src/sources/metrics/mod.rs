@@ -13,6 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use futures::future::join_all;
 
 mod backups;
+mod canary;
 mod deploys;
 mod groups;
 mod history;
@@ -60,6 +61,9 @@ pub struct PrometheusSource {
     built_services: Built<Arc<Vec<ServiceHealth>>>,
     built_deployments: Built<Vec<Deployment>>,
     built_backups: Built<Vec<Backup>>,
+    /// The canary query's last answer, and when the new version is worse.
+    canary: canary::Kept,
+    canary_thresholds: crate::domain::canary::CanaryThresholds,
 }
 
 /// A reading built from answers, and those answers: reused answers are
@@ -189,6 +193,8 @@ impl PrometheusSource {
             built_services: Built::new(),
             built_deployments: Built::new(),
             built_backups: Built::new(),
+            canary: canary::Kept::default(),
+            canary_thresholds: config.canary,
             api: PrometheusApi {
                 http: super::http::HttpClient::new(endpoint)?,
             },
@@ -591,12 +597,13 @@ impl MetricsSource for PrometheusSource {
             .with_reused(&[], &[&DEPLOY_GAUGES, &DEPLOY_WINDOW], now)
             .await?;
         let inputs = a.inputs(DEPLOY_GAUGES.names.iter().chain(DEPLOY_WINDOW.names));
-        Ok(Fetched {
-            value: self
-                .built_deployments
-                .or_build(inputs, || deploys::read(&a, &self.label)),
-            warnings: a.warnings,
-        })
+        let mut value = self
+            .built_deployments
+            .or_build(inputs, || deploys::read(&a, &self.label));
+        let mut warnings = a.warnings;
+        let (plan, t) = (self.plan(), &self.canary_thresholds);
+        canary::attach(&self.api, &self.canary, &plan, t, &mut value, now, &mut warnings).await;
+        Ok(Fetched { value, warnings })
     }
 
     async fn backups(&self, now: DateTime<Utc>) -> Fetch<Vec<Backup>> {

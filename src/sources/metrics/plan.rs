@@ -248,6 +248,7 @@ fn own_query() -> Convention {
         service_labels: Vec::new(),
         join_target_info: false,
         note: String::new(),
+        version_label: None,
     }
 }
 

@@ -156,6 +156,7 @@ fn row(name: &str, slo: Slo, tool: &str, title: &str) -> Option<ServiceHealth> {
         latency: Latency::None("an SLO's rules record no latency".into()),
         service_labels: Vec::new(),
         join_target_info: false,
+        version_label: None,
         note: format!(
             "objective {:.3}% over {window}, as the rules declare; availability is the rules' own over that window",
             objective * 100.0
