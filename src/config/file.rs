@@ -135,6 +135,8 @@ struct FileSpec {
     alerts: super::alerts::AlertsSpec,
     #[serde(default)]
     backups: Vec<Spanned<super::backups::BackupEntry>>,
+    #[serde(default)]
+    oncall: Vec<Spanned<super::oncall::OnCallEntry>>,
 }
 
 /// `[environment]`: which estate this is, for the header.
@@ -283,6 +285,8 @@ pub struct Config {
     pub action_templates: Vec<TemplateSite>,
     /// `[[backups]]`: targets read from the backup tools themselves.
     pub backup_tools: Vec<super::backups::ToolTarget>,
+    /// `[[oncall]]`: who is on call, from iCalendar schedules.
+    pub oncall: Vec<super::oncall::OnCallSchedule>,
 }
 
 impl Default for Config {
@@ -313,6 +317,7 @@ impl Default for Config {
             alert_rules: Default::default(),
             action_templates: Vec::new(),
             backup_tools: Vec::new(),
+            oncall: Vec::new(),
         }
     }
 }
@@ -528,6 +533,7 @@ impl Config {
             alert_rules: std::sync::Arc::new(super::alerts::read(&mut reader, &spec.alerts)),
             action_templates: Vec::new(),
             backup_tools: Vec::new(),
+            oncall: Vec::new(),
         };
         let mut config = config;
         config.apply_limits();
@@ -535,6 +541,7 @@ impl Config {
         config.actions = super::actions::read_actions(&mut reader, &spec.actions, &config.secrets);
         config.action_templates = declared::read(&mut reader);
         config.backup_tools = super::backups::read(&mut reader, &spec.backups);
+        config.oncall = super::oncall::read(&mut reader, &spec.oncall);
         config
             .actions
             .extend(super::backups::builtin_actions(&config.backup_tools));

@@ -8,6 +8,7 @@ pub mod backups;
 pub mod file;
 pub mod keymap;
 pub mod limits;
+pub mod oncall;
 pub mod sli;
 pub mod theme;
 
