@@ -237,9 +237,25 @@ impl<'a> Glance<'a> {
                     "stalled": d.stalled(now, deadline),
                     "deployed_at": d.deployed_at.map(|t| t.to_rfc3339()),
                     "state": state(d.status(now, deadline)),
+                    "canary": d.canary.as_ref().map(canary_json),
                 })
             })
             .collect();
+        // The new version's figures beside the stable one's, and the verdict.
+        fn canary_json(c: &crate::domain::canary::Canary) -> Value {
+            use crate::domain::canary::Basis;
+            let figures = |f: &crate::domain::canary::VersionFigures, version: Option<&str>| {
+                json!({ "version": version, "error_ratio": f.error_ratio, "p95_seconds": f.p95 })
+            };
+            let (basis, new, stable) = match &c.basis {
+                Basis::Version { new, stable } => ("version", Some(new.as_str()), Some(stable.as_str())),
+                Basis::BeforeAfter { .. } => ("before_after", None, None),
+            };
+            json!({
+                "basis": basis, "new": figures(&c.new, new), "stable": figures(&c.stable, stable),
+                "state": state(c.status), "verdict": c.verdict,
+            })
+        }
         let summary = &e.summary;
         let reasons: Vec<Value> = summary
             .reasons

@@ -151,10 +151,27 @@ pub fn summarise(p: &Parts) -> Summary {
             .map(|d| d.status(p.now, deadline))
             .collect();
         marks.deploys = Status::worst(states.iter().copied());
+        // Failed by its phase: a canary's verdict is a reason of its own.
         count(
             &mut reasons,
-            states.iter().copied(),
+            deployments.iter().map(|d| d.phase.status()),
             &[(Status::Crit, "deployment failed", "deployments failed")],
+        );
+        count(
+            &mut reasons,
+            deployments.iter().filter_map(|d| d.canary_status()),
+            &[
+                (
+                    Status::Crit,
+                    "canary worse than stable",
+                    "canaries worse than stable",
+                ),
+                (
+                    Status::Warn,
+                    "canary slower than stable",
+                    "canaries slower than stable",
+                ),
+            ],
         );
         count(
             &mut reasons,
@@ -509,6 +526,31 @@ mod tests {
                 Some("1 deployment paused or rolled back".into())
             )
         );
+    }
+
+    #[test]
+    fn a_canary_worse_than_stable_is_a_breach_with_its_own_reason() {
+        use crate::domain::Phase;
+        use crate::domain::canary::{Basis, Canary, CanaryThresholds, VersionFigures};
+        let (t, o) = (Thresholds::default(), Objectives::default());
+        let figures = |error_ratio| VersionFigures {
+            error_ratio,
+            p95: 0.1,
+        };
+        let mut d = deployment(Phase::Progressing, Duration::minutes(3));
+        d.canary = Some(Canary::judge(
+            figures(0.04),
+            figures(0.002),
+            Basis::BeforeAfter { minutes: 3 },
+            &CanaryThresholds::default(),
+        ));
+        let list = vec![d];
+        let mut p = parts(&[], &[], &[], &[], &t, &o);
+        p.deployments = Some(&list);
+        let s = summarise(&p);
+        assert_eq!((s.status, s.marks.deploys), (Status::Crit, Status::Crit));
+        let texts: Vec<&str> = s.reasons.iter().map(|r| r.text.as_str()).collect();
+        assert_eq!(texts, ["1 canary worse than stable"]);
     }
 
     #[test]
