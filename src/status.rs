@@ -163,11 +163,14 @@ impl<'a> Glance<'a> {
             .map(|s| {
                 let slo = service_slo_status(s, objective);
                 let health = service_status(s, &app.settings.thresholds, &app.settings.objectives);
+                let window = app.settings.objectives.slo_window;
+                let exhausted = crate::domain::forecast::service_budget(s, objective, window);
                 json!({
                     "name": s.name, "cluster": s.cluster, "tier": s.tier.label(),
                     "availability": availability(s.sli), "objective": s.objective_or(objective),
                     "budget_left": budget_left(s, objective).filter(|v| v.is_finite()),
                     "burn_rate_1h": burn_1h(s, objective),
+                    "budget_exhausted_in_seconds": exhausted.map(|f| f.seconds()),
                     "state": state(health),
                     "slo_state": state(slo),
                     "reason": if availability(s.sli).is_none() { "no request counts over the SLO window" } else { "" },
@@ -185,6 +188,7 @@ impl<'a> Glance<'a> {
                 json!({
                     "name": h.name, "up": h.up,
                     "cpu": finite(h.cpu), "memory": finite(h.memory), "disk": finite(h.disk),
+                    "disk_full_in_seconds": h.full_in.map(|d| d.num_seconds()),
                     "state": state(host_status(h, &app.settings.thresholds)),
                 })
             })

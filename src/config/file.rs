@@ -96,6 +96,8 @@ struct ThresholdsSpec {
     cpu: Option<f64>,
     memory: Option<f64>,
     disk: Option<f64>,
+    disk_full_warn: Option<Dur>,
+    disk_full_crit: Option<Dur>,
     latency_ms: Option<f64>,
     error_ratio: Option<f64>,
     progress_deadline: Option<Dur>,
@@ -437,6 +439,16 @@ impl Config {
             cpu: reader.ratio("thresholds.cpu", spec.thresholds.cpu, t.cpu),
             memory: reader.ratio("thresholds.memory", spec.thresholds.memory, t.memory),
             disk: reader.ratio("thresholds.disk", spec.thresholds.disk, t.disk),
+            disk_full_warn: spec
+                .thresholds
+                .disk_full_warn
+                .and_then(|Dur(d)| chrono::Duration::from_std(d).ok())
+                .unwrap_or(t.disk_full_warn),
+            disk_full_crit: spec
+                .thresholds
+                .disk_full_crit
+                .and_then(|Dur(d)| chrono::Duration::from_std(d).ok())
+                .unwrap_or(t.disk_full_crit),
             latency_ms: spec.thresholds.latency_ms.unwrap_or(t.latency_ms),
             error_ratio: reader.ratio(
                 "thresholds.error_ratio",

@@ -190,6 +190,7 @@ fn host(i: usize, now: DateTime<Utc>) -> Host {
         cpu: at(0),
         memory: rng.random_range(0.3..0.9),
         disk: rng.random_range(0.2..0.95),
+        full_in: None,
         cpu_history: (0..HISTORY_LEN as i64).rev().map(|k| at(k * 5)).collect(),
     }
 }

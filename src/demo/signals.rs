@@ -200,30 +200,42 @@ pub struct HostModel {
     cpu: (f64, f64),
     memory: (f64, f64),
     disk: f64,
+    disk_growth: f64,
     phase: f64,
 }
 
-const HOSTS: [(&str, f64, f64, f64, f64, f64); 6] = [
-    // name, cpu base, cpu swing, memory base, memory swing, disk
-    ("web-01", 0.35, 0.10, 0.52, 0.03, 0.41),
-    ("web-02", 0.38, 0.10, 0.55, 0.03, 0.43),
-    ("app-01", 0.55, 0.12, 0.66, 0.05, 0.58),
-    ("app-02", 0.74, 0.14, 0.70, 0.04, 0.61),
-    ("db-01", 0.42, 0.08, 0.79, 0.02, 0.77),
-    ("db-02", 0.47, 0.08, 0.71, 0.02, 0.915),
+/// A disk growing by this share of itself a second: db-02's, full in
+/// about ten days, outside the forecast's warning horizon.
+const SLOW_GROWTH: f64 = 1e-7;
+
+/// app-01's log volume, full 14 hours after the demo starts: the forecast
+/// inside the warning horizon that the screenshots show.
+const FAST_GROWTH: f64 = (1.0 - 0.58) / (14.0 * 3600.0);
+
+const HOSTS: [(&str, f64, f64, f64, f64, f64, f64); 6] = [
+    // name, cpu base, cpu swing, memory base, memory swing, disk, disk growth
+    ("web-01", 0.35, 0.10, 0.52, 0.03, 0.41, 0.0),
+    ("web-02", 0.38, 0.10, 0.55, 0.03, 0.43, 0.0),
+    ("app-01", 0.55, 0.12, 0.66, 0.05, 0.58, FAST_GROWTH),
+    ("app-02", 0.74, 0.14, 0.70, 0.04, 0.61, 0.0),
+    ("db-01", 0.42, 0.08, 0.79, 0.02, 0.77, 0.0),
+    ("db-02", 0.47, 0.08, 0.71, 0.02, 0.915, SLOW_GROWTH),
 ];
 
 pub fn host_models(seed: u64) -> Vec<HostModel> {
     let mut rng = rng_for(seed, &[2]);
     HOSTS
         .iter()
-        .map(|&(name, cpu, cpu_swing, mem, mem_swing, disk)| HostModel {
-            name,
-            cpu: (cpu, cpu_swing),
-            memory: (mem, mem_swing),
-            disk,
-            phase: rng.random_range(0.0..TAU),
-        })
+        .map(
+            |&(name, cpu, cpu_swing, mem, mem_swing, disk, disk_growth)| HostModel {
+                name,
+                cpu: (cpu, cpu_swing),
+                memory: (mem, mem_swing),
+                disk,
+                disk_growth,
+                phase: rng.random_range(0.0..TAU),
+            },
+        )
         .collect()
 }
 
@@ -235,12 +247,16 @@ impl HostModel {
 
     pub fn reading(&self, t: i64) -> Host {
         let tf = t as f64;
+        let disk = (self.disk + tf.max(0.0) * self.disk_growth).min(1.0);
         Host {
             name: self.name.to_string(),
             up: true,
             cpu: self.cpu_at(tf),
             memory: (self.memory.0 + self.memory.1 * wave(tf, 400.0, self.phase)).clamp(0.0, 1.0),
-            disk: (self.disk + tf.max(0.0) * 1e-7).min(1.0),
+            disk,
+            full_in: (self.disk_growth > 0.0)
+                .then(|| crate::domain::forecast::seconds((1.0 - disk) / self.disk_growth))
+                .flatten(),
             cpu_history: (0..HISTORY_LEN)
                 .rev()
                 .map(|k| self.cpu_at(((t - k * HISTORY_STEP) / HISTORY_STEP * HISTORY_STEP) as f64))

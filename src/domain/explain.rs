@@ -232,6 +232,15 @@ pub fn host(h: &Host, t: &Thresholds) -> Vec<Line> {
         share("cpu", h.cpu, t.cpu),
         share("memory", h.memory, t.memory),
         share("disk", h.disk, t.disk),
+        (
+            super::forecast::disk_full_status(h.full_in, t),
+            format!(
+                "disk {} at its recent growth (warning within {}, critical within {})",
+                super::forecast::full_in_text(h.full_in),
+                span(t.disk_full_warn),
+                span(t.disk_full_crit)
+            ),
+        ),
     ];
     finish(
         lines,

@@ -161,6 +161,7 @@ fn host_at(up: bool, cpu: f64, memory: f64, disk: f64) -> Host {
         cpu,
         memory,
         disk,
+        full_in: None,
         cpu_history: vec![],
     }
 }

@@ -443,6 +443,13 @@ fn budget_kpi(i: &Inputs) -> Kpi {
         ),
         None => format!("lowest {name}"),
     };
+    // …and when it is gone at its burn: "· gone in 9h at 6.2x".
+    let note = match service.and_then(|s| super::forecast::service_budget(s, obj, window)) {
+        Some(f @ super::forecast::BudgetForecast::GoneIn { .. }) => {
+            format!("{note} · {}", f.text().trim_start_matches("budget "))
+        }
+        _ => note,
+    };
     let (value, status) = (lowest.value, lowest.status);
     spec.known(value, status, note, parts)
 }

@@ -3,6 +3,7 @@
 
 pub mod canary;
 pub mod explain;
+pub mod forecast;
 pub mod incidents;
 pub mod kpi;
 pub mod matchers;
@@ -108,6 +109,10 @@ pub struct Thresholds {
     pub cpu: f64,
     pub memory: f64,
     pub disk: f64,
+    /// A disk forecast to fill within this is a warning…
+    pub disk_full_warn: Duration,
+    /// …and within this, critical.
+    pub disk_full_crit: Duration,
     pub latency_ms: f64,
     pub error_ratio: f64,
     /// How long a deployment may stay `progressing` before it is stalled
@@ -121,6 +126,8 @@ impl Default for Thresholds {
             cpu: 0.80,
             memory: 0.85,
             disk: 0.90,
+            disk_full_warn: Duration::hours(24),
+            disk_full_crit: Duration::hours(4),
             latency_ms: 2000.0,
             error_ratio: 0.05,
             progress_deadline: Duration::minutes(10),
@@ -324,6 +331,9 @@ pub struct Host {
     pub cpu: f64,
     pub memory: f64,
     pub disk: f64,
+    /// When its soonest-filling filesystem is full at its recent growth;
+    /// `None` when none is filling, or the source cannot forecast.
+    pub full_in: Option<Duration>,
     pub cpu_history: Vec<f64>,
 }
 

@@ -148,6 +148,7 @@ pub fn host_status(h: &Host, t: &Thresholds) -> Status {
         gauge_level(h.cpu, t.cpu),
         gauge_level(h.memory, t.memory),
         gauge_level(h.disk, t.disk),
+        super::forecast::disk_full_status(h.full_in, t),
     ])
 }
 

@@ -143,6 +143,16 @@ pub fn summarise(p: &Parts) -> Summary {
                 (Status::Warn, "host warning", "hosts warning"),
             ],
         );
+        if let Some((n, soonest, status)) = super::forecast::disks_filling(hosts, p.thresholds) {
+            reasons.push(Reason {
+                status,
+                text: format!(
+                    "{} full in {}",
+                    plural(n, "disk", "disks"),
+                    super::forecast::within(soonest)
+                ),
+            });
+        }
     }
     if let Some(deployments) = p.deployments {
         let deadline = p.thresholds.progress_deadline;

@@ -25,6 +25,15 @@ const DEFAULTS: &[(&str, &str)] = &[
         "host_disk",
         r#"max by (instance) (1 - node_filesystem_avail_bytes{fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|fuse.*"} / node_filesystem_size_bytes{fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|fuse.*"})"#,
     ),
+    // Seconds until each host's soonest-filling filesystem is full, at the
+    // slope of its free bytes over the last 6 hours (the fitted value now
+    // over the fitted fall per second, so a straight line to zero reads the
+    // same as `predict_linear` crossing it); a filesystem not filling has
+    // no series. The range is the query's: override it in [queries].
+    (
+        "host_disk_full_in",
+        r#"min by (instance) (clamp_min(predict_linear(node_filesystem_avail_bytes{fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|fuse.*"}[6h], 0) / -(deriv(node_filesystem_avail_bytes{fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|fuse.*"}[6h]) < 0), 0))"#,
+    ),
     (
         "deployment_info",
         r#"max by ({label}, environment, version, previous_version, strategy, color, phase) (deployment_info)"#,

@@ -307,6 +307,8 @@ impl MetricsSource for ScrapeSource {
             cpu: self.cpu(&lines),
             memory,
             disk,
+            // One scrape has no history to forecast from.
+            full_in: None,
             cpu_history: Vec::new(),
         };
         Ok(Fetched::clean(HealthReading {

@@ -13,6 +13,7 @@ use super::widgets::{
 use super::{format, layout};
 use crate::app::App;
 use crate::app::tab::TableId;
+use crate::domain::forecast::{full_in_text, host_disk_status};
 use crate::domain::kpi::budget_left;
 use crate::domain::slo::{SignalStates, host_status, level, signal_states};
 use crate::domain::{Host, ServiceHealth, Status};
@@ -32,12 +33,13 @@ const SERVICES: [Column; 12] = [
     col("Traffic 5m", 20, 6),
 ];
 
-pub(super) const HOSTS: [Column; 6] = [
+pub(super) const HOSTS: [Column; 7] = [
     col("State", 9, 0),
     col("Host", 10, 0),
     col("CPU", 16, 1),
     col("Memory", 16, 1),
     col("Disk", 16, 1),
+    col("Forecast", 11, 2),
     col("CPU 5m", 20, 3),
 ];
 
@@ -137,6 +139,7 @@ fn host_reasons(h: &Host, app: &App) -> Vec<Reason> {
             ("CPU", level(h.cpu, t.cpu)),
             ("Memory", level(h.memory, t.memory)),
             ("Disk", level(h.disk, t.disk)),
+            ("Forecast", host_disk_status(h, t)),
         ],
     )
 }
@@ -149,6 +152,7 @@ fn host_cells(app: &App, h: &Host, fit: &Fit) -> Vec<Cell<'static>> {
         gauge(app, h.cpu, t.cpu),
         gauge(app, h.memory, t.memory),
         gauge(app, h.disk, t.disk),
+        Cell::from(full_in_text(h.full_in)).style(app.theme.value(host_disk_status(h, t))),
         Cell::from(format::sparkline(&h.cpu_history, 20)).style(app.theme.accent),
     ]
 }

@@ -16,16 +16,18 @@ use super::widgets::{
 use crate::app::App;
 use crate::app::tab::TableId;
 use crate::domain::ServiceHealth;
+use crate::domain::forecast::{self, BudgetForecast};
 use crate::domain::kpi::{Kpi, budget_left, burn_1h, service_burn_status, service_slo_status};
 use crate::domain::slo::{availability, availability_status};
 
-const COLUMNS: [Column; 7] = [
+const COLUMNS: [Column; 8] = [
     col("State", 9, 0),
     col("Service", 16, 0),
     col("Tier", 12, 4),
     col("Avail 30d", 10, 1),
     col("Budget left", 12, 1),
     col("Burn 1h", 8, 2),
+    col("Gone in", 7, 3),
     col("Team", 10, 5),
 ];
 
@@ -64,8 +66,20 @@ fn slo_cells(app: &App, s: &ServiceHealth, objective: f64, fit: &Fit) -> Vec<Cel
         Cell::from(avail.map_or("unknown".into(), |a| format::percent(a, 3))).style(th.value(slo)),
         Cell::from(left.map_or("unknown".into(), |l| format::percent(l, 1))).style(th.value(slo)),
         Cell::from(burn.map_or("—".into(), |b| format::factor(b, 1))).style(th.value(burning)),
+        Cell::from(gone_in(app, s, objective)).style(th.value(burning.max(slo))),
         fit.text("Team", &s.team),
     ]
+}
+
+/// When the service's budget is gone at its one-hour burn: "9h", "spent",
+/// or "—" when it is not burning faster than it is allowed to.
+fn gone_in(app: &App, s: &ServiceHealth, objective: f64) -> String {
+    let window = app.settings.objectives.slo_window;
+    match forecast::service_budget(s, objective, window) {
+        Some(BudgetForecast::Spent) => "spent".into(),
+        Some(BudgetForecast::GoneIn { after, .. }) => forecast::within(after),
+        None => "—".into(),
+    }
 }
 
 /// The tiles of the rows shown, and where rows are out of view, a hint on

@@ -16,6 +16,7 @@ use super::widgets::{fit_text, panel};
 use crate::app::App;
 use crate::app::tab::TableId;
 use crate::domain::explain::{self, BurnPair};
+use crate::domain::forecast;
 use crate::domain::kpi::{Kpi, burn_1h};
 use crate::domain::reliability::BurnAlert;
 use crate::domain::slo::{availability, backup_rpo, rto_status};
@@ -186,6 +187,11 @@ fn service_detail(app: &App, id: TableId, i: usize) -> Option<Detail> {
         ),
         f("availability 30d", availability),
         f("burn rate 1h", burn),
+        f(
+            "budget forecast",
+            forecast::service_budget(s, objective, app.settings.objectives.slo_window)
+                .map_or("—".into(), |b| b.text()),
+        ),
         f("traffic 5m", format::sparkline(&s.traffic_history, 60)),
         f("p95 5m", format::sparkline(&s.latency_history, 60)),
     ]);
@@ -451,6 +457,7 @@ fn host_detail(app: &App, i: usize) -> Option<Detail> {
         f("cpu", format::share(h.cpu, 1)),
         f("memory", format::share(h.memory, 1)),
         f("disk", format::share(h.disk, 1)),
+        f("disk forecast", forecast::full_in_text(h.full_in)),
         f("cpu 5m", format::sparkline(&h.cpu_history, 60)),
     ]);
     Some((h.name.clone(), lines))

@@ -28,6 +28,14 @@ pub(super) const SLO_WINDOWS: Reused = Reused {
     every: MINUTE,
 };
 
+/// The disks' forecast: once a minute. Its slope is fitted over hours, so
+/// a fresher answer would barely move it; hosts' gauges stay per refresh.
+pub(super) const FORECASTS: Reused = Reused {
+    what: "the disk forecast",
+    names: &["host_disk_full_in"],
+    every: MINUTE,
+};
+
 /// How much of the SLO window each service's data covers: once every five
 /// minutes. It reads every sample of the window (as the window's counts
 /// do) and moves by the minute only on a fresh server.

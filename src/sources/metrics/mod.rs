@@ -27,12 +27,12 @@ use super::prometheus::{PrometheusApi, Sample};
 use super::{Fetch, Fetched, MetricsSource, SourceError};
 use crate::config::file::{Config, Endpoint, ServiceMeta};
 use crate::domain::{
-    Backup, Deployment, HealthReading, Host, Phase, ResolvedIncident, ServiceHealth,
+    Backup, Deployment, HealthReading, Host, Phase, ResolvedIncident, ServiceHealth, forecast,
 };
 
 use groups::{
     BACKUP_GAUGES, BACKUP_WINDOW, COVERAGE, DEPLOY_GAUGES, DEPLOY_WINDOW, FIVE_MINUTE_WINDOWS,
-    GAUGES, HOUR_WINDOWS, RECORDED_SLOS, Reused, SLO_WINDOWS,
+    FORECASTS, GAUGES, HOUR_WINDOWS, RECORDED_SLOS, Reused, SLO_WINDOWS,
 };
 use history::History;
 use plan::{Choice, Plan, Spec};
@@ -428,6 +428,7 @@ impl PrometheusSource {
             a.by("host_disk", "instance"),
             a.by("host_up", "instance"),
         );
+        let full_in = a.by("host_disk_full_in", "instance");
         let names: BTreeSet<&str> = cpu
             .keys()
             .chain(memory.keys())
@@ -443,6 +444,7 @@ impl PrometheusSource {
                 cpu: cpu.get(name).copied().unwrap_or(f64::NAN),
                 memory: memory.get(name).copied().unwrap_or(f64::NAN),
                 disk: disk.get(name).copied().unwrap_or(f64::NAN),
+                full_in: full_in.get(name).and_then(|s| forecast::seconds(*s)),
                 cpu_history: history.remove(name).unwrap_or_default(),
             })
             .collect()
@@ -540,6 +542,7 @@ impl MetricsSource for PrometheusSource {
             &HOUR_WINDOWS,
             &SLO_WINDOWS,
             &COVERAGE,
+            &FORECASTS,
         ];
         if plan.has_recorded_slos() {
             groups.push(&RECORDED_SLOS);

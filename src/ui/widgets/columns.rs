@@ -336,10 +336,11 @@ mod tests {
         assert_eq!(kept, ["State", "Host", "Disk"]);
         // 58 - 9 - 16 - 2 spacing: the name gets what the reason leaves.
         assert_eq!(fitted.columns[1].width, 31);
-        // Without a reason, the name grows first, as before.
+        // Without a reason, the name grows first, as before, and of the
+        // rest only the disk forecast, 11 wide, fits in the 15 left.
         let fitted = fit(&long, 58, &[]);
         assert_eq!(fitted.columns[1].width, 32);
-        assert_eq!(fitted.kept, [0, 1]);
+        assert_eq!(fitted.kept, [0, 1, 5]);
     }
 
     #[test]

@@ -50,6 +50,7 @@ fn host(name: &str, cpu: f64, memory: f64, disk: f64) -> Host {
         cpu,
         memory,
         disk,
+        full_in: None,
         cpu_history: vec![cpu; 20],
     }
 }
