@@ -96,6 +96,11 @@ impl App {
                 format!("\"previous\" ({}) is the version rolled away from", r.from),
             ));
         }
+        // The canary's verdict, so the reason to roll back is in view.
+        if let Some(c) = &d.canary {
+            details.push(("canary", c.line()));
+            details.push(("", c.compared()));
+        }
         let question = Question {
             details,
             ..Question::default()

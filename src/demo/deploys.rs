@@ -8,6 +8,7 @@
 use rand::Rng;
 
 use super::{DemoEstate, Rollout, SERVICES, ServiceSpec, WINDOW, rng_for};
+use crate::domain::canary::{Basis, Canary, CanaryThresholds, VersionFigures};
 use crate::domain::{ChangeCounts, Colour, DeployEvent, Deployment, Phase, Strategy};
 
 const CANARY_STEPS: [f64; 5] = [5.0, 10.0, 25.0, 50.0, 100.0];
@@ -264,7 +265,7 @@ pub fn deployment(
         .collect();
     let (_, week) = releases.counts(t, ROLLBACK_DAYS * 86_400);
     let (deploys, rollbacks) = releases.counts(t, WINDOW);
-    Deployment {
+    let mut d = Deployment {
         service: spec.name.to_string(),
         environment: "production".into(),
         version: c.version(current),
@@ -283,7 +284,45 @@ pub fn deployment(
             rollbacks: Some(rollbacks),
         }),
         canary: None,
+    };
+    if d.in_canary() {
+        let worse = releases.fails(n) || (n == 0 && spec.name == WORSE_CANARY);
+        d.canary = Some(canary(&d, index, worse));
     }
+    d
+}
+
+/// The service whose release in flight when the demo opens has a canary
+/// failing 4.1% of requests against the stable version's 0.2%: the first
+/// screen shows a canary verdict; the pipeline goes on, rolling it back is
+/// the operator's call.
+const WORSE_CANARY: &str = "checkout";
+
+/// A canary's figures: the stable version's a few requests in a
+/// thousand failing, the new one's as many, or, for a release that is
+/// worse (one going to fail, or `WORSE_CANARY`'s), 4.1% of them: its
+/// verdict critical.
+fn canary(d: &Deployment, index: usize, fails: bool) -> Canary {
+    let stable = VersionFigures {
+        error_ratio: 0.002 + index as f64 * 0.0001,
+        p95: 0.120 + index as f64 * 0.005,
+    };
+    let new = if fails {
+        VersionFigures {
+            error_ratio: 0.041,
+            p95: stable.p95 * 1.2,
+        }
+    } else {
+        VersionFigures {
+            error_ratio: stable.error_ratio * 0.9,
+            p95: stable.p95 * 1.05,
+        }
+    };
+    let basis = Basis::Version {
+        new: d.version.clone(),
+        stable: d.previous_version.clone().unwrap_or_default(),
+    };
+    Canary::judge(new, stable, basis, &CanaryThresholds::default())
 }
 
 /// The colour release `n` goes live on.

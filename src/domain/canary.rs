@@ -81,12 +81,24 @@ impl Canary {
         }
     }
 
-    /// `4.1% / 0.2%`: the new version's errors, then the stable's.
+    /// `4.1%/0.2%`: the new version's errors, then the stable's (the
+    /// Deploys tab's Canary column).
     pub fn errors_pair(&self) -> String {
         format!(
-            "{} / {}",
+            "{}/{}",
             percent(self.new.error_ratio),
             percent(self.stable.error_ratio)
+        )
+    }
+
+    /// `new worse: errors 4.1% vs 0.2% → ✖ CRIT`: the verdict and its
+    /// state, as the rollback dialog says it.
+    pub fn line(&self) -> String {
+        format!(
+            "{} → {} {}",
+            self.verdict,
+            self.status.symbol(),
+            self.status.label()
         )
     }
 
@@ -238,8 +250,9 @@ mod tests {
             },
             &CanaryThresholds::default(),
         );
-        assert_eq!(c.errors_pair(), "4.0% / 0.2%");
+        assert_eq!(c.errors_pair(), "4.0%/0.2%");
         assert_eq!(c.compared(), "v2 against v1, last 5 minutes");
+        assert_eq!(c.line(), "new worse: errors 4.0% vs 0.2% → ✖ CRIT");
         assert_eq!(c.status, Status::Crit);
     }
 }

@@ -319,8 +319,21 @@ pub fn deployment(d: &Deployment, now: DateTime<Utc>, deadline: Duration) -> Vec
         (Phase::Complete, _) => "complete".into(),
         (Phase::Unknown, _) => "a phase opsdeck does not know".into(),
     };
-    // One rule, one line, whatever its state: the phase says it all.
-    vec![(d.status(now, deadline), text)]
+    // One rule, one line, whatever its state: the phase says it all…
+    let phase = if d.stalled(now, deadline) {
+        crate::domain::Status::Warn
+    } else {
+        d.phase.status()
+    };
+    let mut lines = vec![(phase, text)];
+    // …but a canary's verdict, which is a line of its own.
+    if let Some(c) = &d.canary {
+        lines.push((
+            c.status,
+            format!("canary: {} ({})", c.verdict, c.compared()),
+        ));
+    }
+    lines
 }
 
 /// An incident: the severity of its worst alert.

@@ -1,6 +1,7 @@
 //! Tab 3: what changed, and can I undo it? One row per service: version,
 //! strategy and its progress, phase (`rolling back…` while a rollback
-//! opsdeck started waits for the source), when, and rollbacks.
+//! opsdeck started waits for the source), a canary's errors against the
+//! stable version's and its verdict, when, and rollbacks.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -14,7 +15,7 @@ use crate::app::App;
 use crate::app::tab::TableId;
 use crate::domain::{Deployment, Status};
 
-const COLUMNS: [Column; 10] = [
+const COLUMNS: [Column; 11] = [
     col("State", 9, 0),
     col("Service", 15, 0),
     col("Env", 10, 6),
@@ -23,6 +24,8 @@ const COLUMNS: [Column; 10] = [
     col("Strategy", 10, 2),
     col("Progress", 10, 2),
     col("Phase", 11, 1),
+    // A canary's errors, new / stable, and its verdict's symbol.
+    col("Canary", 9, 3),
     col("Deployed", 8, 1),
     col("Rollbacks", 9, 5),
 ];
@@ -37,6 +40,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     // Room for `rolling back…` while a row shows it.
     let pending = list.iter().filter(|d| app.rollbacks.is_pending(d, app.now));
     let columns = widen(&columns, 7, pending.map(|_| ROLLING_BACK));
+    let pairs: Vec<String> = list
+        .iter()
+        .filter_map(|d| d.canary.as_ref().map(|c| c.errors_pair()))
+        .collect();
+    let columns = widen(&columns, 8, pairs.iter().map(String::as_str));
     let explain = |i: usize| deployment_reasons(&list[i], app);
     let spec = TablePanel::new(app, TableId::Deployments, &columns, right).explained_by(&explain);
     table(frame, area, app, spec, |i, fit| {
@@ -65,6 +73,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 )
                 .style(app.theme.status(status))
             },
+            match &d.canary {
+                Some(c) => fit
+                    .text("Canary", &c.errors_pair())
+                    .style(app.theme.status(c.status)),
+                None => Cell::from("—"),
+            },
             Cell::from(
                 d.deployed_at
                     .map_or("—".into(), |at| format::ago(app.now - at)),
@@ -76,15 +90,22 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 
 /// The columns that give a deployment its state, as `Deployment::status`
 /// judges it: its phase (failed, paused, rolled back, unknown, or stalled),
-/// and for a stall how long ago it started.
+/// for a stall how long ago it started, and a canary worse than stable.
 fn deployment_reasons(d: &Deployment, app: &App) -> Vec<Reason> {
     let deadline = app.settings.thresholds.progress_deadline;
     let status = d.status(app.now, deadline);
     let stalled = d.stalled(app.now, deadline);
+    // The phase's own state (a canary's verdict is the Canary column's).
+    let phase = if stalled {
+        Status::Warn
+    } else {
+        d.phase.status()
+    };
     reasons(
         status,
         [
-            ("Phase", status),
+            ("Phase", phase),
+            ("Canary", d.canary_status().unwrap_or(Status::Ok)),
             ("Deployed", if stalled { status } else { Status::Ok }),
         ],
     )

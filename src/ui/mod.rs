@@ -241,11 +241,11 @@ fn tab_titles(app: &App, width: u16) -> Vec<Line<'static>> {
     // words go first, then the other tabs' names: their numbers are their
     // keys, and the marks stay whatever the width.
     let fits = |t: &[Line]| t.iter().map(|t| t.width() + 3).sum::<usize>() <= width as usize;
-    [Titles::Words, Titles::Symbols]
+    [Titles::Words, Titles::Symbols, Titles::Numbers]
         .into_iter()
         .map(|how| titles_with(app, how))
         .find(|t| fits(t))
-        .unwrap_or_else(|| titles_with(app, Titles::Numbers))
+        .unwrap_or_else(|| titles_with(app, Titles::Marks))
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -256,6 +256,9 @@ enum Titles {
     Symbols,
     /// `2 ✖`, but the tab shown, which keeps its name.
     Numbers,
+    /// As `Numbers`, without the open incidents' count: with every tab
+    /// marked at 40 columns, a mark matters more than a count.
+    Marks,
 }
 
 fn titles_with(app: &App, how: Titles) -> Vec<Line<'static>> {
@@ -265,12 +268,13 @@ fn titles_with(app: &App, how: Titles) -> Vec<Line<'static>> {
         .iter()
         .enumerate()
         .map(|(i, tab)| {
-            let mut title = if how == Titles::Numbers && *tab != app.tab {
+            let short = matches!(how, Titles::Numbers | Titles::Marks);
+            let mut title = if short && *tab != app.tab {
                 format!("{}", i + 1)
             } else {
                 format!("{} {}", i + 1, tab.title())
             };
-            if *tab == Tab::Incidents && open > 0 {
+            if *tab == Tab::Incidents && open > 0 && how != Titles::Marks {
                 title.push_str(&format!(" ({open})"));
             }
             let mark = match tab {
