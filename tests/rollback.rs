@@ -140,7 +140,11 @@ fn versions(screen: &str, service: &str) -> (String, String) {
     let mut v = cells[at + 1..]
         .iter()
         .filter(|c| c.starts_with('v') && c[1..].starts_with(|d: char| d.is_ascii_digit()));
-    let mut next = || v.next().unwrap_or_else(|| panic!("versions in {row}")).to_string();
+    let mut next = || {
+        v.next()
+            .unwrap_or_else(|| panic!("versions in {row}"))
+            .to_string()
+    };
     (next(), next())
 }
 
