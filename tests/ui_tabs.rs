@@ -187,6 +187,56 @@ fn the_health_tab_lists_every_service_and_host_against_thresholds() {
     let db02 = line_with(&s, "db-02");
     assert!(db02.contains("CRIT") && db02.contains("92%"), "{db02}");
     assert!(s.contains("Req/s") && s.contains("p95") && s.contains("Traffic 5m"));
+    // app-01's disk, 58% full, fills in 14 hours: a warning, in words, by
+    // its forecast alone; a disk not filling reads "—".
+    let app01 = line_with(&s, "app-01");
+    assert!(
+        app01.contains("WARN") && app01.contains("full in 14h"),
+        "{app01}"
+    );
+    assert!(line_with(&s, "web-01").contains(" — "), "{s}");
+}
+
+#[test]
+fn the_slo_table_says_when_each_burning_budget_is_gone() {
+    use opsdeck::domain::forecast::{self, BudgetForecast};
+    // The default seed, as `opsdeck demo` starts: a service burns fast.
+    let settings = Settings {
+        demo: true,
+        ..Settings::default()
+    };
+    let mut app = App::new(settings, Theme::builtin(), Keymap::builtin(), start());
+    let demo = DemoEstate::new(opsdeck::demo::DEFAULT_SEED, start());
+    for update in demo.updates_at(start(), Duration::days(30)) {
+        app.update(Msg::Feed(update));
+    }
+    let s = screen(&mut app, Command::ShowKpis, 120, 50);
+    let table = &s[s
+        .find("Gone in")
+        .unwrap_or_else(|| panic!("no Gone in column\n{s}"))..];
+    let o = app.settings.objectives;
+    let mut burning = 0;
+    for service in app.estate.services().iter() {
+        // The row whose Service column (after the border and State) it is.
+        let row = table
+            .lines()
+            .find(|l| {
+                let cells: String = l.chars().skip(11).collect();
+                cells.starts_with(&format!("{} ", service.name))
+            })
+            .unwrap_or_else(|| panic!("no row for {}\n{s}", service.name));
+        let cell = match forecast::service_budget(service, o.availability, o.slo_window) {
+            Some(BudgetForecast::GoneIn { after, burn }) => {
+                assert!(burn > 1.0, "{row}");
+                burning += 1;
+                forecast::within(after)
+            }
+            Some(BudgetForecast::Spent) => "spent".into(),
+            None => "—".into(),
+        };
+        assert!(row.contains(&format!(" {cell} ")), "{cell} in {row}");
+    }
+    assert!(burning > 0, "the demo shows a budget running out\n{s}");
 }
 
 #[test]

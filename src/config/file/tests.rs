@@ -231,3 +231,24 @@ fn values_that_would_hammer_a_server_or_drop_a_source_silently_are_reported() {
         );
     }
 }
+
+#[test]
+fn the_disk_forecast_horizons_are_read_from_thresholds() {
+    let (config, problems) =
+        parse("[thresholds]\ndisk_full_warn = \"12h\"\ndisk_full_crit = \"90m\"\n");
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(
+        config.thresholds.disk_full_warn,
+        chrono::Duration::hours(12)
+    );
+    assert_eq!(
+        config.thresholds.disk_full_crit,
+        chrono::Duration::minutes(90)
+    );
+    let (config, _) = parse("");
+    assert_eq!(
+        config.thresholds.disk_full_warn,
+        chrono::Duration::hours(24)
+    );
+    assert_eq!(config.thresholds.disk_full_crit, chrono::Duration::hours(4));
+}
