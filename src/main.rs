@@ -184,8 +184,11 @@ fn dashboard(global: &GlobalArgs, estate: Estate) -> ExitCode {
     let mut actions = opsdeck::app::actions::Actions::default();
     let mut live_secrets = None;
     let mut limits = config::limits::Limits::default();
+    let mut oncall_sources = Vec::new();
+    let oncall;
     let (settings, sources, plan) = match estate {
         Estate::Demo(seed) => {
+            oncall = opsdeck::demo::oncall::schedules(seed, now);
             let estate = Arc::new(DemoEstate::new(seed, now));
             demo = Some(estate.clone());
             let settings = Settings {
@@ -206,6 +209,8 @@ fn dashboard(global: &GlobalArgs, estate: Estate) -> ExitCode {
         }
         Estate::Live(config, config_problems) => {
             problems.extend(config_problems);
+            oncall = opsdeck::sources::oncall::empty(&config.oncall);
+            oncall_sources = config.oncall.clone();
             let (sources, source_problems) = opsdeck::sources::from_config(&config, true);
             problems.extend(source_problems);
             let settings = Settings::from_config(&config, global.read_only);
@@ -255,6 +260,7 @@ fn dashboard(global: &GlobalArgs, estate: Estate) -> ExitCode {
     app.problems = problems;
     app.actions = actions;
     app.drills = drills;
+    (app.oncall, app.oncall_sources) = (oncall, oncall_sources);
     if let Some(estate) = demo {
         replay_demo_hour(&mut app, &estate, now);
     }
@@ -516,6 +522,7 @@ type Drills = std::collections::BTreeMap<String, opsdeck::domain::DrillResult>;
 /// `opsdeck status`: one round of fetches, the glance, and its exit code.
 fn status(sources: &SourceArgs, json: bool, demo: Option<u64>) -> ExitCode {
     let now = Utc::now();
+    let mut oncall_sources = Vec::new();
     let (settings, sources, plan, problems) = if let Some(seed) = demo {
         let estate = Arc::new(DemoEstate::new(seed, now));
         let sources = vec![Source::Metrics(estate.clone()), Source::Alerts(estate)];
@@ -533,6 +540,7 @@ fn status(sources: &SourceArgs, json: bool, demo: Option<u64>) -> ExitCode {
             Ok(loaded) => loaded,
             Err(code) => return code,
         };
+        oncall_sources = config.oncall.clone();
         let (sources, source_problems) = opsdeck::sources::from_config(&config, false);
         problems.extend(source_problems);
         let settings = Settings::from_config(&config, false);
@@ -553,11 +561,16 @@ fn status(sources: &SourceArgs, json: bool, demo: Option<u64>) -> ExitCode {
         Err(code) => return code,
     };
     let updates = runtime.block_on(opsdeck::status::fetch_all(&sources, &plan, now));
+    let oncall = match demo {
+        Some(seed) => opsdeck::demo::oncall::schedules(seed, now),
+        None => runtime.block_on(opsdeck::sources::oncall::read_all(&oncall_sources, now)),
+    };
     let (theme, keymap) = (
         config::theme::Theme::builtin(),
         config::keymap::Keymap::builtin(),
     );
     let mut app = App::new(settings, theme, keymap, now);
+    app.oncall = oncall;
     let glance = opsdeck::status::Glance::new(&mut app, updates);
     let out = if json {
         format!("{:#}\n", glance.json())

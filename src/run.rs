@@ -68,6 +68,7 @@ pub async fn dashboard(
     for source in sources {
         poller::spawn(source, plan, on_screen_rx.clone(), tx.clone());
     }
+    crate::sources::oncall::spawn(&app.oncall_sources, tx.clone());
     spawn_clock(tx.clone());
     // Handlers first, so a signal that arrives as the terminal is set up
     // still ends the loop with the terminal restored.

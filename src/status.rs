@@ -293,8 +293,27 @@ impl<'a> Glance<'a> {
             "deployments": deployments,
             "alerting": { "heartbeat": heartbeat, "names": names },
             "unreachable": self.unreachable,
+            "oncall": oncall(&app.oncall, now),
         })
     }
+}
+
+/// Who is on call now and next, by schedule.
+fn oncall(schedules: &[crate::domain::oncall::Schedule], now: DateTime<Utc>) -> Vec<Value> {
+    let shift = |s: Option<crate::domain::oncall::Shift>| {
+        s.map(|s| json!({ "person": s.person, "from": s.start.to_rfc3339(), "until": s.end.to_rfc3339() }))
+    };
+    schedules
+        .iter()
+        .map(|s| {
+            let o = s.on_call(now);
+            json!({
+                "schedule": s.name, "team": s.team, "now": shift(o.now), "next": shift(o.next),
+                "error": s.error, "warnings": s.warnings,
+                "read_at": s.read_at.map(|t| t.to_rfc3339()),
+            })
+        })
+        .collect()
 }
 
 fn state(s: Status) -> String {

@@ -46,6 +46,8 @@ pub enum Msg {
     /// The clock moved on; the header shows it.
     Tick(DateTime<Utc>),
     Feed(FeedUpdate),
+    /// An on-call schedule read.
+    OnCall(crate::sources::oncall::OnCallUpdate),
     /// A line of a running action's output.
     ActionOutput {
         id: u64,
@@ -57,6 +59,12 @@ pub enum Msg {
         outcome: crate::actions::ActionOutcome,
         at: DateTime<Utc>,
     },
+}
+
+impl From<crate::sources::oncall::OnCallUpdate> for Msg {
+    fn from(update: crate::sources::oncall::OnCallUpdate) -> Msg {
+        Msg::OnCall(update)
+    }
 }
 
 impl From<FeedUpdate> for Msg {
@@ -146,6 +154,10 @@ pub struct App {
     /// draws (a `Cell`, as ratatui's scroll states are corrected in render):
     /// a key past the end then does nothing.
     pub detail_scroll: std::cell::Cell<u16>,
+    /// On-call schedules as last read, in the order declared…
+    pub oncall: Vec<crate::domain::oncall::Schedule>,
+    /// …and where to read them (none in the demo, whose rota is made).
+    pub oncall_sources: Vec<crate::config::oncall::OnCallSchedule>,
     /// What must be recomputed before the state is next read.
     stale: Stale,
 }
@@ -177,6 +189,8 @@ impl App {
             prompt: Default::default(),
             pending_keys: Vec::new(),
             detail_scroll: Default::default(),
+            oncall: Vec::new(),
+            oncall_sources: Vec::new(),
             stale: Stale::everything(),
         }
     }
@@ -286,6 +300,7 @@ impl App {
                 }
                 changed
             }
+            Msg::OnCall(update) => crate::sources::oncall::store(&mut self.oncall, update),
             Msg::ActionOutput { id, line } => {
                 self.actions.output(id, line);
                 self.actions.pane == Some(id)

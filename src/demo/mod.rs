@@ -8,6 +8,7 @@ mod backups;
 mod deploys;
 mod errors;
 mod incidents;
+pub mod oncall;
 pub mod scaled;
 mod signals;
 

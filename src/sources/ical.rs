@@ -273,7 +273,7 @@ fn shifts_of(
             let end_at = end_at.ok_or("DTEND does not exist")?;
             return Ok(Some(
                 (end_at > start_at)
-                    .then(|| Shift {
+                    .then_some(Shift {
                         person,
                         start: start_at,
                         end: end_at,

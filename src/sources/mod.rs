@@ -8,6 +8,7 @@ pub mod convert;
 pub mod http;
 pub mod ical;
 pub mod intern;
+pub mod oncall;
 pub mod metrics;
 pub mod poller;
 pub mod prometheus;

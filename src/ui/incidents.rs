@@ -38,6 +38,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let right = || freshness(app, panel);
     let top = layout::table_area(app, area, TableId::Incidents);
     let bottom = layout::table_area(app, area, TableId::Silences);
+    super::oncall::draw(frame, area, app);
     draw_incidents(frame, top, app, pipeline(app, right()));
     draw_runbook(frame, top, app);
     draw_silences(frame, bottom, app, right());

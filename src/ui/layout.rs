@@ -137,7 +137,7 @@ pub fn table_area(app: &App, body: Rect, id: TableId) -> Rect {
         }
         (Tab::Incidents, TableId::Silences) => {
             two_tables(
-                body,
+                super::oncall::split(app, body).1,
                 e.alerts.data.as_ref().map_or(0, |a| a.silences.len()),
                 10,
             )
@@ -145,7 +145,7 @@ pub fn table_area(app: &App, body: Rect, id: TableId) -> Rect {
         }
         (Tab::Incidents, _) => {
             two_tables(
-                body,
+                super::oncall::split(app, body).1,
                 e.alerts.data.as_ref().map_or(0, |a| a.silences.len()),
                 10,
             )

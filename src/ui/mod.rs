@@ -11,6 +11,7 @@ mod health;
 mod incidents;
 mod kpis;
 pub mod layout;
+mod oncall;
 mod overlay;
 pub mod widgets;
 
@@ -184,6 +185,8 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
     let width = |spans: &[Span]| spans.iter().map(Span::width).sum::<usize>();
     // The data's age gives way first, then the clock, then the error count;
     // in kiosk mode the clock and the age stay whatever else goes.
+    // In kiosk mode, who is on call, when it fits with the first reason.
+    let oncall = app.settings.kiosk.then(|| oncall::header(app)).flatten();
     let fallbacks = if app.settings.kiosk {
         vec![vec![age, clock]]
     } else {
@@ -210,6 +213,10 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
         .or_else(|| candidates.iter().find(fits(0)))
         .cloned()
         .unwrap_or_default();
+    let mut right = right;
+    if let Some(on) = oncall.filter(|on| used + first + width(&right) + on.width() <= area.width as usize) {
+        right.insert(0, on);
+    }
     // Whole reasons only, as many as fit between the state and the clock.
     let mut room = (area.width as usize).saturating_sub(width(&right) + width(&left) + 1);
     let mut shown = Vec::new();

@@ -568,6 +568,9 @@ fn incident_detail(app: &App, i: usize) -> Option<Detail> {
         f("alerts", inc.alert_count.to_string()),
         f("summary", inc.summary.clone()),
         f("runbook", inc.runbook.clone().unwrap_or_else(|| "—".into())),
+    ]);
+    lines.extend(super::oncall::for_service(app, &inc.service).map(|who| f("on call", who)));
+    lines.extend([
         f("silenced", silenced.into()),
         f("inhibited", if inc.inhibited { "yes" } else { "no" }.into()),
         f("reported by", inc.sources.join(", ")),
