@@ -6,9 +6,10 @@
 //! * disks (`node_filesystem_avail_bytes`, `_size_bytes`): db-07's /data
 //!   falls by 1 MB/s to reach 0 exactly `DB07_FULL` (14 h) after the last
 //!   sample, beside a / that does not move; db-08's /var falls by 10 MB/s to
-//!   0 at `DB08_FULL` (3.5 h); web-03's /srv frees space. Each falls in a
-//!   straight line for its last 7 hours and is flat before, so the 6-hour
-//!   slope is the constructed one. Every disk stays under 80% full: a state
+//!   0 at `DB08_FULL` (3.5 h); web-03's /srv frees space; new-01's
+//!   /scratch falls fast but has been watched for 30 minutes only (no
+//!   forecast). The others fall in a straight line for their last 7 hours
+//!   and are flat before, so the 6-hour slope is the constructed one. Every disk stays under 80% full: a state
 //!   here is the forecast's, not the gauge's (CPU and memory are low).
 //! * requests (`http_requests_total{service,code}`): ledger serves 10 req/s,
 //!   of which 6% fail in the last 65 minutes and none before: over the 1-day
@@ -129,6 +130,18 @@ fn history(last: i64) -> String {
             value,
         );
     }
+    // new-01's /scratch, watched for 30 minutes only, falls fast: 30
+    // samples are no trend to forecast from.
+    for o in (-30 * MINUTE + STEP..=0).step_by(STEP as usize) {
+        writeln!(
+            h.text,
+            "node_filesystem_avail_bytes{} {} {}",
+            fs("new-01:9100", "/scratch"),
+            1e9 - 1e5 * (o + 30 * MINUTE) as f64,
+            h.last + o
+        )
+        .unwrap();
+    }
     writeln!(h.text, "# TYPE node_filesystem_size_bytes gauge").unwrap();
     for (instance, mountpoint, _, bytes) in &disks {
         h.series(
@@ -138,6 +151,15 @@ fn history(last: i64) -> String {
     }
     // CPU and memory at a fifth and a half, so each host's state is its
     // disks'.
+    for o in (-30 * MINUTE + STEP..=0).step_by(STEP as usize) {
+        writeln!(
+            h.text,
+            "node_filesystem_size_bytes{} 2e9 {}",
+            fs("new-01:9100", "/scratch"),
+            h.last + o
+        )
+        .unwrap();
+    }
     writeln!(h.text, "# TYPE node_memory_MemAvailable_bytes gauge").unwrap();
     for instance in HOSTS {
         h.series(
@@ -311,6 +333,8 @@ fn disks_and_budgets_are_forecast_to_the_constructed_time() {
         assert!(h["disk"].as_f64().unwrap() < 0.8, "{host} under 80%: {h}");
         assert_eq!(h["state"], state, "{host} is judged by its forecast: {h}");
     }
+    let new = find(&status, "hosts", "new-01:9100");
+    assert_eq!(new["disk_full_in_seconds"], Value::Null, "too fresh: {new}");
     let web = find(&status, "hosts", "web-03:9100");
     assert_eq!(
         web["disk_full_in_seconds"],

@@ -29,10 +29,12 @@ const DEFAULTS: &[(&str, &str)] = &[
     // slope of its free bytes over the last 6 hours (the fitted value now
     // over the fitted fall per second, so a straight line to zero reads the
     // same as `predict_linear` crossing it); a filesystem not filling has
-    // no series. The range is the query's: override it in [queries].
+    // no series, nor one with under 60 samples in the range (a fresh
+    // server's few minutes of writes are no trend). The range is the
+    // query's: override it in [queries].
     (
         "host_disk_full_in",
-        r#"min by (instance) (clamp_min(predict_linear(node_filesystem_avail_bytes{fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|fuse.*"}[6h], 0) / -(deriv(node_filesystem_avail_bytes{fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|fuse.*"}[6h]) < 0), 0))"#,
+        r#"min by (instance) (clamp_min(predict_linear(node_filesystem_avail_bytes{fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|fuse.*"}[6h], 0) / -(deriv(node_filesystem_avail_bytes{fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|fuse.*"}[6h]) < 0), 0) and count_over_time(node_filesystem_avail_bytes{fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|fuse.*"}[6h]) >= 60)"#,
     ),
     (
         "deployment_info",
