@@ -81,13 +81,20 @@ impl Canary {
         }
     }
 
-    /// `4.1%/0.2%`: the new version's errors, then the stable's (the
-    /// Deploys tab's Canary column).
+    /// `4.1/0.2%`: the new version's errors, then the stable's, in
+    /// percent (the Deploys tab's Canary column, 8 wide for most figures).
     pub fn errors_pair(&self) -> String {
+        let number = |r: f64| {
+            if known(r) {
+                format!("{:.1}", r * 100.0)
+            } else {
+                "—".into()
+            }
+        };
         format!(
-            "{}/{}",
-            percent(self.new.error_ratio),
-            percent(self.stable.error_ratio)
+            "{}/{}%",
+            number(self.new.error_ratio),
+            number(self.stable.error_ratio)
         )
     }
 
@@ -250,7 +257,7 @@ mod tests {
             },
             &CanaryThresholds::default(),
         );
-        assert_eq!(c.errors_pair(), "4.0%/0.2%");
+        assert_eq!(c.errors_pair(), "4.0/0.2%");
         assert_eq!(c.compared(), "v2 against v1, last 5 minutes");
         assert_eq!(c.line(), "new worse: errors 4.0% vs 0.2% → ✖ CRIT");
         assert_eq!(c.status, Status::Crit);

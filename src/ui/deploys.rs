@@ -25,7 +25,7 @@ const COLUMNS: [Column; 11] = [
     col("Progress", 10, 2),
     col("Phase", 11, 1),
     // A canary's errors, new / stable, and its verdict's symbol.
-    col("Canary", 9, 3),
+    col("Canary", 8, 3),
     col("Deployed", 8, 1),
     col("Rollbacks", 9, 5),
 ];
