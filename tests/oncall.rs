@@ -161,8 +161,14 @@ fn an_incidents_details_name_who_is_on_call_for_its_services_team() {
         .expect("a demo incident's service is a demo service");
     let schedule = app.oncall.iter().find(|s| s.team == team).unwrap();
     let who = schedule.on_call(start).now.unwrap().person;
+    // The Incidents tab's line starts with the team of the worst incident.
+    assert!(!inc.silenced);
     let screen = render(&app, 120, 40);
-    assert!(screen.contains(&format!("on call: ")), "{screen}");
+    let first = format!("on call: {who} ({team}) until ");
+    assert!(
+        screen.lines().any(|l| l.trim_start().starts_with(&first)),
+        "no line starting {first:?} in\n{screen}"
+    );
     app.run(AppCommand::Open);
     let details = render(&app, 120, 40);
     let line = details

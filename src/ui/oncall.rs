@@ -35,7 +35,7 @@ pub fn draw(frame: &mut Frame, body: Rect, app: &App) {
     let mut spans = vec![Span::styled(" on call: ", app.theme.muted)];
     let mut used = 10;
     let total = app.oncall.len();
-    for (i, schedule) in app.oncall.iter().enumerate() {
+    for (i, schedule) in by_incidents(app).into_iter().enumerate() {
         let (text, ok) = describe(schedule, app, true);
         let sep = if i == 0 { "" } else { "  │  " };
         let more = if i + 1 < total {
@@ -57,6 +57,24 @@ pub fn draw(frame: &mut Frame, body: Rect, app: &App) {
         used += need;
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The schedules whose teams have open incidents first, the most severe
+/// first; then the others as declared.
+fn by_incidents(app: &App) -> Vec<&Schedule> {
+    let worst = |s: &Schedule| {
+        app.estate
+            .incidents
+            .iter()
+            .filter(|i| {
+                !i.silenced && schedule_of(app, &i.service).is_some_and(|o| o.name == s.name)
+            })
+            .map(|i| i.severity)
+            .max()
+    };
+    let mut ordered: Vec<(usize, &Schedule)> = app.oncall.iter().enumerate().collect();
+    ordered.sort_by_key(|(i, s)| (std::cmp::Reverse(worst(s)), *i));
+    ordered.into_iter().map(|(_, s)| s).collect()
 }
 
 /// One schedule in words, and false when it could not be read or nobody is
