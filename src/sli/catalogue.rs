@@ -462,6 +462,30 @@ mod tests {
     }
 
     #[test]
+    fn a_version_label_is_a_label_name_and_only_some_conventions_have_one() {
+        let with: Vec<(&str, Option<String>)> = EMBEDDED
+            .iter()
+            .map(|(n, t)| (*n, parse(n, t).unwrap().version_label))
+            .filter(|(_, v)| v.is_some())
+            .collect();
+        assert_eq!(
+            with,
+            [
+                ("prometheus-client", Some("version".to_string())),
+                ("istio", Some("destination_version".to_string())),
+            ]
+        );
+        let text = "title = \"t\"\nkind = \"app\"\ndetect = \"m\"\n[requests]\nmetric = \"m\"\nstatus_label = \"code\"\nerror = \"5..\"\nversion_label = \"ver sion\"\n[latency]\nnone = \"n\"\n";
+        let e = parse("x", text).unwrap_err();
+        assert!(
+            e.contains("requests.version_label: 'ver sion' is not a label name"),
+            "{e}"
+        );
+        let misspelt = text.replace("version_label = \"ver sion\"", "versions = \"v\"");
+        assert!(parse("x", &misspelt).is_err(), "the parse stays strict");
+    }
+
+    #[test]
     fn a_users_file_replaces_a_shipped_one_and_adds_its_own() {
         let dir = std::env::temp_dir().join(format!("opsdeck-conv-{}", std::process::id()));
         let conv = dir.join("conventions");

@@ -50,3 +50,48 @@ impl CanarySpec {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::parse;
+    use crate::domain::canary::CanaryThresholds;
+
+    #[test]
+    fn canary_thresholds_from_the_file_else_the_defaults() {
+        let (config, problems) = parse("");
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(config.canary, CanaryThresholds::default());
+        let text =
+            "[canary]\nerror_ratio_factor = 3.0\nerror_ratio_margin = 0.0\nlatency_factor = 2\n";
+        let (config, problems) = parse(text);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(
+            config.canary,
+            CanaryThresholds {
+                error_ratio_factor: 3.0,
+                error_ratio_margin: 0.0,
+                latency_factor: 2.0,
+            }
+        );
+    }
+
+    #[test]
+    fn a_bad_canary_threshold_is_a_problem_and_its_default_used() {
+        let text = "[canary]\nerror_ratio_factor = 0.5\nerror_ratio_margin = 5\n";
+        let (config, problems) = parse(text);
+        assert_eq!(config.canary, CanaryThresholds::default());
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0]
+                .contains("line 2: canary.error_ratio_factor: 0.5 is not a factor of 1 or more"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].contains("canary.error_ratio_margin"),
+            "{problems:?}"
+        );
+        // A misspelt key is refused, as everywhere in the file.
+        let (_, problems) = parse("[canary]\nerror_factor = 2.0\n");
+        assert!(!problems.is_empty());
+    }
+}

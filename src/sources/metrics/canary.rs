@@ -21,9 +21,12 @@ const KEEP: Duration = Duration::from_secs(5);
 /// The longest stretch compared before and after a deploy.
 const MAX_MINUTES: u64 = 360;
 
+/// When a query was asked, its text, and its answer.
+type Asked = (Instant, String, Arc<Vec<Sample>>);
+
 /// The last canary query asked, when, and its answer.
 #[derive(Default)]
-pub(super) struct Kept(Mutex<Option<(Instant, String, Arc<Vec<Sample>>)>>);
+pub(super) struct Kept(Mutex<Option<Asked>>);
 
 impl Kept {
     fn get(&self, expr: &str) -> Option<Arc<Vec<Sample>>> {
@@ -47,7 +50,6 @@ fn minutes(d: &Deployment, now: DateTime<Utc>) -> u64 {
 
 /// Each deployment in canary given its verdict; a failed query is a
 /// warning, and leaves the verdicts unknown.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn attach(
     api: &PrometheusApi,
     kept: &Kept,
