@@ -169,7 +169,10 @@ pub fn parse(name: &str, text: &str) -> Result<Convention, String> {
         other => return Err(format!("kind '{other}' is not app, proxy or probe")),
     };
     let probe_duration = entry.probe.as_ref().and_then(|p| p.duration.clone());
-    let version_label = entry.requests.as_ref().and_then(|r| r.version_label.clone());
+    let version_label = entry
+        .requests
+        .as_ref()
+        .and_then(|r| r.version_label.clone());
     if let Some(v) = &version_label {
         check_label("requests.version_label", v)?;
     }
