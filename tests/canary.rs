@@ -254,3 +254,82 @@ progress_deadline = "2h"
     assert_eq!(search["verdict"], "new as good");
     assert_eq!(deployment("search")["state"], "ok");
 }
+
+mod on_screen {
+    //! The demo's canary in flight at the start, as the Deploys tab and its
+    //! details show it (ratatui's TestBackend).
+
+    use chrono::{DateTime, Duration, TimeZone, Utc};
+    use opsdeck::app::command::Command;
+    use opsdeck::app::{App, Msg, Settings};
+    use opsdeck::config::keymap::Keymap;
+    use opsdeck::config::theme::Theme;
+    use opsdeck::demo::DemoEstate;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+
+    fn start() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap()
+    }
+
+    fn render(app: &App, width: u16, height: u16) -> String {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        terminal.draw(|f| opsdeck::ui::draw(f, app)).unwrap();
+        let buffer = terminal.backend().buffer();
+        (0..height)
+            .map(|y| (0..width).map(|x| buffer[(x, y)].symbol()).collect())
+            .collect::<Vec<String>>()
+            .join("\n")
+    }
+
+    fn key(app: &mut App, code: KeyCode) {
+        app.update(Msg::Input(Event::Key(KeyEvent::new(
+            code,
+            KeyModifiers::NONE,
+        ))));
+    }
+
+    #[test]
+    fn the_deploys_tab_shows_the_canary_s_errors_and_its_details_the_verdict() {
+        let settings = Settings {
+            demo: true,
+            ..Settings::default()
+        };
+        let mut app = App::new(settings, Theme::builtin(), Keymap::builtin(), start());
+        for update in DemoEstate::new(11, start()).updates_at(start(), Duration::days(30)) {
+            app.update(Msg::Feed(update));
+        }
+        app.run(Command::ShowDeploys);
+        let screen = render(&app, 80, 24);
+        let row = screen
+            .lines()
+            .find(|l| l.contains(" checkout "))
+            .unwrap_or_else(|| panic!("no checkout row in\n{screen}"));
+        assert!(row.contains("✖ CRIT"), "{row}");
+        assert!(row.contains("4.1/0.2%"), "{row}");
+        assert!(screen.contains("Canary"), "the column's title:\n{screen}");
+        // A canary that is as good as stable: OK, its figures shown.
+        let payments = screen.lines().find(|l| l.contains(" payments ")).unwrap();
+        assert!(payments.contains("✔ OK"), "{payments}");
+        assert!(payments.contains("/0.2%"), "{payments}");
+
+        app.run(Command::Filter);
+        for c in "checkout".chars() {
+            key(&mut app, KeyCode::Char(c));
+        }
+        key(&mut app, KeyCode::Enter);
+        app.run(Command::Open);
+        let details = render(&app, 100, 40);
+        assert!(
+            details.contains("canary: new worse: errors 4.1% vs 0.2%"),
+            "{details}"
+        );
+        // What was compared: the new version against the previous one.
+        let compared = details
+            .lines()
+            .find(|l| l.contains("canary: new worse"))
+            .unwrap();
+        assert!(compared.contains(" against v"), "{details}");
+    }
+}
