@@ -509,6 +509,7 @@ mod tests {
             silenced_by: None,
             inhibited: false,
             fingerprint: "f".into(),
+            placement: vec![],
             sources: vec!["alertmanager".into()],
         };
         FeedUpdate {

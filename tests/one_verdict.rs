@@ -61,7 +61,10 @@ fn worst_row(app: &App, tab: Tab) -> Status {
             let Some(state) = app.row_state(id, row.index) else {
                 continue;
             };
-            let held = id == TableId::Incidents && app.estate.incidents[row.index].silenced;
+            // A storm's row (past the incidents) is the worst of its
+            // incidents not held.
+            let held = id == TableId::Incidents
+                && (app.estate.incidents.get(row.index)).is_some_and(|i| i.silenced);
             // The KPI tab is judged by its tiles; a service whose SLO has
             // no traffic to judge is unknown on its row, not on the tab.
             let unjudged = id == TableId::Slo && state == Status::Unknown;

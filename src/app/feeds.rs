@@ -266,6 +266,7 @@ mod tests {
             silenced_by: None,
             inhibited: false,
             fingerprint: fingerprint.into(),
+            placement: vec![],
             sources: vec![source.into()],
         }
     }

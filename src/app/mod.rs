@@ -8,6 +8,7 @@ mod environment;
 pub mod feeds;
 mod hint;
 pub mod history;
+pub mod joins;
 pub mod prompt;
 pub mod rollbacks;
 pub mod rows;
@@ -91,6 +92,10 @@ pub struct Estate {
     pub history: Panel<Vec<ResolvedIncident>>,
     /// Derived from alerts on every update.
     pub incidents: Vec<Incident>,
+    /// The changes before each incident, by its index (`App::join_incidents`).
+    pub changes: Vec<Vec<crate::domain::changes::Preceding>>,
+    /// The storms among the incidents.
+    pub storms: Vec<crate::domain::storms::Storm>,
     /// The alerting pipeline's heartbeat, from each answer of Alertmanager.
     pub pipeline: incidents::Pipeline,
     /// Derived from everything on every update and tick.
@@ -356,6 +361,9 @@ impl App {
                 }
             }
         }
+        if matches!(feed, Feed::Deployments | Feed::Alerts) {
+            self.join_incidents();
+        }
         if matches!(
             feed,
             Feed::Health | Feed::Deployments | Feed::Alerts | Feed::Backups
@@ -568,6 +576,8 @@ impl App {
             Command::Open => {
                 if self.mode == Mode::Detail {
                     self.mode = Mode::Normal;
+                } else if self.toggle_storm() {
+                    // A storm's row opens to its incidents, not a pop-up.
                 } else if self.table(self.focused_table()).selected_row().is_some() {
                     self.detail_scroll.set(0);
                     self.mode = Mode::Detail;

@@ -26,6 +26,8 @@ pub struct TableView {
     /// Rows before filtering, for "12 of 13".
     pub total: usize,
     pub selected: usize,
+    /// The storms opened to their incidents (the Incidents table), by key.
+    pub expanded: std::collections::BTreeSet<String>,
 }
 
 impl TableView {
@@ -239,15 +241,24 @@ pub fn row_text(app: &App, id: TableId, index: usize) -> String {
             let tool = b.tool.unwrap_or("");
             format!("{} {} {} {tool}", b.target, b.tier.label(), state.label())
         }),
-        TableId::Incidents => app.estate.incidents.get(index).map(|inc| {
-            format!(
-                "{} {} {} {}",
-                inc.name,
-                inc.service,
-                inc.severity.label(),
-                inc.summary
-            )
-        }),
+        TableId::Incidents => (app.estate.incidents.get(index))
+            .map(|inc| {
+                format!(
+                    "{} {} {} {}",
+                    inc.name,
+                    inc.service,
+                    inc.severity.label(),
+                    inc.summary
+                )
+            })
+            .or_else(|| {
+                let storm = app.storm_at(index)?;
+                let n = storm.members.len();
+                Some(format!(
+                    "storm {}={} {n} incidents",
+                    storm.label, storm.value
+                ))
+            }),
         TableId::Silences => silences(app)
             .get(index)
             .map(|s| format!("{} {} {}", s.matchers, s.created_by, s.comment)),
@@ -277,12 +288,22 @@ pub fn rows(app: &App, id: TableId) -> (Vec<Row>, usize) {
         if view.reverse {
             keyed.reverse();
         }
-        return (keyed.into_iter().map(|(_, c)| c.row).collect(), total);
+        let rows = keyed.into_iter().map(|(_, c)| c.row).collect();
+        return (folded(app, id, rows), total);
     }
     if view.reverse {
         items.reverse();
     }
-    (items.into_iter().map(|c| c.row).collect(), total)
+    let rows = items.into_iter().map(|c| c.row).collect();
+    (folded(app, id, rows), total)
+}
+
+/// The Incidents table's storms folded over their incidents.
+fn folded(app: &App, id: TableId, rows: Vec<Row>) -> Vec<Row> {
+    match id {
+        TableId::Incidents => super::joins::fold_storms(app, rows),
+        _ => rows,
+    }
 }
 
 /// A filter as typed: words that must all appear in a row's text, and
@@ -365,12 +386,26 @@ pub(super) fn state(app: &App, id: TableId, index: usize) -> Option<Status> {
         TableId::Deployments => deployments(app)
             .get(index)
             .map(|d| d.status(app.now, thresholds.progress_deadline)),
-        TableId::Incidents => app.estate.incidents.get(index).map(|i| match i.severity {
-            crate::domain::Severity::Critical => Status::Crit,
-            crate::domain::Severity::Warning => Status::Warn,
-            crate::domain::Severity::Info => Status::Ok,
-        }),
+        TableId::Incidents => match app.estate.incidents.get(index) {
+            Some(i) => Some(incident_state(i)),
+            // A storm: the worst of its incidents not held by a silence.
+            None => app.storm_at(index).and_then(|storm| {
+                let members = storm.members.iter();
+                (members.filter_map(|&m| app.estate.incidents.get(m)))
+                    .filter(|i| !i.silenced)
+                    .map(incident_state)
+                    .max()
+            }),
+        },
         TableId::Silences => None,
+    }
+}
+
+fn incident_state(i: &crate::domain::incidents::Incident) -> Status {
+    match i.severity {
+        crate::domain::Severity::Critical => Status::Crit,
+        crate::domain::Severity::Warning => Status::Warn,
+        crate::domain::Severity::Info => Status::Ok,
     }
 }
 

@@ -69,6 +69,8 @@ pub struct Settings {
     /// `[alerts] expect_heartbeat`: no heartbeat firing is a warning even
     /// when none was seen before.
     pub expect_heartbeat: bool,
+    /// How long before an incident a change on its service is listed.
+    pub change_lead: chrono::Duration,
 }
 
 impl Default for Settings {
@@ -85,6 +87,7 @@ impl Default for Settings {
             runbooks: Default::default(),
             queries: Default::default(),
             expect_heartbeat: false,
+            change_lead: crate::domain::changes::DEFAULT_LEAD,
         }
     }
 }
@@ -124,6 +127,7 @@ impl Settings {
                 .map(|(n, q)| (n, q.to_string()))
                 .collect(),
             expect_heartbeat: config.alert_rules.expect_heartbeat,
+            change_lead: crate::domain::changes::DEFAULT_LEAD,
         }
     }
 }

@@ -277,7 +277,7 @@ pub fn resolved(seed: u64, from: i64, to: i64) -> Vec<(i64, i64)> {
     out
 }
 
-fn runbook(name: &str) -> String {
+pub(super) fn runbook(name: &str) -> String {
     format!(
         "https://runbooks.example.com/alerts/{}",
         name.to_ascii_lowercase()
@@ -364,6 +364,7 @@ pub fn alerts(estate: &DemoEstate, t: i64) -> AlertsReading {
                 inhibited: false,
                 fingerprint: format!("{}/{}/{}/{copy}", occ.name, occ.service, occ.start),
                 sources: vec!["demo".into()],
+                placement: vec![],
             });
         }
     }
@@ -385,6 +386,8 @@ pub fn alerts(estate: &DemoEstate, t: i64) -> AlertsReading {
         inhibited: false,
         fingerprint: "HostDiskAlmostFull/db-02".into(),
         sources: vec!["demo".into()],
+        placement: vec![("instance".into(), "db-02".into())],
     });
+    alerts.extend(super::storm::alerts(estate, t, &silenced));
     AlertsReading { alerts, silences }
 }

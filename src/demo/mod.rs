@@ -11,6 +11,7 @@ mod incidents;
 pub mod oncall;
 pub mod scaled;
 mod signals;
+mod storm;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};

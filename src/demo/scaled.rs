@@ -349,6 +349,7 @@ fn alerts_of(i: usize, n: usize, now: DateTime<Utc>) -> Vec<Alert> {
                 .then(|| format!("{:08x}", (i as u64).wrapping_mul(2_654_435_761) as u32)),
             inhibited: n % 11 == 5,
             fingerprint: format!("{:016x}", (i as u64) << 8 | instance as u64),
+            placement: vec![],
             sources: vec!["alertmanager-eu".into()],
         })
         .collect()

@@ -38,6 +38,8 @@ pub struct Incident {
     pub counted: bool,
     /// The alert sources that report it, sorted.
     pub sources: Vec<String>,
+    /// Its alerts' placement labels (`Alert::placement`), sorted, once each.
+    pub placement: Vec<(String, String)>,
 }
 
 impl Incident {
@@ -144,6 +146,12 @@ fn incident_of(members: &[&Alert]) -> Incident {
         .collect();
     sources.sort();
     sources.dedup();
+    let mut placement: Vec<(String, String)> = members
+        .iter()
+        .flat_map(|a| a.placement.iter().cloned())
+        .collect();
+    placement.sort();
+    placement.dedup();
     Incident {
         name: worst.name.clone(),
         service: worst.service.clone(),
@@ -163,6 +171,7 @@ fn incident_of(members: &[&Alert]) -> Incident {
         inhibited: members.iter().all(|a| a.inhibited),
         counted: members.iter().any(|a| a.counted),
         sources,
+        placement,
     }
 }
 
@@ -189,6 +198,7 @@ mod tests {
             inhibited: false,
             fingerprint: format!("{name}{service}{min_ago}"),
             sources: vec!["am".into()],
+            placement: vec![],
         }
     }
 

@@ -2,6 +2,7 @@
 //! alerts and incidents, plus the pure math that judges them (no I/O, no clock).
 
 pub mod canary;
+pub mod changes;
 pub mod explain;
 pub mod forecast;
 pub mod incidents;
@@ -14,6 +15,7 @@ pub mod reliability;
 pub mod rollback;
 pub mod slo;
 pub mod standing;
+pub mod storms;
 pub mod summary;
 
 use chrono::{DateTime, Duration, Utc};
@@ -622,7 +624,14 @@ pub struct Alert {
     pub fingerprint: String,
     /// The alert sources that report it.
     pub sources: Vec<String>,
+    /// Where it fires: its `instance`, `node`, `zone` and `cluster` labels
+    /// that it has, raw, in that order; incidents sharing one are a storm.
+    pub placement: Vec<(String, String)>,
 }
+
+/// The labels that say where an alert fires, compared across services to
+/// find storms.
+pub const PLACEMENT_LABELS: [&str; 4] = ["instance", "node", "zone", "cluster"];
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Silence {

@@ -259,6 +259,11 @@ impl AlertmanagerSource {
                 clean(&raw.fingerprint.0).into_owned()
             },
             sources: vec![self.name.clone()],
+            placement: crate::domain::PLACEMENT_LABELS
+                .iter()
+                .filter_map(|l| Some((l.to_string(), raw_label(l)?.to_string())))
+                .filter(|(_, v)| !v.is_empty())
+                .collect(),
         }
     }
 }

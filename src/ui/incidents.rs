@@ -10,8 +10,11 @@ use super::widgets::{Column, Fit, TablePanel, col, fit_text, flex, freshness, ta
 use super::{format, layout};
 use crate::app::App;
 use crate::app::tab::TableId;
+use crate::domain::changes::Preceding;
 use crate::domain::incidents::Incident;
+use crate::domain::storms::Storm;
 use crate::domain::{Silence, Status};
+use crate::text::clean;
 
 const INCIDENTS: [Column; 8] = [
     col("Severity", 10, 0),
@@ -66,15 +69,83 @@ fn pipeline(app: &App, right: Span<'static>) -> Span<'static> {
 
 fn draw_incidents(frame: &mut Frame, area: Rect, app: &App, right: Span<'static>) {
     let incidents = &app.estate.incidents;
-    let columns = widen(&INCIDENTS, 1, incidents.iter().map(|i| i.name.as_str()));
+    let storms: Vec<String> = (app.estate.storms.iter())
+        .map(|s| storm_name(s, true))
+        .collect();
+    let names = incidents.iter().map(|i| i.name.as_str());
+    let columns = widen(
+        &INCIDENTS,
+        1,
+        names.chain(storms.iter().map(String::as_str)),
+    );
     let columns = widen(&columns, 2, incidents.iter().map(|i| i.service.as_str()));
     let spec = TablePanel::new(app, TableId::Incidents, &columns, right);
-    table(frame, area, app, spec, |i, fit| {
-        incident_cells(app, &incidents[i], fit)
+    table(frame, area, app, spec, |i, fit| match incidents.get(i) {
+        Some(inc) => incident_cells(app, inc, app.estate.changes.get(i), fit),
+        None => app
+            .storm_at(i)
+            .map_or_else(Vec::new, |storm| storm_cells(app, storm, fit)),
     });
 }
 
-fn incident_cells(app: &App, inc: &Incident, fit: &Fit) -> Vec<Cell<'static>> {
+/// `▸ storm · instance=db-3` (`▾` when open); the Service column says
+/// how many incidents, so a long value still leaves the count in view.
+fn storm_name(storm: &Storm, open: bool) -> String {
+    format!(
+        "{} storm · {}={}",
+        if open { "▾" } else { "▸" },
+        clean(&storm.label),
+        clean(&storm.value),
+    )
+}
+
+/// A storm's row: the label its incidents share and how many they are,
+/// the worst severity, the earliest start and every alert.
+fn storm_cells(app: &App, storm: &Storm, fit: &Fit) -> Vec<Cell<'static>> {
+    let th = &app.theme;
+    let members: Vec<&Incident> = (storm.members.iter())
+        .filter_map(|&m| app.estate.incidents.get(m))
+        .collect();
+    let worst = members.iter().map(|i| i.severity).max();
+    let started = members.iter().map(|i| i.started).min();
+    let mut services: Vec<&str> = members.iter().map(|i| i.service.as_str()).collect();
+    services.sort_unstable();
+    services.dedup();
+    let open = (app.table(TableId::Incidents).expanded).contains(&storm.key());
+    let name = storm_name(storm, open);
+    let sev = match worst {
+        Some(s) => Cell::from(format!("{} {}", s.symbol(), s.label())).style(th.severity(s)),
+        None => Cell::from("—"),
+    };
+    let at =
+        |f: &dyn Fn(chrono::DateTime<chrono::Utc>) -> String| started.map_or("—".to_string(), f);
+    vec![
+        sev,
+        fit.text("Incident", &name).style(th.accent),
+        fit.text("Service", &format!("{} incidents", members.len())),
+        Cell::from(at(&|t| t.format("%H:%M").to_string())),
+        Cell::from(at(&|t| format::short_duration(app.now - t))),
+        Cell::from(
+            members
+                .iter()
+                .map(|i| i.alert_count)
+                .sum::<usize>()
+                .to_string(),
+        ),
+        fit.text(
+            "Summary",
+            &format!("on {} services: {}", services.len(), services.join(", ")),
+        ),
+        Cell::from(String::new()),
+    ]
+}
+
+fn incident_cells(
+    app: &App,
+    inc: &Incident,
+    changes: Option<&Vec<Preceding>>,
+    fit: &Fit,
+) -> Vec<Cell<'static>> {
     let th = &app.theme;
     // Silenced or inhibited: still listed, but quiet, and saying why.
     let held = match (inc.silenced, inc.inhibited, inc.counted) {
@@ -96,6 +167,15 @@ fn incident_cells(app: &App, inc: &Incident, fit: &Fit) -> Vec<Cell<'static>> {
     let summary = match held {
         Some(why) => format!("[{why}] {}", inc.summary),
         None => inc.summary.clone(),
+    };
+    // It follows a change: the newest, before what the alert says.
+    let summary = match changes.and_then(|c| c.first()) {
+        Some(newest) => {
+            let after = newest.describe();
+            let after = after.strip_prefix("started ").unwrap_or(&after);
+            format!("Δ {after} · {summary}")
+        }
+        None => summary,
     };
     vec![
         sev,

@@ -575,6 +575,13 @@ fn incident_detail(app: &App, i: usize) -> Option<Detail> {
         f("inhibited", if inc.inhibited { "yes" } else { "no" }.into()),
         f("reported by", inc.sources.join(", ")),
     ]);
+    // What changed on its service in the lead time before it, newest first.
+    let changes = app.estate.changes.get(i).map_or(&[][..], |c| &c[..]);
+    let lead = format::short_duration(app.settings.change_lead);
+    match changes {
+        [] => lines.push(f("changed before", format!("nothing in the {lead} before"))),
+        _ => lines.extend(changes.iter().map(|c| f("changed before", c.describe()))),
+    }
     Some((format!("{} · {}", inc.name, inc.service), lines))
 }
 
