@@ -300,6 +300,7 @@ pub async fn run(config: &Config, problems: Vec<Problem>) -> Report {
         });
         count += outcome(&mut out, result);
     }
+    count += oncall(config, &mut out).await;
     out.push(match count {
         0 => "no problems".to_string(),
         1 => "1 problem".to_string(),
@@ -309,6 +310,34 @@ pub async fn run(config: &Config, problems: Vec<Problem>) -> Report {
         text: out.join("\n") + "\n",
         problems: count,
     }
+}
+
+/// Each on-call schedule read once: how many shifts, who is on call now,
+/// or why it cannot be read.
+async fn oncall(config: &Config, out: &mut Vec<String>) -> usize {
+    use crate::config::oncall::Location;
+    let now = Utc::now();
+    let readings = futures::future::join_all(
+        (config.oncall.iter()).map(|s| crate::sources::oncall::read(s, now)),
+    )
+    .await;
+    let mut count = 0;
+    for (s, reading) in config.oncall.iter().zip(readings) {
+        let from = match &s.location {
+            Location::File(path) => path.display().to_string(),
+            Location::Url(endpoint) => endpoint.url.to_string(),
+        };
+        out.push(clean(&format!("oncall '{}' {from}", s.name)).into_owned());
+        let result = reading.map(|parsed| {
+            let o = crate::domain::oncall::on_call(&parsed.shifts, now);
+            let who = o.now.map_or("nobody".into(), |n| n.person);
+            let n = parsed.shifts.len();
+            let s = if n == 1 { "" } else { "s" };
+            (format!("{n} shift{s}, on call now: {who}"), parsed.warnings)
+        });
+        count += outcome(out, result);
+    }
+    count
 }
 
 /// What the first Prometheus of `config` has, as the lines `config init`

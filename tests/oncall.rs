@@ -296,4 +296,22 @@ file = "{}/nope.ics"
         missing["error"].as_str().unwrap().contains("nope.ics"),
         "{missing}"
     );
+
+    // config check reads each schedule once and says what it found.
+    let out = Command::new(env!("CARGO_BIN_EXE_opsdeck"))
+        .args(["config", "check", "--config"])
+        .arg(&config)
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    for expected in [
+        "oncall 'platform primary'",
+        "  ✔ 2 shifts, on call now: Ana Silva",
+        "  ✔ 1 shift, on call now: Dee Okafor",
+        "nope.ics: No such file or directory",
+    ] {
+        assert!(text.contains(expected), "no {expected:?} in\n{text}");
+    }
 }
