@@ -76,9 +76,9 @@ pub fn parse(text: &str, horizon: DateTime<Utc>) -> Result<Parsed, String> {
     if let Some(first) = skipped.first() {
         let n = skipped.len();
         let s = if n == 1 { "" } else { "s" };
-        parsed
-            .warnings
-            .push(format!("{n} event{s} unreadable: {first}"));
+        parsed.warnings.push(crate::text::clean_owned(format!(
+            "{n} event{s} unreadable: {first}"
+        )));
     }
     parsed.shifts.sort_by_key(|s| (s.start, s.end));
     Ok(parsed)

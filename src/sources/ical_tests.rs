@@ -268,3 +268,21 @@ fn durations() {
     assert_eq!(duration("PT5"), None);
     assert_eq!(duration("12H"), None);
 }
+
+#[test]
+fn what_an_unreadable_event_said_is_cleaned_before_it_is_shown() {
+    let text = calendar(&event(&[
+        "DTSTART;TZID=Evil\u{1b}]52;c;x\u{7}:20260301T000000",
+        "DTEND:20260302T000000Z",
+        "SUMMARY:Ana",
+    ]));
+    let parsed = parse(&text, far()).unwrap();
+    let [warning] = &parsed.warnings[..] else {
+        panic!("{:?}", parsed.warnings);
+    };
+    assert!(
+        warning.starts_with("1 event unreadable: unknown time zone 'Evil"),
+        "{warning}"
+    );
+    assert!(!warning.chars().any(|c| c.is_control()), "{warning:?}");
+}
