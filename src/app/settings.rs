@@ -127,7 +127,7 @@ impl Settings {
                 .map(|(n, q)| (n, q.to_string()))
                 .collect(),
             expect_heartbeat: config.alert_rules.expect_heartbeat,
-            change_lead: crate::domain::changes::DEFAULT_LEAD,
+            change_lead: config.change_lead,
         }
     }
 }

@@ -125,6 +125,8 @@ struct FileSpec {
     #[serde(default)]
     canary: canary::CanarySpec,
     #[serde(default)]
+    incidents: incidents::IncidentsSpec,
+    #[serde(default)]
     queries: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
     actions: Vec<Spanned<super::actions::ActionEntry>>,
@@ -272,6 +274,9 @@ pub struct Config {
     pub thresholds: Thresholds,
     /// `[canary]`: when a canary's new version is judged worse.
     pub canary: crate::domain::canary::CanaryThresholds,
+    /// `[incidents] change_lead`: how long before an incident a change on
+    /// its service is listed.
+    pub change_lead: chrono::Duration,
     /// Query overrides by name, with the line they were written on.
     pub queries: BTreeMap<String, (String, usize)>,
     /// Declared actions, then the built-in ones not replaced.
@@ -311,6 +316,7 @@ impl Default for Config {
             objectives: Objectives::default(),
             thresholds: Thresholds::default(),
             canary: Default::default(),
+            change_lead: crate::domain::changes::DEFAULT_LEAD,
             queries: BTreeMap::new(),
             actions: super::actions::builtin(),
             secrets: Default::default(),
@@ -331,6 +337,7 @@ pub(super) fn line_of(text: &str, at: usize) -> usize {
 
 mod canary;
 mod declared;
+mod incidents;
 mod labels;
 mod lenient;
 pub use labels::{environment, mask_userinfo};
@@ -534,6 +541,7 @@ impl Config {
             objectives,
             thresholds,
             canary: spec.canary.read(&mut reader),
+            change_lead: spec.incidents.change_lead(&mut reader),
             queries,
             actions: Vec::new(),
             secrets: Default::default(),
