@@ -10,6 +10,9 @@
 //! * search, blue-green to 2.4.0 for the last 20 minutes, its requests not
 //!   labelled by version: 4 req/s, 0.5 % failing before the deploy and
 //!   after. Compared before and after: `new as good`.
+//! * cart, blue-green from v7 to v8 switched over 20 minutes ago, labelled
+//!   by version, 0.2 % failing throughout: v7, idle, has no error ratio, so
+//!   the two are compared before and after: `new as good`.
 //!
 //! Step 1 checks the history with PromQL, independent of opsdeck; step 2
 //! runs `opsdeck status --json` and reads `deployments[].canary`.
@@ -39,12 +42,20 @@ struct History {
 }
 
 impl History {
-    /// A counter rising at `rate(o)` per second from offset `from` on.
+    /// A counter rising at `rate` per second from offset `from` on.
     fn counter(&mut self, sample: &str, from: i64, rate: f64) {
+        self.counter_until(sample, from, 0, rate);
+    }
+
+    /// A counter rising at `rate` per second from offset `from` until
+    /// offset `until`, then flat (no more traffic, still scraped).
+    fn counter_until(&mut self, sample: &str, from: i64, until: i64, rate: f64) {
         let mut total = 0.0;
         for o in offsets().filter(|o| *o >= from) {
             writeln!(self.text, "{sample} {total} {}", self.last + o).unwrap();
-            total += rate * MINUTE as f64;
+            if o < until {
+                total += rate * MINUTE as f64;
+            }
         }
     }
 
@@ -91,6 +102,24 @@ fn history(last: i64) -> String {
         -HISTORY,
         4.0 * 0.005,
     );
+    // cart: blue-green from v7 to v8, switched over at once 20 minutes
+    // ago, 0.2 % failing before and after; v7, idle since, has no error
+    // ratio of its own, so the two are compared before and after.
+    for (version, since, until) in [
+        ("v7", -HISTORY, BLUE_GREEN_SINCE),
+        ("v8", BLUE_GREEN_SINCE, 0),
+    ] {
+        for (code, share) in [("200", 0.998), ("500", 0.002)] {
+            h.counter_until(
+                &format!(
+                    r#"http_requests_total{{service="cart",version="{version}",code="{code}"}}"#
+                ),
+                since,
+                until,
+                2.0 * share,
+            );
+        }
+    }
     h.text
         .push_str("# TYPE http_request_duration_seconds histogram\n");
     for (version, since, rps, _, fast) in CHECKOUT {
@@ -114,6 +143,11 @@ fn history(last: i64) -> String {
         -HISTORY,
         1.0,
     );
+    h.gauge(
+        r#"deployment_info{service="cart",environment="production",version="v8",previous_version="v7",strategy="blue-green",color="blue",phase="progressing"}"#,
+        -HISTORY,
+        1.0,
+    );
     h.text.push_str("# TYPE deployment_canary_weight gauge\n");
     h.gauge(
         r#"deployment_canary_weight{service="checkout",environment="production"}"#,
@@ -122,7 +156,11 @@ fn history(last: i64) -> String {
     );
     h.text
         .push_str("# TYPE deployment_timestamp_seconds gauge\n");
-    for (service, since) in [("checkout", CANARY_SINCE), ("search", BLUE_GREEN_SINCE)] {
+    for (service, since) in [
+        ("checkout", CANARY_SINCE),
+        ("search", BLUE_GREEN_SINCE),
+        ("cart", BLUE_GREEN_SINCE),
+    ] {
         h.gauge(
             &format!(
                 r#"deployment_timestamp_seconds{{service="{service}",environment="production"}}"#
@@ -253,6 +291,15 @@ progress_deadline = "2h"
     close("search before", &search["stable"]["error_ratio"], 0.005);
     assert_eq!(search["verdict"], "new as good");
     assert_eq!(deployment("search")["state"], "ok");
+
+    let cart = &deployment("cart")["canary"];
+    assert_eq!(
+        cart["basis"], "before_after",
+        "the old colour idle: {cart:#}"
+    );
+    close("cart after", &cart["new"]["error_ratio"], 0.002);
+    close("cart before", &cart["stable"]["error_ratio"], 0.002);
+    assert_eq!(cart["state"], "ok");
 }
 
 mod on_screen {

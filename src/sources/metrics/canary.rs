@@ -131,22 +131,28 @@ impl<'a> Figures<'a> {
         self.0.get(&(service, basis, version)).copied()
     }
 
-    /// By version where the new version and another have figures (the
-    /// previous version when it has, else the other with the lowest
-    /// name); else before and after the deploy; else unknown.
+    /// By version where the new version and another have an error ratio
+    /// (traffic in the last five minutes: the previous version when it
+    /// has, else the other with the lowest name); else before and after
+    /// the deploy (a blue-green switched over, the old colour idle); else
+    /// unknown.
     fn judge(&self, d: &Deployment, minutes: u64, t: &CanaryThresholds) -> Canary {
+        let served = |f: &VersionFigures| f.error_ratio.is_finite();
         let others: Vec<&str> = self
             .0
-            .keys()
-            .filter(|(s, b, v)| *s == d.service && *b == "version" && *v != d.version)
-            .map(|(_, _, v)| *v)
+            .iter()
+            .filter(|((s, b, v), f)| {
+                *s == d.service && *b == "version" && *v != d.version && served(f)
+            })
+            .map(|((_, _, v), _)| *v)
             .collect();
         let stable = d
             .previous_version
             .as_deref()
             .filter(|p| others.contains(p))
             .or(others.first().copied());
-        if let (Some(new), Some(stable)) = (self.get(&d.service, "version", &d.version), stable)
+        let new = self.get(&d.service, "version", &d.version).filter(served);
+        if let (Some(new), Some(stable)) = (new, stable)
             && let Some(old) = self.get(&d.service, "version", stable)
         {
             let basis = Basis::Version {
