@@ -90,9 +90,10 @@ fn every_row_keeps_its_state_word(t: &Tmux, at: &str) {
     }
 }
 
-/// From the Deploys tab (nothing wrong there in the demo), the tab bar
-/// marks the tabs with a breach elsewhere, and the header keeps its state
-/// word.
+/// From the Deploys tab, the tab bar marks the tabs with a breach
+/// elsewhere (every tab is marked in the demo, its canary too: at 40
+/// columns the incident count gives way to the marks), and the header keeps
+/// its state word.
 fn tab_marks_show_a_breach_elsewhere(t: &Tmux, at: &str) {
     t.send("3");
     t.wait_check(&format!("the tab marks at {at}"), |screen| {
