@@ -315,3 +315,68 @@ file = "{}/nope.ics"
         assert!(text.contains(expected), "no {expected:?} in\n{text}");
     }
 }
+
+const TMUX: support::Harness = support::Harness {
+    prefix: "opsdeck-oncall",
+    wait: StdDuration::from_secs(30),
+    poll: StdDuration::from_millis(100),
+};
+
+/// The real dashboard in tmux, on a schedule served by a loopback server
+/// and read every 10 s: the Incidents tab names who is on call, and after
+/// the schedule changes (an override laid on the rotation) the next
+/// reading shows it; in kiosk mode the header names them.
+#[test]
+fn the_dashboard_reads_a_schedule_url_again_and_the_kiosk_header_names_who_is_on_call() {
+    support::require_tmux();
+    let now = Utc::now();
+    let rota = [
+        (
+            "Ana Silva",
+            now - Duration::hours(2),
+            now + Duration::hours(3),
+        ),
+        (
+            "Bo Chen",
+            now + Duration::hours(3),
+            now + Duration::hours(15),
+        ),
+    ];
+    let server = FakeServer::always(FakeReply::text(200, ics(&rota)));
+    for kiosk in [false, true] {
+        server.set_reply(FakeReply::text(200, ics(&rota)));
+        let mut t = support::Tmux::new(TMUX, if kiosk { "kiosk" } else { "tab" });
+        let config = format!(
+            "[[prometheus]]\nurl = \"http://127.0.0.1:9\"\n[[alertmanager]]\nurl = \"http://127.0.0.1:9\"\n\
+             [[oncall]]\nname = \"platform primary\"\nteam = \"platform\"\nurl = \"{}/rota.ics\"\nevery = \"10s\"\n",
+            server.url()
+        );
+        std::fs::write(t.path("opsdeck.toml"), config).unwrap();
+        let flags = if kiosk { " --kiosk" } else { "" };
+        let command = format!(
+            "{} --config {}{flags}",
+            support::sh_quote(env!("CARGO_BIN_EXE_opsdeck")),
+            support::sh_quote(&t.path("opsdeck.toml")),
+        );
+        // The kiosk header gives on-call room after the state, the first
+        // reason and the feeds' error (here every metric feed is down).
+        t.start(if kiosk { 220 } else { 120 }, 40, &command);
+        if kiosk {
+            let screen = t.wait_for("on call: Ana Silva (platform) until");
+            let header = screen.lines().find(|l| l.contains(" opsdeck ")).unwrap();
+            assert!(header.contains("on call: Ana Silva (platform)"), "{screen}");
+            continue;
+        }
+        t.go_to_tab(5);
+        t.wait_for("on call: Ana Silva (platform) until");
+        let mut changed = rota.to_vec();
+        changed.push((
+            "Zed Ward",
+            now - Duration::minutes(5),
+            now + Duration::hours(1),
+        ));
+        server.set_reply(FakeReply::text(200, ics(&changed)));
+        t.wait_for("on call: Zed Ward (platform) until");
+        t.wait_for("next Ana Silva");
+    }
+}
