@@ -287,6 +287,8 @@ async fn five_services_sharing_an_instance_within_a_minute_are_one_storm_of_five
     // One row for the five, then opened to them with Enter.
     let rows = |app: &App| app.table(TableId::Incidents).rows.len();
     assert_eq!(rows(&app), 3, "the storm, DiskFull and HighLatency");
+    let total = |app: &App| app.table(TableId::Incidents).total;
+    assert_eq!(total(&app), 3, "no filter: the title says no 'of'");
     let screen = render(&app, 160, 24);
     assert!(storm_row(&screen, "▸"), "{screen}");
     assert!(!screen.contains("DatabaseConnectionErrors"), "{screen}");
@@ -298,7 +300,7 @@ async fn five_services_sharing_an_instance_within_a_minute_are_one_storm_of_five
     }
     app.run(Command::Open);
     assert_eq!(app.mode, Mode::Normal, "a storm opens in place");
-    assert_eq!(rows(&app), 8);
+    assert_eq!((rows(&app), total(&app)), (8, 8));
     let screen = render(&app, 160, 24);
     assert!(storm_row(&screen, "▾"), "{screen}");
     assert_eq!(

@@ -120,3 +120,17 @@ pub(super) fn fold_storms(app: &App, rows: Vec<Row>) -> Vec<Row> {
     }
     out
 }
+
+/// How many rows `total` incidents make with the storms folded: each
+/// closed storm one row for its incidents, an open one a row more.
+pub(super) fn folded_total(app: &App, total: usize) -> usize {
+    let expanded = &app.table(super::tab::TableId::Incidents).expanded;
+    app.estate.storms.iter().fold(total, |n, storm| {
+        let hidden = if expanded.contains(&storm.key()) {
+            0
+        } else {
+            storm.members.len()
+        };
+        (n + 1).saturating_sub(hidden)
+    })
+}

@@ -289,20 +289,25 @@ pub fn rows(app: &App, id: TableId) -> (Vec<Row>, usize) {
             keyed.reverse();
         }
         let rows = keyed.into_iter().map(|(_, c)| c.row).collect();
-        return (folded(app, id, rows), total);
+        return folded(app, id, rows, total);
     }
     if view.reverse {
         items.reverse();
     }
     let rows = items.into_iter().map(|c| c.row).collect();
-    (folded(app, id, rows), total)
+    folded(app, id, rows, total)
 }
 
-/// The Incidents table's storms folded over their incidents.
-fn folded(app: &App, id: TableId, rows: Vec<Row>) -> Vec<Row> {
+/// The Incidents table's storms folded over their incidents, and its
+/// total in rows as folded (a closed storm is one), so the title says
+/// "3 of 7" only while a filter leaves rows out.
+fn folded(app: &App, id: TableId, rows: Vec<Row>, total: usize) -> (Vec<Row>, usize) {
     match id {
-        TableId::Incidents => super::joins::fold_storms(app, rows),
-        _ => rows,
+        TableId::Incidents => (
+            super::joins::fold_storms(app, rows),
+            super::joins::folded_total(app, total),
+        ),
+        _ => (rows, total),
     }
 }
 
