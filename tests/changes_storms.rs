@@ -304,9 +304,9 @@ async fn five_services_sharing_an_instance_within_a_minute_are_one_storm_of_five
     let screen = render(&app, 160, 24);
     assert!(storm_row(&screen, "▾"), "{screen}");
     assert_eq!(
-        screen.matches("DatabaseConnectionErrors").count(),
+        screen.matches("  DatabaseConnectionErrors ").count(),
         5,
-        "{screen}"
+        "indented under the storm, whole: {screen}"
     );
     app.run(Command::Open);
     assert_eq!(rows(&app), 3, "closed again");

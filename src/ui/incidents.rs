@@ -69,8 +69,12 @@ fn pipeline(app: &App, right: Span<'static>) -> Span<'static> {
 
 fn draw_incidents(frame: &mut Frame, area: Rect, app: &App, right: Span<'static>) {
     let incidents = &app.estate.incidents;
+    // Storms' names, and their incidents' names as indented under them.
     let storms: Vec<String> = (app.estate.storms.iter())
-        .map(|s| storm_name(s, true))
+        .flat_map(|s| {
+            let members = s.members.iter().filter_map(|&m| incidents.get(m));
+            std::iter::once(storm_name(s, true)).chain(members.map(|i| format!("  {}", i.name)))
+        })
         .collect();
     let names = incidents.iter().map(|i| i.name.as_str());
     let columns = widen(
@@ -81,7 +85,14 @@ fn draw_incidents(frame: &mut Frame, area: Rect, app: &App, right: Span<'static>
     let columns = widen(&columns, 2, incidents.iter().map(|i| i.service.as_str()));
     let spec = TablePanel::new(app, TableId::Incidents, &columns, right);
     table(frame, area, app, spec, |i, fit| match incidents.get(i) {
-        Some(inc) => incident_cells(app, inc, app.estate.changes.get(i), fit),
+        Some(inc) => {
+            let mut cells = incident_cells(app, inc, app.estate.changes.get(i), fit);
+            // Under its open storm's row: indented, so the storm reads as one.
+            if app.estate.storms.iter().any(|s| s.members.contains(&i)) {
+                cells[1] = fit.text("Incident", &format!("  {}", inc.name));
+            }
+            cells
+        }
         None => app
             .storm_at(i)
             .map_or_else(Vec::new, |storm| storm_cells(app, storm, fit)),
