@@ -7,6 +7,7 @@ pub mod explain;
 pub mod forecast;
 pub mod incidents;
 pub mod kpi;
+pub mod markers;
 pub mod matchers;
 pub mod oncall;
 #[cfg(test)]
