@@ -39,11 +39,26 @@ impl App {
             .collect();
         known.extend(changes::from_actions(&runs));
         let lead = self.settings.change_lead;
+        // By service: an estate of thousands joins each incident to its
+        // own service's few changes, not to all of them.
+        let mut by_service: std::collections::BTreeMap<&str, Vec<Change>> = Default::default();
+        for c in &known {
+            by_service
+                .entry(c.service.as_str())
+                .or_default()
+                .push(c.clone());
+        }
         let joined = (e.incidents.iter())
-            .map(|i| changes::preceding(i, &known, lead))
+            .map(|i| {
+                let theirs = by_service
+                    .get(i.service.as_str())
+                    .map_or(&[][..], |c| &c[..]);
+                changes::preceding(i, theirs, lead)
+            })
             .collect();
         let found = storms::find(&e.incidents);
         self.estate.changes = joined;
+        self.estate.change_log = known;
         self.estate.storms = found;
     }
 

@@ -94,6 +94,9 @@ pub struct Estate {
     pub incidents: Vec<Incident>,
     /// The changes before each incident, by its index (`App::join_incidents`).
     pub changes: Vec<Vec<crate::domain::changes::Preceding>>,
+    /// Every change known (deploys, rollbacks, maintenance windows, actions),
+    /// for the markers on the sparklines.
+    pub change_log: Vec<crate::domain::changes::Change>,
     /// The storms among the incidents.
     pub storms: Vec<crate::domain::storms::Storm>,
     /// The alerting pipeline's heartbeat, from each answer of Alertmanager.
