@@ -10,7 +10,7 @@ use super::widgets::{
     Column, Fit, Reason, TablePanel, cluster_cell, col, freshness, reasons, status_cell, table,
     widen, with_cluster,
 };
-use super::{format, layout};
+use super::{format, layout, markers};
 use crate::app::App;
 use crate::app::tab::TableId;
 use crate::domain::forecast::{full_in_text, host_disk_status};
@@ -91,7 +91,13 @@ fn service_cells(app: &App, s: &ServiceHealth, fit: &Fit) -> Vec<Cell<'static>> 
         Cell::from(budget_left(s, o.availability).map_or("—".into(), |l| format::percent(l, 0)))
             .style(th.value(states.budget)),
         fit.text("Team", &s.team),
-        Cell::from(format::sparkline(&s.traffic_history, 20)).style(th.accent),
+        Cell::from(Line::from(markers::sparkline(
+            app,
+            &s.traffic_history,
+            20,
+            &markers::service_marks(app, s),
+            th.accent,
+        ))),
     ]
 }
 

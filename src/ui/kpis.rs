@@ -7,12 +7,12 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Cell, Paragraph};
 
-use super::format;
 use super::layout::{self, KpiGrid};
 use super::widgets::{
     Column, Fit, TablePanel, cluster_cell, col, fit_text, freshness, name_cell, panel, status_cell,
     table, widen, with_cluster,
 };
+use super::{format, markers};
 use crate::app::App;
 use crate::app::tab::TableId;
 use crate::domain::ServiceHealth;
@@ -171,8 +171,13 @@ fn tile(frame: &mut Frame, area: Rect, app: &App, kpi: &Kpi, selected: bool) {
     ];
     let trend_line = inner.height >= 3;
     if !trend_line && kpi.trend.len() >= 2 && room >= 6 {
-        first.push(Span::styled(
-            format!("  {}", format::sparkline(&kpi.trend, room.min(24))),
+        first.push(Span::raw("  "));
+        let marks = markers::trend_marks(app, kpi.trend.len());
+        first.extend(markers::sparkline(
+            app,
+            &kpi.trend,
+            room.min(24),
+            &marks,
             th.accent,
         ));
     }
@@ -211,14 +216,13 @@ fn trend(kpi: &Kpi, width: usize, app: &App) -> Line<'static> {
     }
     let range = format!(" {low}–{high}");
     let room = width.saturating_sub(range.chars().count());
+    let marks = markers::trend_marks(app, kpi.trend.len());
     if room < 8 {
-        return Line::from(Span::styled(
-            format::sparkline(&kpi.trend, width),
-            th.accent,
+        return Line::from(markers::sparkline(
+            app, &kpi.trend, width, &marks, th.accent,
         ));
     }
-    Line::from(vec![
-        Span::styled(format::sparkline(&kpi.trend, room), th.accent),
-        Span::styled(range, th.muted),
-    ])
+    let mut spans = markers::sparkline(app, &kpi.trend, room, &marks, th.accent);
+    spans.push(Span::styled(range, th.muted));
+    Line::from(spans)
 }

@@ -10,6 +10,7 @@ pub mod format;
 mod health;
 mod incidents;
 mod kpis;
+mod markers;
 pub mod layout;
 mod oncall;
 mod overlay;

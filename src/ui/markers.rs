@@ -1,0 +1,88 @@
+//! Change markers on sparklines: a deploy, rollback, maintenance window or
+//! action drawn as `│` in the column of the point it falls on, so a step in
+//! the line sits next to the change that caused it.
+
+use chrono::{DateTime, Duration};
+use ratatui::style::Style;
+use ratatui::text::Span;
+
+use super::format;
+use crate::app::{App, TREND_STEP};
+use crate::domain::ServiceHealth;
+use crate::domain::changes::Change;
+use crate::domain::markers::{self, Timeline};
+
+/// How far apart a service's history points are: the metrics source asks
+/// for them 5 s apart and the demo simulates them so.
+const HISTORY_STEP: Duration = Duration::seconds(5);
+
+/// The times of a service's traffic points: the last at the start of the
+/// step the health reading came in, one a step before each.
+pub(super) fn service_timeline(app: &App, s: &ServiceHealth) -> Option<Timeline> {
+    let updated = app.estate.health.updated?;
+    let step = HISTORY_STEP.num_seconds();
+    let last = DateTime::from_timestamp(updated.timestamp().div_euclid(step) * step, 0)?;
+    Some(Timeline::ending(
+        last,
+        HISTORY_STEP,
+        s.traffic_history.len(),
+    ))
+}
+
+/// The changes known on a service, oldest first.
+pub(super) fn of_service<'a>(app: &'a App, service: &'a str) -> Vec<&'a Change> {
+    let mut found: Vec<&Change> = (app.estate.change_log.iter())
+        .filter(|c| c.service == service)
+        .collect();
+    found.sort_by_key(|c| c.at);
+    found
+}
+
+/// The points of a service's traffic line its changes mark.
+pub(super) fn service_marks(app: &App, s: &ServiceHealth) -> Vec<usize> {
+    service_timeline(app, s).map_or_else(Vec::new, |t| {
+        t.indices(of_service(app, &s.name).iter().map(|c| c.at))
+    })
+}
+
+/// The points of a KPI's trend (a point a minute, the last now) any
+/// service's changes mark.
+pub(super) fn trend_marks(app: &App, points: usize) -> Vec<usize> {
+    let t = Timeline::ending(app.now, TREND_STEP, points);
+    t.indices(app.estate.change_log.iter().map(|c| c.at))
+}
+
+/// `values` drawn `width` wide with the columns of the points `marks` as
+/// `│` in the warn style (the glyph alone says it in `mono`).
+pub(super) fn sparkline(
+    app: &App,
+    values: &[f64],
+    width: usize,
+    marks: &[usize],
+    style: Style,
+) -> Vec<Span<'static>> {
+    let line = format::sparkline(values, width);
+    let columns = markers::columns(marks, values.len(), width);
+    markers::marked(&line, &columns)
+        .into_iter()
+        .map(|(run, mark)| Span::styled(run, if mark { app.theme.warn } else { style }))
+        .collect()
+}
+
+/// The changes of a service within its traffic line's span, newest first:
+/// `checkout v3.2.40 canary 25% 2m ago`.
+pub(super) fn service_changes(app: &App, s: &ServiceHealth) -> Vec<String> {
+    let Some(t) = service_timeline(app, s) else {
+        return Vec::new();
+    };
+    let mut found: Vec<String> = of_service(app, &s.name)
+        .into_iter()
+        .filter(|c| t.index(c.at).is_some())
+        .map(|c| {
+            let what = crate::text::clean(&c.what);
+            format!("{what} {} ago", markers::ago(app.now - c.at))
+        })
+        .collect();
+    found.reverse();
+    found
+}
