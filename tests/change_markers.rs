@@ -192,3 +192,81 @@ fn kpi_trends_mark_the_releases_of_the_minutes_they_span() {
         "a trend carries a mark:\n{screen}"
     );
 }
+
+mod support;
+
+/// A deployment pushed to a real Pushgateway at a known time, scraped by
+/// Prometheus and read by opsdeck's metrics source, marks checkout's
+/// traffic line (its 60 points, 5 s apart, given with the reading) in the
+/// column computed from the pushed time and the reading's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pushed_deployment_marks_the_column_of_its_time() {
+    use opsdeck::config::file::{Config, Endpoint};
+    use opsdeck::domain::{HealthReading, ServiceHealth};
+    use opsdeck::sources::metrics::PrometheusSource;
+    use opsdeck::sources::{Feed, FeedUpdate, MetricsSource, Reading};
+    use support::*;
+
+    let deployed = unix_now() as i64 - 100;
+    let pushgateway = Pushgateway::start();
+    let prometheus = Prometheus::start(PrometheusConfig {
+        scrape: vec![scrape("pushgateway", &pushgateway.addr(), true)],
+        ..PrometheusConfig::default()
+    });
+    let exposition = format!(
+        "# TYPE deployment_info gauge\n\
+         deployment_info{{service=\"checkout\",environment=\"production\",version=\"v3.2.40\",previous_version=\"v3.2.39\",strategy=\"rolling\",color=\"\",phase=\"progressing\"}} 1\n\
+         # TYPE deployment_timestamp_seconds gauge\n\
+         deployment_timestamp_seconds{{service=\"checkout\",environment=\"production\"}} {deployed}\n"
+    );
+    pushgateway.push("deploy", &[], &exposition);
+    let stamp = prometheus.wait_for(
+        "deployment_timestamp_seconds{service=\"checkout\"}",
+        "the pushed deployment scraped",
+        |r| r.as_array().is_some_and(|a| a.len() == 1),
+    );
+    assert_eq!(
+        stamp[0]["value"][1],
+        serde_json::json!(deployed.to_string())
+    );
+
+    let at = Utc::now();
+    let url = reqwest::Url::parse(&prometheus.url()).unwrap();
+    let source =
+        PrometheusSource::new(Endpoint::plain("prometheus", url), &Config::default()).unwrap();
+    let deployments = source.deployments(at).await.unwrap().value;
+    let mut checkout = ServiceHealth::unknown("checkout", "deployments");
+    checkout.traffic_history = (0..60).map(|i| f64::from(i % 7)).collect();
+    let health = HealthReading {
+        services: std::sync::Arc::new(vec![checkout]),
+        hosts: vec![],
+        looked_for: String::new(),
+    };
+    let mut app = App::new(Settings::default(), Theme::builtin(), Keymap::builtin(), at);
+    for (feed, reading) in [
+        (Feed::Deployments, Reading::Deployments(deployments)),
+        (Feed::Health, Reading::Health(health)),
+    ] {
+        app.update(Msg::Feed(FeedUpdate {
+            source: "prometheus".into(),
+            feed,
+            at,
+            result: Ok(reading),
+            warnings: vec![],
+        }));
+    }
+    app.settle();
+    app.run(Command::ShowHealth);
+
+    // The last point at the reading's 5 s step; the release marks the
+    // first point at or after it, three points to a column.
+    let last = at.timestamp().div_euclid(5) * 5;
+    let index = 59 - (last - deployed).div_euclid(5);
+    assert!((0..60).contains(&index), "inside the 5 minutes: {index}");
+    let line = sparkline_of(&render(&app, 120, 30), "checkout");
+    let marks: Vec<usize> = (line.chars().enumerate())
+        .filter(|(_, c)| *c == '│')
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(marks, [index as usize / 3], "checkout's line {line:?}");
+}
