@@ -47,10 +47,9 @@ fn render(app: &App, width: u16, height: u16) -> Vec<String> {
         .collect()
 }
 
-/// The sparkline column checkout's release falls in, computed from its
+/// Where checkout's release is marked on its line, computed from its
 /// time: the line's 60 points are 5 s apart, the last at the reading (the
-/// demo's start), averaged three to a column over 20 columns; a change
-/// between two points marks the later one.
+/// demo's start); a change between two points marks the later one.
 fn expected_column() -> usize {
     let points = 60;
     let step = 5;
@@ -58,7 +57,16 @@ fn expected_column() -> usize {
     let offset = -DEPLOYED_BEFORE - first;
     let index = (offset + step - 1) / step;
     assert_eq!(index, 37);
-    (index / 3) as usize
+    column_of(index as usize)
+}
+
+/// The position of the mark for point `index` of 60 in a 20-column line:
+/// the line is drawn 19 wide to make room for it, and the mark goes in
+/// before the column the point is averaged into.
+fn column_of(index: usize) -> usize {
+    (0..19)
+        .find(|b| b * 60 / 19 <= index && index < (b + 1) * 60 / 19)
+        .unwrap()
 }
 
 fn checkout_sparkline(theme: Theme) -> String {
@@ -259,7 +267,7 @@ async fn a_pushed_deployment_marks_the_column_of_its_time() {
     app.run(Command::ShowHealth);
 
     // The last point at the reading's 5 s step; the release marks the
-    // first point at or after it, three points to a column.
+    // first point at or after it.
     let last = at.timestamp().div_euclid(5) * 5;
     let index = 59 - (last - deployed).div_euclid(5);
     assert!((0..60).contains(&index), "inside the 5 minutes: {index}");
@@ -268,5 +276,9 @@ async fn a_pushed_deployment_marks_the_column_of_its_time() {
         .filter(|(_, c)| *c == '│')
         .map(|(i, _)| i)
         .collect();
-    assert_eq!(marks, [index as usize / 3], "checkout's line {line:?}");
+    assert_eq!(
+        marks,
+        [column_of(index as usize)],
+        "checkout's line {line:?}"
+    );
 }

@@ -68,21 +68,25 @@ pub fn columns(indices: &[usize], points: usize, width: usize) -> Vec<usize> {
     found
 }
 
-/// The glyph a marked column is drawn with: a line across the sparkline's
-/// height, legible without colour.
+/// The glyph a change is drawn with: a line across the sparkline's height,
+/// legible without colour.
 pub const MARK: char = '│';
 
-/// A drawn sparkline cut into runs, each marked or not, the marked columns'
-/// glyphs replaced by [`MARK`].
+/// A drawn sparkline cut into runs, with [`MARK`] put in before each of
+/// `columns` (the change came between the column before and that one); a
+/// column past the line marks nothing. Runs of the line are `false`, the
+/// marks `true`.
 pub fn marked(line: &str, columns: &[usize]) -> Vec<(String, bool)> {
     let mut runs: Vec<(String, bool)> = Vec::new();
+    let mut push = |ch: char, mark: bool| match runs.last_mut() {
+        Some((run, m)) if *m == mark => run.push(ch),
+        _ => runs.push((ch.to_string(), mark)),
+    };
     for (c, ch) in line.chars().enumerate() {
-        let mark = columns.contains(&c);
-        let ch = if mark { MARK } else { ch };
-        match runs.last_mut() {
-            Some((run, m)) if *m == mark => run.push(ch),
-            _ => runs.push((ch.to_string(), mark)),
+        if columns.contains(&c) {
+            push(MARK, true);
         }
+        push(ch, false);
     }
     runs
 }
@@ -159,15 +163,16 @@ mod tests {
     }
 
     #[test]
-    fn marked_columns_are_drawn_with_the_mark() {
+    fn a_mark_goes_in_before_its_column_and_the_line_is_kept() {
         assert_eq!(
             marked("▁▂▃▄", &[1]),
             [
                 ("▁".to_string(), false),
                 ("│".to_string(), true),
-                ("▃▄".to_string(), false)
+                ("▂▃▄".to_string(), false)
             ]
         );
+        assert_eq!(marked("▁▂", &[0])[0], ("│".to_string(), true));
         assert_eq!(marked("▁▂", &[5]), [("▁▂".to_string(), false)]);
         assert!(marked("", &[0]).is_empty());
     }

@@ -1,6 +1,6 @@
 //! Change markers on sparklines: a deploy, rollback, maintenance window or
-//! action drawn as `│` in the column of the point it falls on, so a step in
-//! the line sits next to the change that caused it.
+//! action drawn as `│` just before the column of the point it falls on, so
+//! a step in the line sits next to the change that caused it.
 
 use chrono::{DateTime, Duration};
 use ratatui::style::Style;
@@ -52,8 +52,10 @@ pub(super) fn trend_marks(app: &App, points: usize) -> Vec<usize> {
     t.indices(app.estate.change_log.iter().map(|c| c.at))
 }
 
-/// `values` drawn `width` wide with the columns of the points `marks` as
-/// `│` in the warn style (the glyph alone says it in `mono`).
+/// `values` drawn `width` wide, a `│` in the warn style put in before the
+/// column of each point `marks` names (the glyph alone says it in `mono`);
+/// the line drawn a column narrower for each, so nothing of it is lost and
+/// the width is kept. Too narrow for its marks, the line alone.
 pub(super) fn sparkline(
     app: &App,
     values: &[f64],
@@ -61,8 +63,13 @@ pub(super) fn sparkline(
     marks: &[usize],
     style: Style,
 ) -> Vec<Span<'static>> {
-    let line = format::sparkline(values, width);
-    let columns = markers::columns(marks, values.len(), width);
+    let wanted = markers::columns(marks, values.len(), width).len();
+    let inner = width.saturating_sub(wanted);
+    if wanted == 0 || inner == 0 {
+        return vec![Span::styled(format::sparkline(values, width), style)];
+    }
+    let line = format::sparkline(values, inner);
+    let columns = markers::columns(marks, values.len(), inner);
     markers::marked(&line, &columns)
         .into_iter()
         .map(|(run, mark)| Span::styled(run, if mark { app.theme.warn } else { style }))
