@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration};
 use ratatui::style::Style;
-use ratatui::text::Span;
+use ratatui::text::{Line, Span};
 
 use super::format;
 use crate::app::{App, TREND_STEP};
@@ -92,4 +92,39 @@ pub(super) fn service_changes(app: &App, s: &ServiceHealth) -> Vec<String> {
         .collect();
     found.reverse();
     found
+}
+
+/// The details' `traffic 5m` line, marked.
+pub(super) fn traffic_line(app: &App, s: &ServiceHealth) -> Line<'static> {
+    let mut spans = vec![Span::styled(
+        format!(" {:<17}", "traffic 5m"),
+        app.theme.muted,
+    )];
+    let marks = service_marks(app, s);
+    spans.extend(sparkline(
+        app,
+        &s.traffic_history,
+        60,
+        &marks,
+        app.theme.text,
+    ));
+    Line::from(spans)
+}
+
+/// The details' lines naming the changes on the traffic line, or saying
+/// there were none; `field` lays out a name and a value.
+pub(super) fn change_lines(
+    app: &App,
+    s: &ServiceHealth,
+    field: &dyn Fn(&str, String) -> Line<'static>,
+) -> Vec<Line<'static>> {
+    let changes = service_changes(app, s);
+    let said = if changes.is_empty() {
+        vec!["none in the last 5m".to_string()]
+    } else {
+        changes
+    };
+    (said.into_iter().enumerate())
+        .map(|(n, c)| field(if n == 0 { "changes (│)" } else { "" }, c))
+        .collect()
 }

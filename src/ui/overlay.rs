@@ -194,33 +194,8 @@ fn service_detail(app: &App, id: TableId, i: usize) -> Option<Detail> {
         ),
         f("p95 5m", format::sparkline(&s.latency_history, 60)),
     ]);
-    lines.insert(
-        lines.len() - 1,
-        Line::from(
-            [Span::styled(
-                format!(" {:<17}", "traffic 5m"),
-                app.theme.muted,
-            )]
-            .into_iter()
-            .chain(super::markers::sparkline(
-                app,
-                &s.traffic_history,
-                60,
-                &super::markers::service_marks(app, s),
-                app.theme.text,
-            ))
-            .collect::<Vec<_>>(),
-        ),
-    );
-    let changes = super::markers::service_changes(app, s);
-    let said = if changes.is_empty() {
-        vec!["none in the last 5m".to_string()]
-    } else {
-        changes
-    };
-    for (n, c) in said.into_iter().enumerate() {
-        lines.push(f(if n == 0 { "changes (│)" } else { "" }, c));
-    }
+    lines.insert(lines.len() - 1, super::markers::traffic_line(app, s));
+    lines.extend(super::markers::change_lines(app, s, &f));
     lines.extend(via_lines(app, s));
     Some((s.name.clone(), lines))
 }
