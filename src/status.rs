@@ -248,11 +248,11 @@ impl<'a> Glance<'a> {
         // The new version's figures beside the stable one's, and the verdict.
         fn canary_json(c: &crate::domain::canary::Canary) -> Value {
             use crate::domain::canary::Basis;
-            let figures = |f: &crate::domain::canary::VersionFigures, version: Option<&str>| {
-                json!({ "version": version, "error_ratio": f.error_ratio, "p95_seconds": f.p95 })
-            };
+            let figures = |f: &crate::domain::canary::VersionFigures, version: Option<&str>| json!({ "version": version, "error_ratio": f.error_ratio, "p95_seconds": f.p95 });
             let (basis, new, stable) = match &c.basis {
-                Basis::Version { new, stable } => ("version", Some(new.as_str()), Some(stable.as_str())),
+                Basis::Version { new, stable } => {
+                    ("version", Some(new.as_str()), Some(stable.as_str()))
+                }
                 Basis::BeforeAfter { .. } => ("before_after", None, None),
             };
             json!({

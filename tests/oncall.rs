@@ -65,13 +65,20 @@ fn render(app: &App, width: u16, height: u16) -> String {
 /// (09:00–21:00 UTC, winter time), Bo Chen 22:00 Berlin to 10:00 Berlin on
 /// Sunday — the clocks go forward at 02:00, so he hands over at 08:00 UTC —
 /// and Cy Park 08:00–20:00 UTC, named by the event's ATTENDEE.
+/// An instant, who is on call then and until when, and who is next.
+type Case<'a> = (
+    DateTime<Utc>,
+    Option<(&'a str, DateTime<Utc>)>,
+    Option<&'a str>,
+);
+
 #[test]
 fn the_right_person_now_and_next_across_midnight_and_the_dst_change() {
     let read = runtime()
         .block_on(opsdeck::sources::oncall::read(&platform(), utc(28, 0, 0)))
         .unwrap();
     assert!(read.warnings.is_empty(), "{:?}", read.warnings);
-    let cases: [(DateTime<Utc>, Option<(&str, DateTime<Utc>)>, Option<&str>); 6] = [
+    let cases: [Case; 6] = [
         (utc(28, 8, 59), None, Some("Ana Silva")),
         (
             utc(28, 20, 59),

@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 
+pub mod canary;
 pub mod catalogue;
 pub mod derive;
 pub mod identity;
-pub mod canary;
 pub mod queries;
 
 /// How a convention ranks when two name one service: an app's own

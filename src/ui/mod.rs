@@ -10,8 +10,8 @@ pub mod format;
 mod health;
 mod incidents;
 mod kpis;
-mod markers;
 pub mod layout;
+mod markers;
 mod oncall;
 mod overlay;
 pub mod widgets;
@@ -215,7 +215,9 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
         .cloned()
         .unwrap_or_default();
     let mut right = right;
-    if let Some(on) = oncall.filter(|on| used + first + width(&right) + on.width() <= area.width as usize) {
+    if let Some(on) =
+        oncall.filter(|on| used + first + width(&right) + on.width() <= area.width as usize)
+    {
         right.insert(0, on);
     }
     // Whole reasons only, as many as fit between the state and the clock.

@@ -605,7 +605,16 @@ impl MetricsSource for PrometheusSource {
             .or_build(inputs, || deploys::read(&a, &self.label));
         let mut warnings = a.warnings;
         let (plan, t) = (self.plan(), &self.canary_thresholds);
-        canary::attach(&self.api, &self.canary, &plan, t, &mut value, now, &mut warnings).await;
+        canary::attach(
+            &self.api,
+            &self.canary,
+            &plan,
+            t,
+            &mut value,
+            now,
+            &mut warnings,
+        )
+        .await;
         Ok(Fetched { value, warnings })
     }
 
