@@ -13,6 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use futures::future::join_all;
 
 mod backups;
+mod built;
 mod canary;
 mod deploys;
 mod groups;
@@ -20,6 +21,8 @@ mod history;
 pub mod plan;
 mod recorded;
 mod services;
+
+use built::{Built, Inputs};
 
 use super::convert::timestamp;
 
@@ -64,42 +67,6 @@ pub struct PrometheusSource {
     /// The canary query's last answer, and when the new version is worse.
     canary: canary::Kept,
     canary_thresholds: crate::domain::canary::CanaryThresholds,
-}
-
-/// A reading built from answers, and those answers: reused answers are
-/// shared, so the same answers again (compared by address, safely, since
-/// they are held here) build the same reading, which is not built again.
-struct Built<T>(Mutex<Option<(Inputs, T)>>);
-
-type Inputs = Vec<Option<Arc<Vec<Sample>>>>;
-
-impl<T: Clone> Built<T> {
-    fn new() -> Built<T> {
-        Built(Mutex::new(None))
-    }
-
-    /// What was built from exactly `inputs`, if that was the last build.
-    fn get(&self, inputs: &Inputs) -> Option<T> {
-        let held = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let (from, value) = held.as_ref()?;
-        let same = from.len() == inputs.len()
-            && from.iter().zip(inputs).all(|(a, b)| match (a, b) {
-                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-                (a, b) => a.is_none() && b.is_none(),
-            });
-        same.then(|| value.clone())
-    }
-
-    /// `get`, else `build` kept for next time.
-    fn or_build(&self, inputs: Inputs, build: impl FnOnce() -> T) -> T {
-        self.get(&inputs)
-            .unwrap_or_else(|| self.put(inputs, build()))
-    }
-
-    fn put(&self, inputs: Inputs, value: T) -> T {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some((inputs, value.clone()));
-        value
-    }
 }
 
 const SERVICE_QUERIES: [&str; 17] = [
