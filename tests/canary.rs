@@ -21,7 +21,6 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::process::Command;
 
 use serde_json::Value;
 use support::*;
@@ -243,22 +242,7 @@ progress_deadline = "2h"
             prometheus.url()
         ),
     );
-    let output = Command::new(env!("CARGO_BIN_EXE_opsdeck"))
-        .args(["status", "--json", "--config"])
-        .arg(&config)
-        .env("HOME", dir.path())
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env("XDG_STATE_HOME", dir.join("state"))
-        .env_remove("OPSDECK_CONFIG")
-        .output()
-        .expect("runs opsdeck");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let status: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "status --json is not JSON ({e}):\n{stdout}\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
+    let (status, ..) = dir.status_json(&config);
     let deployment = |service: &str| -> &Value {
         status["deployments"]
             .as_array()

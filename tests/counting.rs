@@ -441,20 +441,5 @@ fn status_json(prometheus: &Prometheus, alertmanager: &Alertmanager) -> Value {
             alertmanager.url()
         ),
     );
-    let output = Command::new(env!("CARGO_BIN_EXE_opsdeck"))
-        .args(["status", "--json", "--config"])
-        .arg(&config)
-        .env("HOME", dir.path())
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env("XDG_STATE_HOME", dir.join("state"))
-        .env_remove("OPSDECK_CONFIG")
-        .output()
-        .expect("runs opsdeck");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "status --json is not JSON ({e}):\n{stdout}\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
+    dir.status_json(&config).0
 }

@@ -26,7 +26,6 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::process::Command;
 
 use serde_json::Value;
 use support::*;
@@ -267,22 +266,7 @@ slo_window = "1d"
             prometheus.url()
         ),
     );
-    let output = Command::new(env!("CARGO_BIN_EXE_opsdeck"))
-        .args(["status", "--json", "--config"])
-        .arg(&config)
-        .env("HOME", dir.path())
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env("XDG_STATE_HOME", dir.join("state"))
-        .env_remove("OPSDECK_CONFIG")
-        .output()
-        .expect("runs opsdeck");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "status --json is not JSON ({e}):\n{stdout}\nstderr:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
+    dir.status_json(&config).0
 }
 
 #[test]

@@ -45,7 +45,6 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::process::Command;
 use std::time::Instant;
 
 use serde_json::Value;
@@ -615,20 +614,7 @@ slo_window = "2d"
     );
     fresh("opsdeck started");
     let before = unix_now();
-    let output = Command::new(env!("CARGO_BIN_EXE_opsdeck"))
-        .args(["status", "--json", "--config"])
-        .arg(&config)
-        .env("HOME", dir.path())
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env("XDG_STATE_HOME", dir.join("state"))
-        .env_remove("OPSDECK_CONFIG")
-        .output()
-        .expect("runs opsdeck");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let status: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!("status --json is not JSON ({e}):\n{stdout}\nstderr:\n{stderr}")
-    });
+    let (status, stderr, code) = dir.status_json(&config);
     let context = format!("{status:#}\nstderr:\n{stderr}");
     // opsdeck queried at its own "now", after `before`: still within the
     // minute after the last sample that the lookback leaves the gauges.
@@ -824,6 +810,6 @@ slo_window = "2d"
     // A page and a breach: exit 2, as the JSON says.
     assert_eq!(status["state"], "crit", "{context}");
     assert_eq!(status["exit_code"], 2, "{context}");
-    assert_eq!(output.status.code(), Some(2), "{context}");
+    assert_eq!(code, Some(2), "{context}");
     eprintln!("sla_history took {:?}", started.elapsed());
 }

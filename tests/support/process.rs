@@ -60,6 +60,28 @@ impl TempDir {
         self.path.join(name)
     }
 
+    /// `opsdeck status --json --config CONFIG` run with this directory as
+    /// its home (and no `$OPSDECK_CONFIG`): its JSON, and its standard
+    /// error and exit code. Panics, with what it printed, when the output is
+    /// not JSON.
+    pub fn status_json(&self, config: &Path) -> (serde_json::Value, String, Option<i32>) {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_opsdeck"))
+            .args(["status", "--json", "--config"])
+            .arg(config)
+            .env("HOME", self.path())
+            .env("XDG_CONFIG_HOME", self.join("config"))
+            .env("XDG_STATE_HOME", self.join("state"))
+            .env_remove("OPSDECK_CONFIG")
+            .output()
+            .expect("runs opsdeck");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        let json = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+            panic!("status --json is not JSON ({e}):\n{stdout}\nstderr:\n{stderr}")
+        });
+        (json, stderr, output.status.code())
+    }
+
     /// Writes `contents` to `name` inside the directory; returns the path.
     pub fn write(&self, name: &str, contents: &str) -> PathBuf {
         let path = self.join(name);
