@@ -209,7 +209,11 @@ impl Part<'_> {
             Counting::Probes { success } => success,
             Counting::Elsewhere(_) => return None,
         };
-        let young = format!("(time() - min_over_time(timestamp({selector})[5m:10s])) < 295");
+        // A series whose first sample came after the subquery's last step
+        // (under 10 s old) has no step yet: its latest sample's time then.
+        let young = format!(
+            "(time() - (min_over_time(timestamp({selector})[5m:10s]) or timestamp({selector}))) < 295"
+        );
         let spanned = format!(
             "count_over_time({selector}[{}]) * 300 / count_over_time({selector}[5m])",
             w.0
