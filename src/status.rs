@@ -404,6 +404,7 @@ mod tests {
             covered: None,
             via: crate::domain::Via::Simulated,
             objective: None,
+            baselines: Default::default(),
         }
     }
 

@@ -101,6 +101,7 @@ struct ThresholdsSpec {
     latency_ms: Option<f64>,
     error_ratio: Option<f64>,
     progress_deadline: Option<Dur>,
+    anomaly_deviations: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -468,6 +469,11 @@ impl Config {
                 .progress_deadline
                 .and_then(|Dur(d)| chrono::Duration::from_std(d).ok())
                 .unwrap_or(t.progress_deadline),
+            anomaly_deviations: reader.deviations(
+                "thresholds.anomaly_deviations",
+                spec.thresholds.anomaly_deviations,
+                t.anomaly_deviations,
+            ),
         };
         let mut queries = BTreeMap::new();
         for (name, query) in &spec.queries {

@@ -176,6 +176,7 @@ fn service(i: usize, hot: bool, now: DateTime<Utc>) -> ServiceHealth {
         covered: None,
         via: crate::domain::Via::Simulated,
         objective: None,
+        baselines: Default::default(),
     }
 }
 

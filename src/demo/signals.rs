@@ -190,6 +190,7 @@ impl ServiceModel {
             covered: None,
             via: crate::domain::Via::Simulated,
             objective: None,
+            baselines: Default::default(),
         }
     }
 }

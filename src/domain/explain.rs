@@ -48,7 +48,7 @@ pub fn service(s: &ServiceHealth, t: &Thresholds, o: &Objectives) -> Vec<Line> {
         millis(o.latency_p95_ms)
     );
     let p99 = gauge("p99", s.latency_p99_ms, t.latency_ms, millis);
-    let lines = vec![
+    let mut lines = vec![
         (states.errors, errors(s, t, o)),
         (states.p95, p95),
         (states.p99, p99),
@@ -56,6 +56,9 @@ pub fn service(s: &ServiceHealth, t: &Thresholds, o: &Objectives) -> Vec<Line> {
         (budget, budget_line(s, o.availability)),
         (states.burn, burn(s, o.availability)),
     ];
+    for a in super::anomaly::anomalies(s, t.anomaly_deviations) {
+        lines.push((Status::Warn, format!("unusual: {}", a.text())));
+    }
     finish(lines, "every signal within its threshold")
 }
 
@@ -356,7 +359,7 @@ pub fn incident(inc: &Incident) -> Vec<Line> {
 }
 
 /// A ratio as a percentage, one decimal where it is not a whole one.
-fn pct(ratio: f64) -> String {
+pub(super) fn pct(ratio: f64) -> String {
     if !ratio.is_finite() {
         return "—".into();
     }
@@ -370,7 +373,7 @@ fn pct(ratio: f64) -> String {
     format!("{shown}%")
 }
 
-fn millis(ms: f64) -> String {
+pub(super) fn millis(ms: f64) -> String {
     match ms {
         x if !x.is_finite() => "—".into(),
         x if x >= 1_000.0 => format!("{:.1}s", x / 1000.0),

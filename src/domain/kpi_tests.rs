@@ -28,6 +28,7 @@ fn svc(name: &str, tier: Tier, bad: f64, rps: f64, error_ratio: f64) -> ServiceH
         covered: None,
         via: crate::domain::Via::Simulated,
         objective: None,
+        baselines: Default::default(),
     }
 }
 

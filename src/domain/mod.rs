@@ -1,6 +1,7 @@
 //! The estate in the operator's words: services, hosts, deployments, backups,
 //! alerts and incidents, plus the pure math that judges them (no I/O, no clock).
 
+pub mod anomaly;
 pub mod canary;
 pub mod changes;
 pub mod explain;
@@ -121,6 +122,9 @@ pub struct Thresholds {
     /// How long a deployment may stay `progressing` before it is stalled
     /// (Kubernetes' `progressDeadlineSeconds` is 10 minutes too).
     pub progress_deadline: Duration,
+    /// A figure more than this many deviations from its usual value is
+    /// unusual (a warning); 0 turns anomalies off.
+    pub anomaly_deviations: f64,
 }
 
 impl Default for Thresholds {
@@ -134,6 +138,7 @@ impl Default for Thresholds {
             latency_ms: 2000.0,
             error_ratio: 0.05,
             progress_deadline: Duration::minutes(10),
+            anomaly_deviations: 3.0,
         }
     }
 }
@@ -251,6 +256,8 @@ pub struct ServiceHealth {
     /// Its own availability objective, where its SLO declares one (Sloth,
     /// Pyrra); else the configured one applies.
     pub objective: Option<f64>,
+    /// Its usual traffic, error ratio and p95, where its history gives them.
+    pub baselines: anomaly::Baselines,
 }
 
 impl ServiceHealth {
@@ -281,6 +288,7 @@ impl ServiceHealth {
             covered: None,
             via: Via::Only(feed),
             objective: None,
+            baselines: Default::default(),
         }
     }
 }

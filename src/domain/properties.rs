@@ -100,6 +100,7 @@ fn service() -> impl Strategy<Value = ServiceHealth> {
                 covered: None,
                 via: crate::domain::Via::Simulated,
                 objective: None,
+                baselines: Default::default(),
             }
         },
     )

@@ -98,9 +98,21 @@ pub struct SignalStates {
     /// breach, a ticket a warning), so a service burning its budget fast
     /// reads the same here as on the KPI tab.
     pub burn: Status,
+    /// A figure far from its usual value (`anomaly`): a warning at most.
+    pub unusual: Status,
 }
 
 impl SignalStates {
+    /// The worst but for anomalies: what the header counts as critical or
+    /// degraded (an unusual figure is a reason of its own).
+    pub fn worst_judged(&self) -> Status {
+        SignalStates {
+            unusual: Status::Ok,
+            ..*self
+        }
+        .worst()
+    }
+
     pub fn worst(&self) -> Status {
         let budget = if self.budget == Status::Unknown {
             Status::Ok
@@ -114,6 +126,7 @@ impl SignalStates {
             self.targets,
             budget,
             self.burn,
+            self.unusual,
         ])
     }
 }
@@ -132,6 +145,7 @@ pub fn signal_states(s: &ServiceHealth, t: &Thresholds, o: &Objectives) -> Signa
         },
         budget: availability_status(availability(s.sli), s.objective_or(o.availability)),
         burn: super::standing::service_burn_status(s, o.availability),
+        unusual: super::anomaly::status(s, t.anomaly_deviations),
     }
 }
 
@@ -476,6 +490,7 @@ mod tests {
             covered: None,
             via: crate::domain::Via::Simulated,
             objective: None,
+            baselines: Default::default(),
         }
     }
 

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use super::incidents::{Incident, Pipeline};
 use super::kpi::{Goal, Kpi};
 use super::slo::{
-    backup_rpo, backup_status, host_status, rto_status, service_status, verification_status,
-    verified_status,
+    SignalStates, backup_rpo, backup_status, host_status, rto_status, signal_states,
+    verification_status, verified_status,
 };
 use super::{Backup, Deployment, Host, Objectives, ServiceHealth, Severity, Status, Thresholds};
 
@@ -118,19 +118,20 @@ pub fn summarise(p: &Parts) -> Summary {
         });
     }
     if let Some(services) = p.services {
-        let states: Vec<Status> = services
+        let states: Vec<SignalStates> = services
             .iter()
-            .map(|s| service_status(s, p.thresholds, p.objectives))
+            .map(|s| signal_states(s, p.thresholds, p.objectives))
             .collect();
-        marks.health = Status::worst(states.iter().copied());
+        marks.health = Status::worst(states.iter().map(|s| s.worst()));
         count(
             &mut reasons,
-            states.into_iter(),
+            states.iter().map(|s| s.worst_judged()),
             &[
                 (Status::Crit, "service critical", "services critical"),
                 (Status::Warn, "service degraded", "services degraded"),
             ],
         );
+        anomaly_reasons(&mut reasons, services, p.thresholds.anomaly_deviations);
     }
     if let Some(hosts) = p.hosts {
         let states: Vec<Status> = hosts.iter().map(|h| host_status(h, p.thresholds)).collect();
@@ -260,6 +261,27 @@ pub fn summarise(p: &Parts) -> Summary {
         reasons,
         marks,
     }
+}
+
+/// Unusual figures, a warning: the one service's farthest by name
+/// ("search traffic ↑5.2σ"), or how many services have one.
+fn anomaly_reasons(reasons: &mut Vec<Reason>, services: &[ServiceHealth], limit: f64) {
+    let unusual: Vec<(&str, super::anomaly::Anomaly)> = services
+        .iter()
+        .filter_map(|s| {
+            let first = *super::anomaly::anomalies(s, limit).first()?;
+            Some((s.name.as_str(), first))
+        })
+        .collect();
+    let text = match unusual.as_slice() {
+        [] => return,
+        [(name, a)] => format!("{name} {} unusual", a.short()),
+        many => format!("{} services unusual", many.len()),
+    };
+    reasons.push(Reason {
+        status: Status::Warn,
+        text,
+    });
 }
 
 fn backup_reasons(reasons: &mut Vec<Reason>, backups: &[Backup], now: DateTime<Utc>) {

@@ -20,7 +20,7 @@ pub const BURN_WINDOWS: [(&str, &str, u64); 7] = [
 ];
 
 /// The names of the queries derived from the SLI.
-pub const NAMES: [&str; 20] = [
+pub const NAMES: [&str; 26] = [
     "requests",
     "errors",
     "latency_p95",
@@ -41,6 +41,12 @@ pub const NAMES: [&str; 20] = [
     "targets_total",
     "targets_up",
     "saturation",
+    "baseline_requests",
+    "baseline_requests_day",
+    "baseline_error_ratio",
+    "baseline_error_ratio_day",
+    "baseline_latency_p95",
+    "baseline_latency_p95_day",
 ];
 
 /// OpenTelemetry's `service_name` by target, from `target_info`: as last
@@ -242,6 +248,50 @@ impl Part<'_> {
     }
 }
 
+/// Where the week's baseline reads each past day: replaced when asked
+/// (`at_time`) by the seconds from now to the next midnight (UTC), which
+/// take a day-aligned subquery step back to this time of day.
+pub const DAY_SHIFT: &str = "{day_shift}";
+
+/// `expr` as asked at `now` (unix seconds): `DAY_SHIFT` filled in.
+pub fn at_time(expr: &str, now: i64) -> std::borrow::Cow<'_, str> {
+    if expr.contains(DAY_SHIFT) {
+        let shift = 86_400 - now.rem_euclid(86_400);
+        expr.replace(DAY_SHIFT, &format!("{shift}s")).into()
+    } else {
+        expr.into()
+    }
+}
+
+/// VictoriaMetrics refuses a query over 16 KiB (`-search.maxQueryLen`).
+pub const MAX_QUERY: usize = 16_384;
+
+/// What is usual for a service's figure `x` (a query by `BRANCH` and
+/// `SERVICE`), each series marked `opsdeck_stat`: its mean, standard
+/// deviation and count at this time of day on each of the past seven days
+/// (`week_*`: a subquery a day long steps on the UTC midnights, and
+/// `DAY_SHIFT` takes each step back to this time of day a day earlier);
+/// and, asked apart, over every hour of the last day but its last five
+/// minutes (`day_*`). The client takes the week's from three days, else
+/// the day's. One too long for VictoriaMetrics (every convention in force
+/// at once) asks nothing.
+fn baseline(x: &str) -> [String; 2] {
+    if x == NOTHING {
+        return [NOTHING.into(), NOTHING.into()];
+    }
+    let week = format!("(last_over_time(({x})[1m:1m] offset {DAY_SHIFT}))[7d:1d]");
+    let day = format!("({x})[1d:1h] offset 5m");
+    let stats = |prefix: &str, range: &str| {
+        let q = [("mean", "avg"), ("sd", "stddev"), ("n", "count")]
+            .map(|(stat, f)| {
+                format!(r#"label_replace({f}_over_time({range}), "opsdeck_stat", "{prefix}_{stat}", "", "")"#)
+            })
+            .join(" or ");
+        if q.len() < MAX_QUERY { q } else { NOTHING.into() }
+    };
+    [stats("week", &week), stats("day", &day)]
+}
+
 /// Every label of every part for one chain over their union, in an order
 /// that keeps each part's own: a series of one part carries only its own
 /// labels (its part aggregates by them), so each is named as its part
@@ -357,7 +407,37 @@ pub fn derive(set: &SliSet, window: (&str, u64)) -> Vec<(&'static str, String)> 
     out.push(("targets_up", format!("sum by ({SERVICE}) ({up})")));
     let saturation = chain("saturation_ratio", &set.labels, false);
     out.push(("saturation", format!("max by ({SERVICE}) ({saturation})")));
+    // What is usual: of the figures the Health table shows, a service's
+    // requests summed over the labels that name it.
+    let of = |name: &str| out.iter().find(|(n, _)| *n == name).map(|(_, q)| q.clone());
+    let figures = [
+        (
+            ["baseline_requests", "baseline_requests_day"],
+            of("requests").map(|q| by_service_of(&q)),
+        ),
+        (
+            ["baseline_error_ratio", "baseline_error_ratio_day"],
+            of("error_ratio_5m"),
+        ),
+        (
+            ["baseline_latency_p95", "baseline_latency_p95_day"],
+            of("latency_p95"),
+        ),
+    ];
+    for (names, q) in figures {
+        let [week, day] = baseline(&q.unwrap_or_else(nothing));
+        out.push((names[0], week));
+        out.push((names[1], day));
+    }
     out
+}
+
+/// `q`'s series summed by branch and service, whatever else they carry.
+fn by_service_of(q: &str) -> String {
+    if q == NOTHING {
+        return q.into();
+    }
+    format!("sum by ({BRANCH}, {SERVICE}) ({q})")
 }
 
 /// One request that says which conventions of `catalogue` have series,
@@ -503,8 +583,38 @@ mod tests {
             .iter()
             .map(|(n, q)| (*n, q.len()))
             .collect();
-        assert!(sizes.iter().all(|(_, n)| *n < 16_384), "{sizes:?}");
-        assert!(detection(&catalogue(), &default).len() < 16_384);
+        assert!(sizes.iter().all(|(_, n)| *n < MAX_QUERY), "{sizes:?}");
+        assert!(detection(&catalogue(), &default).len() < MAX_QUERY);
+    }
+
+    #[test]
+    fn an_estate_of_a_few_conventions_keeps_every_baseline_whole() {
+        // Three at once (an app library, a proxy, OpenTelemetry) over the
+        // default labels: the week's and the day's statistics all fit.
+        let some: Vec<String> = ["prometheus-client", "caddy", "otel-http"]
+            .map(String::from)
+            .to_vec();
+        let set = SliSet::build(&catalogue(), &SliSpec::Detect, &[], &some, &labels());
+        let set = SliSet {
+            labels: crate::sli::DEFAULT_SERVICE_LABELS.map(String::from).to_vec(),
+            ..set
+        };
+        for name in ["baseline_requests", "baseline_error_ratio", "baseline_latency_p95"] {
+            let week = query(&set, name);
+            assert!(week.contains(r#""week_sd""#) && week.contains(DAY_SHIFT), "{name}");
+            let day = query(&set, &format!("{name}_day"));
+            assert!(day.contains(r#""day_n""#), "{name}_day: {}", day.len());
+        }
+    }
+
+    #[test]
+    fn the_day_shift_takes_a_midnight_back_to_this_time_of_day() {
+        // 2026-12-07 09:30:00 UTC: 14.5 h to midnight.
+        let now = 1_796_635_800;
+        assert_eq!(now % 86_400, 9 * 3_600 + 1_800);
+        assert_eq!(at_time("x offset {day_shift}", now), "x offset 52200s");
+        assert_eq!(at_time("x offset {day_shift}", now - now % 86_400), "x offset 86400s");
+        assert!(matches!(at_time("up", now), std::borrow::Cow::Borrowed("up")));
     }
 
     #[test]

@@ -189,4 +189,25 @@ impl Reader<'_> {
             }
         }
     }
+
+    /// A count of standard deviations: 0 (off) or more.
+    pub(in crate::config) fn deviations(
+        &mut self,
+        field: &str,
+        value: Option<f64>,
+        default: f64,
+    ) -> f64 {
+        match value {
+            None => default,
+            Some(v) if v.is_finite() && v >= 0.0 => v,
+            Some(v) => {
+                self.problem(
+                    None,
+                    field,
+                    format!("{v} is not a number of deviations (3 is usual, 0 turns anomalies off); using {default}"),
+                );
+                default
+            }
+        }
+    }
 }

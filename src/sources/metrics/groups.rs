@@ -36,6 +36,22 @@ pub(super) const FORECASTS: Reused = Reused {
     every: MINUTE,
 };
 
+/// What is usual for each service's traffic, errors and p95: every five
+/// minutes. It reads the same minute on each of the past seven days and
+/// every hour of the last day, which move by the hour, not the second.
+pub(super) const BASELINES: Reused = Reused {
+    what: "the anomaly baselines",
+    names: &[
+        "baseline_requests",
+        "baseline_requests_day",
+        "baseline_error_ratio",
+        "baseline_error_ratio_day",
+        "baseline_latency_p95",
+        "baseline_latency_p95_day",
+    ],
+    every: std::time::Duration::from_secs(300),
+};
+
 /// How much of the SLO window each service's data covers: once every five
 /// minutes. It reads every sample of the window (as the window's counts
 /// do) and moves by the minute only on a fresh server.

@@ -34,7 +34,7 @@ use crate::domain::{
 };
 
 use groups::{
-    BACKUP_GAUGES, BACKUP_WINDOW, COVERAGE, DEPLOY_GAUGES, DEPLOY_WINDOW, FIVE_MINUTE_WINDOWS,
+    BACKUP_GAUGES, BACKUP_WINDOW, BASELINES, COVERAGE, DEPLOY_GAUGES, DEPLOY_WINDOW, FIVE_MINUTE_WINDOWS,
     FORECASTS, GAUGES, HOUR_WINDOWS, RECORDED_SLOS, Reused, SLO_WINDOWS,
 };
 use history::History;
@@ -445,7 +445,11 @@ async fn ask(
     asked: Vec<(&'static str, String)>,
     now: DateTime<Utc>,
 ) -> Result<Answers, SourceError> {
-    let answers = join_all(asked.iter().map(|(_, expr)| api.query(expr, now))).await;
+    let answers = join_all(asked.iter().map(|(_, expr)| {
+        let expr = crate::sli::derive::at_time(expr, now.timestamp()).into_owned();
+        async move { api.query(&expr, now).await }
+    }))
+    .await;
     let mut out = Answers {
         by_name: BTreeMap::new(),
         warnings: Vec::new(),
@@ -510,6 +514,7 @@ impl MetricsSource for PrometheusSource {
             &SLO_WINDOWS,
             &COVERAGE,
             &FORECASTS,
+            &BASELINES,
         ];
         if plan.has_recorded_slos() {
             groups.push(&RECORDED_SLOS);
@@ -522,7 +527,8 @@ impl MetricsSource for PrometheusSource {
             SERVICE_QUERIES
                 .iter()
                 .chain(&["targets_total", "targets_up"])
-                .chain(RECORDED_SLOS.names),
+                .chain(RECORDED_SLOS.names)
+                .chain(BASELINES.names),
         );
         let traffic_due = self.held("traffic_history", |h| h.due(now.timestamp()).is_some());
         let kept = if traffic_due {

@@ -201,6 +201,7 @@ fn row(name: &str, slo: Slo, tool: &str, title: &str) -> Option<ServiceHealth> {
             also: Vec::new(),
         })),
         objective: Some(objective),
+        baselines: Default::default(),
     })
 }
 

@@ -7,12 +7,34 @@ use std::sync::Arc;
 
 use super::plan::{Choice, NAMING, Plan};
 use super::{Answers, PrometheusSource, SERVICE_QUERIES, measure, ratio};
+use crate::domain::anomaly::{Baseline, Baselines, Stats};
 use crate::domain::{ServiceHealth, SliCounts, Tier, Via};
 use crate::sli::identity;
 
 /// One service's answers to `SERVICE_QUERIES`, in that order: `None` where
 /// the query did not name it.
 type Row = [Option<f64>; 17];
+
+/// The baseline queries (src/sli/derive.rs `baseline`), the factor from
+/// their unit to the row's, and the baseline each gives.
+type Pick = fn(&mut Baselines) -> &mut Option<Baseline>;
+const BASELINES: [([&str; 2], f64, Pick); 3] = [
+    (
+        ["baseline_requests", "baseline_requests_day"],
+        1.0,
+        |b| &mut b.traffic,
+    ),
+    (
+        ["baseline_error_ratio", "baseline_error_ratio_day"],
+        1.0,
+        |b| &mut b.errors,
+    ),
+    (
+        ["baseline_latency_p95", "baseline_latency_p95_day"],
+        1000.0,
+        |b| &mut b.p95,
+    ),
+];
 
 impl PrometheusSource {
     /// Every service from the answers and the traffic history, in name
@@ -70,17 +92,48 @@ impl PrometheusSource {
             }
         }
         let answered = SERVICE_QUERIES.map(|q| a.by_name.contains_key(q));
+        let mut baselines = vec![Baselines::default(); names.len()];
+        for (queries, scale, pick) in BASELINES {
+            let mut stats: HashMap<usize, [Stats; 2]> = HashMap::new();
+            for s in queries.iter().flat_map(|q| a.get(q)) {
+                let (Some(&i), Some(stat)) = (
+                    choice
+                        .owner(&plan.set, |l| s.label(l))
+                        .and_then(|k| index.get(k)),
+                    s.label("opsdeck_stat"),
+                ) else {
+                    continue;
+                };
+                let [week, day] = stats.entry(i).or_default();
+                let value = measure(s.value);
+                match stat {
+                    "week_mean" => week.mean = value * scale,
+                    "week_sd" => week.deviation = value * scale,
+                    "week_n" => week.count = value,
+                    "day_mean" => day.mean = value * scale,
+                    "day_sd" => day.deviation = value * scale,
+                    "day_n" => day.count = value,
+                    _ => {}
+                }
+            }
+            for (i, [week, day]) in stats {
+                *pick(&mut baselines[i]) = Baseline::choose(week, day);
+            }
+        }
         names
             .into_iter()
             .zip(rows)
-            .map(|((n, via), row)| {
+            .zip(baselines)
+            .map(|(((n, via), row), baselines)| {
                 // A service with no request metrics knows none of them.
                 let answered = if via.has_requests() {
                     answered
                 } else {
                     [false; 17]
                 };
-                self.service(n, via, row, answered, &targets, &mut traffic)
+                let mut s = self.service(n, via, row, answered, &targets, &mut traffic);
+                s.baselines = baselines;
+                s
             })
             .collect()
     }
@@ -163,6 +216,7 @@ impl PrometheusSource {
                 .map(|c| chrono::Duration::seconds(c.min(1e10) as i64)),
             via,
             objective: None,
+            baselines: Baselines::default(),
         }
     }
 

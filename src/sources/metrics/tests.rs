@@ -157,8 +157,8 @@ async fn a_refresh_asks_only_the_new_steps_and_the_windows_that_are_due() {
     );
     assert_eq!(
         instants,
-        1 + 4 + 3 + 5 + 4 + 6 + 1 + 1,
-        "the detection of conventions and every instant query (the coverage and the disk forecast last), once"
+        1 + 4 + 3 + 5 + 4 + 6 + 1 + 1 + 6,
+        "the detection of conventions and every instant query (the coverage, the disk forecast and the baselines last), once"
     );
     assert_eq!(history(&first), whole(base));
     assert_eq!(first.hosts[0].cpu_history, whole(base));
