@@ -165,12 +165,18 @@ impl<'a> Glance<'a> {
                 let health = service_status(s, &app.settings.thresholds, &app.settings.objectives);
                 let window = app.settings.objectives.slo_window;
                 let exhausted = crate::domain::forecast::service_budget(s, objective, window);
+                let limit = app.settings.thresholds.anomaly_deviations;
+                let anomalies: Vec<Value> = crate::domain::anomaly::anomalies(s, limit)
+                    .iter()
+                    .map(anomaly_json)
+                    .collect();
                 json!({
                     "name": s.name, "cluster": s.cluster, "tier": s.tier.label(),
                     "availability": availability(s.sli), "objective": s.objective_or(objective),
                     "budget_left": budget_left(s, objective).filter(|v| v.is_finite()),
                     "burn_rate_1h": burn_1h(s, objective),
                     "budget_exhausted_in_seconds": exhausted.map(|f| f.seconds()),
+                    "anomalies": anomalies,
                     "state": state(health),
                     "slo_state": state(slo),
                     "reason": if availability(s.sli).is_none() { "no request counts over the SLO window" } else { "" },
@@ -615,4 +621,20 @@ mod tests {
         let (exit, json) = glance_only(vec![]);
         assert_eq!((exit, json["state"].as_str()), (EXIT_OK, Some("unknown")));
     }
+}
+
+/// An unusual figure as `services[].anomalies[]` (docs/status.md).
+fn anomaly_json(a: &crate::domain::anomaly::Anomaly) -> Value {
+    use crate::domain::anomaly::Basis;
+    let (basis, count) = match a.usual.basis {
+        Basis::Week { days } => ("week", days),
+        Basis::Day { hours } => ("day", hours),
+    };
+    json!({
+        "signal": a.signal.word(), "value": finite(a.value),
+        "usual": finite(a.usual.mean), "deviation": finite(a.spread),
+        "deviations": finite(a.deviations),
+        "direction": if a.deviations > 0.0 { "above" } else { "below" },
+        "basis": basis, "basis_count": count, "text": a.text(),
+    })
 }

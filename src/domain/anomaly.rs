@@ -158,6 +158,9 @@ pub struct Anomaly {
     /// Deviations from the usual value: positive above, negative below.
     pub deviations: f64,
     pub usual: Baseline,
+    /// The deviation counted in: the history's, or the floor where that
+    /// is smaller.
+    pub spread: f64,
 }
 
 impl Anomaly {
@@ -190,7 +193,7 @@ impl Anomaly {
             s.figure(self.value),
             self.deviations.abs(),
             s.figure(self.usual.mean),
-            s.figure(self.usual.deviation),
+            s.figure(self.spread),
             self.usual.basis.text()
         )
     }
@@ -202,8 +205,13 @@ pub fn deviations(signal: Signal, value: f64, usual: &Baseline) -> Option<f64> {
     if !value.is_finite() || !usual.mean.is_finite() {
         return None;
     }
-    let spread = usual.deviation.max(signal.floor(usual.mean));
-    Some((value - usual.mean) / spread)
+    Some((value - usual.mean) / spread(signal, usual))
+}
+
+/// The deviation a figure is measured in: the history's, at least the
+/// signal's floor.
+pub fn spread(signal: Signal, usual: &Baseline) -> f64 {
+    usual.deviation.max(signal.floor(usual.mean))
 }
 
 /// A service's unusual figures, farthest first: more than `limit`
@@ -215,7 +223,12 @@ pub fn anomalies(s: &ServiceHealth, limit: f64) -> Vec<Anomaly> {
     }
     let busy = s.requests_per_second >= MIN_TRAFFIC;
     let candidates = [
-        (Signal::Traffic, s.requests_per_second, s.baselines.traffic, true),
+        (
+            Signal::Traffic,
+            s.requests_per_second,
+            s.baselines.traffic,
+            true,
+        ),
         (Signal::Errors, s.error_ratio, s.baselines.errors, busy),
         (Signal::P95, s.latency_p95_ms, s.baselines.p95, busy),
     ];
@@ -231,6 +244,7 @@ pub fn anomalies(s: &ServiceHealth, limit: f64) -> Vec<Anomaly> {
                 value,
                 deviations: d,
                 usual,
+                spread: spread(signal, &usual),
             })
         })
         .collect();
@@ -303,7 +317,10 @@ mod tests {
         // Under a request a second, neither is judged.
         let quiet = service(0.5, 0.5, 900.0);
         let found = anomalies(&quiet, 3.0);
-        assert!(found.iter().all(|a| a.signal == Signal::Traffic), "{found:?}");
+        assert!(
+            found.iter().all(|a| a.signal == Signal::Traffic),
+            "{found:?}"
+        );
     }
 
     #[test]
@@ -348,9 +365,6 @@ mod tests {
         assert_eq!((b.mean, b.basis), (20.0, Basis::Day { hours: 24 }));
         assert_eq!(Baseline::choose(stats(10.0, 2.0), stats(20.0, 5.0)), None);
         assert_eq!(Baseline::choose(Stats::default(), Stats::default()), None);
-        assert_eq!(
-            Basis::Day { hours: 6 }.text(),
-            "over the last 6 hours"
-        );
+        assert_eq!(Basis::Day { hours: 6 }.text(), "over the last 6 hours");
     }
 }

@@ -271,8 +271,8 @@ pub const MAX_QUERY: usize = 16_384;
 /// deviation and count at this time of day on each of the past seven days
 /// (`week_*`: a subquery a day long steps on the UTC midnights, and
 /// `DAY_SHIFT` takes each step back to this time of day a day earlier);
-/// and, asked apart, over every hour of the last day but its last five
-/// minutes (`day_*`). The client takes the week's from three days, else
+/// and, asked apart, over every hour of the last day but its last ten
+/// minutes (`day_*`: a figure that just jumped is not its own usual). The client takes the week's from three days, else
 /// the day's. One too long for VictoriaMetrics (every convention in force
 /// at once) asks nothing.
 fn baseline(x: &str) -> [String; 2] {
@@ -280,14 +280,18 @@ fn baseline(x: &str) -> [String; 2] {
         return [NOTHING.into(), NOTHING.into()];
     }
     let week = format!("(last_over_time(({x})[1m:1m] offset {DAY_SHIFT}))[7d:1d]");
-    let day = format!("({x})[1d:1h] offset 5m");
+    let day = format!("({x})[1d:1h] offset 10m");
     let stats = |prefix: &str, range: &str| {
         let q = [("mean", "avg"), ("sd", "stddev"), ("n", "count")]
             .map(|(stat, f)| {
                 format!(r#"label_replace({f}_over_time({range}), "opsdeck_stat", "{prefix}_{stat}", "", "")"#)
             })
             .join(" or ");
-        if q.len() < MAX_QUERY { q } else { NOTHING.into() }
+        if q.len() < MAX_QUERY {
+            q
+        } else {
+            NOTHING.into()
+        }
     };
     [stats("week", &week), stats("day", &day)]
 }
@@ -596,12 +600,21 @@ mod tests {
             .to_vec();
         let set = SliSet::build(&catalogue(), &SliSpec::Detect, &[], &some, &labels());
         let set = SliSet {
-            labels: crate::sli::DEFAULT_SERVICE_LABELS.map(String::from).to_vec(),
+            labels: crate::sli::DEFAULT_SERVICE_LABELS
+                .map(String::from)
+                .to_vec(),
             ..set
         };
-        for name in ["baseline_requests", "baseline_error_ratio", "baseline_latency_p95"] {
+        for name in [
+            "baseline_requests",
+            "baseline_error_ratio",
+            "baseline_latency_p95",
+        ] {
             let week = query(&set, name);
-            assert!(week.contains(r#""week_sd""#) && week.contains(DAY_SHIFT), "{name}");
+            assert!(
+                week.contains(r#""week_sd""#) && week.contains(DAY_SHIFT),
+                "{name}"
+            );
             let day = query(&set, &format!("{name}_day"));
             assert!(day.contains(r#""day_n""#), "{name}_day: {}", day.len());
         }
@@ -613,8 +626,14 @@ mod tests {
         let now = 1_796_635_800;
         assert_eq!(now % 86_400, 9 * 3_600 + 1_800);
         assert_eq!(at_time("x offset {day_shift}", now), "x offset 52200s");
-        assert_eq!(at_time("x offset {day_shift}", now - now % 86_400), "x offset 86400s");
-        assert!(matches!(at_time("up", now), std::borrow::Cow::Borrowed("up")));
+        assert_eq!(
+            at_time("x offset {day_shift}", now - now % 86_400),
+            "x offset 86400s"
+        );
+        assert!(matches!(
+            at_time("up", now),
+            std::borrow::Cow::Borrowed("up")
+        ));
     }
 
     #[test]

@@ -19,11 +19,9 @@ type Row = [Option<f64>; 17];
 /// their unit to the row's, and the baseline each gives.
 type Pick = fn(&mut Baselines) -> &mut Option<Baseline>;
 const BASELINES: [([&str; 2], f64, Pick); 3] = [
-    (
-        ["baseline_requests", "baseline_requests_day"],
-        1.0,
-        |b| &mut b.traffic,
-    ),
+    (["baseline_requests", "baseline_requests_day"], 1.0, |b| {
+        &mut b.traffic
+    }),
     (
         ["baseline_error_ratio", "baseline_error_ratio_day"],
         1.0,
