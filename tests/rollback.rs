@@ -18,7 +18,9 @@ use support::{
 const BIN: &str = env!("CARGO_BIN_EXE_opsdeck");
 const HARNESS: Harness = Harness {
     prefix: "opsdeck-rollback",
-    wait: Duration::from_secs(20),
+    // Generous: under the full suite on two cores a screen can lag by
+    // seconds. Only how long a failure takes to show depends on it.
+    wait: Duration::from_secs(60),
     poll: Duration::from_millis(50),
 };
 
@@ -42,6 +44,16 @@ fn dialog_value(screen: &str, label: &str) -> String {
         .unwrap_or_else(|| panic!("no {label} line in\n{screen}"));
     let from = line.find(label).unwrap() + label.len();
     line[from..].trim_matches([' ', '│']).to_string()
+}
+
+/// Hides the output pane of the run that just ended (Esc), and waits until
+/// it is gone before any other key is sent. crossterm reads an Esc that
+/// arrives in one read with the key after it as that key with Alt, so an
+/// `R` sent straight after Esc can reach a busy opsdeck as Alt-R: the pane
+/// stays and no dialog opens.
+fn hide_pane(t: &Tmux, what: &str) -> String {
+    t.send("Escape");
+    t.expect(what, Expect::on(3).lacks(&["Esc hide"]))
 }
 
 /// Confirms the open dialog: the name typed and Enter when it asks for
@@ -207,7 +219,12 @@ fn a_demo_rollback_shows_at_once_goes_to_weight_0_and_again_goes_further_back() 
 
     // Again: the warning names both versions, and the target is the last
     // healthy one before the current, not the bad "previous" one.
-    t.send("Escape");
+    let hidden = hide_pane(&t, "the output pane hidden");
+    assert_eq!(
+        versions(&hidden, "checkout"),
+        (good.clone(), bad.clone()),
+        "{hidden}"
+    );
     t.send("R");
     let again = t.expect(
         "the second dialog, warned",
@@ -340,7 +357,7 @@ fn a_live_rollback_shows_at_once_then_the_pushgateway_s_truth() {
     );
     // Again: warned with both versions; v40, the last healthy one before
     // v41, is the target, not v42.
-    t.send("Escape");
+    hide_pane(&t, "the output pane hidden");
     t.send("R");
     t.expect(
         "the second dialog, warned",
