@@ -528,3 +528,39 @@ fn a_source_that_is_down_is_named_in_the_header_and_its_panels() {
         "{screen}"
     );
 }
+
+#[test]
+fn an_unusual_figure_is_marked_on_health_with_how_far_and_which_way() {
+    // The demo's search serves 2.2 times what its past week usually did at
+    // this hour: marked on its row, explained in its details.
+    let mut app = app_with(Theme::builtin());
+    let s = screen(&mut app, Command::ShowHealth, 120, 40);
+    let header = line_with(&s, "Unusual");
+    assert!(header.contains("Traffic 5m"), "markers still fit: {header}");
+    // Its farthest unusual figure: at this seed, a latency incident's p95
+    // is farther still than the traffic, and the `+` says there is more.
+    let row = line_with(&s, "search");
+    assert!(!row.contains("✔ OK"), "{row}");
+    let mark = row
+        .split('↑')
+        .nth(1)
+        .unwrap_or_else(|| panic!("no mark: {row}"));
+    let deviations: f64 = mark.split('σ').next().unwrap().trim().parse().unwrap();
+    assert!(deviations > 3.0, "{row}");
+    let steady = line_with(&s, "user-profile");
+    assert!(!steady.contains('σ'), "{steady}");
+    let services = app.estate.services();
+    let search = services.iter().find(|s| s.name == "search").unwrap();
+    let settings = &app.settings;
+    let lines =
+        opsdeck::domain::explain::service(search, &settings.thresholds, &settings.objectives);
+    assert!(
+        lines
+            .iter()
+            .any(|(status, text)| *status == opsdeck::domain::Status::Warn
+                && text.starts_with("unusual: traffic ")
+                && text.contains("above its usual")
+                && text.ends_with("at this time of day over the past 7 days")),
+        "{lines:?}"
+    );
+}

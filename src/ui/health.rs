@@ -13,15 +13,16 @@ use super::widgets::{
 use super::{format, layout, markers};
 use crate::app::App;
 use crate::app::tab::TableId;
+use crate::domain::anomaly::anomalies;
 use crate::domain::forecast::{full_in_text, host_disk_status};
 use crate::domain::kpi::budget_left;
 use crate::domain::slo::{SignalStates, host_status, level, signal_states};
 use crate::domain::{Host, ServiceHealth, Status};
 
-const SERVICES: [Column; 12] = [
+const SERVICES: [Column; 13] = [
     col("State", 9, 0),
     col("Service", 16, 0),
-    col("Tier", 12, 5),
+    col("Tier", 12, 6),
     col("Req/s", 7, 1),
     col("Errors", 8, 1),
     col("p95", 7, 2),
@@ -29,8 +30,9 @@ const SERVICES: [Column; 12] = [
     col("Sat", 5, 4),
     col("Targets", 7, 2),
     col("Budget", 6, 3),
+    col("Unusual", 13, 4),
     col("Team", 10, 7),
-    col("Traffic 5m", 20, 6),
+    col("Traffic 5m", 20, 5),
 ];
 
 pub(super) const HOSTS: [Column; 7] = [
@@ -90,6 +92,7 @@ fn service_cells(app: &App, s: &ServiceHealth, fit: &Fit) -> Vec<Cell<'static>> 
         Cell::from(format!("{}/{}", s.targets_up, s.targets_total)).style(th.value(states.targets)),
         Cell::from(budget_left(s, o.availability).map_or("—".into(), |l| format::percent(l, 0)))
             .style(th.value(states.budget)),
+        unusual_cell(app, s),
         fit.text("Team", &s.team),
         Cell::from(Line::from(markers::sparkline(
             app,
@@ -99,6 +102,19 @@ fn service_cells(app: &App, s: &ServiceHealth, fit: &Fit) -> Vec<Cell<'static>> 
             th.accent,
         ))),
     ]
+}
+
+/// The farthest of a service's unusual figures (`traffic ↑5.2σ`), with a
+/// `+` where there are more; blank when nothing is unusual.
+fn unusual_cell(app: &App, s: &ServiceHealth) -> Cell<'static> {
+    let found = anomalies(s, app.settings.thresholds.anomaly_deviations);
+    match found.first() {
+        None => Cell::from(""),
+        Some(a) => {
+            let more = if found.len() > 1 { "+" } else { "" };
+            Cell::from(format!("{}{more}", a.short())).style(app.theme.value(Status::Warn))
+        }
+    }
 }
 
 fn draw_hosts(frame: &mut Frame, area: Rect, app: &App, right: Span<'static>) {
@@ -128,6 +144,7 @@ fn service_reasons(states: &SignalStates) -> Vec<Reason> {
         ("p99", states.p99),
         ("Targets", states.targets),
         ("Budget", budget),
+        ("Unusual", states.unusual),
     ];
     if signals.iter().all(|(_, s)| *s < row) {
         signals.insert(0, ("Errors", row));
