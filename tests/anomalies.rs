@@ -22,7 +22,8 @@
 //! checks them against the construction; step 2 runs `opsdeck status
 //! --json` and checks which figures are unusual, by how much and which
 //! way; step 3 runs opsdeck's source every two hours over the past day
-//! (the same queries at those times): nothing is unusual anywhere else.
+//! (the same queries at those times): nothing is unusual anywhere else;
+//! step 4 gives VictoriaMetrics the same history: the same week is read.
 
 mod support;
 
@@ -296,4 +297,49 @@ fn a_spike_on_a_weekly_pattern_is_unusual_and_nothing_else_is() {
             assert!(found.is_empty(), "{} {}h ago: {found:?}", s.name, k * 2);
         }
     }
+
+    // Step 4: VictoriaMetrics, given the same history, reads the same week
+    // at this time of day (its subqueries step on the midnights too).
+    let vm = VictoriaMetrics::start();
+    let millis: String = history(last)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            let (sample, t) = l.rsplit_once(' ').unwrap();
+            format!("{sample} {}000\n", t)
+        })
+        .collect();
+    vm.import_prometheus(&millis);
+    vm.wait_for(
+        r#"count(http_requests_total{service="shop"})"#,
+        "the history imported",
+        |r| !sample_values(r).is_empty(),
+    );
+    let url = reqwest::Url::parse(&vm.url()).unwrap();
+    let config = opsdeck::config::file::Config {
+        service_labels: vec!["service".into()],
+        ..opsdeck::config::file::Config::default()
+    };
+    let source = opsdeck::sources::metrics::PrometheusSource::new(
+        opsdeck::config::file::Endpoint::plain("victoriametrics", url),
+        &config,
+    )
+    .unwrap();
+    let when = chrono::DateTime::from_timestamp(at, 0).unwrap();
+    let reading = runtime
+        .block_on(opsdeck::sources::MetricsSource::health(&source, when))
+        .unwrap()
+        .value;
+    let shop = reading.services.iter().find(|s| s.name == "shop").unwrap();
+    let usual = shop
+        .baselines
+        .traffic
+        .expect("a week's baseline from VictoriaMetrics");
+    close("VictoriaMetrics' usual traffic", usual.mean, mean, 0.02);
+    close(
+        "VictoriaMetrics' deviation",
+        usual.deviation,
+        deviation,
+        0.05,
+    );
 }
