@@ -199,14 +199,25 @@ impl<'a> Glance<'a> {
                 })
             })
             .collect();
+        let storm_of = |index: usize| e.storms.iter().find(|s| s.members.contains(&index));
         let incidents: Vec<Value> = e
             .incidents
             .iter()
-            .map(|i| {
+            .enumerate()
+            .map(|(index, i)| {
+                let changes: Vec<Value> = e.changes.get(index).map_or(&[][..], |c| &c[..])
+                    .iter()
+                    .map(|p| json!({
+                        "what": p.change.what, "at": p.change.at.to_rfc3339(),
+                        "before_seconds": p.before.num_seconds(), "text": p.describe(),
+                    }))
+                    .collect();
                 json!({
                     "name": i.name, "service": i.service, "severity": i.severity.label(),
                     "started_at": i.started.to_rfc3339(), "alerts": i.alert_count,
                     "silenced": i.silenced, "counted": i.counted, "summary": i.summary,
+                    "changes_before": changes,
+                    "storm": storm_of(index).map(|s| format!("{}={}", s.label, s.value)),
                     "state": state(if i.silenced || !i.counted { Status::Ok } else { i.severity.status() }),
                 })
             })

@@ -20,7 +20,7 @@ use opsdeck::sources::metrics::PrometheusSource;
 use opsdeck::sources::{AlertSource, Feed, FeedUpdate, MetricsSource, Reading};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use serde_json::json;
+use serde_json::{Value, json};
 use support::*;
 
 fn endpoint(name: &str, url: &str) -> Endpoint {
@@ -217,6 +217,31 @@ async fn an_incident_after_a_deploy_lists_it_with_the_minutes_between() {
         alerts_of(&alertmanager, at).await,
     ));
     assert!(short.estate.changes.iter().all(Vec::is_empty));
+
+    // `status --json` says it too.
+    let dir = TempDir::new("changes-status");
+    let config = dir.write(
+        "config.toml",
+        &format!(
+            "[[prometheus]]\nname = \"prometheus\"\nurl = \"{}\"\n\n[[alertmanager]]\nname = \"alertmanager\"\nurl = \"{}\"\n",
+            prometheus.url(),
+            alertmanager.url()
+        ),
+    );
+    let (status, stderr, _) = dir.status_json(&config);
+    let incidents = status["incidents"].as_array().expect("incidents[]");
+    let checkout = incidents
+        .iter()
+        .find(|i| i["service"] == "checkout")
+        .unwrap_or_else(|| panic!("{status:#}\n{stderr}"));
+    assert_eq!(
+        checkout["changes_before"][0]["text"], "started 7m after checkout v3.2.40 canary 25%",
+        "{checkout:#}"
+    );
+    assert_eq!(checkout["changes_before"][0]["before_seconds"], 420);
+    let orders = incidents.iter().find(|i| i["service"] == "orders").unwrap();
+    assert_eq!(orders["changes_before"], json!([]), "{orders:#}");
+    assert_eq!(orders["storm"], Value::Null);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -310,6 +335,31 @@ async fn five_services_sharing_an_instance_within_a_minute_are_one_storm_of_five
     );
     app.run(Command::Open);
     assert_eq!(rows(&app), 3, "closed again");
+
+    // `status --json` names each incident's storm.
+    let dir = TempDir::new("storm-status");
+    let config = dir.write(
+        "config.toml",
+        &format!(
+            "[[prometheus]]\nname = \"prometheus\"\nurl = \"http://127.0.0.1:9\"\n\n[[alertmanager]]\nname = \"alertmanager\"\nurl = \"{}\"\n",
+            alertmanager.url()
+        ),
+    );
+    let (status, _, _) = dir.status_json(&config);
+    let incidents = status["incidents"].as_array().expect("incidents[]");
+    let in_storm = |name: &str| {
+        incidents
+            .iter()
+            .filter(|i| i["name"] == name)
+            .map(|i| i["storm"].clone())
+            .collect::<Vec<Value>>()
+    };
+    assert_eq!(
+        in_storm("DatabaseConnectionErrors"),
+        vec![json!("instance=db-3"); 5]
+    );
+    assert_eq!(in_storm("DiskFull"), [Value::Null]);
+    assert_eq!(in_storm("HighLatency"), [Value::Null]);
 }
 
 #[test]
