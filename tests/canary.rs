@@ -296,6 +296,7 @@ mod on_screen {
     use opsdeck::config::keymap::Keymap;
     use opsdeck::config::theme::Theme;
     use opsdeck::demo::DemoEstate;
+    use opsdeck::domain::canary::percent;
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
     use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
@@ -338,12 +339,42 @@ mod on_screen {
             .find(|l| l.contains(" checkout "))
             .unwrap_or_else(|| panic!("no checkout row in\n{screen}"));
         assert!(row.contains("✖ CRIT"), "{row}");
-        assert!(row.contains("4.1/0.2%"), "{row}");
+        // The stable version's figure is checkout's own on Health, before
+        // the canary's share of requests is mixed in: Health shows the mix.
+        let deployments = app.estate.deployments.data.clone().unwrap();
+        let d = deployments
+            .iter()
+            .find(|d| d.service == "checkout")
+            .unwrap();
+        let c = d.canary.as_ref().expect("checkout's canary judged");
+        let opsdeck::domain::Strategy::Canary { weight } = d.strategy else {
+            panic!("checkout is a canary: {:?}", d.strategy)
+        };
+        assert!(row.contains(&format!(
+            "4.1/{}",
+            c.errors_pair().split('/').nth(1).unwrap()
+        )));
+        assert!(
+            c.stable.error_ratio > 0.0 && c.stable.error_ratio < 0.002,
+            "{c:?}"
+        );
+        let services = app.estate.services();
+        let health = services.iter().find(|s| s.name == "checkout").unwrap();
+        let w = weight / 100.0;
+        let mixed = (1.0 - w) * c.stable.error_ratio + w * 0.041;
+        assert!(
+            (health.error_ratio - mixed).abs() < 1e-12,
+            "{} vs {mixed}",
+            health.error_ratio
+        );
         assert!(screen.contains("Canary"), "the column's title:\n{screen}");
         // A canary that is as good as stable: OK, its figures shown.
         let payments = screen.lines().find(|l| l.contains(" payments ")).unwrap();
         assert!(payments.contains("✔ OK"), "{payments}");
-        assert!(payments.contains("/0.2%"), "{payments}");
+        assert!(
+            payments.contains('/') && payments.contains('%'),
+            "{payments}"
+        );
 
         app.run(Command::Filter);
         for c in "checkout".chars() {
@@ -353,7 +384,10 @@ mod on_screen {
         app.run(Command::Open);
         let details = render(&app, 100, 40);
         assert!(
-            details.contains("canary: new worse: errors 4.1% vs 0.2%"),
+            details.contains(&format!(
+                "canary: new worse: errors 4.1% vs {}",
+                percent(c.stable.error_ratio)
+            )),
             "{details}"
         );
         // What was compared: the new version against the previous one.

@@ -287,7 +287,8 @@ pub fn deployment(
     };
     if d.in_canary() {
         let worse = releases.fails(n) || (n == 0 && spec.name == WORSE_CANARY);
-        d.canary = Some(canary(&d, index, worse));
+        let stable = estate.services[index].stable_figures(estate, t);
+        d.canary = Some(canary(&d, stable, worse));
     }
     d
 }
@@ -298,15 +299,11 @@ pub fn deployment(
 /// the operator's call.
 const WORSE_CANARY: &str = "checkout";
 
-/// A canary's figures: the stable version's a few requests in a
-/// thousand failing, the new one's as many, or, for a release that is
-/// worse (one going to fail, or `WORSE_CANARY`'s), 4.1% of them: its
-/// verdict critical.
-fn canary(d: &Deployment, index: usize, fails: bool) -> Canary {
-    let stable = VersionFigures {
-        error_ratio: 0.002 + index as f64 * 0.0001,
-        p95: 0.120 + index as f64 * 0.005,
-    };
+/// A canary's figures: the stable version's are the service's own (its
+/// signals before the canary's share is mixed in, `DemoEstate::health_at`),
+/// the new one's as good, or, for a release that is worse (one going to
+/// fail, or `WORSE_CANARY`'s), 4.1% failing: its verdict critical.
+fn canary(d: &Deployment, stable: VersionFigures, fails: bool) -> Canary {
     let new = if fails {
         VersionFigures {
             error_ratio: 0.041,

@@ -214,7 +214,7 @@ impl DemoEstate {
         let t = self.elapsed(now);
         let active = incidents::active(self.seed, t);
         let bursts = incidents::bursts(self.seed, t);
-        HealthReading {
+        let mut reading = HealthReading {
             looked_for: String::new(),
             services: std::sync::Arc::new(
                 self.services
@@ -226,7 +226,9 @@ impl DemoEstate {
                     .collect(),
             ),
             hosts: self.hosts.iter().map(|h| h.reading(t)).collect(),
-        }
+        };
+        mix_canaries(&mut reading, &self.deployments_at(now));
+        reading
     }
 
     pub fn deployments_at(&self, now: DateTime<Utc>) -> Vec<Deployment> {
@@ -363,3 +365,23 @@ impl AlertSource for DemoEstate {
 mod figures;
 #[cfg(test)]
 mod tests;
+
+/// A canary's share of its service's requests served by the new version:
+/// the service's 5-minute error ratio is the two versions' mixed by weight,
+/// so Health agrees with the Deploys tab's verdict (a blue-green serves
+/// none on the new colour until it switches, and is not mixed).
+fn mix_canaries(reading: &mut HealthReading, deployments: &[Deployment]) {
+    let services = std::sync::Arc::make_mut(&mut reading.services);
+    for d in deployments {
+        let (Some(c), crate::domain::Strategy::Canary { weight }) = (&d.canary, d.strategy) else {
+            continue;
+        };
+        let Some(s) = services.iter_mut().find(|s| s.name == d.service) else {
+            continue;
+        };
+        let w = (weight / 100.0).clamp(0.0, 1.0);
+        let mixed = (1.0 - w) * c.stable.error_ratio + w * c.new.error_ratio;
+        s.error_ratio = mixed;
+        s.error_ratios.m5 = Some(mixed);
+    }
+}

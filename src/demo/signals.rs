@@ -9,6 +9,7 @@ use super::errors::ErrorModel;
 use super::incidents::{ActiveIncident, Burst, Effect};
 use super::{SERVICES, WINDOW, rng_for};
 use crate::domain::anomaly::{Baseline, Baselines, Basis};
+use crate::domain::canary::VersionFigures;
 use crate::domain::reliability::ErrorRatios;
 use crate::domain::{Host, ServiceHealth, SliCounts};
 
@@ -143,6 +144,18 @@ impl ServiceModel {
             h6: mean(6 * 3_600),
             d1: mean(86_400),
             d3: mean(3 * 86_400),
+        }
+    }
+
+    /// Its figures at `t` as the stable version of a canary: its 5-minute
+    /// error ratio and p95 (in seconds), incidents and all.
+    pub fn stable_figures(&self, estate: &super::DemoEstate, t: i64) -> VersionFigures {
+        let spec = &SERVICES[self.index];
+        let bursts = of_service(&super::incidents::bursts(estate.seed, t), spec.name);
+        let impact = impact_on(spec.name, &super::incidents::active(estate.seed, t));
+        VersionFigures {
+            error_ratio: self.errors.mean(t, 300, &bursts),
+            p95: self.latency_p95(t as f64, impact.latency_factor) / 1000.0,
         }
     }
 

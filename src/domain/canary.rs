@@ -86,7 +86,7 @@ impl Canary {
     pub fn errors_pair(&self) -> String {
         let number = |r: f64| {
             if known(r) {
-                format!("{:.1}", r * 100.0)
+                digits(r * 100.0)
             } else {
                 "—".into()
             }
@@ -124,12 +124,22 @@ fn known(x: f64) -> bool {
     x.is_finite() && x >= 0.0
 }
 
-/// An error ratio as a percentage to one decimal (`4.1%`), or `—`.
+/// An error ratio as a percentage (`4.1%`, `0.04%`), or `—`.
 pub fn percent(ratio: f64) -> String {
     if known(ratio) {
-        format!("{:.1}%", ratio * 100.0)
+        format!("{}%", digits(ratio * 100.0))
     } else {
         "—".into()
+    }
+}
+
+/// A percentage to one decimal, or two under 0.1 so a small ratio is not
+/// shown as none: `4.1`, `0.2`, `0.04`, `0.0`.
+fn digits(pct: f64) -> String {
+    if pct == 0.0 || pct >= 0.095 {
+        format!("{pct:.1}")
+    } else {
+        format!("{pct:.2}")
     }
 }
 
@@ -261,5 +271,17 @@ mod tests {
         assert_eq!(c.compared(), "v2 against v1, last 5 minutes");
         assert_eq!(c.line(), "new worse: errors 4.0% vs 0.2% → ✖ CRIT");
         assert_eq!(c.status, Status::Crit);
+        // A stable version failing 0.04% is not shown as none.
+        let small = Canary::judge(
+            figures(0.041, 0.1),
+            figures(0.0004, 0.1),
+            Basis::Version {
+                new: "v2".into(),
+                stable: "v1".into(),
+            },
+            &CanaryThresholds::default(),
+        );
+        assert_eq!(small.errors_pair(), "4.1/0.04%");
+        assert_eq!(percent(0.0), "0.0%");
     }
 }
