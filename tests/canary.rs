@@ -322,6 +322,17 @@ mod on_screen {
         ))));
     }
 
+    fn payments_pair(deployments: &[opsdeck::domain::Deployment]) -> String {
+        let d = deployments
+            .iter()
+            .find(|d| d.service == "payments")
+            .unwrap();
+        d.canary
+            .as_ref()
+            .expect("payments' blue-green judged")
+            .errors_pair()
+    }
+
     #[test]
     fn the_deploys_tab_shows_the_canary_s_errors_and_its_details_the_verdict() {
         let settings = Settings {

@@ -326,7 +326,7 @@ async fn prometheus_and_alertmanager_read_a_real_estate() {
         report.text
     );
     assert!(
-        report.text.contains("46 queries ran, 1 failed"),
+        report.text.contains("52 queries ran, 1 failed"),
         "{}",
         report.text
     );

@@ -190,8 +190,10 @@ fn a_demo_rollback_shows_at_once_goes_to_weight_0_and_again_goes_further_back() 
             &format!("{bad} → {good}, the last version healthy before it"),
             &format!("roll checkout back from {bad} to {good}"),
             // The canary's verdict, repeated (the demo's checkout canary
-            // fails 4.1% of requests against the stable version's 0.2%).
-            "new worse: errors 4.1% vs 0.2% → ✖ CRIT",
+            // fails 4.1% of requests against the stable version's own
+            // few in ten thousand).
+            "new worse: errors 4.1% vs 0.",
+            "% → ✖ CRIT",
             &format!("{bad} against {good}, last 5 minutes"),
         ]),
     );

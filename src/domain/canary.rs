@@ -84,9 +84,11 @@ impl Canary {
     /// `4.1/0.2%`: the new version's errors, then the stable's, in
     /// percent (the Deploys tab's Canary column, 8 wide for most figures).
     pub fn errors_pair(&self) -> String {
+        // One decimal each, to keep the column 8 wide; the verdict and the
+        // details say a small ratio to two.
         let number = |r: f64| {
             if known(r) {
-                digits(r * 100.0)
+                format!("{:.1}", r * 100.0)
             } else {
                 "—".into()
             }
@@ -281,7 +283,8 @@ mod tests {
             },
             &CanaryThresholds::default(),
         );
-        assert_eq!(small.errors_pair(), "4.1/0.04%");
+        assert_eq!(small.errors_pair(), "4.1/0.0%");
+        assert_eq!(small.verdict, "new worse: errors 4.1% vs 0.04%");
         assert_eq!(percent(0.0), "0.0%");
     }
 }
