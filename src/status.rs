@@ -382,6 +382,22 @@ fn cut(line: &str, width: usize) -> String {
     format!("{}…", at_word.trim_end())
 }
 
+/// An unusual figure as `services[].anomalies[]` (docs/status.md).
+fn anomaly_json(a: &crate::domain::anomaly::Anomaly) -> Value {
+    use crate::domain::anomaly::Basis;
+    let (basis, count) = match a.usual.basis {
+        Basis::Week { days } => ("week", days),
+        Basis::Day { hours } => ("day", hours),
+    };
+    json!({
+        "signal": a.signal.word(), "value": finite(a.value),
+        "usual": finite(a.usual.mean), "deviation": finite(a.spread),
+        "deviations": finite(a.deviations),
+        "direction": if a.deviations > 0.0 { "above" } else { "below" },
+        "basis": basis, "basis_count": count, "text": a.text(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -632,20 +648,4 @@ mod tests {
         let (exit, json) = glance_only(vec![]);
         assert_eq!((exit, json["state"].as_str()), (EXIT_OK, Some("unknown")));
     }
-}
-
-/// An unusual figure as `services[].anomalies[]` (docs/status.md).
-fn anomaly_json(a: &crate::domain::anomaly::Anomaly) -> Value {
-    use crate::domain::anomaly::Basis;
-    let (basis, count) = match a.usual.basis {
-        Basis::Week { days } => ("week", days),
-        Basis::Day { hours } => ("day", hours),
-    };
-    json!({
-        "signal": a.signal.word(), "value": finite(a.value),
-        "usual": finite(a.usual.mean), "deviation": finite(a.spread),
-        "deviations": finite(a.deviations),
-        "direction": if a.deviations > 0.0 { "above" } else { "below" },
-        "basis": basis, "basis_count": count, "text": a.text(),
-    })
 }
