@@ -4,7 +4,6 @@
 //! configuration says and nowhere else.
 
 use std::future::Future;
-use std::sync::Once;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -35,13 +34,7 @@ struct Prepared {
     body: Option<RenderedJson>,
 }
 
-pub(crate) fn install_crypto() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // Another part of the process may have installed one already.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}
+pub(crate) use crate::sources::http::install_crypto;
 
 /// A client for one action: no proxy, no redirects.
 fn client() -> Result<reqwest::Client, String> {

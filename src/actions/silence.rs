@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::audit::Who;
 use super::http::{MAX_BODY_BYTES, bounded, innermost, install_crypto};
 use super::template::check_value;
+use crate::sources::http::{LazyClient, ca_certificates};
 use super::{ActionOutcome, ActionRequest, ActionRunner, Backend, SilenceOp};
 use crate::config::file::{Auth, Endpoint};
 use crate::text::clean;
@@ -37,7 +38,7 @@ const MAX_ALERTS_BYTES: usize = 32 * 1024 * 1024;
 /// Silences on one Alertmanager (the first configured).
 pub struct SilenceRunner {
     endpoint: Endpoint,
-    client: reqwest::Client,
+    client: LazyClient,
     verify_for: Duration,
 }
 
@@ -261,25 +262,25 @@ impl SilenceRunner {
     /// CA file and connect timeout; no proxy, no redirects, no retries (a
     /// POST repeated would make two silences).
     pub fn new(endpoint: Endpoint) -> Result<SilenceRunner, String> {
-        install_crypto();
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(endpoint.connect_timeout)
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("opsdeck/", env!("CARGO_PKG_VERSION")))
-            .default_headers(default_headers(&endpoint)?);
-        if let Some(path) = &endpoint.ca_file {
-            let pem =
-                std::fs::read(path).map_err(|e| format!("CA file {}: {e}", path.display()))?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| format!("CA file {}: {e}", path.display()))?;
-            for cert in certs {
-                builder = builder.add_root_certificate(cert);
+        let headers = default_headers(&endpoint)?;
+        let certs = ca_certificates(endpoint.ca_file.as_deref())?;
+        let (connect, url) = (endpoint.connect_timeout, endpoint.url.clone());
+        // Built on its first request: most sessions silence nothing.
+        let client = LazyClient::new(move || {
+            install_crypto();
+            let mut builder = reqwest::Client::builder()
+                .connect_timeout(connect)
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("opsdeck/", env!("CARGO_PKG_VERSION")))
+                .default_headers(headers.clone());
+            for cert in &certs {
+                builder = builder.add_root_certificate(cert.clone());
             }
-        }
-        let client = builder
-            .build()
-            .map_err(|e| format!("cannot set up HTTP for {}: {e}", endpoint.url))?;
+            builder
+                .build()
+                .map_err(|e| format!("cannot set up HTTP for {url}: {e}"))
+        });
         Ok(SilenceRunner {
             endpoint,
             client,
@@ -317,15 +318,19 @@ impl SilenceRunner {
     }
 
     /// A request with the endpoint's auth.
-    fn request(&self, method: reqwest::Method, url: reqwest::Url) -> reqwest::RequestBuilder {
-        let request = self.client.request(method, url);
-        match &self.endpoint.auth {
+    fn request(
+        &self,
+        method: reqwest::Method,
+        url: reqwest::Url,
+    ) -> Result<reqwest::RequestBuilder, String> {
+        let request = self.client.get()?.request(method, url);
+        Ok(match &self.endpoint.auth {
             Auth::None => request,
             Auth::Bearer(token) => request.bearer_auth(token.expose()),
             Auth::Basic { username, password } => {
                 request.basic_auth(username, Some(password.expose()))
             }
-        }
+        })
     }
 
     fn unanswered(&self, e: &reqwest::Error) -> String {
@@ -339,7 +344,10 @@ impl SilenceRunner {
 
     async fn send(&self, plan: Plan, output: mpsc::UnboundedSender<String>) -> ActionOutcome {
         let (method, url) = self.target(&plan);
-        let mut request = self.request(method, url);
+        let mut request = match self.request(method, url) {
+            Ok(request) => request,
+            Err(detail) => return ActionOutcome::Failed { detail },
+        };
         let (expiring, created) = match plan {
             Plan::Create {
                 mut silence,
@@ -470,7 +478,7 @@ impl SilenceRunner {
             }
         }
         let response = self
-            .request(reqwest::Method::GET, url)
+            .request(reqwest::Method::GET, url)?
             .send()
             .await
             .map_err(|e| self.unanswered(&e))?;

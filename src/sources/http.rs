@@ -4,7 +4,7 @@
 //! request, and its credentials, go to the configured scheme, host and port
 //! only.
 
-use std::sync::Once;
+use std::sync::{Arc, Once};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -185,11 +185,67 @@ impl Blocks {
 #[derive(Debug, Clone)]
 pub struct HttpClient {
     pub endpoint: Endpoint,
-    client: reqwest::Client,
+    client: LazyClient,
     budget: &'static BodyBudget,
 }
 
-fn install_crypto() {
+/// A reqwest client built on its first request, not when it is made:
+/// building one loads and parses the system's root certificates (some
+/// 8 ms each), which, for every endpoint configured, would hold up the
+/// first frame. What can be wrong with an endpoint (headers, auth, a CA
+/// file) is checked when it is made; a build that still fails is that
+/// request's error, and every later one's.
+#[derive(Clone)]
+pub(crate) struct LazyClient(Arc<LazyInner>);
+
+type Make = Box<dyn Fn() -> Result<reqwest::Client, String> + Send + Sync>;
+
+struct LazyInner {
+    make: Make,
+    built: std::sync::OnceLock<Result<reqwest::Client, String>>,
+}
+
+impl LazyClient {
+    pub(crate) fn new(
+        make: impl Fn() -> Result<reqwest::Client, String> + Send + Sync + 'static,
+    ) -> LazyClient {
+        LazyClient(Arc::new(LazyInner {
+            make: Box::new(make),
+            built: std::sync::OnceLock::new(),
+        }))
+    }
+
+    /// The client, built now if it was not yet.
+    pub(crate) fn get(&self) -> Result<&reqwest::Client, String> {
+        let inner = &*self.0;
+        inner
+            .built
+            .get_or_init(|| (inner.make)())
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+impl std::fmt::Debug for LazyClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let built = self.0.built.get().is_some();
+        f.debug_struct("LazyClient").field("built", &built).finish()
+    }
+}
+
+/// The root certificates of a CA file, read and checked now.
+pub(crate) fn ca_certificates(
+    path: Option<&std::path::Path>,
+) -> Result<Vec<reqwest::Certificate>, String> {
+    let Some(path) = path else {
+        return Ok(Vec::new());
+    };
+    let pem = std::fs::read(path).map_err(|e| format!("CA file {}: {e}", path.display()))?;
+    reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| format!("CA file {}: {e}", path.display()))
+}
+
+pub(crate) fn install_crypto() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // Another part of the process may have installed one already.
@@ -213,26 +269,29 @@ fn headers(endpoint: &Endpoint) -> Result<HeaderMap, String> {
 
 impl HttpClient {
     pub fn new(endpoint: Endpoint) -> Result<HttpClient, String> {
-        install_crypto();
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(endpoint.connect_timeout)
-            .timeout(endpoint.timeout)
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("opsdeck/", env!("CARGO_PKG_VERSION")))
-            .default_headers(headers(&endpoint)?);
-        if let Some(path) = &endpoint.ca_file {
-            let pem =
-                std::fs::read(path).map_err(|e| format!("CA file {}: {e}", path.display()))?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| format!("CA file {}: {e}", path.display()))?;
-            for cert in certs {
-                builder = builder.add_root_certificate(cert);
+        let headers = headers(&endpoint)?;
+        let certs = ca_certificates(endpoint.ca_file.as_deref())?;
+        let (connect, timeout, url) = (
+            endpoint.connect_timeout,
+            endpoint.timeout,
+            endpoint.url.clone(),
+        );
+        let client = LazyClient::new(move || {
+            install_crypto();
+            let mut builder = reqwest::Client::builder()
+                .connect_timeout(connect)
+                .timeout(timeout)
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("opsdeck/", env!("CARGO_PKG_VERSION")))
+                .default_headers(headers.clone());
+            for cert in &certs {
+                builder = builder.add_root_certificate(cert.clone());
             }
-        }
-        let client = builder
-            .build()
-            .map_err(|e| format!("cannot set up HTTP for {}: {e}", endpoint.url))?;
+            builder
+                .build()
+                .map_err(|e| format!("cannot set up HTTP for {url}: {e}"))
+        });
         Ok(HttpClient {
             endpoint,
             client,
@@ -270,7 +329,8 @@ impl HttpClient {
         url: &reqwest::Url,
         query: &[(&str, String)],
     ) -> Result<Answer, SourceError> {
-        let request = self.client.get(url.clone()).query(query);
+        let client = self.client.get().map_err(SourceError::Failed)?;
+        let request = client.get(url.clone()).query(query);
         // reqwest marks these headers sensitive, so they stay out of logs.
         let request = match &self.endpoint.auth {
             Auth::None => request,
