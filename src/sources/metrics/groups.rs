@@ -92,20 +92,11 @@ pub(super) const FIVE_MINUTE_WINDOWS: Reused = Reused {
 /// Saturation and targets, gauges and `up` by service: asked every 5 s.
 /// They change only when Prometheus scrapes (every 15 s by default), so a
 /// change shows at most 5 s after it lands, and a service's row is not
-/// read 1,000 times over to learn nothing.
+/// read 1,000 times over to learn nothing. Hosts, a handful of series, stay
+/// fresh every refresh.
 pub(super) const GAUGES: Reused = Reused {
     what: "the saturation and target queries",
     names: &["saturation", "targets_total", "targets_up"],
-    every: std::time::Duration::from_secs(5),
-};
-
-/// The hosts' gauges (up, CPU, memory, disk): every 5 s, as `GAUGES`.
-/// node_exporter is scraped every 15 s by default and CPU is a 1-minute
-/// rate: asked every refresh, four answers a second would mostly repeat
-/// the last.
-pub(super) const HOST_GAUGES: Reused = Reused {
-    what: "the host queries",
-    names: &["host_up", "host_cpu", "host_memory", "host_disk"],
     every: std::time::Duration::from_secs(5),
 };
 

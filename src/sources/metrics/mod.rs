@@ -35,8 +35,7 @@ use crate::domain::{
 
 use groups::{
     BACKUP_GAUGES, BACKUP_WINDOW, BASELINES, COVERAGE, DEPLOY_GAUGES, DEPLOY_WINDOW,
-    FIVE_MINUTE_WINDOWS, FORECASTS, GAUGES, HOST_GAUGES, HOUR_WINDOWS, RECORDED_SLOS, Reused,
-    SLO_WINDOWS,
+    FIVE_MINUTE_WINDOWS, FORECASTS, GAUGES, HOUR_WINDOWS, RECORDED_SLOS, Reused, SLO_WINDOWS,
 };
 use history::History;
 use plan::{Choice, Plan, Spec};
@@ -505,10 +504,10 @@ impl MetricsSource for PrometheusSource {
     }
 
     async fn health(&self, now: DateTime<Utc>) -> Fetch<HealthReading> {
+        const NAMES: [&str; 4] = ["host_up", "host_cpu", "host_memory", "host_disk"];
         let mut warnings = Vec::new();
         let plan = self.detect(now, &mut warnings).await;
         let mut groups = vec![
-            &HOST_GAUGES,
             &GAUGES,
             &FIVE_MINUTE_WINDOWS,
             &HOUR_WINDOWS,
@@ -520,7 +519,7 @@ impl MetricsSource for PrometheusSource {
         if plan.has_recorded_slos() {
             groups.push(&RECORDED_SLOS);
         }
-        let a = self.with_reused(&[], &groups, now).await?;
+        let a = self.with_reused(&NAMES, &groups, now).await?;
         warnings.extend(a.warnings.iter().cloned());
         // The services as built last time when nothing they are built from
         // changed: the same answers kept, no new step of traffic history.
