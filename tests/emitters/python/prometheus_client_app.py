@@ -47,9 +47,11 @@ def main():
             start = time.perf_counter()
             code = failures.next(path)
             body = b"ok\n" if code == 200 else b"failed on purpose\n"
-            self.answer(code, body)
+            # Counted before the answer goes out, so a client that has its
+            # answer finds it counted (after, a scrape at once could miss it).
             LATENCY.labels("GET", path).observe(time.perf_counter() - start)
             REQUESTS.labels("GET", path, str(code)).inc()
+            self.answer(code, body)
 
         def answer(self, code, body, content_type="text/plain; charset=utf-8"):
             self.send_response(code)
