@@ -19,6 +19,8 @@
 #   GRAFATUI=1         0 skips grafatui (no install, no comparison)
 #   GRAFATUI_TOPK=20   grafatui's panels show the top K services (0: every series)
 #   OUT=bench/last-run.md  where the table goes (also printed)
+#   CONFIG_EXTRA=      appended to opsdeck's config file, with \n for new
+#                      lines (e.g. '[thresholds]\nanomaly_deviations = 0')
 #   KEEP=1             keep the scratch directory (logs, raw terminal output)
 #
 # Everything listens on 127.0.0.1 only and runs in a scratch directory under
@@ -180,7 +182,7 @@ YML
     # opsdeck: private HOME and XDG directories, refresh in its config file.
     oh="$d/home"
     mkdir -p "$oh/.config/opsdeck"
-    printf 'refresh = "%sms"\n' "$REFRESH_MS" >"$oh/.config/opsdeck/config.toml"
+    printf 'refresh = "%sms"\n%b\n' "$REFRESH_MS" "${CONFIG_EXTRA:-}" >"$oh/.config/opsdeck/config.toml"
     o_proxy=$(free_port)
     python3 "$here/proxy.py" "$o_proxy" "http://127.0.0.1:$prom_port" "$d/proxy-opsdeck.log" 2>"$d/proxy-opsdeck.err" &
     pids+=($!)

@@ -18,9 +18,9 @@ use tokio::sync::{mpsc, oneshot};
 use super::audit::Who;
 use super::http::{MAX_BODY_BYTES, bounded, innermost, install_crypto};
 use super::template::check_value;
-use crate::sources::http::{LazyClient, ca_certificates};
 use super::{ActionOutcome, ActionRequest, ActionRunner, Backend, SilenceOp};
 use crate::config::file::{Auth, Endpoint};
+use crate::sources::http::{LazyClient, ca_certificates};
 use crate::text::clean;
 
 const ACKNOWLEDGE_COMMENT: &str = "acknowledged in opsdeck";

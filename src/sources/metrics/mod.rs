@@ -67,6 +67,9 @@ pub struct PrometheusSource {
     /// The canary query's last answer, and when the new version is worse.
     canary: canary::Kept,
     canary_thresholds: crate::domain::canary::CanaryThresholds,
+    /// Whether anomalies are judged (`[thresholds] anomaly_deviations` above
+    /// 0): off, their baselines are not asked either.
+    anomalies: bool,
 }
 
 const SERVICE_QUERIES: [&str; 17] = [
@@ -162,6 +165,7 @@ impl PrometheusSource {
             built_backups: Built::new(),
             canary: canary::Kept::default(),
             canary_thresholds: config.canary,
+            anomalies: config.thresholds.anomaly_deviations > 0.0,
             api: PrometheusApi {
                 http: super::http::HttpClient::new(endpoint)?,
             },
@@ -514,8 +518,10 @@ impl MetricsSource for PrometheusSource {
             &SLO_WINDOWS,
             &COVERAGE,
             &FORECASTS,
-            &BASELINES,
         ];
+        if self.anomalies {
+            groups.push(&BASELINES);
+        }
         if plan.has_recorded_slos() {
             groups.push(&RECORDED_SLOS);
         }

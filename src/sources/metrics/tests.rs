@@ -262,3 +262,23 @@ fn a_reading_is_built_again_only_from_other_answers() {
     );
     assert_eq!(built.or_build(vec![None], build), 4, "one answer gone");
 }
+
+#[tokio::test]
+async fn anomalies_turned_off_ask_no_baselines() {
+    let (url, asked) = canned();
+    let endpoint = Endpoint::plain("prometheus", url.parse().unwrap());
+    let mut config = Config::default();
+    config.thresholds.anomaly_deviations = 0.0;
+    let source = PrometheusSource::new(endpoint, &config).unwrap();
+    source.health(Utc::now()).await.unwrap();
+    let all = std::mem::take(&mut *asked.lock().unwrap());
+    let baselines = |all: &[String]| all.iter().filter(|t| t.contains("opsdeck_stat")).count();
+    assert_eq!(baselines(&all), 0, "{all:?}");
+    // On by default: the six.
+    let (url, asked) = canned();
+    let endpoint = Endpoint::plain("prometheus", url.parse().unwrap());
+    let source = PrometheusSource::new(endpoint, &Config::default()).unwrap();
+    source.health(Utc::now()).await.unwrap();
+    let all = std::mem::take(&mut *asked.lock().unwrap());
+    assert_eq!(baselines(&all), 6, "{all:?}");
+}
