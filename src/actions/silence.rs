@@ -16,11 +16,11 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
 use super::audit::Who;
-use super::http::{MAX_BODY_BYTES, bounded, innermost, install_crypto};
+use super::http::{MAX_BODY_BYTES, bounded, innermost};
 use super::template::check_value;
 use super::{ActionOutcome, ActionRequest, ActionRunner, Backend, SilenceOp};
 use crate::config::file::{Auth, Endpoint};
-use crate::sources::http::{LazyClient, ca_certificates};
+use crate::sources::http::LazyClient;
 use crate::text::clean;
 
 const ACKNOWLEDGE_COMMENT: &str = "acknowledged in opsdeck";
@@ -262,25 +262,8 @@ impl SilenceRunner {
     /// CA file and connect timeout; no proxy, no redirects, no retries (a
     /// POST repeated would make two silences).
     pub fn new(endpoint: Endpoint) -> Result<SilenceRunner, String> {
-        let headers = default_headers(&endpoint)?;
-        let certs = ca_certificates(endpoint.ca_file.as_deref())?;
-        let (connect, url) = (endpoint.connect_timeout, endpoint.url.clone());
         // Built on its first request: most sessions silence nothing.
-        let client = LazyClient::new(move || {
-            install_crypto();
-            let mut builder = reqwest::Client::builder()
-                .connect_timeout(connect)
-                .no_proxy()
-                .redirect(reqwest::redirect::Policy::none())
-                .user_agent(concat!("opsdeck/", env!("CARGO_PKG_VERSION")))
-                .default_headers(headers.clone());
-            for cert in &certs {
-                builder = builder.add_root_certificate(cert.clone());
-            }
-            builder
-                .build()
-                .map_err(|e| format!("cannot set up HTTP for {url}: {e}"))
-        });
+        let client = LazyClient::for_endpoint(&endpoint, default_headers(&endpoint)?, None)?;
         Ok(SilenceRunner {
             endpoint,
             client,

@@ -233,8 +233,40 @@ impl std::fmt::Debug for LazyClient {
     }
 }
 
+impl LazyClient {
+    /// A client for `endpoint`: its connect timeout, `headers`, its CA
+    /// file (read and checked now), `timeout` on every request where
+    /// given; no proxy, no redirects.
+    pub(crate) fn for_endpoint(
+        endpoint: &Endpoint,
+        headers: HeaderMap,
+        timeout: Option<Duration>,
+    ) -> Result<LazyClient, String> {
+        let certs = ca_certificates(endpoint.ca_file.as_deref())?;
+        let (connect, url) = (endpoint.connect_timeout, endpoint.url.clone());
+        Ok(LazyClient::new(move || {
+            install_crypto();
+            let mut builder = reqwest::Client::builder()
+                .connect_timeout(connect)
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("opsdeck/", env!("CARGO_PKG_VERSION")))
+                .default_headers(headers.clone());
+            if let Some(timeout) = timeout {
+                builder = builder.timeout(timeout);
+            }
+            for cert in &certs {
+                builder = builder.add_root_certificate(cert.clone());
+            }
+            builder
+                .build()
+                .map_err(|e| format!("cannot set up HTTP for {url}: {e}"))
+        }))
+    }
+}
+
 /// The root certificates of a CA file, read and checked now.
-pub(crate) fn ca_certificates(
+fn ca_certificates(
     path: Option<&std::path::Path>,
 ) -> Result<Vec<reqwest::Certificate>, String> {
     let Some(path) = path else {
@@ -270,28 +302,7 @@ fn headers(endpoint: &Endpoint) -> Result<HeaderMap, String> {
 impl HttpClient {
     pub fn new(endpoint: Endpoint) -> Result<HttpClient, String> {
         let headers = headers(&endpoint)?;
-        let certs = ca_certificates(endpoint.ca_file.as_deref())?;
-        let (connect, timeout, url) = (
-            endpoint.connect_timeout,
-            endpoint.timeout,
-            endpoint.url.clone(),
-        );
-        let client = LazyClient::new(move || {
-            install_crypto();
-            let mut builder = reqwest::Client::builder()
-                .connect_timeout(connect)
-                .timeout(timeout)
-                .no_proxy()
-                .redirect(reqwest::redirect::Policy::none())
-                .user_agent(concat!("opsdeck/", env!("CARGO_PKG_VERSION")))
-                .default_headers(headers.clone());
-            for cert in &certs {
-                builder = builder.add_root_certificate(cert.clone());
-            }
-            builder
-                .build()
-                .map_err(|e| format!("cannot set up HTTP for {url}: {e}"))
-        });
+        let client = LazyClient::for_endpoint(&endpoint, headers, Some(endpoint.timeout))?;
         Ok(HttpClient {
             endpoint,
             client,
