@@ -266,9 +266,7 @@ impl LazyClient {
 }
 
 /// The root certificates of a CA file, read and checked now.
-fn ca_certificates(
-    path: Option<&std::path::Path>,
-) -> Result<Vec<reqwest::Certificate>, String> {
+fn ca_certificates(path: Option<&std::path::Path>) -> Result<Vec<reqwest::Certificate>, String> {
     let Some(path) = path else {
         return Ok(Vec::new());
     };
