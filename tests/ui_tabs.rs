@@ -559,8 +559,9 @@ fn an_unusual_figure_is_marked_on_health_with_how_far_and_which_way() {
             .iter()
             .any(|(status, text)| *status == opsdeck::domain::Status::Warn
                 && text.starts_with("unusual: traffic ")
-                && text.contains("above its usual")
-                && text.ends_with("at this time of day over the past 7 days")),
+                && text.contains(", usually ")
+                && text.contains("at this time of day over the past 7 days: ")
+                && text.contains("σ above (σ ")),
         "{lines:?}"
     );
 }

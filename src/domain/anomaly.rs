@@ -168,18 +168,24 @@ impl Anomaly {
         if self.deviations > 0.0 { "↑" } else { "↓" }
     }
 
-    /// "traffic ↑5.2σ", for a column.
-    pub fn short(&self) -> String {
-        format!(
-            "{} {}{:.1}σ",
-            self.signal.word(),
-            self.arrow(),
-            self.deviations.abs()
-        )
+    /// How far, to a tenth under 10σ and whole beyond: `5.2σ`, `37σ`.
+    pub fn distance(&self) -> String {
+        let d = self.deviations.abs();
+        if d < 10.0 {
+            format!("{d:.1}σ")
+        } else {
+            format!("{d:.0}σ")
+        }
     }
 
-    /// "traffic 412/s is 5.2σ above its usual 80/s ± 20/s at this time of
-    /// day over the past 7 days".
+    /// "traffic ↑5.2σ", for a column.
+    pub fn short(&self) -> String {
+        format!("{} {}{}", self.signal.word(), self.arrow(), self.distance())
+    }
+
+    /// "traffic 412/s, usually 80/s at this time of day over the past 7
+    /// days: 5.2× usual, 16σ above (σ 20.0/s)"; an error ratio's σ in
+    /// points, and said to be the floor where the history varied less.
     pub fn text(&self) -> String {
         let s = self.signal;
         let side = if self.deviations > 0.0 {
@@ -187,14 +193,25 @@ impl Anomaly {
         } else {
             "below"
         };
+        let times = (self.usual.mean > 0.0)
+            .then(|| format!("{:.1}× usual, ", self.value / self.usual.mean))
+            .unwrap_or_default();
+        let sigma = match s {
+            Signal::Errors => format!("{:.2} points", self.spread * 100.0),
+            _ => s.figure(self.spread),
+        };
+        let floor = if self.spread > self.usual.deviation {
+            ", the least counted"
+        } else {
+            ""
+        };
         format!(
-            "{} {} is {:.1}σ {side} its usual {} ± {} {}",
+            "{} {}, usually {} {}: {times}{} {side} (σ {sigma}{floor})",
             s.word(),
             s.figure(self.value),
-            self.deviations.abs(),
             s.figure(self.usual.mean),
-            s.figure(self.spread),
-            self.usual.basis.text()
+            self.usual.basis.text(),
+            self.distance(),
         )
     }
 }
@@ -295,7 +312,7 @@ mod tests {
         assert_eq!(found[0].short(), "traffic ↑5.2σ");
         assert_eq!(
             found[0].text(),
-            "traffic 204/s is 5.2σ above its usual 100/s ± 20.0/s at this time of day over the past 7 days"
+            "traffic 204/s, usually 100/s at this time of day over the past 7 days: 2.0× usual, 5.2σ above (σ 20.0/s)"
         );
         let low = anomalies(&service(20.0, 0.002, 120.0), 3.0);
         assert_eq!(low[0].short(), "traffic ↓4.0σ");
@@ -312,6 +329,13 @@ mod tests {
         assert_eq!(worse.len(), 1, "{worse:?}");
         assert_eq!(worse[0].signal, Signal::Errors);
         assert!((worse[0].deviations - 9.0).abs() < 1e-9);
+        assert_eq!(
+            worse[0].text(),
+            "errors 2%, usually 0.2% at this time of day over the past 7 days: 10.0× usual, 9.0σ above (σ 0.20 points, the least counted)"
+        );
+        // Far beyond: whole deviations.
+        let far = anomalies(&service(100.0, 0.2, 40.0), 3.0);
+        assert_eq!(far[0].short(), "errors ↑99σ");
         // p95 at 40 ms is far below 120 ± 15, which is good news.
         assert!(worse.iter().all(|a| a.signal != Signal::P95));
         // Under a request a second, neither is judged.

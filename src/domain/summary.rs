@@ -131,7 +131,13 @@ pub fn summarise(p: &Parts) -> Summary {
                 (Status::Warn, "service degraded", "services degraded"),
             ],
         );
-        anomaly_reasons(&mut reasons, services, p.thresholds.anomaly_deviations);
+        // A service already critical is counted so; its unusual figures
+        // add nothing to the verdict's words.
+        let not_critical: Vec<&ServiceHealth> = (services.iter().zip(&states))
+            .filter(|(_, st)| st.worst_judged() < Status::Crit)
+            .map(|(s, _)| s)
+            .collect();
+        anomaly_reasons(&mut reasons, &not_critical, p.thresholds.anomaly_deviations);
     }
     if let Some(hosts) = p.hosts {
         let states: Vec<Status> = hosts.iter().map(|h| host_status(h, p.thresholds)).collect();
@@ -265,7 +271,7 @@ pub fn summarise(p: &Parts) -> Summary {
 
 /// Unusual figures, a warning: the one service's farthest by name
 /// ("search traffic ↑5.2σ"), or how many services have one.
-fn anomaly_reasons(reasons: &mut Vec<Reason>, services: &[ServiceHealth], limit: f64) {
+fn anomaly_reasons(reasons: &mut Vec<Reason>, services: &[&ServiceHealth], limit: f64) {
     let unusual: Vec<(&str, super::anomaly::Anomaly)> = services
         .iter()
         .filter_map(|s| {
@@ -432,6 +438,39 @@ mod tests {
             objectives: o,
             now: now(),
         }
+    }
+
+    #[test]
+    fn an_unusual_figure_is_a_warning_of_its_own_unless_the_service_is_critical() {
+        use crate::domain::anomaly::{Baseline, Basis};
+        let (t, o) = (Thresholds::default(), Objectives::default());
+        let mut s = ServiceHealth::unknown("search", "test");
+        (s.requests_per_second, s.error_ratio) = (300.0, 0.0);
+        (s.latency_p95_ms, s.latency_p99_ms) = (50.0, 90.0);
+        (s.targets_up, s.targets_total) = (2, 2);
+        s.baselines.traffic = Some(Baseline {
+            mean: 100.0,
+            deviation: 20.0,
+            basis: Basis::Week { days: 7 },
+        });
+        let texts = |services: &[ServiceHealth]| -> (Status, Vec<String>) {
+            let sum = summarise(&parts(services, &[], &[], &[], &t, &o));
+            let texts = sum.reasons.iter().map(|r| r.text.clone()).collect();
+            (sum.marks.health, texts)
+        };
+        let (mark, said) = texts(std::slice::from_ref(&s));
+        assert_eq!(mark, Status::Warn, "{said:?}");
+        assert!(
+            said.contains(&"search traffic ↑10σ unusual".to_string()),
+            "{said:?}"
+        );
+        assert!(!said.iter().any(|r| r.contains("degraded")), "{said:?}");
+        // Critical by its errors: counted as critical, not again as unusual.
+        s.error_ratio = 0.2;
+        let (mark, said) = texts(std::slice::from_ref(&s));
+        assert_eq!(mark, Status::Crit);
+        assert!(said.contains(&"1 service critical".to_string()), "{said:?}");
+        assert!(!said.iter().any(|r| r.contains("unusual")), "{said:?}");
     }
 
     #[test]
