@@ -193,9 +193,11 @@ impl Anomaly {
         } else {
             "below"
         };
-        let times = (self.usual.mean > 0.0)
-            .then(|| format!("{:.1}× usual, ", self.value / self.usual.mean))
-            .unwrap_or_default();
+        let times = if self.usual.mean > 0.0 {
+            format!("{:.1}× usual, ", self.value / self.usual.mean)
+        } else {
+            String::new()
+        };
         let sigma = match s {
             Signal::Errors => format!("{:.2} points", self.spread * 100.0),
             _ => s.figure(self.spread),
