@@ -11,8 +11,7 @@ use opsdeck::app::{App, Msg, Settings};
 use opsdeck::config::keymap::Keymap;
 use opsdeck::config::theme::Theme;
 use opsdeck::demo::DemoEstate;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
+use support::{render, screen_lines};
 
 fn start() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap()
@@ -32,19 +31,6 @@ fn app_with(theme: Theme) -> App {
         app.update(Msg::Feed(update));
     }
     app
-}
-
-fn render(app: &App, width: u16, height: u16) -> Vec<String> {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|f| opsdeck::ui::draw(f, app)).unwrap();
-    let buffer = terminal.backend().buffer();
-    (0..height)
-        .map(|y| {
-            (0..width)
-                .map(|x| buffer[(x, y)].symbol())
-                .collect::<String>()
-        })
-        .collect()
 }
 
 /// Where checkout's release is marked on its line, computed from its
@@ -72,7 +58,7 @@ fn column_of(index: usize) -> usize {
 fn checkout_sparkline(theme: Theme) -> String {
     let mut app = app_with(theme);
     app.run(Command::ShowHealth);
-    sparkline_of(&render(&app, 120, 40), "checkout")
+    sparkline_of(&screen_lines(&app, 120, 40), "checkout")
 }
 
 /// The 20 columns under the Traffic 5m header in `service`'s row.
@@ -120,7 +106,7 @@ fn a_service_without_a_change_in_the_last_five_minutes_has_no_mark() {
         })
         .collect();
     assert!(!quiet.is_empty(), "some services had no change");
-    let screen = render(&app, 120, 40);
+    let screen = screen_lines(&app, 120, 40);
     for name in quiet {
         let line = sparkline_of(&screen, name);
         assert!(!line.contains('│'), "{name}: {line}");
@@ -145,7 +131,7 @@ fn checkouts_details_name_the_release_and_how_long_ago() {
         app.run(Command::Down);
     }
     app.run(Command::Open);
-    let screen = render(&app, 120, 50).join("\n");
+    let screen = render(&app, 120, 50);
     let line = screen
         .lines()
         .find(|l| l.contains("changes (│)"))
@@ -188,7 +174,7 @@ fn kpi_trends_mark_the_releases_of_the_minutes_they_span() {
         }
     }
     app.run(Command::ShowKpis);
-    let screen = render(&app, 120, 40).join("\n");
+    let screen = render(&app, 120, 40);
     assert!(
         screen.lines().any(|l| {
             let c: Vec<char> = l.chars().collect();
@@ -271,7 +257,7 @@ async fn a_pushed_deployment_marks_the_column_of_its_time() {
     let last = at.timestamp().div_euclid(5) * 5;
     let index = 59 - (last - deployed).div_euclid(5);
     assert!((0..60).contains(&index), "inside the 5 minutes: {index}");
-    let line = sparkline_of(&render(&app, 120, 30), "checkout");
+    let line = sparkline_of(&screen_lines(&app, 120, 30), "checkout");
     let marks: Vec<usize> = (line.chars().enumerate())
         .filter(|(_, c)| *c == '│')
         .map(|(i, _)| i)

@@ -18,8 +18,6 @@ use opsdeck::demo::DemoEstate;
 use opsdeck::sources::alertmanager::AlertmanagerSource;
 use opsdeck::sources::metrics::PrometheusSource;
 use opsdeck::sources::{AlertSource, Feed, FeedUpdate, MetricsSource, Reading};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use serde_json::{Value, json};
 use support::*;
 
@@ -44,20 +42,6 @@ fn feed(source: &str, feed: Feed, at: DateTime<Utc>, reading: Reading) -> Msg {
         result: Ok(reading),
         warnings: vec![],
     })
-}
-
-fn render(app: &App, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|f| opsdeck::ui::draw(f, app)).unwrap();
-    let buffer = terminal.backend().buffer();
-    (0..height)
-        .map(|y| {
-            (0..width)
-                .map(|x| buffer[(x, y)].symbol())
-                .collect::<String>()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// Whether the screen has the storm's row, opened (`▾`) or not (`▸`):

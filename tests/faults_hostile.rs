@@ -904,9 +904,8 @@ mod numbers {
     use opsdeck::domain::{Status, Tier};
     use opsdeck::sources::metrics::PrometheusSource;
     use opsdeck::sources::{Feed, FeedUpdate, Source};
-    use ratatui::Terminal;
-    use ratatui::backend::TestBackend;
     use std::sync::Arc;
+    use support::render;
 
     /// The values each service's answers carry: (service, value). "dup"
     /// comes twice in each answer, as two series with the same labels.
@@ -1075,20 +1074,6 @@ mod numbers {
             Vec::new()
         };
         answer(series, range)
-    }
-
-    fn render(app: &App, width: u16, height: u16) -> String {
-        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-        terminal.draw(|f| opsdeck::ui::draw(f, app)).unwrap();
-        let buffer = terminal.backend().buffer();
-        (0..height)
-            .map(|y| {
-                (0..width)
-                    .map(|x| buffer[(x, y)].symbol())
-                    .collect::<String>()
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
     }
 
     /// Words on `screen` that are a float's way of saying "not a number":

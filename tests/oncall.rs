@@ -18,10 +18,8 @@ use opsdeck::config::oncall::{Location, OnCallSchedule};
 use opsdeck::config::theme::Theme;
 use opsdeck::demo::DemoEstate;
 use opsdeck::domain::oncall::on_call;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use serde_json::Value;
-use support::{FakeReply, FakeServer};
+use support::{FakeReply, FakeServer, render};
 
 fn fixture() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/oncall/platform.ics")
@@ -45,20 +43,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
-}
-
-fn render(app: &App, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|f| opsdeck::ui::draw(f, app)).unwrap();
-    let buffer = terminal.backend().buffer();
-    (0..height)
-        .map(|y| {
-            (0..width)
-                .map(|x| buffer[(x, y)].symbol())
-                .collect::<String>()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// The fixture: Ana Silva 10:00–22:00 Berlin on Saturday 28 March 2026

@@ -79,6 +79,7 @@ mod pane;
 mod process;
 mod prometheus;
 mod pushgateway;
+mod screen;
 mod tmux;
 mod victoria;
 
@@ -102,6 +103,7 @@ pub use self::{
         scrape, unix_now,
     },
     pushgateway::{Pushgateway, base64_url},
+    screen::{render, screen_lines},
     tmux::{
         Expect, Harness, TAB_MARKERS, Tmux, alive, comm, descendants, exit_code, has_line, on_tab,
         proc_stat, require_tmux, send_signal, sh_quote, tmux_available,
