@@ -201,7 +201,21 @@ impl Invocation {
                 .env("USER", &user.name)
                 .env("LOGNAME", &user.name);
         }
-        let mut child = command.spawn().map_err(|e| match e.kind() {
+        // A program just written (an install, a test's script) is "text
+        // file busy" while a process forked elsewhere meanwhile still holds
+        // its writing descriptor, until that process execs: a moment.
+        let busy = rustix::io::Errno::TXTBSY.raw_os_error();
+        let mut spawned = command.spawn();
+        for _ in 0..10 {
+            match &spawned {
+                Err(e) if e.raw_os_error() == Some(busy) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    spawned = command.spawn();
+                }
+                _ => break,
+            }
+        }
+        let mut child = spawned.map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
                 RunError::NotInstalled(program.clone())
             }
