@@ -65,6 +65,14 @@ pub async fn dashboard(
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let (stop_tx, mut stop_rx) = mpsc::unbounded_channel::<Stop>();
     let (on_screen, on_screen_rx) = watch::channel(app.feeds_on_screen());
+    // Told which services' rows are drawn, after each frame that changes them.
+    let metrics: Vec<_> = (sources.iter())
+        .filter_map(|s| match s {
+            Source::Metrics(m) => Some(m.clone()),
+            Source::Alerts(_) => None,
+        })
+        .collect();
+    let mut told: Option<Vec<String>> = None;
     for source in sources {
         poller::spawn(source, plan, on_screen_rx.clone(), tx.clone());
     }
@@ -99,6 +107,15 @@ pub async fn dashboard(
                 Err(e) => break Stop::TerminalGone(format!("drawing failed: {e}")),
             };
             dirty = false;
+            let drawn = app.services_drawn.borrow();
+            if told.as_ref() != Some(&*drawn) {
+                let names = std::sync::Arc::new(drawn.clone());
+                for m in &metrics {
+                    m.on_screen(names.clone());
+                }
+                told = Some(drawn.clone());
+            }
+            drop(drawn);
             if let Some(result) = exported {
                 runs.export = false;
                 app.actions.notice = Some(result.unwrap_or_else(|e| e));

@@ -57,6 +57,10 @@ impl App {
             })
             .collect();
         let found = storms::find(&e.incidents);
+        // By service, then time: a row's markers are found by a binary
+        // search, not a scan of every change each frame (at 10,000
+        // services the scans were a third of the drawing thread).
+        known.sort_by(|a, b| a.service.cmp(&b.service).then(a.at.cmp(&b.at)));
         self.estate.changes = joined;
         self.estate.change_log = known;
         self.estate.storms = found;

@@ -96,7 +96,7 @@ pub struct Estate {
     /// The changes before each incident, by its index (`App::join_incidents`).
     pub changes: Vec<Vec<crate::domain::changes::Preceding>>,
     /// Every change known (deploys, rollbacks, maintenance windows, actions),
-    /// for the markers on the sparklines.
+    /// for the markers on the sparklines; by service, then oldest first.
     pub change_log: Vec<crate::domain::changes::Change>,
     /// The storms among the incidents.
     pub storms: Vec<crate::domain::storms::Storm>,
@@ -163,6 +163,9 @@ pub struct App {
     /// draws (a `Cell`, as ratatui's scroll states are corrected in render):
     /// a key past the end then does nothing.
     pub detail_scroll: std::cell::Cell<u16>,
+    /// The services whose rows the last frame of the Health tab drew: only
+    /// their traffic lines are asked of the sources (`run::dashboard`).
+    pub services_drawn: std::cell::RefCell<Vec<String>>,
     /// On-call schedules as last read, in the order declared…
     pub oncall: Vec<crate::domain::oncall::Schedule>,
     /// …and where to read them (none in the demo, whose rota is made).
@@ -198,6 +201,7 @@ impl App {
             prompt: Default::default(),
             pending_keys: Vec::new(),
             detail_scroll: Default::default(),
+            services_drawn: Default::default(),
             oncall: Vec::new(),
             oncall_sources: Vec::new(),
             stale: Stale::everything(),
@@ -303,9 +307,14 @@ impl App {
             // draws: no frame for it.
             Msg::Feed(update) => {
                 let feed = update.feed;
+                let before = (feed == Feed::Health).then(|| self.estate.received.health_services());
                 let changed = self.store(update);
                 if changed {
-                    self.stale = self.stale.feed(feed);
+                    let after = self.estate.received.health_services();
+                    self.stale = match before {
+                        Some(b) if feeds::same_lists(&b, &after) => self.stale.hosts(),
+                        _ => self.stale.feed(feed),
+                    };
                 }
                 changed
             }

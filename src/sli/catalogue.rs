@@ -273,9 +273,20 @@ pub fn selector(metric: &str, matchers: &[&str]) -> String {
     }
 }
 
-/// A PromQL string literal's content: backslashes and quotes escaped.
+/// A PromQL string literal's content: backslashes and quotes escaped, and
+/// every control character written as `\u` and its code (a raw line break
+/// ends a PromQL string).
 pub fn escape(text: &str) -> String {
-    text.replace('\\', r"\\").replace('"', r#"\""#)
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str(r"\\"),
+            '"' => out.push_str(r#"\""#),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn is_name(text: &str, colon: bool) -> bool {

@@ -266,6 +266,25 @@ pub fn at_time(expr: &str, now: i64) -> std::borrow::Cow<'_, str> {
 /// VictoriaMetrics refuses a query over 16 KiB (`-search.maxQueryLen`).
 pub const MAX_QUERY: usize = 16_384;
 
+/// `expr`, a query by `SERVICE`, answered for the services `names` only:
+/// the series whose service is one of them. For what only the rows on
+/// screen draw (their sparklines): the server still reads every series,
+/// but answers a few dozen, not every service of the estate. The names are
+/// the raw label values, each set as a label by `label_replace` (its
+/// replacement's `$` doubled); none when the query would be too long.
+pub fn for_services(expr: &str, names: &[String]) -> Option<String> {
+    let set = names
+        .iter()
+        .map(|n| {
+            let name = super::catalogue::escape(&n.replace('$', "$$"));
+            format!(r#"label_replace(vector(1), "{SERVICE}", "{name}", "", "")"#)
+        })
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let q = format!("({expr}) and on ({SERVICE}) ({set})");
+    (!names.is_empty() && q.len() < MAX_QUERY).then_some(q)
+}
+
 /// What is usual for a service's figure `x` (a query by `BRANCH` and
 /// `SERVICE`), each series marked `opsdeck_stat`: its mean, standard
 /// deviation and count at this time of day on each of the past seven days
@@ -683,5 +702,29 @@ mod tests {
         let q = detection(&catalogue(), &labels());
         assert_eq!(q.matches(r#""opsdeck_sli""#).count(), EMBEDDED.len());
         assert!(q.contains(r#"istio_requests_total{reporter="destination"}"#));
+    }
+
+    #[test]
+    fn a_query_for_some_services_names_each_raw_name_once_and_never_too_long() {
+        let names = ["shop", r#"we"ird\x"#, "cost$1", "two\nlines"].map(String::from);
+        let q = for_services("sum by (opsdeck_service) (up)", &names).unwrap();
+        assert!(q.starts_with("(sum by (opsdeck_service) (up)) and on (opsdeck_service) ("));
+        assert!(q.contains(r#""opsdeck_service", "shop", "", """#), "{q}");
+        assert!(
+            q.contains(r#""we\"ird\\x""#),
+            "quote and backslash escaped: {q}"
+        );
+        assert!(q.contains(r#""cost$$1""#), "a replacement's $ doubled: {q}");
+        assert!(q.contains(r#""two\u000alines""#), "no raw line break: {q}");
+        assert_eq!(q.matches(" or ").count(), 3);
+        assert_eq!(for_services("up", &[]), None, "no service, no query");
+        let many: Vec<String> = (0..300).map(|i| format!("service-number-{i:04}")).collect();
+        assert_eq!(
+            for_services("up", &many),
+            None,
+            "past VictoriaMetrics' limit"
+        );
+        let screenful: Vec<String> = many[..60].to_vec();
+        assert!(for_services("up", &screenful).is_some_and(|q| q.len() < MAX_QUERY));
     }
 }

@@ -81,7 +81,8 @@ pub fn chain(expr: &str, labels: &[String], which: bool) -> String {
 
 /// `expr` with every series named `service`.
 pub fn fixed(expr: &str, service: &str) -> String {
-    let name = super::catalogue::escape(service);
+    // `$` in a replacement names a group: doubled, it is itself.
+    let name = super::catalogue::escape(&service.replace('$', "$$"));
     format!(r#"label_replace({expr}, "{SERVICE}", "{name}", "", "")"#)
 }
 

@@ -80,6 +80,11 @@ pub trait MetricsSource: Send + Sync {
             Feed::History,
         ]
     }
+    /// The services whose rows are on screen now, as the dashboard draws
+    /// them: what only those rows show (their traffic lines) is asked for
+    /// them alone. A source never told (`status`, `config check`) asks for
+    /// every service.
+    fn on_screen(&self, _services: Arc<Vec<String>>) {}
     async fn health(&self, now: DateTime<Utc>) -> Fetch<HealthReading>;
     async fn deployments(&self, now: DateTime<Utc>) -> Fetch<Vec<Deployment>>;
     async fn backups(&self, now: DateTime<Utc>) -> Fetch<Vec<Backup>>;

@@ -7,8 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
 
 use super::widgets::{
-    Column, Fit, Reason, TablePanel, cluster_cell, col, freshness, reasons, status_cell, table,
-    widen, with_cluster,
+    Column, Fit, Reason, TablePanel, cluster_cell, col, freshness, in_view, reasons, status_cell,
+    table, widen, with_cluster,
 };
 use super::{format, layout, markers};
 use crate::app::App;
@@ -69,6 +69,9 @@ fn draw_services(frame: &mut Frame, area: Rect, app: &App, right: Span<'static>)
         );
         service_reasons(&states)
     };
+    // The rows drawn are the services whose traffic lines are asked for.
+    let shown = in_view(app, TableId::Services, area);
+    *app.services_drawn.borrow_mut() = shown.iter().map(|&i| services[i].name.clone()).collect();
     let spec = TablePanel::new(app, TableId::Services, &columns, right).explained_by(&explain);
     table(frame, area, app, spec, |i, fit| {
         let s = &services[i];

@@ -29,13 +29,13 @@ pub(super) fn service_timeline(app: &App, s: &ServiceHealth) -> Option<Timeline>
     ))
 }
 
-/// The changes known on a service, oldest first.
-pub(super) fn of_service<'a>(app: &'a App, service: &'a str) -> Vec<&'a Change> {
-    let mut found: Vec<&Change> = (app.estate.change_log.iter())
-        .filter(|c| c.service == service)
-        .collect();
-    found.sort_by_key(|c| c.at);
-    found
+/// The changes known on a service, oldest first: a slice of the change
+/// log, which is kept by service.
+pub(super) fn of_service<'a>(app: &'a App, service: &str) -> &'a [Change] {
+    let log = &app.estate.change_log;
+    let from = log.partition_point(|c| c.service.as_str() < service);
+    let to = from + log[from..].partition_point(|c| c.service == service);
+    &log[from..to]
 }
 
 /// The points of a service's traffic line its changes mark.
@@ -83,7 +83,7 @@ pub(super) fn service_changes(app: &App, s: &ServiceHealth) -> Vec<String> {
         return Vec::new();
     };
     let mut found: Vec<String> = of_service(app, &s.name)
-        .into_iter()
+        .iter()
         .filter(|c| t.index(c.at).is_some())
         .map(|c| {
             let what = crate::text::clean(&c.what);

@@ -257,6 +257,28 @@ fn empty_message(frame: &mut Frame, app: &App, id: TableId, view: &TableView, in
 /// by priority (those that explain a row in view last, after the state and
 /// the name), and the selection is highlighted when focused. `cells`
 /// builds a row's cells, fitting text to its column with the `Fit`.
+/// The first row table `id` shows drawn in `area`, and how many rows fit:
+/// the selected row is always on screen.
+fn window(app: &App, id: TableId, area: Rect) -> (usize, usize) {
+    let visible = super::layout::visible_rows(area);
+    let offset = app
+        .table(id)
+        .selected
+        .saturating_sub(visible.saturating_sub(1));
+    (offset, visible)
+}
+
+/// The items (by index) whose rows table `id` shows when drawn in `area`.
+pub fn in_view(app: &App, id: TableId, area: Rect) -> Vec<usize> {
+    let (offset, visible) = window(app, id, area);
+    let rows = &app.table(id).rows;
+    rows.iter()
+        .skip(offset)
+        .take(visible)
+        .map(|r| r.index)
+        .collect()
+}
+
 pub fn table(
     frame: &mut Frame,
     area: Rect,
@@ -265,8 +287,7 @@ pub fn table(
     cells: impl Fn(usize, &Fit) -> Vec<Cell<'static>>,
 ) {
     let view = app.table(spec.id);
-    let visible = super::layout::visible_rows(area);
-    let offset = view.selected.saturating_sub(visible.saturating_sub(1));
+    let (offset, visible) = window(app, spec.id, area);
     let hint = scroll_hint(app, offset, visible, view.rows.len());
     let title = table_title(spec.id, view);
     let block = panel(app, title, spec.focused, spec.right, area.width).title_bottom(hint);

@@ -16,6 +16,9 @@ pub(super) struct History {
     /// ask is the whole span.
     until: Option<i64>,
     points: BTreeMap<String, VecDeque<(i64, f64)>>,
+    /// The series asked for, by key, when not all of them are: the
+    /// services whose rows are on screen.
+    only: Option<Vec<String>>,
 }
 
 /// A range to ask, both ends included, aligned to the step.
@@ -33,7 +36,28 @@ impl History {
             step: step.max(1),
             until: None,
             points: BTreeMap::new(),
+            only: None,
         }
+    }
+
+    /// Asks for the series of keys `only` from now on (every series with
+    /// `None`). A change lets go of the others' points and makes the next
+    /// ask the whole span, so the series newly asked for are drawn whole;
+    /// the points of those still asked for stay shown until it comes.
+    pub fn watch(&mut self, only: Option<&[String]>) {
+        if self.only.as_deref() == only {
+            return;
+        }
+        self.only = only.map(<[String]>::to_vec);
+        if let Some(keys) = only {
+            self.points.retain(|k, _| keys.contains(k));
+        }
+        self.until = None;
+    }
+
+    /// The keys asked for, when not every series is.
+    pub fn watched(&self) -> Option<&[String]> {
+        self.only.as_deref()
     }
 
     /// What to ask at `now` (seconds): from the step after the last one
@@ -288,5 +312,39 @@ mod tests {
         ];
         record(&mut h, first, &[("odd", odd)]);
         assert_eq!(h.values()["odd"], [2.0]);
+    }
+
+    #[test]
+    fn watching_other_keys_asks_the_whole_span_and_lets_the_others_go() {
+        let mut h = History::new(300, 5);
+        let first = h.due(1_000).unwrap();
+        let both = [("a", points(700, 1_000)), ("b", points(700, 1_000))];
+        record(&mut h, first, &both);
+        assert_eq!(h.due(1_004), None);
+        let only = ["b".to_string(), "c".to_string()];
+        h.watch(Some(&only));
+        assert_eq!(h.watched(), Some(&only[..]));
+        assert_eq!(
+            h.due(1_004),
+            Some(Due {
+                start: 700,
+                end: 1_000
+            }),
+            "the newly watched are asked whole"
+        );
+        assert_eq!(
+            h.values().keys().collect::<Vec<_>>(),
+            ["b"],
+            "a let go, b shown until then"
+        );
+        h.record(
+            h.due(1_004).unwrap(),
+            [("b", &points(700, 1_000)[..])],
+            true,
+        );
+        h.watch(Some(&only));
+        assert_eq!(h.due(1_004), None, "the same keys again change nothing");
+        h.watch(None);
+        assert!(h.due(1_004).is_some(), "every series again: asked whole");
     }
 }

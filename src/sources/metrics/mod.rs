@@ -70,6 +70,9 @@ pub struct PrometheusSource {
     /// Whether anomalies are judged (`[thresholds] anomaly_deviations` above
     /// 0): off, their baselines are not asked either.
     anomalies: bool,
+    /// The services whose rows are on screen, once the screen says
+    /// (`MetricsSource::on_screen`): their traffic lines alone are asked.
+    on_screen: Mutex<Option<Arc<Vec<String>>>>,
 }
 
 const SERVICE_QUERIES: [&str; 17] = [
@@ -166,6 +169,7 @@ impl PrometheusSource {
             canary: canary::Kept::default(),
             canary_thresholds: config.canary,
             anomalies: config.thresholds.anomaly_deviations > 0.0,
+            on_screen: Mutex::new(None),
             api: PrometheusApi {
                 http: super::http::HttpClient::new(endpoint)?,
             },
@@ -258,10 +262,22 @@ impl PrometheusSource {
         };
         let at = |secs| DateTime::from_timestamp(secs, 0).unwrap_or(now);
         let plan = self.plan();
-        let expr = plan.queries.get(name);
+        let all = plan.queries.get(name);
+        let only = self.held(name, |h| h.watched().map(<[String]>::to_vec));
+        // Nothing on screen draws it: nothing to ask.
+        if only.as_ref().is_some_and(Vec::is_empty) {
+            return self.held(name, |h| {
+                h.record(due, [], true);
+                h.values()
+            });
+        }
+        // Too many names to fit in one query: every series, as unwatched.
+        let expr = only
+            .and_then(|names| crate::sli::derive::for_services(all, &names))
+            .map_or(std::borrow::Cow::Borrowed(all), std::borrow::Cow::Owned);
         match self
             .api
-            .query_range(expr, at(due.start), at(due.end), HISTORY_STEP)
+            .query_range(&expr, at(due.start), at(due.end), HISTORY_STEP)
             .await
         {
             Ok(a) => {
@@ -507,6 +523,13 @@ impl MetricsSource for PrometheusSource {
         &self.name
     }
 
+    fn on_screen(&self, services: Arc<Vec<String>>) {
+        *self
+            .on_screen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(services);
+    }
+
     async fn health(&self, now: DateTime<Utc>) -> Fetch<HealthReading> {
         const NAMES: [&str; 4] = ["host_up", "host_cpu", "host_memory", "host_disk"];
         let mut warnings = Vec::new();
@@ -536,7 +559,15 @@ impl MetricsSource for PrometheusSource {
                 .chain(RECORDED_SLOS.names)
                 .chain(BASELINES.names),
         );
-        let traffic_due = self.held("traffic_history", |h| h.due(now.timestamp()).is_some());
+        let shown = self
+            .on_screen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let traffic_due = self.held("traffic_history", |h| {
+            h.watch(shown.as_deref().map(Vec::as_slice));
+            h.due(now.timestamp()).is_some()
+        });
         let kept = if traffic_due {
             None
         } else {
