@@ -8,12 +8,14 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
-static HELD: Mutex<Option<HashSet<Arc<str>>>> = Mutex::new(None);
+type Held = HashSet<Arc<str>, foldhash::fast::RandomState>;
+
+static HELD: Mutex<Option<Held>> = Mutex::new(None);
 
 /// The shared copy of `text`, made on first sight.
 pub fn intern(text: &str) -> Arc<str> {
     let mut held = HELD.lock().unwrap_or_else(PoisonError::into_inner);
-    let held = held.get_or_insert_with(HashSet::new);
+    let held = held.get_or_insert_with(Held::default);
     if let Some(known) = held.get(text) {
         return known.clone();
     }

@@ -138,7 +138,7 @@ pub fn report(set: &SliSet, catalogue: &[Convention], found: Option<&[(String, u
 /// order that names it in any of the main answers. Borrowed from the
 /// answers: nothing is copied per service until a reading is built.
 pub struct Choice<'a> {
-    pub by_service: HashMap<&'a str, Chosen<'a>>,
+    pub by_service: foldhash::HashMap<&'a str, Chosen<'a>>,
 }
 
 pub struct Chosen<'a> {
@@ -156,7 +156,7 @@ pub const NAMING: [&str; 4] = ["requests", "requests_window", "latency_p95", "er
 
 impl<'a> Choice<'a> {
     pub fn new(set: &'a SliSet, answers: impl Iterator<Item = &'a Sample>) -> Choice<'a> {
-        let mut by_service: HashMap<&'a str, Chosen<'a>> = HashMap::new();
+        let mut by_service: foldhash::HashMap<&'a str, Chosen<'a>> = Default::default();
         for s in answers {
             let Some((service, label)) = identity::resolve(|l| s.label(l), &set.labels) else {
                 continue;

@@ -2,7 +2,9 @@
 //! the SLI chosen for it, and every service a scrape target or the
 //! configuration names, with what is known and what is missing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 use std::sync::Arc;
 
 use super::plan::{Choice, NAMING, Plan};
@@ -47,7 +49,8 @@ impl PrometheusSource {
     ) -> Vec<ServiceHealth> {
         let targets = self.targets(plan, a);
         // One `SliVia` for every service read the same way.
-        let mut shared: HashMap<(usize, &str, u64), Arc<crate::domain::SliVia>> = HashMap::new();
+        let mut shared: HashMap<(usize, &str, u64), Arc<crate::domain::SliVia>> =
+            HashMap::default();
         let mut names: Vec<(&str, Via)> = choice
             .by_service
             .iter()
@@ -92,7 +95,7 @@ impl PrometheusSource {
         let answered = SERVICE_QUERIES.map(|q| a.by_name.contains_key(q));
         let mut baselines = vec![Baselines::default(); names.len()];
         for (queries, scale, pick) in BASELINES {
-            let mut stats: HashMap<usize, [Stats; 2]> = HashMap::new();
+            let mut stats: HashMap<usize, [Stats; 2]> = HashMap::default();
             for s in queries.iter().flat_map(|q| a.get(q)) {
                 let (Some(&i), Some(stat)) = (
                     choice
