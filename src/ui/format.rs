@@ -90,8 +90,10 @@ pub fn is_share(ratio: f64) -> bool {
 pub fn millis(ms: f64) -> String {
     match ms {
         x if !x.is_finite() || x < 0.0 => "—".into(),
-        x if x >= 10_000.0 => format!("{}s", fixed(x / 1000.0, 0)),
-        x if x >= 1_000.0 => format!("{:.1}s", x / 1000.0),
+        // By the figure as rounded: 999.6 ms reads 1.0s, as 1000.2 ms does,
+        // not 1000ms in the row above it.
+        x if x >= 9_950.0 => format!("{}s", fixed(x / 1000.0, 0)),
+        x if x >= 999.5 => format!("{:.1}s", x / 1000.0),
         x => format!("{x:.0}ms"),
     }
 }
@@ -273,6 +275,12 @@ mod tests {
         assert_eq!(bytes(48.0 * 1024.0 * 1024.0 * 1024.0), "48.0 GiB");
         assert_eq!(millis(2400.0), "2.4s");
         assert_eq!(millis(-5.0), "—");
+        // A unit by the figure as it reads, so neighbours read alike.
+        assert_eq!(millis(999.4), "999ms");
+        assert_eq!(millis(999.6), "1.0s");
+        assert_eq!(millis(1000.2), "1.0s");
+        assert_eq!(millis(9_960.0), "10s");
+        assert_eq!(millis(10_400.0), "10s");
         assert_eq!(rate(-5.0), "—");
         assert_eq!(share(-0.5, 0), "—");
         assert_eq!(share(1e308, 0), "—");
