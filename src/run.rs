@@ -107,15 +107,18 @@ pub async fn dashboard(
                 Err(e) => break Stop::TerminalGone(format!("drawing failed: {e}")),
             };
             dirty = false;
-            let drawn = app.services_drawn.borrow();
-            if told.as_ref() != Some(&*drawn) {
+            // As a set: rows sorted anew by a live figure are the same rows.
+            let mut drawn = app.services_drawn.borrow().clone();
+            drawn.extend(app.detail_drawn.borrow().clone());
+            drawn.sort_unstable();
+            drawn.dedup();
+            if told.as_ref() != Some(&drawn) {
                 let names = std::sync::Arc::new(drawn.clone());
                 for m in &metrics {
                     m.on_screen(names.clone());
                 }
-                told = Some(drawn.clone());
+                told = Some(drawn);
             }
-            drop(drawn);
             if let Some(result) = exported {
                 runs.export = false;
                 app.actions.notice = Some(result.unwrap_or_else(|e| e));

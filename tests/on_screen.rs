@@ -147,6 +147,23 @@ fn only_the_services_on_screen_have_their_traffic_lines_asked_and_nothing_else_c
         }
     }
 
+    // Five seconds on: one more step asked, of the shown ones only.
+    let step = chrono::DateTime::from_timestamp(at + 5, 0).unwrap();
+    let stepped = runtime.block_on(told.health(step)).unwrap().value.services;
+    for k in 0..SERVICES {
+        let n = name(k);
+        let got = line(&stepped, &n);
+        if shown.contains(&n) {
+            assert_eq!(got.len(), 61, "{n}: still five minutes");
+            assert!(
+                got.iter().all(|v| (v - rate(k)).abs() < 1e-9),
+                "{n}: {got:?}"
+            );
+        } else {
+            assert!(got.is_empty(), "{n} is off screen");
+        }
+    }
+
     // Scrolled: the newly shown are drawn whole at the next refresh, the
     // ones gone off screen are let go.
     let next: Vec<String> = [20, 21, 7].map(name).to_vec();
@@ -199,10 +216,12 @@ fn the_services_drawn_are_the_rows_on_screen() {
     let drawn_at = |app: &App| {
         let screen = screen_lines(app, 120, 24);
         let drawn = app.services_drawn.borrow().clone();
-        let on_screen: Vec<&String> = (names.iter())
-            .filter(|n| screen.iter().any(|l| l.contains(&format!(" {n} "))))
+        // In the order of the rows on screen.
+        let on_screen: Vec<String> = (screen.iter())
+            .filter_map(|l| names.iter().find(|n| l.contains(&format!(" {n} "))))
+            .cloned()
             .collect();
-        (drawn, on_screen.len())
+        (drawn, on_screen)
     };
     let (first, seen) = drawn_at(&app);
     assert!(
@@ -210,14 +229,134 @@ fn the_services_drawn_are_the_rows_on_screen() {
         "a short pane draws some of the {} services: {first:?}",
         names.len()
     );
-    assert_eq!(first.len(), seen, "each drawn name is on screen: {first:?}");
+    assert_eq!(first, seen, "the names drawn are the names on screen");
     for _ in 0..names.len() {
         app.run(Command::Down);
     }
     let (last, seen) = drawn_at(&app);
-    assert_eq!(last.len(), seen, "{last:?}");
+    assert_eq!(last, seen, "the names drawn are the names on screen");
     assert_ne!(first, last, "moved down, other rows are drawn");
     let selected = app.table(opsdeck::app::tab::TableId::Services).selected;
     let row = app.table(opsdeck::app::tab::TableId::Services).rows[selected].index;
     assert!(last.contains(&names[row]), "the selected row is drawn");
+
+    // A service's details on the KPI tab draw its traffic line too; the
+    // Health rows stay watched for the way back.
+    app.run(Command::ShowKpis);
+    if app.focused_table() != opsdeck::app::tab::TableId::Slo {
+        app.run(Command::NextPanel);
+    }
+    app.run(Command::Open);
+    let _ = screen_lines(&app, 120, 40);
+    let slo = app.table(opsdeck::app::tab::TableId::Slo);
+    let opened = names[slo.rows[slo.selected].index].clone();
+    assert_eq!(app.detail_drawn.borrow().as_deref(), Some(opened.as_str()));
+    assert_eq!(*app.services_drawn.borrow(), last);
+    app.run(Command::Back);
+    let _ = screen_lines(&app, 120, 40);
+    assert_eq!(*app.detail_drawn.borrow(), None, "closed, no longer drawn");
+}
+
+/// A health reading with the very same services as before recomputes only
+/// the hosts; one whose services differ from what was shown — here because
+/// a service only a deployment named has gone — recomputes the rows too.
+#[test]
+fn the_services_rows_follow_the_list_when_only_the_hosts_moved_or_not() {
+    use opsdeck::app::tab::TableId;
+    use opsdeck::app::{App, Msg, Settings};
+    use opsdeck::config::keymap::Keymap;
+    use opsdeck::config::theme::Theme;
+    use opsdeck::domain::{Deployment, HealthReading, Host, Phase, Strategy};
+    use opsdeck::sources::{Feed, FeedUpdate, Reading};
+
+    let start = chrono::Utc::now();
+    let mut app = App::new(
+        Settings::default(),
+        Theme::builtin(),
+        Keymap::builtin(),
+        start,
+    );
+    let services = Arc::new(
+        ["alpha", "bravo", "charlie"]
+            .map(|n| {
+                let mut s = ServiceHealth::unknown(n, "test");
+                s.requests_per_second = 10.0;
+                s
+            })
+            .to_vec(),
+    );
+    let host = |cpu: f64| Host {
+        name: "db-1".into(),
+        up: true,
+        cpu,
+        memory: 0.2,
+        disk: 0.3,
+        full_in: None,
+        cpu_history: Vec::new(),
+    };
+    let mut seconds = 0;
+    let mut send = |app: &mut App, feed: Feed, reading: Reading| {
+        seconds += 1;
+        app.update(Msg::Feed(FeedUpdate {
+            source: "live".into(),
+            feed,
+            at: start + chrono::Duration::seconds(seconds),
+            result: Ok(reading),
+            warnings: Vec::new(),
+        }));
+    };
+    let health = |cpu: f64| {
+        Reading::Health(HealthReading {
+            services: services.clone(),
+            hosts: vec![host(cpu)],
+            looked_for: String::new(),
+        })
+    };
+    let deployment = Deployment {
+        service: "ghost".into(),
+        environment: "production".into(),
+        version: "v1".into(),
+        previous_version: None,
+        strategy: Strategy::Rolling {
+            updated: 1,
+            total: 1,
+        },
+        phase: Phase::Complete,
+        deployed_at: None,
+        rollbacks: 0,
+        history: Vec::new(),
+        window: None,
+        canary: None,
+    };
+    let rows = |app: &App| app.table(TableId::Services).rows.len();
+    send(&mut app, Feed::Health, health(0.10));
+    assert_eq!(rows(&app), 3);
+    send(
+        &mut app,
+        Feed::Deployments,
+        Reading::Deployments(vec![deployment]),
+    );
+    assert_eq!(rows(&app), 4, "ghost, named by its deployment, joins");
+    send(
+        &mut app,
+        Feed::Deployments,
+        Reading::Deployments(Vec::new()),
+    );
+    // The same list from the source, new hosts: the list shown had ghost.
+    send(&mut app, Feed::Health, health(0.20));
+    assert_eq!(rows(&app), 3, "ghost's row goes with it");
+    let screen = render(&app, 120, 40);
+    assert!(!screen.contains("ghost"), "{screen}");
+    // The same list again, new hosts: the hosts' rows move, the rest stays.
+    app.run(opsdeck::app::command::Command::ShowHealth);
+    send(&mut app, Feed::Health, health(0.97));
+    assert_eq!(rows(&app), 3);
+    let screen = render(&app, 120, 40);
+    assert!(
+        screen.contains("97%"),
+        "the host's CPU is the new one: {screen}"
+    );
+    for n in ["alpha", "bravo", "charlie"] {
+        assert!(screen.contains(n), "{n} on screen: {screen}");
+    }
 }

@@ -76,17 +76,6 @@ impl Received {
         true
     }
 
-    /// The services of each source's health reading, as the shared lists
-    /// they are: the same lists after a store mean only hosts, warnings or
-    /// an error moved.
-    pub fn health_services(&self) -> Vec<std::sync::Arc<Vec<ServiceHealth>>> {
-        (self.by_source.iter())
-            .filter(|((f, _), _)| *f == Feed::Health)
-            .filter_map(|(_, p)| p.data.as_ref()?.as_health())
-            .map(|h| h.services.clone())
-            .collect()
-    }
-
     /// When the oldest part of `feed` with data came: the merged panel's
     /// age.
     pub fn updated(&self, feed: Feed) -> Option<DateTime<Utc>> {
@@ -149,11 +138,6 @@ fn same_reading(held: &Reading, new: &Reading) -> bool {
         }
         _ => held == new,
     }
-}
-
-/// Whether two lists of shared lists are the very same ones.
-pub fn same_lists<T>(a: &[std::sync::Arc<T>], b: &[std::sync::Arc<T>]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(a, b)| std::sync::Arc::ptr_eq(a, b))
 }
 
 pub fn concat<T: Clone>(parts: Vec<&Vec<T>>) -> Vec<T> {

@@ -163,9 +163,12 @@ pub struct App {
     /// draws (a `Cell`, as ratatui's scroll states are corrected in render):
     /// a key past the end then does nothing.
     pub detail_scroll: std::cell::Cell<u16>,
-    /// The services whose rows the last frame of the Health tab drew: only
-    /// their traffic lines are asked of the sources (`run::dashboard`).
+    /// The services whose rows the last frame of the Health tab drew (kept
+    /// while another tab is shown, so their lines are there on the way
+    /// back) and the service whose details the last frame drew: only their
+    /// traffic lines are asked of the sources (`run::dashboard`).
     pub services_drawn: std::cell::RefCell<Vec<String>>,
+    pub detail_drawn: std::cell::RefCell<Option<String>>,
     /// On-call schedules as last read, in the order declared…
     pub oncall: Vec<crate::domain::oncall::Schedule>,
     /// …and where to read them (none in the demo, whose rota is made).
@@ -202,6 +205,7 @@ impl App {
             pending_keys: Vec::new(),
             detail_scroll: Default::default(),
             services_drawn: Default::default(),
+            detail_drawn: Default::default(),
             oncall: Vec::new(),
             oncall_sources: Vec::new(),
             stale: Stale::everything(),
@@ -307,12 +311,18 @@ impl App {
             // draws: no frame for it.
             Msg::Feed(update) => {
                 let feed = update.feed;
-                let before = (feed == Feed::Health).then(|| self.estate.received.health_services());
+                let services = |app: &App| {
+                    let health = app.estate.health.data.as_ref();
+                    health.map(|h| h.services.clone())
+                };
+                let before = (feed == Feed::Health).then(|| services(self)).flatten();
                 let changed = self.store(update);
                 if changed {
-                    let after = self.estate.received.health_services();
-                    self.stale = match before {
-                        Some(b) if feeds::same_lists(&b, &after) => self.stale.hosts(),
+                    // The very same list of services (as merged and joined
+                    // with the services other feeds name): only the hosts,
+                    // a warning or an error moved.
+                    self.stale = match (before, services(self)) {
+                        (Some(b), Some(a)) if std::sync::Arc::ptr_eq(&b, &a) => self.stale.hosts(),
                         _ => self.stale.feed(feed),
                     };
                 }

@@ -19,15 +19,19 @@ const HISTORY_STEP: Duration = Duration::seconds(5);
 /// The times of a service's traffic points: the last at the start of the
 /// step the health reading came in, one a step before each.
 pub(super) fn service_timeline(app: &App, s: &ServiceHealth) -> Option<Timeline> {
+    timeline(app, s.traffic_history.len())
+}
+
+/// `points` steps ending at the step the health reading came in.
+fn timeline(app: &App, points: usize) -> Option<Timeline> {
     let updated = app.estate.health.updated?;
     let step = HISTORY_STEP.num_seconds();
     let last = DateTime::from_timestamp(updated.timestamp().div_euclid(step) * step, 0)?;
-    Some(Timeline::ending(
-        last,
-        HISTORY_STEP,
-        s.traffic_history.len(),
-    ))
+    Some(Timeline::ending(last, HISTORY_STEP, points))
 }
+
+/// The points of five minutes at the history's step, both ends included.
+const SPAN_POINTS: usize = 61;
 
 /// The changes known on a service, oldest first: a slice of the change
 /// log, which is kept by service.
@@ -76,10 +80,11 @@ pub(super) fn sparkline(
         .collect()
 }
 
-/// The changes of a service within its traffic line's span, newest first:
+/// The changes of a service within the last five minutes (its traffic
+/// line's span, whether or not the line has come yet), newest first:
 /// `checkout v3.2.40 canary 25% 2m ago`.
 pub(super) fn service_changes(app: &App, s: &ServiceHealth) -> Vec<String> {
-    let Some(t) = service_timeline(app, s) else {
+    let Some(t) = timeline(app, SPAN_POINTS.max(s.traffic_history.len())) else {
         return Vec::new();
     };
     let mut found: Vec<String> = of_service(app, &s.name)

@@ -31,6 +31,8 @@ use crate::app::{App, Mode};
 use layout::{MIN_HEIGHT, MIN_WIDTH};
 
 pub fn draw(frame: &mut Frame, app: &App) {
+    // Set again by the details, if this frame draws a service's.
+    app.detail_drawn.borrow_mut().take();
     let area = frame.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         let text = format!(

@@ -157,6 +157,8 @@ fn detail_lines(app: &App, id: TableId, i: usize) -> Option<Detail> {
 /// standing, on the Health tab every signal's.
 fn service_detail(app: &App, id: TableId, i: usize) -> Option<Detail> {
     let s = &app.estate.health.data.as_ref()?.services.get(i)?;
+    // Its traffic line is drawn here too, on whichever tab: asked for.
+    *app.detail_drawn.borrow_mut() = Some(s.name.clone());
     let f = |name: &str, value: String| field(app, name, value);
     let objective = app.settings.objectives.availability;
     let rules = if id == TableId::Slo {

@@ -263,7 +263,11 @@ impl PrometheusSource {
         let at = |secs| DateTime::from_timestamp(secs, 0).unwrap_or(now);
         let plan = self.plan();
         let all = plan.queries.get(name);
-        let only = self.held(name, |h| h.watched().map(<[String]>::to_vec));
+        // A query of the configuration's own may name its services by
+        // another label than `opsdeck_service`: asked whole.
+        let only = self
+            .held(name, |h| h.watched().map(<[String]>::to_vec))
+            .filter(|_| !plan.queries.is_overridden(name));
         // Nothing on screen draws it: nothing to ask.
         if only.as_ref().is_some_and(Vec::is_empty) {
             return self.held(name, |h| {
