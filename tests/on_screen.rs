@@ -178,6 +178,26 @@ fn only_the_services_on_screen_have_their_traffic_lines_asked_and_nothing_else_c
         }
     }
 
+    // A traffic_history of the configuration's own names its services by
+    // `service`, not `opsdeck_service`: asked whole, every line drawn.
+    let own = Config {
+        queries: std::collections::BTreeMap::from([(
+            "traffic_history".to_string(),
+            (
+                "sum by (service) (rate(http_requests_total[1m]))".to_string(),
+                1,
+            ),
+        )]),
+        ..config.clone()
+    };
+    let overridden =
+        PrometheusSource::new(Endpoint::plain("prometheus", url.clone()), &own).unwrap();
+    overridden.on_screen(Arc::new(shown.clone()));
+    let lines = health(&overridden).services;
+    for k in 0..SERVICES {
+        assert_eq!(line(&lines, &name(k)), line(&all, &name(k)), "{}", name(k));
+    }
+
     // Nothing on screen (another tab first): no traffic line at all.
     told.on_screen(Arc::new(Vec::new()));
     let none = health(&told).services;
