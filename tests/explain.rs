@@ -3,6 +3,8 @@
 //! drill-down scrolls through every part, the burn rate's with each window.
 //! Rendered into ratatui's TestBackend, and driven headless by keys.
 
+mod support;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -16,9 +18,8 @@ use opsdeck::domain::explain;
 use opsdeck::domain::slo::host_status;
 use opsdeck::domain::{Status, reliability::ErrorRatios};
 use opsdeck::sources::{Feed, FeedUpdate, Reading};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use support::render;
 
 fn start() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap()
@@ -35,20 +36,6 @@ fn app() -> App {
         app.update(Msg::Feed(update));
     }
     app
-}
-
-fn render(app: &App, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|f| opsdeck::ui::draw(f, app)).unwrap();
-    let buffer = terminal.backend().buffer();
-    (0..height)
-        .map(|y| {
-            (0..width)
-                .map(|x| buffer[(x, y)].symbol())
-                .collect::<String>()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 fn press(app: &mut App, code: KeyCode) {

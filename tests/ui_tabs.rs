@@ -1,6 +1,8 @@
 //! Each tab rendered into ratatui's TestBackend from a known state, read as
 //! an operator would read it.
 
+mod support;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use opsdeck::app::command::Command;
 use opsdeck::app::{App, Msg, Settings};
@@ -10,6 +12,7 @@ use opsdeck::demo::DemoEstate;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;
+use support::screen_lines;
 
 fn start() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap()
@@ -28,22 +31,9 @@ fn app_with(theme: Theme) -> App {
     app
 }
 
-fn render(app: &App, width: u16, height: u16) -> Vec<String> {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|f| opsdeck::ui::draw(f, app)).unwrap();
-    let buffer = terminal.backend().buffer();
-    (0..height)
-        .map(|y| {
-            (0..width)
-                .map(|x| buffer[(x, y)].symbol())
-                .collect::<String>()
-        })
-        .collect()
-}
-
 fn screen(app: &mut App, command: Command, width: u16, height: u16) -> String {
     app.run(command);
-    render(app, width, height).join("\n")
+    support::render(app, width, height)
 }
 
 fn line_with<'a>(screen: &'a str, needle: &str) -> &'a str {
@@ -131,7 +121,7 @@ fn a_selected_tile_shows_what_makes_it_up_and_the_queries() {
     for _ in 0..8 {
         app.run(Command::Down);
     }
-    let s = render(&app, 120, 40).join("\n");
+    let s = screen_lines(&app, 120, 40).join("\n");
     let rpo = line_with(&s, "RPO compliance");
     assert!(
         rpo.contains("╭ ▶ RPO compliance ─"),
@@ -164,7 +154,7 @@ fn tiles_out_of_view_are_counted_with_their_worst_state() {
     // Selecting a hidden tile scrolls the grid to it.
     app.run(Command::NextPanel);
     app.run(Command::Bottom);
-    let s = render(&app, 80, 18).join("\n");
+    let s = screen_lines(&app, 80, 18).join("\n");
     assert!(
         s.contains("Change failure rate") && !s.contains("Availability 30d"),
         "{s}"
@@ -309,7 +299,7 @@ fn help_lists_the_bindings_of_the_keymap_in_force() {
     assert!(line_with(&s, "quit").contains("q, Ctrl-c"));
     assert!(line_with(&s, "filter the table").contains('/'));
     app.keymap = Keymap::load("vim", None).0;
-    let s = render(&app, 120, 40).join("\n");
+    let s = screen_lines(&app, 120, 40).join("\n");
     assert!(line_with(&s, "next tab").contains(" l, "), "vim binds l");
     assert!(
         line_with(&s, "first row").contains("Home, g g"),
@@ -359,17 +349,17 @@ fn the_mono_theme_draws_without_any_colour() {
 #[test]
 fn a_tiny_terminal_gets_a_message_not_a_panic() {
     let app = app_with(Theme::builtin());
-    let s = render(&app, 30, 6).join("");
+    let s = screen_lines(&app, 30, 6).join("");
     assert!(s.contains("terminal too small"), "{s}");
     for (w, h) in [(40, 10), (1, 1), (200, 60)] {
-        render(&app, w, h);
+        screen_lines(&app, w, h);
     }
 }
 
 #[test]
 fn on_a_narrow_screen_the_clock_gives_way_before_the_state() {
     let app = app_with(Theme::builtin());
-    let header = |w| render(&app, w, 24)[0].clone();
+    let header = |w| screen_lines(&app, w, 24)[0].clone();
     assert!(header(80).contains("✖ CRIT") && header(80).contains("UTC"));
     let narrow = header(45);
     assert!(narrow.contains("✖ CRIT"), "{narrow}");
@@ -394,14 +384,14 @@ fn problems_in_files_are_readable_at_80x24() {
             message: "key 'x' is bound to both quit and help; using the default keymap".into(),
         },
     ];
-    let s = render(&app, 80, 24).join("\n");
+    let s = screen_lines(&app, 80, 24).join("\n");
     let footer = s.lines().last().unwrap();
     assert!(
         footer.contains("2 problems in config files: ? for details"),
         "{footer}"
     );
     app.run(Command::Help);
-    let s = render(&app, 80, 24).join("\n");
+    let s = screen_lines(&app, 80, 24).join("\n");
     // Wrapped, both messages are on screen to their last words (read as
     // one text, a line's end a space).
     let text = s.split_whitespace().collect::<Vec<_>>().join(" ");

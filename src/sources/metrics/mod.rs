@@ -10,8 +10,8 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use futures::future::join_all;
 
+mod answers;
 mod backups;
 mod built;
 mod canary;
@@ -22,12 +22,13 @@ pub mod plan;
 mod recorded;
 mod services;
 
-use built::{Built, Inputs};
+use answers::{Answers, Kept};
+use built::Built;
 
 use super::convert::timestamp;
 
-use super::prometheus::{PrometheusApi, Sample};
-use super::{Fetch, Fetched, MetricsSource, SourceError};
+use super::prometheus::PrometheusApi;
+use super::{Fetch, Fetched, MetricsSource};
 use crate::config::file::{Config, Endpoint, ServiceMeta};
 use crate::domain::{
     Backup, Deployment, HealthReading, Host, Phase, ResolvedIncident, ServiceHealth, forecast,
@@ -35,7 +36,7 @@ use crate::domain::{
 
 use groups::{
     BACKUP_GAUGES, BACKUP_WINDOW, BASELINES, COVERAGE, DEPLOY_GAUGES, DEPLOY_WINDOW,
-    FIVE_MINUTE_WINDOWS, FORECASTS, GAUGES, HOUR_WINDOWS, RECORDED_SLOS, Reused, SLO_WINDOWS,
+    FIVE_MINUTE_WINDOWS, FORECASTS, GAUGES, HOUR_WINDOWS, RECORDED_SLOS, SLO_WINDOWS,
 };
 use history::History;
 use plan::{Choice, Plan, Spec};
@@ -94,48 +95,6 @@ const SERVICE_QUERIES: [&str; 17] = [
     "saturation",
     "covered_window",
 ];
-
-/// A group's last answers, when they were asked, and whether a fresh ask is
-/// under way.
-#[derive(Clone)]
-struct Kept {
-    at: Instant,
-    answers: Answers,
-    asking: bool,
-}
-
-/// Answers of several queries by name, and the warnings they gave. Shared,
-/// not copied, when a group's answers are reused between refreshes.
-#[derive(Clone)]
-struct Answers {
-    by_name: BTreeMap<&'static str, Arc<Vec<Sample>>>,
-    warnings: Vec<String>,
-}
-
-impl Answers {
-    /// The answers of `names`, shared, for `Built`.
-    fn inputs<'a>(&self, names: impl IntoIterator<Item = &'a &'static str>) -> Inputs {
-        names
-            .into_iter()
-            .map(|q| self.by_name.get(q).cloned())
-            .collect()
-    }
-
-    fn get(&self, name: &str) -> &[Sample] {
-        self.by_name.get(name).map_or(&[], |v| v.as_slice())
-    }
-
-    /// The values of query `name` by one label.
-    fn by(&self, name: &str, label: &str) -> BTreeMap<&str, f64> {
-        let mut out = BTreeMap::new();
-        for s in self.get(name) {
-            if let Some(key) = s.label(label).filter(|k| !k.is_empty()) {
-                out.insert(key, s.value);
-            }
-        }
-        out
-    }
-}
 
 fn ratio(part: Option<f64>, whole: Option<f64>) -> f64 {
     match (part, whole) {
@@ -230,24 +189,6 @@ impl PrometheusSource {
         &self.api
     }
 
-    /// The named queries with their PromQL in force.
-    fn asked(&self, names: &[&'static str]) -> Vec<(&'static str, String)> {
-        let plan = self.plan();
-        names
-            .iter()
-            .map(|n| (*n, plan.queries.get(n).to_string()))
-            .collect()
-    }
-
-    /// The named queries of this source, asked at once (`ask`).
-    async fn instant(
-        &self,
-        names: &[&'static str],
-        now: DateTime<Utc>,
-    ) -> Result<Answers, SourceError> {
-        ask(&self.api, self.asked(names), now).await
-    }
-
     /// The last five minutes of range query `name` by `label`, oldest
     /// first; only the steps since the last refresh are asked (`History`).
     async fn history(
@@ -317,101 +258,6 @@ impl PrometheusSource {
             .or_insert_with(|| History::new(HISTORY, HISTORY_STEP.into())))
     }
 
-    /// The answers of `group` (kept under its first query): asked again
-    /// once they are `group.every` old, else the last ones.
-    async fn reused(&self, group: &Reused, now: DateTime<Utc>) -> Result<Answers, SourceError> {
-        let key = group.names[0];
-        {
-            let mut kept = self.reused.lock().unwrap_or_else(PoisonError::into_inner);
-            match kept.get_mut(key) {
-                Some(k) if k.at.elapsed() < group.every => return Ok(k.answers.clone()),
-                // Stale, but not by much: shown while a fresh ask goes on
-                // in the background, so a slow window query never holds up
-                // the refresh it rides along with.
-                Some(k) if k.at.elapsed() < group.every * 3 => {
-                    if !k.asking {
-                        k.asking = true;
-                        self.ask_in_background(group, now);
-                    }
-                    return Ok(k.answers.clone());
-                }
-                _ => {}
-            }
-        }
-        let answers = self.instant(group.names, now).await?;
-        keep(&self.reused, key, answers.clone());
-        Ok(answers)
-    }
-
-    /// Asks `group` again on a task of its own; its answers replace the
-    /// kept ones when they come, and a failure leaves them to age.
-    fn ask_in_background(&self, group: &Reused, now: DateTime<Utc>) {
-        let key = group.names[0];
-        let asked = self.asked(group.names);
-        let (api, kept) = (self.api.clone(), self.reused.clone());
-        tokio::spawn(async move {
-            match ask(&api, asked, now).await {
-                // Kept only if this ask is still the one awaited: a plan
-                // put in force meanwhile (`detect`) dropped the group, and
-                // its answers to the old queries must not come back.
-                Ok(answers) => {
-                    let mut held = kept.lock().unwrap_or_else(PoisonError::into_inner);
-                    if held.get(key).is_some_and(|k| k.asking) {
-                        held.insert(
-                            key,
-                            Kept {
-                                at: Instant::now(),
-                                answers,
-                                asking: false,
-                            },
-                        );
-                    }
-                }
-                Err(_) => {
-                    let mut kept = kept.lock().unwrap_or_else(PoisonError::into_inner);
-                    if let Some(k) = kept.get_mut(key) {
-                        k.asking = false;
-                    }
-                }
-            }
-        });
-    }
-
-    /// The answers of `names` and the kept answers of `groups`, asked at
-    /// once; a group that cannot be read is a warning, unless nothing at
-    /// all could be, which is the error.
-    async fn with_reused(
-        &self,
-        names: &[&'static str],
-        groups: &[&Reused],
-        now: DateTime<Utc>,
-    ) -> Result<Answers, SourceError> {
-        let reused = join_all(groups.iter().map(|g| self.reused(g, now)));
-        let (a, reused) = futures::join!(self.instant(names, now), reused);
-        let mut a = a?;
-        let mut first_error = None;
-        for (group, answers) in groups.iter().zip(reused) {
-            match answers {
-                Ok(s) => {
-                    a.warnings.extend(s.warnings);
-                    a.by_name.extend(s.by_name);
-                }
-                Err(e) => {
-                    a.warnings.push(format!(
-                        "{} ({}) failed",
-                        group.what,
-                        group.names.join(", ")
-                    ));
-                    first_error.get_or_insert(e);
-                }
-            }
-        }
-        match first_error {
-            Some(e) if a.by_name.is_empty() => Err(e),
-            _ => Ok(a),
-        }
-    }
-
     fn hosts(&self, a: &Answers, mut history: BTreeMap<String, Vec<f64>>) -> Vec<Host> {
         let (cpu, memory, disk, up) = (
             a.by("host_cpu", "instance"),
@@ -460,54 +306,6 @@ fn measure(value: f64) -> f64 {
     } else {
         f64::NAN
     }
-}
-
-/// Runs the named queries at once; each failure is a warning naming the
-/// query, unless all fail, which is the error.
-async fn ask(
-    api: &PrometheusApi,
-    asked: Vec<(&'static str, String)>,
-    now: DateTime<Utc>,
-) -> Result<Answers, SourceError> {
-    let answers = join_all(asked.iter().map(|(_, expr)| {
-        let expr = crate::sli::derive::at_time(expr, now.timestamp()).into_owned();
-        async move { api.query(&expr, now).await }
-    }))
-    .await;
-    let mut out = Answers {
-        by_name: BTreeMap::new(),
-        warnings: Vec::new(),
-    };
-    let mut first_error = None;
-    for ((name, _), answer) in asked.iter().zip(answers) {
-        match answer {
-            Ok(a) => {
-                out.warnings
-                    .extend(a.warnings.into_iter().map(|w| format!("{name}: {w}")));
-                out.by_name.insert(name, Arc::new(a.result));
-            }
-            Err(e) => {
-                out.warnings.push(format!("{name}: {e}"));
-                first_error.get_or_insert(e);
-            }
-        }
-    }
-    match first_error {
-        Some(e) if out.by_name.is_empty() => Err(e),
-        _ => Ok(out),
-    }
-}
-
-/// Keeps a group's fresh answers, asked now.
-fn keep(kept: &Mutex<BTreeMap<&'static str, Kept>>, key: &'static str, answers: Answers) {
-    kept.lock().unwrap_or_else(PoisonError::into_inner).insert(
-        key,
-        Kept {
-            at: Instant::now(),
-            answers,
-            asking: false,
-        },
-    );
 }
 
 fn parse_phase(text: &str) -> Phase {
