@@ -164,6 +164,15 @@ fn the_day_shift_takes_a_midnight_back_to_this_time_of_day() {
     ));
 }
 
+/// Each branch of `set` as a part of the queries, in rank order.
+fn parts_of(set: &SliSet) -> Vec<Part<'_>> {
+    set.branches
+        .iter()
+        .enumerate()
+        .map(|(r, b)| Part::new(r, b, set))
+        .collect()
+}
+
 #[test]
 fn one_chain_over_every_part_keeps_each_parts_order_of_labels() {
     let all: Vec<String> = catalogue().iter().map(|c| c.name.clone()).collect();
@@ -171,12 +180,7 @@ fn one_chain_over_every_part_keeps_each_parts_order_of_labels() {
         .map(String::from)
         .to_vec();
     let set = SliSet::build(&catalogue(), &SliSpec::Detect, &[], &all, &default);
-    let parts: Vec<Part> = set
-        .branches
-        .iter()
-        .enumerate()
-        .map(|(r, b)| Part::new(r, b, &set))
-        .collect();
+    let parts = parts_of(&set);
     let merged = merged_labels(&parts);
     for p in &parts {
         let at: Vec<usize> = p
@@ -195,12 +199,7 @@ fn one_chain_over_every_part_keeps_each_parts_order_of_labels() {
     // A configured list that puts HAProxy's label after the job.
     let odd: Vec<String> = ["service_name", "job", "proxy"].map(String::from).to_vec();
     let set = SliSet::build(&catalogue(), &SliSpec::Detect, &[], &all, &odd);
-    let parts: Vec<Part> = set
-        .branches
-        .iter()
-        .enumerate()
-        .map(|(r, b)| Part::new(r, b, &set))
-        .collect();
+    let parts = parts_of(&set);
     let merged = merged_labels(&parts);
     let at = |l: &str| merged.iter().position(|m| m == l).unwrap();
     assert!(at("proxy") < at("job"), "{merged:?}");
