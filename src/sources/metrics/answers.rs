@@ -4,7 +4,7 @@
 //! background.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -16,14 +16,50 @@ use super::groups::Reused;
 use crate::sources::SourceError;
 use crate::sources::prometheus::{PrometheusApi, Sample};
 
-/// A group's last answers, when they were asked, and whether a fresh ask is
-/// under way.
+/// A group's last answers, when they were asked, and when a fresh ask
+/// under way began.
 #[derive(Clone)]
 pub(super) struct Kept {
     pub(super) at: Instant,
+    /// The time the answers are of (the refresh's `now`).
+    pub(super) of: DateTime<Utc>,
     answers: Answers,
-    asking: bool,
+    asking: Option<Instant>,
 }
+
+impl Kept {
+    pub(super) fn new(answers: Answers, at: Instant, of: DateTime<Utc>) -> Kept {
+        Kept {
+            at,
+            of,
+            answers,
+            asking: None,
+        }
+    }
+
+    /// Due again once a new round of `every` has begun on the clock, and
+    /// not sooner than half of `every` after the last ask. Every group of
+    /// one interval, and the traffic line's steps, are then asked at the
+    /// same refresh, so the reading built from them is built once a round
+    /// rather than once for each answer as it lands (docs/decisions.md).
+    pub(super) fn due(&self, every: std::time::Duration, now: DateTime<Utc>) -> bool {
+        let secs = i64::try_from(every.as_secs()).unwrap_or(i64::MAX).max(1);
+        let round = |t: DateTime<Utc>| t.timestamp().div_euclid(secs);
+        round(now) != round(self.of) && self.at.elapsed() >= every / 2
+    }
+
+    /// As if asked `by` earlier, for tests of what ageing does.
+    #[cfg(test)]
+    pub(super) fn age(&mut self, by: std::time::Duration) {
+        self.at -= by;
+        self.of -= chrono::Duration::from_std(by).unwrap_or_default();
+    }
+}
+
+/// How long an ask under way holds the reading built from its group
+/// (`PrometheusSource::settling`): longer, and the other groups' fresh
+/// answers are shown without it.
+const SETTLE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Answers of several queries by name, and the warnings they gave. Shared,
 /// not copied, when a group's answers are reused between refreshes.
@@ -88,13 +124,13 @@ impl PrometheusSource {
         {
             let mut kept = self.reused.lock().unwrap_or_else(PoisonError::into_inner);
             match kept.get_mut(key) {
-                Some(k) if k.at.elapsed() < group.every => return Ok(k.answers.clone()),
+                Some(k) if !k.due(group.every, now) => return Ok(k.answers.clone()),
                 // Stale, but not by much: shown while a fresh ask goes on
                 // in the background, so a slow window query never holds up
                 // the refresh it rides along with.
                 Some(k) if k.at.elapsed() < group.every * 3 => {
-                    if !k.asking {
-                        k.asking = true;
+                    if k.asking.is_none() {
+                        k.asking = Some(Instant::now());
                         self.ask_in_background(group, now);
                     }
                     return Ok(k.answers.clone());
@@ -102,9 +138,23 @@ impl PrometheusSource {
                 _ => {}
             }
         }
+        let at = Instant::now();
         let answers = self.instant(group.names, now).await?;
-        keep(&self.reused, key, answers.clone());
+        (self.reused.lock().unwrap_or_else(PoisonError::into_inner))
+            .insert(key, Kept::new(answers.clone(), at, now));
         Ok(answers)
+    }
+
+    /// Whether any of `groups` is being asked again in the background, for
+    /// less than `SETTLE`: a reading built from them waits for all their
+    /// fresh answers, so it is built once a round, not once an answer.
+    pub(super) fn settling(&self, groups: &[&Reused]) -> bool {
+        let kept = self.reused.lock().unwrap_or_else(PoisonError::into_inner);
+        groups.iter().any(|g| {
+            kept.get(g.names[0])
+                .and_then(|k| k.asking)
+                .is_some_and(|since| since.elapsed() < SETTLE)
+        })
     }
 
     /// Asks `group` again on a task of its own; its answers replace the
@@ -113,28 +163,22 @@ impl PrometheusSource {
         let key = group.names[0];
         let asked = self.asked(group.names);
         let (api, kept) = (self.api.clone(), self.reused.clone());
+        let at = Instant::now();
         tokio::spawn(async move {
-            match ask(&api, asked, now).await {
+            let answer = ask(&api, asked, now).await;
+            let mut held = kept.lock().unwrap_or_else(PoisonError::into_inner);
+            match answer {
                 // Kept only if this ask is still the one awaited: a plan
                 // put in force meanwhile (`detect`) dropped the group, and
                 // its answers to the old queries must not come back.
                 Ok(answers) => {
-                    let mut held = kept.lock().unwrap_or_else(PoisonError::into_inner);
-                    if held.get(key).is_some_and(|k| k.asking) {
-                        held.insert(
-                            key,
-                            Kept {
-                                at: Instant::now(),
-                                answers,
-                                asking: false,
-                            },
-                        );
+                    if held.get(key).is_some_and(|k| k.asking.is_some()) {
+                        held.insert(key, Kept::new(answers, at, now));
                     }
                 }
                 Err(_) => {
-                    let mut kept = kept.lock().unwrap_or_else(PoisonError::into_inner);
-                    if let Some(k) = kept.get_mut(key) {
-                        k.asking = false;
+                    if let Some(k) = held.get_mut(key) {
+                        k.asking = None;
                     }
                 }
             }
@@ -211,16 +255,4 @@ pub(super) async fn ask(
         Some(e) if out.by_name.is_empty() => Err(e),
         _ => Ok(out),
     }
-}
-
-/// Keeps a group's fresh answers, asked now.
-fn keep(kept: &Mutex<BTreeMap<&'static str, Kept>>, key: &'static str, answers: Answers) {
-    kept.lock().unwrap_or_else(PoisonError::into_inner).insert(
-        key,
-        Kept {
-            at: Instant::now(),
-            answers,
-            asking: false,
-        },
-    );
 }

@@ -29,6 +29,12 @@ impl<T: Clone> Built<T> {
         same.then(|| value.clone())
     }
 
+    /// What was built last, whatever from.
+    pub(super) fn last(&self) -> Option<T> {
+        let held = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        held.as_ref().map(|(_, value)| value.clone())
+    }
+
     /// `get`, else `build` kept for next time.
     pub(super) fn or_build(&self, inputs: Inputs, build: impl FnOnce() -> T) -> T {
         self.get(&inputs)

@@ -352,8 +352,12 @@ impl MetricsSource for PrometheusSource {
         }
         let a = self.with_reused(&NAMES, &groups, now).await?;
         warnings.extend(a.warnings.iter().cloned());
-        // The services as built last time when nothing they are built from
+        // The services as built last time while their groups' fresh answers
+        // are still coming (built once they all have, with the new step of
+        // their traffic lines), or when nothing they are built from
         // changed: the same answers kept, no new step of traffic history.
+        groups.retain(|g| !std::ptr::eq(*g, &FORECASTS));
+        let settling = self.settling(&groups);
         let inputs = a.inputs(
             SERVICE_QUERIES
                 .iter()
@@ -370,10 +374,10 @@ impl MetricsSource for PrometheusSource {
             h.watch(shown.as_deref().map(Vec::as_slice));
             h.due(now.timestamp()).is_some()
         });
-        let kept = if traffic_due {
-            None
-        } else {
-            self.built_services.get(&inputs)
+        let kept = match (settling, traffic_due) {
+            (true, _) => self.built_services.last(),
+            (false, true) => None,
+            (false, false) => self.built_services.get(&inputs),
         };
         let services = match kept {
             Some(services) => services,

@@ -43,8 +43,8 @@ fn canned() -> (String, Arc<Mutex<Vec<String>>>) {
     canned_stalling(Arc::new(AtomicBool::new(false)))
 }
 
-/// The same, never answering a query over a five-minute window while
-/// `stall` is set.
+/// The same, holding every answer to a query over a five-minute window
+/// while `stall` is set.
 fn canned_stalling(stall: Arc<AtomicBool>) -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
@@ -79,8 +79,8 @@ fn answer(
         let body = canned_body(&target);
         let five_minutes = target.contains("%5B5m%5D") || target.contains("[5m]");
         log.lock().unwrap().push(target);
-        if five_minutes && stall.load(Ordering::SeqCst) {
-            thread::sleep(std::time::Duration::from_secs(3600));
+        while five_minutes && stall.load(Ordering::SeqCst) {
+            thread::sleep(std::time::Duration::from_millis(10));
         }
         let head = format!(
             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
@@ -197,7 +197,7 @@ async fn a_stalled_window_query_never_holds_up_the_refresh() {
     // never answer them again.
     stall.store(true, Ordering::SeqCst);
     for kept in source.reused.lock().unwrap().values_mut() {
-        kept.at = Instant::now() - std::time::Duration::from_secs(6);
+        kept.age(std::time::Duration::from_secs(6));
     }
     for refresh in 0..3 {
         let reading =
@@ -233,6 +233,82 @@ async fn a_stalled_window_query_never_holds_up_the_refresh() {
         FIVE_MINUTE_WINDOWS.names.len(),
         "one fresh ask in the background, not one per refresh"
     );
+}
+
+#[tokio::test]
+async fn a_round_of_fresh_answers_builds_one_reading() {
+    let stall = Arc::new(AtomicBool::new(false));
+    let (url, asked) = canned_stalling(stall.clone());
+    let endpoint = Endpoint::plain("prometheus", url.parse().unwrap());
+    let source = PrometheusSource::new(endpoint, &Config::default()).unwrap();
+    // Mid-round, so that 6 s later is the next round of 5 s.
+    let now = DateTime::from_timestamp(Utc::now().timestamp() / 5 * 5 + 2, 0).unwrap();
+    let first = source.health(now).await.unwrap().value.services;
+
+    // A round later: the gauges answer at once, the five-minute windows
+    // are held, and a new step of the traffic lines is due.
+    stall.store(true, Ordering::SeqCst);
+    for kept in source.reused.lock().unwrap().values_mut() {
+        kept.age(std::time::Duration::from_secs(6));
+    }
+    let later = now + Duration::seconds(6);
+    asked.lock().unwrap().clear();
+    let groups = [&GAUGES, &FIVE_MINUTE_WINDOWS];
+    let waiting = source.health(later).await.unwrap().value.services;
+    assert!(source.settling(&groups), "the round is still coming");
+    assert!(
+        Arc::ptr_eq(&first, &waiting),
+        "not built from part of a round's answers"
+    );
+    for _ in 0..200 {
+        let gauges = source.reused.lock().unwrap()["saturation"].clone();
+        if gauges.of == later {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let again = source.health(later).await.unwrap().value.services;
+    assert!(
+        Arc::ptr_eq(&first, &again),
+        "the gauges' fresh answers wait for the five-minute windows"
+    );
+    let ranges = |asked: &Mutex<Vec<String>>| {
+        let asked = asked.lock().unwrap();
+        asked.iter().filter(|t| t.contains("query_range")).count()
+    };
+    assert_eq!(ranges(&asked), 1, "the hosts' CPU step only: {asked:?}");
+
+    stall.store(false, Ordering::SeqCst);
+    for _ in 0..200 {
+        if !source.settling(&groups) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let built = source.health(later).await.unwrap().value.services;
+    assert!(!Arc::ptr_eq(&first, &built), "built once the round is in");
+    assert_eq!(ranges(&asked), 2, "with the traffic lines' step");
+    let still = source.health(later).await.unwrap().value.services;
+    assert!(Arc::ptr_eq(&built, &still), "and not again");
+}
+
+#[test]
+fn groups_are_due_again_at_the_next_round_of_their_interval() {
+    let every = std::time::Duration::from_secs(5);
+    let at = |secs: i64| DateTime::from_timestamp(secs, 0).unwrap();
+    let answers = Answers {
+        by_name: BTreeMap::new(),
+        warnings: Vec::new(),
+    };
+    // Asked 3 s ago, at 1,001 s: due from 1,005, with the round.
+    let asked = Instant::now() - std::time::Duration::from_secs(3);
+    let kept = Kept::new(answers.clone(), asked, at(1_001));
+    assert!(!kept.due(every, at(1_004)), "the same round");
+    assert!(kept.due(every, at(1_005)), "the next");
+    // Asked at 1,004 s, a moment ago: not again at 1,005 s, though a new
+    // round has begun, before half the interval has passed.
+    let just = Kept::new(answers, Instant::now(), at(1_004));
+    assert!(!just.due(every, at(1_005)));
 }
 
 #[test]
