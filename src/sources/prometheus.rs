@@ -40,9 +40,10 @@ pub struct Series {
 /// A series' labels, cleaned as they are read: pairs sorted by name, one
 /// per name. A list, not a map: a series has a handful, and an answer of
 /// 10,000 series holds 10,000 of them; the names and values are shared
-/// (`intern`), each held once however many answers carry it.
+/// (`intern`), each held once however many answers carry it, and so is
+/// the list itself (`intern::pairs`).
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Labels(Box<[(Arc<str>, Arc<str>)]>);
+pub struct Labels(crate::sources::intern::Pairs);
 
 impl Labels {
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -55,7 +56,7 @@ impl Labels {
         pairs.reverse();
         pairs.sort_by(|a, b| a.0.cmp(&b.0));
         pairs.dedup_by(|a, b| a.0 == b.0);
-        Labels(pairs.into_boxed_slice())
+        Labels(crate::sources::intern::pairs(pairs))
     }
 }
 
