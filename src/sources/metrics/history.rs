@@ -77,6 +77,12 @@ impl History {
         }
     }
 
+    /// Whether what is due at `now` is the whole span: nothing held to
+    /// build on (the first ask, other series asked for, a failure).
+    pub fn whole_due(&self, now: i64) -> bool {
+        self.due(now).is_some_and(|d| d.start <= d.end - self.span)
+    }
+
     /// Keeps the answer to `due`, points `(timestamp, value)` by series key,
     /// and drops what is now older than the span: a series no longer
     /// answered goes when its last point does. An answer to the whole span

@@ -353,9 +353,10 @@ impl MetricsSource for PrometheusSource {
         let a = self.with_reused(&NAMES, &groups, now).await?;
         warnings.extend(a.warnings.iter().cloned());
         // The services as built last time while their groups' fresh answers
-        // are still coming (built once they all have, with the new step of
-        // their traffic lines), or when nothing they are built from
-        // changed: the same answers kept, no new step of traffic history.
+        // are still coming, or when nothing they are built from changed.
+        // Their traffic lines' new steps come with the next build (every
+        // 10 s, two steps of 5 s), unless other rows are shown: those are
+        // asked whole at once.
         groups.retain(|g| !std::ptr::eq(*g, &FORECASTS));
         let settling = self.settling(&groups);
         let inputs = a.inputs(
@@ -370,11 +371,11 @@ impl MetricsSource for PrometheusSource {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        let traffic_due = self.held("traffic_history", |h| {
+        let traffic_whole = self.held("traffic_history", |h| {
             h.watch(shown.as_deref().map(Vec::as_slice));
-            h.due(now.timestamp()).is_some()
+            h.whole_due(now.timestamp())
         });
-        let kept = match (settling, traffic_due) {
+        let kept = match (settling, traffic_whole) {
             (true, _) => self.built_services.last(),
             (false, true) => None,
             (false, false) => self.built_services.get(&inputs),

@@ -174,13 +174,37 @@ async fn a_refresh_asks_only_the_new_steps_and_the_windows_that_are_due() {
 
     let next_step = source.health(at(base + 7)).await.unwrap().value;
     let (ranges, _) = asked_since(&asked);
-    assert_eq!(ranges, [(base + 5, base + 5); 2], "one step, one point");
+    assert_eq!(ranges, [(base + 5, base + 5)], "the hosts' step, one point");
+    assert_eq!(next_step.hosts[0].cpu_history, whole(base + 5));
     assert_eq!(
         history(&next_step),
-        whole(base + 5),
+        whole(base),
+        "the traffic lines' step waits for the services' next answers"
+    );
+
+    // The services' next round: built again, with the steps since.
+    for kept in source.reused.lock().unwrap().values_mut() {
+        kept.age(std::time::Duration::from_secs(11));
+    }
+    source.health(at(base + 12)).await.unwrap();
+    for _ in 0..200 {
+        if !source.settling(&[&GAUGES, &FIVE_MINUTE_WINDOWS]) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let next_round = source.health(at(base + 12)).await.unwrap().value;
+    let (ranges, _) = asked_since(&asked);
+    assert_eq!(
+        ranges,
+        [(base + 10, base + 10), (base + 5, base + 10)],
+        "the hosts' step, then the traffic lines' two, once the round is in"
+    );
+    assert_eq!(
+        history(&next_round),
+        whole(base + 10),
         "as the whole range gives"
     );
-    assert_eq!(next_step.hosts[0].cpu_history, whole(base + 5));
 }
 
 #[tokio::test]
@@ -197,7 +221,7 @@ async fn a_stalled_window_query_never_holds_up_the_refresh() {
     // never answer them again.
     stall.store(true, Ordering::SeqCst);
     for kept in source.reused.lock().unwrap().values_mut() {
-        kept.age(std::time::Duration::from_secs(6));
+        kept.age(std::time::Duration::from_secs(11));
     }
     for refresh in 0..3 {
         let reading =
@@ -241,7 +265,7 @@ async fn a_round_of_fresh_answers_builds_one_reading() {
     let (url, asked) = canned_stalling(stall.clone());
     let endpoint = Endpoint::plain("prometheus", url.parse().unwrap());
     let source = PrometheusSource::new(endpoint, &Config::default()).unwrap();
-    // Mid-round, so that 6 s later is the next round of 5 s.
+    // Mid-round, so that 11 s later is the next round of 10 s.
     let now = DateTime::from_timestamp(Utc::now().timestamp() / 5 * 5 + 2, 0).unwrap();
     let first = source.health(now).await.unwrap().value.services;
 
@@ -249,9 +273,9 @@ async fn a_round_of_fresh_answers_builds_one_reading() {
     // are held, and a new step of the traffic lines is due.
     stall.store(true, Ordering::SeqCst);
     for kept in source.reused.lock().unwrap().values_mut() {
-        kept.age(std::time::Duration::from_secs(6));
+        kept.age(std::time::Duration::from_secs(11));
     }
-    let later = now + Duration::seconds(6);
+    let later = now + Duration::seconds(11);
     asked.lock().unwrap().clear();
     let groups = [&GAUGES, &FIVE_MINUTE_WINDOWS];
     let waiting = source.health(later).await.unwrap().value.services;
