@@ -1,6 +1,6 @@
 //! Canary verdicts for the deployments in progress: one query
 //! (`sli::canary`) asked only while a canary or blue-green deployment is
-//! under way, kept for five seconds, its answer read into each
+//! under way, kept for ten seconds, its answer read into each
 //! deployment's `canary`.
 
 use std::collections::BTreeMap;
@@ -16,7 +16,7 @@ use crate::sli::identity::SERVICE;
 use crate::sources::prometheus::{PrometheusApi, Sample};
 
 /// How long an answer is kept: as the five-minute queries.
-const KEEP: Duration = Duration::from_secs(5);
+const KEEP: Duration = Duration::from_secs(10);
 
 /// The longest stretch compared before and after a deploy.
 const MAX_MINUTES: u64 = 360;
