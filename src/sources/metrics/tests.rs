@@ -133,6 +133,33 @@ fn asked_since(asked: &Mutex<Vec<String>>) -> (Vec<(i64, i64)>, usize) {
     (ranges, instants.len())
 }
 
+/// A source of the canned server that holds the five-minute answers while
+/// the flag is set.
+fn stalling_source() -> (PrometheusSource, Arc<AtomicBool>, Arc<Mutex<Vec<String>>>) {
+    let stall = Arc::new(AtomicBool::new(false));
+    let (url, asked) = canned_stalling(stall.clone());
+    let endpoint = Endpoint::plain("prometheus", url.parse().unwrap());
+    let source = PrometheusSource::new(endpoint, &Config::default()).unwrap();
+    (source, stall, asked)
+}
+
+/// Every kept group as if asked 11 s earlier: the 10 s groups due again.
+fn next_round(source: &PrometheusSource) {
+    for kept in source.reused.lock().unwrap().values_mut() {
+        kept.age(std::time::Duration::from_secs(11));
+    }
+}
+
+/// Until the 10 s groups' background asks are in (at most 2 s).
+async fn settled(source: &PrometheusSource) {
+    for _ in 0..200 {
+        if !source.settling(&[&GAUGES, &FIVE_MINUTE_WINDOWS]) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_refresh_asks_only_the_new_steps_and_the_windows_that_are_due() {
     let (url, asked) = canned();
@@ -183,16 +210,9 @@ async fn a_refresh_asks_only_the_new_steps_and_the_windows_that_are_due() {
     );
 
     // The services' next round: built again, with the steps since.
-    for kept in source.reused.lock().unwrap().values_mut() {
-        kept.age(std::time::Duration::from_secs(11));
-    }
+    next_round(&source);
     source.health(at(base + 12)).await.unwrap();
-    for _ in 0..200 {
-        if !source.settling(&[&GAUGES, &FIVE_MINUTE_WINDOWS]) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    settled(&source).await;
     let next_round = source.health(at(base + 12)).await.unwrap().value;
     let (ranges, _) = asked_since(&asked);
     assert_eq!(
@@ -209,10 +229,7 @@ async fn a_refresh_asks_only_the_new_steps_and_the_windows_that_are_due() {
 
 #[tokio::test]
 async fn a_stalled_window_query_never_holds_up_the_refresh() {
-    let stall = Arc::new(AtomicBool::new(false));
-    let (url, asked) = canned_stalling(stall.clone());
-    let endpoint = Endpoint::plain("prometheus", url.parse().unwrap());
-    let source = PrometheusSource::new(endpoint, &Config::default()).unwrap();
+    let (source, stall, asked) = stalling_source();
     let first = source.health(Utc::now()).await.unwrap().value;
     assert_eq!(first.services[0].requests_per_second, 1.0);
     asked.lock().unwrap().clear();
@@ -220,9 +237,7 @@ async fn a_stalled_window_query_never_holds_up_the_refresh() {
     // The five-minute answers are now past their 5 s, and the server will
     // never answer them again.
     stall.store(true, Ordering::SeqCst);
-    for kept in source.reused.lock().unwrap().values_mut() {
-        kept.age(std::time::Duration::from_secs(11));
-    }
+    next_round(&source);
     for refresh in 0..3 {
         let reading =
             tokio::time::timeout(std::time::Duration::from_secs(5), source.health(Utc::now()))
@@ -261,10 +276,7 @@ async fn a_stalled_window_query_never_holds_up_the_refresh() {
 
 #[tokio::test]
 async fn a_round_of_fresh_answers_builds_one_reading() {
-    let stall = Arc::new(AtomicBool::new(false));
-    let (url, asked) = canned_stalling(stall.clone());
-    let endpoint = Endpoint::plain("prometheus", url.parse().unwrap());
-    let source = PrometheusSource::new(endpoint, &Config::default()).unwrap();
+    let (source, stall, asked) = stalling_source();
     // Mid-round, so that 11 s later is the next round of 10 s.
     let now = DateTime::from_timestamp(Utc::now().timestamp() / 5 * 5 + 2, 0).unwrap();
     let first = source.health(now).await.unwrap().value.services;
@@ -272,9 +284,7 @@ async fn a_round_of_fresh_answers_builds_one_reading() {
     // A round later: the gauges answer at once, the five-minute windows
     // are held, and a new step of the traffic lines is due.
     stall.store(true, Ordering::SeqCst);
-    for kept in source.reused.lock().unwrap().values_mut() {
-        kept.age(std::time::Duration::from_secs(11));
-    }
+    next_round(&source);
     let later = now + Duration::seconds(11);
     asked.lock().unwrap().clear();
     let groups = [&GAUGES, &FIVE_MINUTE_WINDOWS];
@@ -303,12 +313,7 @@ async fn a_round_of_fresh_answers_builds_one_reading() {
     assert_eq!(ranges(&asked), 1, "the hosts' CPU step only: {asked:?}");
 
     stall.store(false, Ordering::SeqCst);
-    for _ in 0..200 {
-        if !source.settling(&groups) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    settled(&source).await;
     let built = source.health(later).await.unwrap().value.services;
     assert!(!Arc::ptr_eq(&first, &built), "built once the round is in");
     assert_eq!(ranges(&asked), 2, "with the traffic lines' step");
