@@ -20,7 +20,7 @@ use crate::sources::prometheus::{PrometheusApi, Sample};
 /// under way began.
 #[derive(Clone)]
 pub(super) struct Kept {
-    pub(super) at: Instant,
+    at: Instant,
     /// The time the answers are of (the refresh's `now`).
     pub(super) of: DateTime<Utc>,
     answers: Answers,

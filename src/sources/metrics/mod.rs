@@ -336,13 +336,14 @@ impl MetricsSource for PrometheusSource {
         const NAMES: [&str; 4] = ["host_up", "host_cpu", "host_memory", "host_disk"];
         let mut warnings = Vec::new();
         let plan = self.detect(now, &mut warnings).await;
+        // The groups the services are built from; the disks' forecast is
+        // the hosts'.
         let mut groups = vec![
             &GAUGES,
             &FIVE_MINUTE_WINDOWS,
             &HOUR_WINDOWS,
             &SLO_WINDOWS,
             &COVERAGE,
-            &FORECASTS,
         ];
         if self.anomalies {
             groups.push(&BASELINES);
@@ -350,14 +351,14 @@ impl MetricsSource for PrometheusSource {
         if plan.has_recorded_slos() {
             groups.push(&RECORDED_SLOS);
         }
-        let a = self.with_reused(&NAMES, &groups, now).await?;
+        let asked = [groups.as_slice(), &[&FORECASTS]].concat();
+        let a = self.with_reused(&NAMES, &asked, now).await?;
         warnings.extend(a.warnings.iter().cloned());
         // The services as built last time while their groups' fresh answers
         // are still coming, or when nothing they are built from changed.
         // Their traffic lines' new steps come with the next build (every
         // 10 s, two steps of 5 s), unless other rows are shown: those are
         // asked whole at once.
-        groups.retain(|g| !std::ptr::eq(*g, &FORECASTS));
         let settling = self.settling(&groups);
         let inputs = a.inputs(
             SERVICE_QUERIES

@@ -294,13 +294,14 @@ async fn a_round_of_fresh_answers_builds_one_reading() {
         Arc::ptr_eq(&first, &waiting),
         "not built from part of a round's answers"
     );
+    let gauges_in = || source.reused.lock().unwrap()["saturation"].of == later;
     for _ in 0..200 {
-        let gauges = source.reused.lock().unwrap()["saturation"].clone();
-        if gauges.of == later {
+        if gauges_in() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
+    assert!(gauges_in(), "the gauges' fresh answers came");
     let again = source.health(later).await.unwrap().value.services;
     assert!(
         Arc::ptr_eq(&first, &again),
